@@ -1,0 +1,564 @@
+//! The command line (contract §3): clap definitions and one handler per command. Exit codes are
+//! decided here alone: 0 success, 1 runtime error, 2 usage or config error, 75 (EX_TEMPFAIL) when
+//! `ingest -` hits a temporary failure, so an MTA pipe retries.
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+use serde_json::{json, Value};
+
+use crate::config::{Config, MailboxSource};
+use crate::outbox::{self, Transport};
+use crate::process::{self, BatchClock, Pipeline};
+use crate::source::files;
+use crate::store::{self, models, AnyConnection};
+use crate::templates::Templates;
+use crate::ticket::model::{ticket_ref, OutboxStatus};
+use crate::time::{now_ms, parse_rfc3339, rfc3339};
+
+#[derive(Debug, Parser)]
+#[command(name = "postdesk", version, about = "Email-driven ticketing server")]
+pub struct Cli {
+    /// Config file (default: $POSTDESK_CONFIG, else config/postdesk.toml).
+    #[arg(long, global = true, value_name = "PATH")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the daemon: migrate, watch the mailboxes, deliver the outbox; stops on SIGTERM/SIGINT.
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Validate the config and templates, and try the database, mailboxes and transport.
+    Check,
+    /// Process raw mails from files, Maildir folders, mbox files or `-` (stdin).
+    Ingest {
+        /// Mailbox the mails count as arriving on (default: the first mailbox).
+        #[arg(long)]
+        mailbox: Option<String>,
+        /// Time of receipt (RFC 3339), for imports and tests.
+        #[arg(long)]
+        at: Option<String>,
+        /// Leave the outbox rows created for `serve` to deliver.
+        #[arg(long)]
+        no_send: bool,
+        /// Files, Maildir folders, directories of .eml files, mbox files, or `-` for stdin.
+        #[arg(required = true)]
+        paths: Vec<String>,
+    },
+    /// List tickets.
+    Tickets {
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        queue: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one ticket with its messages and events.
+    Ticket {
+        id: i64,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Received mails and what became of them.
+    Inbound {
+        /// Only the mails that could not be processed.
+        #[arg(long)]
+        failed: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Outgoing mails and their delivery state.
+    Outbox {
+        #[arg(long, conflicts_with = "failed")]
+        pending: bool,
+        #[arg(long)]
+        failed: bool,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+/// A command's failure, carrying its exit code.
+#[derive(Debug)]
+pub struct Failure {
+    pub code: i32,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn usage(message: impl Into<String>) -> Self {
+        Failure {
+            code: 2,
+            message: message.into(),
+        }
+    }
+    pub fn runtime(message: impl std::fmt::Display) -> Self {
+        Failure {
+            code: 1,
+            message: message.to_string(),
+        }
+    }
+}
+
+type Outcome = Result<(), Failure>;
+
+/// Runs the command line; returns the exit code.
+pub fn main() -> i32 {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 2 } else { 0 };
+        }
+    };
+    let default_level = if matches!(cli.command, Command::Serve) {
+        "info"
+    } else {
+        "warn"
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+
+    match run(cli) {
+        Ok(()) => 0,
+        Err(f) => {
+            eprintln!("postdesk: {}", f.message);
+            f.code
+        }
+    }
+}
+
+fn config_path(cli: &Cli) -> PathBuf {
+    cli.config
+        .clone()
+        .or_else(|| std::env::var_os("POSTDESK_CONFIG").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("config/postdesk.toml"))
+}
+
+fn load_config(cli: &Cli) -> Result<Config, Failure> {
+    Config::load(&config_path(cli)).map_err(|e| Failure::usage(e.to_string()))
+}
+
+fn open_store(cfg: &Config) -> Result<AnyConnection, Failure> {
+    store::open(&cfg.database.url).map_err(Failure::runtime)
+}
+
+pub fn run(cli: Cli) -> Outcome {
+    let cfg = load_config(&cli)?;
+    match cli.command {
+        Command::Serve => crate::daemon::serve(cfg).map_err(Failure::runtime),
+        Command::Migrate => {
+            let mut c = store::connect(&cfg.database.url).map_err(Failure::runtime)?;
+            let applied = store::migrate(&mut c).map_err(Failure::runtime)?;
+            if applied.is_empty() {
+                println!("database is up to date");
+            } else {
+                println!(
+                    "applied {} migration(s): {}",
+                    applied.len(),
+                    applied.join(", ")
+                );
+            }
+            Ok(())
+        }
+        Command::Check => check(&cfg),
+        Command::Ingest {
+            mailbox,
+            at,
+            no_send,
+            paths,
+        } => ingest(&cfg, mailbox, at, no_send, &paths),
+        Command::Tickets {
+            status,
+            queue,
+            json,
+        } => tickets(&cfg, status, queue, json),
+        Command::Ticket { id, json } => ticket(&cfg, id, json),
+        Command::Inbound { failed, json } => inbound(&cfg, failed, json),
+        Command::Outbox {
+            pending,
+            failed,
+            json,
+        } => outbox_cmd(&cfg, pending, failed, json),
+    }
+}
+
+fn check(cfg: &Config) -> Outcome {
+    let mut bad = 0;
+    let mut report = |ok: bool, what: String| {
+        println!("{} {what}", if ok { "ok  " } else { "FAIL" });
+        if !ok {
+            bad += 1;
+        }
+    };
+    report(true, format!("config {}", cfg.file.display()));
+    match Templates::builtin() {
+        Ok(_) => report(true, "templates".into()),
+        Err(e) => report(false, format!("templates: {e}")),
+    }
+    match store::connect(&cfg.database.url) {
+        Ok(mut c) => match store::has_pending_migrations(&mut c) {
+            Ok(p) => report(
+                true,
+                format!(
+                    "database {}{}",
+                    store::redact_url(&cfg.database.url),
+                    if p {
+                        " (migrations pending: run `postdesk migrate`)"
+                    } else {
+                        ""
+                    }
+                ),
+            ),
+            Err(e) => report(false, format!("database: {e}")),
+        },
+        Err(e) => report(false, e.to_string()),
+    }
+    for m in &cfg.mailboxes {
+        match &m.source {
+            MailboxSource::Maildir { path } => match crate::source::maildir::ensure(path) {
+                Ok(()) => report(true, format!("mailbox '{}': maildir {}", m.name, path.display())),
+                Err(e) => report(false, format!("mailbox '{}': {e}", m.name)),
+            },
+            MailboxSource::Imap(_) => report(false, format!("mailbox '{}': kind \"imap\" is not supported by this version yet (use a Maildir delivered by your MTA, or `postdesk ingest -` as an MTA pipe)", m.name)),
+        }
+    }
+    match Transport::from_config(&cfg.transport) {
+        Ok(Transport::Smtp(s)) => match s.test_connection() {
+            Ok(true) => report(true, "transport: smtp server answers".into()),
+            Ok(false) => report(false, "transport: smtp server did not answer".into()),
+            Err(e) => report(false, format!("transport: smtp: {e}")),
+        },
+        Ok(Transport::File { dir }) => {
+            report(true, format!("transport: files in {}", dir.display()))
+        }
+        Err(e) => report(false, format!("transport: {e}")),
+    }
+    if bad > 0 {
+        Err(Failure::runtime(format!("{bad} check(s) failed")))
+    } else {
+        Ok(())
+    }
+}
+
+fn ingest(
+    cfg: &Config,
+    mailbox: Option<String>,
+    at: Option<String>,
+    no_send: bool,
+    paths: &[String],
+) -> Outcome {
+    let stdin = paths.iter().any(|p| p == "-");
+    // For an MTA pipe, a failure that a retry may cure must say so with EX_TEMPFAIL.
+    let temp = |m: String| {
+        if stdin {
+            Failure {
+                code: 75,
+                message: m,
+            }
+        } else {
+            Failure::runtime(m)
+        }
+    };
+    let mb = match &mailbox {
+        Some(name) => cfg.mailbox(name).ok_or_else(|| {
+            let names: Vec<&str> = cfg.mailboxes.iter().map(|m| m.name.as_str()).collect();
+            Failure::usage(format!(
+                "--mailbox: no mailbox named '{name}' in {} (configured: {})",
+                cfg.file.display(),
+                names.join(", ")
+            ))
+        })?,
+        None => cfg.mailboxes.first().ok_or_else(|| {
+            Failure::usage(format!(
+                "{}: no [[mailboxes]] configured; ingest needs one to take the queue from",
+                cfg.file.display()
+            ))
+        })?,
+    };
+    let at = at
+        .map(|a| parse_rfc3339(&a).map_err(|e| Failure::usage(format!("--at: {e}"))))
+        .transpose()?;
+    let items = files::expand(paths).map_err(|e| Failure::usage(e.to_string()))?;
+    let templates = Templates::builtin().map_err(Failure::runtime)?;
+    let transport = if no_send {
+        None
+    } else {
+        Some(Transport::from_config(&cfg.transport).map_err(Failure::runtime)?)
+    };
+    let mut c = store::open(&cfg.database.url).map_err(|e| temp(e.to_string()))?;
+
+    let pipeline = Pipeline {
+        cfg,
+        templates: &templates,
+    };
+    // Rows this run will deliver itself are held from other senders for a minute.
+    let hold = if no_send { 0 } else { 60_000 };
+    let clock = || {
+        let now = now_ms();
+        BatchClock {
+            received_at: at.unwrap_or(now),
+            due_at: now + hold,
+        }
+    };
+    let mails = items.iter().flat_map(|item| match files::read_item(item) {
+        Ok(v) => v.into_iter().map(Ok).collect::<Vec<_>>(),
+        Err(e) => vec![Err(e)],
+    });
+    let summary = process::run(&pipeline, &mut c, mb, mails, clock).map_err(|e| match e {
+        process::RunError::Store(e) if e.is_temporary() => temp(e.to_string()),
+        e => Failure::runtime(e),
+    })?;
+    eprintln!("ingested {summary}");
+
+    if let Some(t) = transport {
+        let now = now_ms();
+        let report = outbox::deliver(&mut c, &t, &summary.outbox_ids, now + hold, now)
+            .map_err(Failure::runtime)?;
+        if report.sent + report.retrying + report.failed > 0 {
+            eprintln!(
+                "sent {} mail(s){}{}",
+                report.sent,
+                if report.retrying > 0 {
+                    format!(", {} waiting for a retry", report.retrying)
+                } else {
+                    String::new()
+                },
+                if report.failed > 0 {
+                    format!(", {} failed", report.failed)
+                } else {
+                    String::new()
+                }
+            );
+        }
+    }
+    Ok(())
+}
+
+fn print_json(v: &Value) {
+    println!(
+        "{}",
+        serde_json::to_string_pretty(v).unwrap_or_else(|_| "null".into())
+    );
+}
+
+fn tags(t: &models::Ticket) -> Value {
+    serde_json::from_str::<Value>(&t.tags).unwrap_or_else(|_| json!([]))
+}
+
+fn ms_or_null(ms: Option<i64>) -> Value {
+    ms.map(|m| Value::String(rfc3339(m))).unwrap_or(Value::Null)
+}
+
+/// One ticket as the JSON contract (§4) shapes it, without its messages.
+pub fn ticket_json(cfg: &Config, t: &models::Ticket, message_ids: &[String]) -> Value {
+    json!({
+        "id": t.id,
+        "ref": ticket_ref(&cfg.identity.subject_tag, t.id),
+        "subject": t.subject,
+        "status": t.status,
+        "priority": t.priority,
+        "queue": t.queue,
+        "requester": t.requester,
+        "assignee": t.assignee,
+        "tags": tags(t),
+        "created_at": rfc3339(t.created_at),
+        "updated_at": rfc3339(t.updated_at),
+        "sla": {
+            "policy": t.sla_policy,
+            "first_response_due": ms_or_null(t.first_response_due),
+            "resolution_due": ms_or_null(t.resolution_due),
+            "breached": t.sla_breached,
+        },
+        "message_ids": message_ids,
+    })
+}
+
+fn tickets(cfg: &Config, status: Option<String>, queue: Option<String>, as_json: bool) -> Outcome {
+    let mut c = open_store(cfg)?;
+    let list = models::list_tickets(&mut c, status.as_deref(), queue.as_deref())
+        .map_err(Failure::runtime)?;
+    if as_json {
+        let ids: Vec<i64> = list.iter().map(|t| t.id).collect();
+        let mids = models::message_ids_of_tickets(&mut c, &ids).map_err(Failure::runtime)?;
+        let arr: Vec<Value> = list
+            .iter()
+            .map(|t| ticket_json(cfg, t, mids.get(&t.id).map(Vec::as_slice).unwrap_or(&[])))
+            .collect();
+        print_json(&Value::Array(arr));
+    } else {
+        for t in &list {
+            println!(
+                "#{:<6} {:<9} {:<7} {:<12} {:<32} {}",
+                t.id, t.status, t.priority, t.queue, t.requester, t.subject
+            );
+        }
+        eprintln!("{} ticket(s)", list.len());
+    }
+    Ok(())
+}
+
+fn ticket(cfg: &Config, id: i64, as_json: bool) -> Outcome {
+    let mut c = open_store(cfg)?;
+    let t = models::get_ticket(&mut c, id)
+        .map_err(Failure::runtime)?
+        .ok_or_else(|| Failure::runtime(format!("no ticket #{id}")))?;
+    let messages = models::messages_of_ticket(&mut c, id).map_err(Failure::runtime)?;
+    let rows: Vec<i64> = messages.iter().map(|m| m.id).collect();
+    let atts = models::attachments_of_messages(&mut c, &rows).map_err(Failure::runtime)?;
+    let events = models::events_of_ticket(&mut c, id).map_err(Failure::runtime)?;
+    let parts = models::participants_of_ticket(&mut c, id).map_err(Failure::runtime)?;
+    let mids: Vec<String> = messages.iter().map(|m| m.message_id.clone()).collect();
+    let mut v = ticket_json(cfg, &t, &mids);
+    let msgs: Vec<Value> = messages
+        .iter()
+        .map(|m| {
+            let a: Vec<Value> = atts
+                .iter()
+                .filter(|a| a.0 == m.id)
+                .map(|a| json!({"name": a.1, "content_type": a.2, "size": a.3}))
+                .collect();
+            json!({
+                "message_id": m.message_id,
+                "from": m.from_addr,
+                "from_name": m.from_name,
+                "to": serde_json::from_str::<Value>(&m.to_addrs).unwrap_or_else(|_| json!([])),
+                "direction": m.direction,
+                "kind": m.kind,
+                "subject": m.subject,
+                "date": rfc3339(m.date),
+                "in_reply_to": m.in_reply_to,
+                "text": m.text_body,
+                "html": m.html_body,
+                "attachments": a,
+            })
+        })
+        .collect();
+    v["messages"] = Value::Array(msgs);
+    v["participants"] = parts
+        .iter()
+        .map(|(a, n, r)| json!({"address": a, "name": n, "role": r}))
+        .collect();
+    v["events"] = events
+        .iter()
+        .map(|e| json!({"at": rfc3339(e.at), "actor": e.actor, "kind": e.kind, "detail": e.detail}))
+        .collect();
+    if as_json {
+        print_json(&v);
+    } else {
+        println!(
+            "{} {}",
+            ticket_ref(&cfg.identity.subject_tag, t.id),
+            t.subject
+        );
+        println!(
+            "status {}, priority {}, queue {}, requester {}, assignee {}",
+            t.status,
+            t.priority,
+            t.queue,
+            t.requester,
+            t.assignee.as_deref().unwrap_or("nobody")
+        );
+        for m in &messages {
+            println!(
+                "\n--- {} {} {} from {} ({})",
+                rfc3339(m.date),
+                m.direction,
+                m.kind,
+                m.from_addr,
+                m.message_id
+            );
+            println!("{}", m.text_body.trim_end());
+        }
+        println!();
+        for e in &events {
+            println!("{} {} {}: {}", rfc3339(e.at), e.actor, e.kind, e.detail);
+        }
+    }
+    Ok(())
+}
+
+fn inbound(cfg: &Config, failed: bool, as_json: bool) -> Outcome {
+    let mut c = open_store(cfg)?;
+    let rows = models::list_inbound(&mut c, failed).map_err(Failure::runtime)?;
+    if as_json {
+        let arr: Vec<Value> = rows
+            .iter()
+            .map(|r| {
+                json!({
+                    "id": r.id, "mailbox": r.mailbox, "message_id": r.message_id, "from": r.from_addr,
+                    "subject": r.subject, "ticket_id": r.ticket_id, "outcome": r.outcome, "matched_by": r.matched_by,
+                    "error": r.error, "reason": r.reason, "source": r.source_pos, "size": r.size,
+                    "received_at": rfc3339(r.received_at),
+                })
+            })
+            .collect();
+        print_json(&Value::Array(arr));
+    } else {
+        for r in &rows {
+            let ticket = r
+                .ticket_id
+                .map(|t| format!("#{t}"))
+                .unwrap_or_else(|| "-".into());
+            let note = r.error.as_deref().or(r.reason.as_deref()).unwrap_or("");
+            println!(
+                "{:<6} {:<10} {:<11} {:<7} {:<32} {} {}",
+                r.id, r.mailbox, r.outcome, ticket, r.from_addr, r.subject, note
+            );
+        }
+        eprintln!("{} mail(s)", rows.len());
+    }
+    Ok(())
+}
+
+fn outbox_cmd(cfg: &Config, pending: bool, failed: bool, as_json: bool) -> Outcome {
+    let mut c = open_store(cfg)?;
+    let status = if pending {
+        Some(OutboxStatus::Pending.as_str())
+    } else if failed {
+        Some(OutboxStatus::Failed.as_str())
+    } else {
+        None
+    };
+    let rows = models::list_outbox(&mut c, status).map_err(Failure::runtime)?;
+    if as_json {
+        let arr: Vec<Value> = rows
+            .iter()
+            .map(|r| {
+                json!({
+                    "id": r.id, "ticket_id": r.ticket_id, "kind": r.kind,
+                    "to": serde_json::from_str::<Value>(&r.rcpt).unwrap_or_else(|_| json!([])),
+                    "subject": r.subject, "message_id": r.message_id, "status": r.status,
+                    "attempts": r.attempts, "last_error": r.last_error,
+                    "created_at": rfc3339(r.created_at), "sent_at": ms_or_null(r.sent_at),
+                    "next_attempt_at": if r.status == "pending" { Value::String(rfc3339(r.next_attempt_at)) } else { Value::Null },
+                })
+            })
+            .collect();
+        print_json(&Value::Array(arr));
+    } else {
+        for r in &rows {
+            println!(
+                "{:<6} {:<8} {:<5} {:<8} {} {}",
+                r.id,
+                r.status,
+                r.kind,
+                r.ticket_id.map(|t| format!("#{t}")).unwrap_or_default(),
+                r.rcpt,
+                r.last_error.as_deref().unwrap_or("")
+            );
+        }
+        eprintln!("{} mail(s)", rows.len());
+    }
+    Ok(())
+}

@@ -1,0 +1,1156 @@
+//! Configuration: TOML (contract §5) read in two phases. The raw `toml::Table` is walked key by
+//! key into a validated [`Config`]; every problem is collected, so one run reports them all, each
+//! naming the file, the key and what was expected.
+
+use std::collections::HashSet;
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use toml::{Table, Value};
+
+/// One problem in a config file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigProblem {
+    /// Dotted key path such as `mailboxes[0].path`; empty for whole-file problems.
+    pub key: String,
+    pub message: String,
+}
+
+/// Everything wrong with a config file, reported at once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfigError {
+    pub file: PathBuf,
+    pub problems: Vec<ConfigProblem>,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, p) in self.problems.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            if p.key.is_empty() {
+                write!(f, "{}: {}", self.file.display(), p.message)?;
+            } else {
+                write!(f, "{}: {}: {}", self.file.display(), p.key, p.message)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+/// A secret read from the config, a file or the environment. Never printed.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The file it was read from (for messages).
+    pub file: PathBuf,
+    pub database: DatabaseConfig,
+    pub identity: Identity,
+    pub mailboxes: Vec<MailboxConfig>,
+    pub transport: TransportConfig,
+    pub security: SecurityConfig,
+    pub agents: Vec<AgentConfig>,
+    pub queues: Vec<QueueConfig>,
+    pub limits: Limits,
+}
+
+#[derive(Debug, Clone)]
+pub struct DatabaseConfig {
+    /// `sqlite://PATH` or `postgres://…`.
+    pub url: String,
+}
+
+/// Who postdesk is when it writes mail.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    pub name: String,
+    /// From: of everything postdesk sends (lower case).
+    pub address: String,
+    /// Outgoing subjects carry `[<subject_tag> #<id>]`.
+    pub subject_tag: String,
+    /// Domain of the Message-IDs postdesk makes.
+    pub message_id_domain: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tls {
+    /// Implicit TLS from the first byte.
+    Tls,
+    StartTls,
+    /// Plain text; only allowed to loopback addresses.
+    None,
+}
+
+#[derive(Debug, Clone)]
+pub enum MailboxSource {
+    Maildir { path: PathBuf },
+    Imap(ImapConfig),
+}
+
+#[derive(Debug, Clone)]
+pub struct ImapConfig {
+    pub host: String,
+    pub port: u16,
+    pub tls: Tls,
+    pub username: String,
+    pub password: Secret,
+    pub folder: String,
+    pub idle: bool,
+    pub after: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct MailboxConfig {
+    pub name: String,
+    pub source: MailboxSource,
+    /// Queue of the tickets this mailbox opens.
+    pub queue: String,
+    /// Mailing-list and bulk mail may open tickets.
+    pub accept_list_mail: bool,
+    /// How often the source is checked for new mail.
+    pub poll_interval: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub enum TransportConfig {
+    /// One `.eml` file per outgoing mail in `dir`.
+    File {
+        dir: PathBuf,
+    },
+    Smtp(SmtpConfig),
+}
+
+#[derive(Debug, Clone)]
+pub struct SmtpConfig {
+    pub host: String,
+    pub port: u16,
+    pub tls: Tls,
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+}
+
+#[derive(Debug, Clone)]
+pub struct SecurityConfig {
+    pub agent_auth: String,
+    pub secret_file: PathBuf,
+}
+
+#[derive(Debug, Clone)]
+pub struct AgentConfig {
+    pub address: String,
+    pub name: String,
+    pub role: String,
+    pub queues: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct QueueConfig {
+    pub name: String,
+    pub sla: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Mails larger than this are recorded (outcome too_large) with their headers only.
+    pub max_message_size: usize,
+    /// Attachments larger than this are recorded without their content.
+    pub max_attachment_size: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_message_size: 50 * 1024 * 1024,
+            max_attachment_size: 25 * 1024 * 1024,
+        }
+    }
+}
+
+impl Config {
+    /// The mailbox named `name`.
+    pub fn mailbox(&self, name: &str) -> Option<&MailboxConfig> {
+        self.mailboxes.iter().find(|m| m.name == name)
+    }
+
+    /// Addresses postdesk sends from: mail from them coming back in is a loop.
+    pub fn own_addresses(&self) -> Vec<String> {
+        vec![self.identity.address.clone()]
+    }
+
+    /// Reads and validates the config file at `path`.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            file: path.to_path_buf(),
+            problems: vec![ConfigProblem {
+                key: String::new(),
+                message: format!("cannot read the config file: {e}"),
+            }],
+        })?;
+        Config::parse(&text, path)
+    }
+
+    /// Validates config text; `path` is used in messages and to resolve nothing else.
+    pub fn parse(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let fail = |key: String, message: String| ConfigError {
+            file: path.to_path_buf(),
+            problems: vec![ConfigProblem { key, message }],
+        };
+        let table: Table = match text.parse::<Table>() {
+            Ok(t) => t,
+            Err(e) => {
+                let at = e
+                    .span()
+                    .map(|s| {
+                        let before = &text[..s.start.min(text.len())];
+                        let line = before.matches('\n').count() + 1;
+                        let col = before.len() - before.rfind('\n').map(|p| p + 1).unwrap_or(0) + 1;
+                        format!("line {line}, column {col}: ")
+                    })
+                    .unwrap_or_default();
+                return Err(fail(
+                    String::new(),
+                    format!("{at}invalid TOML: {}", e.message().trim()),
+                ));
+            }
+        };
+        let mut r = Reader {
+            problems: Vec::new(),
+        };
+        let cfg = r.config(&table, path);
+        match cfg {
+            Some(cfg) if r.problems.is_empty() => Ok(cfg),
+            _ => Err(ConfigError {
+                file: path.to_path_buf(),
+                problems: r.problems,
+            }),
+        }
+    }
+}
+
+/// Parses durations such as `30s`, `500ms`, `4h`, `2d`, `1h30m`.
+pub fn parse_duration(s: &str) -> Result<Duration, String> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Err("an empty duration".into());
+    }
+    let mut total = Duration::ZERO;
+    let mut rest = s;
+    while !rest.is_empty() {
+        let digits = rest
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        if digits == 0 {
+            return Err(format!("'{s}' is not a duration"));
+        }
+        let n: u64 = rest[..digits]
+            .parse()
+            .map_err(|_| format!("'{s}' is too large"))?;
+        rest = &rest[digits..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit())
+            .unwrap_or(rest.len());
+        let unit = &rest[..unit_len];
+        rest = &rest[unit_len..];
+        let d = match unit.trim() {
+            "ms" => Duration::from_millis(n),
+            "s" => Duration::from_secs(n),
+            "m" | "min" => Duration::from_secs(n * 60),
+            "h" => Duration::from_secs(n * 3600),
+            "d" => Duration::from_secs(n * 86400),
+            _ => {
+                return Err(format!(
+                    "'{s}' has an unknown unit '{unit}' (use ms, s, m, h or d)"
+                ))
+            }
+        };
+        total += d;
+    }
+    Ok(total)
+}
+
+/// Parses sizes: a number of bytes, or with a unit `KB`, `MB`, `GB` (powers of 1024; `KiB` etc.
+/// accepted too).
+pub fn parse_size(s: &str) -> Result<usize, String> {
+    let t = s.trim();
+    let digits = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let n: usize = t[..digits]
+        .parse()
+        .map_err(|_| format!("'{s}' is not a size"))?;
+    let mult = match t[digits..].trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kb" | "kib" => 1024,
+        "m" | "mb" | "mib" => 1024 * 1024,
+        "g" | "gb" | "gib" => 1024 * 1024 * 1024,
+        u => {
+            return Err(format!(
+                "'{s}' has an unknown unit '{u}' (use KB, MB or GB)"
+            ))
+        }
+    };
+    n.checked_mul(mult)
+        .ok_or_else(|| format!("'{s}' is too large"))
+}
+
+fn type_name(v: &Value) -> String {
+    match v {
+        Value::String(s) => format!("the string \"{s}\""),
+        Value::Integer(i) => format!("the integer {i}"),
+        Value::Float(f) => format!("the number {f}"),
+        Value::Boolean(b) => format!("the boolean {b}"),
+        Value::Datetime(d) => format!("the date {d}"),
+        Value::Array(_) => "an array".into(),
+        Value::Table(_) => "a table".into(),
+    }
+}
+
+fn is_loopback(host: &str) -> bool {
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .map(|ip| ip.is_loopback())
+            .unwrap_or(false)
+}
+
+/// Walks a raw table, collecting problems.
+struct Reader {
+    problems: Vec<ConfigProblem>,
+}
+
+/// The keys of one table being read, to report unknown ones.
+struct Section<'a> {
+    table: &'a Table,
+    path: String,
+    known: Vec<&'static str>,
+}
+
+impl<'a> Section<'a> {
+    fn new(table: &'a Table, path: impl Into<String>) -> Self {
+        Section {
+            table,
+            path: path.into(),
+            known: Vec::new(),
+        }
+    }
+
+    fn key(&self, k: &str) -> String {
+        if self.path.is_empty() {
+            k.to_string()
+        } else {
+            format!("{}.{k}", self.path)
+        }
+    }
+}
+
+impl Reader {
+    fn problem(&mut self, key: String, message: impl Into<String>) {
+        self.problems.push(ConfigProblem {
+            key,
+            message: message.into(),
+        });
+    }
+
+    fn get<'a>(&mut self, s: &mut Section<'a>, k: &'static str) -> Option<&'a Value> {
+        s.known.push(k);
+        s.table.get(k)
+    }
+
+    fn string(&mut self, s: &mut Section<'_>, k: &'static str, expected: &str) -> Option<String> {
+        match self.get(s, k) {
+            None => None,
+            Some(Value::String(v)) => Some(v.clone()),
+            Some(v) => {
+                self.problem(
+                    s.key(k),
+                    format!("expected {expected}, found {}", type_name(v)),
+                );
+                None
+            }
+        }
+    }
+
+    fn required_string(
+        &mut self,
+        s: &mut Section<'_>,
+        k: &'static str,
+        expected: &str,
+    ) -> Option<String> {
+        let v = self.string(s, k, expected);
+        match v {
+            Some(v) if v.trim().is_empty() => {
+                self.problem(
+                    s.key(k),
+                    format!("expected {expected}, found an empty string"),
+                );
+                None
+            }
+            None if !s.table.contains_key(k) => {
+                self.problem(s.key(k), format!("missing; expected {expected}"));
+                None
+            }
+            v => v,
+        }
+    }
+
+    fn bool(&mut self, s: &mut Section<'_>, k: &'static str, default: bool) -> bool {
+        match self.get(s, k) {
+            None => default,
+            Some(Value::Boolean(b)) => *b,
+            Some(v) => {
+                self.problem(
+                    s.key(k),
+                    format!("expected true or false, found {}", type_name(v)),
+                );
+                default
+            }
+        }
+    }
+
+    fn port(&mut self, s: &mut Section<'_>, k: &'static str, default: u16) -> u16 {
+        match self.get(s, k) {
+            None => default,
+            Some(Value::Integer(i)) if (1..=65535).contains(i) => *i as u16,
+            Some(v) => {
+                self.problem(
+                    s.key(k),
+                    format!(
+                        "expected a port number from 1 to 65535, found {}",
+                        type_name(v)
+                    ),
+                );
+                default
+            }
+        }
+    }
+
+    fn duration(&mut self, s: &mut Section<'_>, k: &'static str, default: Duration) -> Duration {
+        match self.string(s, k, "a duration such as \"30s\", \"4h\" or \"2d\"") {
+            None => default,
+            Some(text) => match parse_duration(&text) {
+                Ok(d) => d,
+                Err(e) => {
+                    self.problem(
+                        s.key(k),
+                        format!("expected a duration such as \"30s\", \"4h\" or \"2d\": {e}"),
+                    );
+                    default
+                }
+            },
+        }
+    }
+
+    fn size(&mut self, s: &mut Section<'_>, k: &'static str, default: usize) -> usize {
+        match self.get(s, k) {
+            None => default,
+            Some(Value::Integer(i)) if *i > 0 => *i as usize,
+            Some(Value::String(text)) => match parse_size(text) {
+                Ok(n) if n > 0 => n,
+                Ok(_) => {
+                    self.problem(s.key(k), "expected a size above zero");
+                    default
+                }
+                Err(e) => {
+                    self.problem(s.key(k), format!("expected a size such as \"25MB\": {e}"));
+                    default
+                }
+            },
+            Some(v) => {
+                self.problem(
+                    s.key(k),
+                    format!(
+                        "expected a size such as \"25MB\" or a number of bytes, found {}",
+                        type_name(v)
+                    ),
+                );
+                default
+            }
+        }
+    }
+
+    fn string_list(&mut self, s: &mut Section<'_>, k: &'static str) -> Vec<String> {
+        match self.get(s, k) {
+            None => Vec::new(),
+            Some(Value::Array(items)) => {
+                let mut out = Vec::new();
+                for (i, item) in items.iter().enumerate() {
+                    match item {
+                        Value::String(v) => out.push(v.clone()),
+                        v => self.problem(
+                            format!("{}[{i}]", s.key(k)),
+                            format!("expected a string, found {}", type_name(v)),
+                        ),
+                    }
+                }
+                out
+            }
+            Some(v) => {
+                self.problem(
+                    s.key(k),
+                    format!("expected an array of strings, found {}", type_name(v)),
+                );
+                Vec::new()
+            }
+        }
+    }
+
+    fn tls(&mut self, s: &mut Section<'_>, host: &str) -> Tls {
+        let tls = match self
+            .string(s, "tls", "\"tls\", \"starttls\" or \"none\"")
+            .as_deref()
+        {
+            None | Some("tls") => Tls::Tls,
+            Some("starttls") => Tls::StartTls,
+            Some("none") => Tls::None,
+            Some(other) => {
+                self.problem(
+                    s.key("tls"),
+                    format!("expected \"tls\", \"starttls\" or \"none\", found \"{other}\""),
+                );
+                Tls::Tls
+            }
+        };
+        if tls == Tls::None && !host.is_empty() && !is_loopback(host) {
+            self.problem(
+                s.key("tls"),
+                format!("\"none\" sends passwords and mail in clear text; it is only allowed to loopback addresses, not to '{host}' (use \"tls\" or \"starttls\")"),
+            );
+        }
+        tls
+    }
+
+    /// `password`, `password_file` or `password_env`: at most one of them.
+    fn secret(&mut self, s: &mut Section<'_>) -> Option<Secret> {
+        let inline = self.string(s, "password", "a string");
+        let file = self.string(s, "password_file", "a path to a file holding the password");
+        let env = self.string(s, "password_env", "the name of an environment variable");
+        let given = [inline.is_some(), file.is_some(), env.is_some()]
+            .iter()
+            .filter(|b| **b)
+            .count();
+        if given > 1 {
+            self.problem(
+                s.key("password"),
+                "give only one of password, password_file and password_env",
+            );
+            return None;
+        }
+        if let Some(p) = inline {
+            return Some(Secret(p));
+        }
+        if let Some(f) = file {
+            return match std::fs::read_to_string(&f) {
+                Ok(p) => Some(Secret(p.trim_end_matches(['\r', '\n']).to_string())),
+                Err(e) => {
+                    self.problem(
+                        s.key("password_file"),
+                        format!("expected a readable file, but '{f}' cannot be read: {e}"),
+                    );
+                    None
+                }
+            };
+        }
+        if let Some(var) = env {
+            return match std::env::var(&var) {
+                Ok(p) => Some(Secret(p)),
+                Err(_) => {
+                    self.problem(
+                        s.key("password_env"),
+                        format!("expected the environment variable {var} to be set"),
+                    );
+                    None
+                }
+            };
+        }
+        None
+    }
+
+    fn table<'a>(
+        &mut self,
+        parent: &mut Section<'a>,
+        k: &'static str,
+        required: bool,
+    ) -> Option<&'a Table> {
+        match self.get(parent, k) {
+            Some(Value::Table(t)) => Some(t),
+            Some(v) => {
+                self.problem(
+                    parent.key(k),
+                    format!("expected a table [{k}], found {}", type_name(v)),
+                );
+                None
+            }
+            None => {
+                if required {
+                    self.problem(parent.key(k), format!("missing; expected a [{k}] table"));
+                }
+                None
+            }
+        }
+    }
+
+    fn array_of_tables<'a>(&mut self, parent: &mut Section<'a>, k: &'static str) -> Vec<&'a Table> {
+        match self.get(parent, k) {
+            None => Vec::new(),
+            Some(Value::Array(items)) => {
+                let mut out = Vec::new();
+                for (i, item) in items.iter().enumerate() {
+                    match item {
+                        Value::Table(t) => out.push(t),
+                        v => self.problem(
+                            format!("{k}[{i}]"),
+                            format!("expected a table [[{k}]], found {}", type_name(v)),
+                        ),
+                    }
+                }
+                out
+            }
+            Some(v) => {
+                self.problem(
+                    parent.key(k),
+                    format!(
+                        "expected an array of tables [[{k}]], found {}",
+                        type_name(v)
+                    ),
+                );
+                Vec::new()
+            }
+        }
+    }
+
+    fn unknown_keys(&mut self, s: &Section<'_>) {
+        for k in s.table.keys() {
+            if !s.known.contains(&k.as_str()) {
+                let mut known = s.known.clone();
+                known.sort_unstable();
+                known.dedup();
+                self.problem(
+                    s.key(k),
+                    format!("unknown key (expected one of: {})", known.join(", ")),
+                );
+            }
+        }
+    }
+
+    fn config(&mut self, root: &Table, file: &Path) -> Option<Config> {
+        let mut top = Section::new(root, "");
+
+        let database = match self.table(&mut top, "database", true) {
+            Some(t) => {
+                let mut s = Section::new(t, "database");
+                let url = self.required_string(
+                    &mut s,
+                    "url",
+                    "a string such as \"sqlite://var/postdesk.db\" or \"postgres://user@host/db\"",
+                );
+                if let Some(u) = &url {
+                    if !(u.starts_with("sqlite://")
+                        || u.starts_with("postgres://")
+                        || u.starts_with("postgresql://"))
+                    {
+                        self.problem(s.key("url"), format!("expected a URL starting with sqlite:// or postgres://, found \"{u}\""));
+                    }
+                }
+                self.unknown_keys(&s);
+                url.map(|url| DatabaseConfig { url })
+            }
+            None => None,
+        };
+
+        let identity = match self.table(&mut top, "identity", true) {
+            Some(t) => {
+                let mut s = Section::new(t, "identity");
+                let name = self
+                    .string(&mut s, "name", "a display name")
+                    .unwrap_or_else(|| "Support".into());
+                let address = self.required_string(
+                    &mut s,
+                    "address",
+                    "an email address such as \"support@example.test\"",
+                );
+                if let Some(a) = &address {
+                    if !a.contains('@') || a.contains(char::is_whitespace) {
+                        self.problem(
+                            s.key("address"),
+                            format!("expected an email address, found \"{a}\""),
+                        );
+                    }
+                }
+                let subject_tag = self
+                    .string(&mut s, "subject_tag", "a short word such as \"Support\"")
+                    .unwrap_or_else(|| "Support".into());
+                if subject_tag.is_empty() || subject_tag.contains(['[', ']', '#', '\r', '\n']) {
+                    self.problem(
+                        s.key("subject_tag"),
+                        "expected a short word without [, ], # or line breaks",
+                    );
+                }
+                let domain = self.string(&mut s, "message_id_domain", "a domain name");
+                self.unknown_keys(&s);
+                address.map(|address| {
+                    let address = address.to_lowercase();
+                    let domain = domain.unwrap_or_else(|| {
+                        address
+                            .rsplit('@')
+                            .next()
+                            .unwrap_or("localhost")
+                            .to_string()
+                    });
+                    Identity {
+                        name: crate::mail::parse::one_line(&name),
+                        address,
+                        subject_tag,
+                        message_id_domain: domain,
+                    }
+                })
+            }
+            None => None,
+        };
+
+        let mut queues = Vec::new();
+        for (i, t) in self
+            .array_of_tables(&mut top, "queues")
+            .into_iter()
+            .enumerate()
+        {
+            let mut s = Section::new(t, format!("queues[{i}]"));
+            let name = self.required_string(&mut s, "name", "a queue name");
+            let sla = self.string(&mut s, "sla", "the name of an [[sla]] policy");
+            self.unknown_keys(&s);
+            if let Some(name) = name {
+                if queues.iter().any(|q: &QueueConfig| q.name == name) {
+                    self.problem(
+                        s.key("name"),
+                        format!("the queue '{name}' is defined twice"),
+                    );
+                }
+                queues.push(QueueConfig { name, sla });
+            }
+        }
+        let queue_names: HashSet<String> = queues.iter().map(|q| q.name.clone()).collect();
+        let default_queue = queues
+            .first()
+            .map(|q| q.name.clone())
+            .unwrap_or_else(|| "general".into());
+
+        let mut mailboxes = Vec::new();
+        for (i, t) in self
+            .array_of_tables(&mut top, "mailboxes")
+            .into_iter()
+            .enumerate()
+        {
+            let mut s = Section::new(t, format!("mailboxes[{i}]"));
+            if let Some(m) = self.mailbox(&mut s, &queue_names, &default_queue) {
+                if mailboxes.iter().any(|o: &MailboxConfig| o.name == m.name) {
+                    self.problem(
+                        s.key("name"),
+                        format!("the mailbox '{}' is defined twice", m.name),
+                    );
+                }
+                mailboxes.push(m);
+            }
+            self.unknown_keys(&s);
+        }
+
+        let security = match self.table(&mut top, "security", false) {
+            Some(t) => {
+                let mut s = Section::new(t, "security");
+                let agent_auth = self
+                    .string(
+                        &mut s,
+                        "agent_auth",
+                        "\"dkim\", \"token\" or \"trusted_relay\"",
+                    )
+                    .unwrap_or_else(|| "token".into());
+                if !["dkim", "token", "trusted_relay"].contains(&agent_auth.as_str()) {
+                    self.problem(s.key("agent_auth"), format!("expected \"dkim\", \"token\" or \"trusted_relay\", found \"{agent_auth}\""));
+                }
+                let secret_file = self
+                    .string(&mut s, "secret_file", "a path")
+                    .unwrap_or_else(|| "var/secret".into());
+                self.unknown_keys(&s);
+                SecurityConfig {
+                    agent_auth,
+                    secret_file: PathBuf::from(secret_file),
+                }
+            }
+            None => SecurityConfig {
+                agent_auth: "token".into(),
+                secret_file: PathBuf::from("var/secret"),
+            },
+        };
+
+        let transport = match self.table(&mut top, "transport", false) {
+            Some(t) => {
+                let mut s = Section::new(t, "transport");
+                let t = self.transport(&mut s);
+                self.unknown_keys(&s);
+                t
+            }
+            None => Some(TransportConfig::File {
+                dir: PathBuf::from("var/outbox"),
+            }),
+        };
+
+        let mut agents = Vec::new();
+        for (i, t) in self
+            .array_of_tables(&mut top, "agents")
+            .into_iter()
+            .enumerate()
+        {
+            let mut s = Section::new(t, format!("agents[{i}]"));
+            let address = self.required_string(&mut s, "address", "an email address");
+            let name = self.string(&mut s, "name", "a display name");
+            let role = self
+                .string(&mut s, "role", "\"agent\" or \"manager\"")
+                .unwrap_or_else(|| "agent".into());
+            if role != "agent" && role != "manager" {
+                self.problem(
+                    s.key("role"),
+                    format!("expected \"agent\" or \"manager\", found \"{role}\""),
+                );
+            }
+            let agent_queues = self.string_list(&mut s, "queues");
+            for q in &agent_queues {
+                if !queue_names.contains(q) {
+                    self.problem(
+                        s.key("queues"),
+                        format!("names the queue '{q}', which no [[queues]] entry defines"),
+                    );
+                }
+            }
+            self.unknown_keys(&s);
+            if let Some(address) = address {
+                let address = address.to_lowercase();
+                agents.push(AgentConfig {
+                    name: name.unwrap_or_else(|| address.clone()),
+                    address,
+                    role,
+                    queues: agent_queues,
+                });
+            }
+        }
+
+        let limits = match self.table(&mut top, "limits", false) {
+            Some(t) => {
+                let mut s = Section::new(t, "limits");
+                let d = Limits::default();
+                let l = Limits {
+                    max_message_size: self.size(&mut s, "max_message_size", d.max_message_size),
+                    max_attachment_size: self.size(
+                        &mut s,
+                        "max_attachment_size",
+                        d.max_attachment_size,
+                    ),
+                };
+                self.unknown_keys(&s);
+                l
+            }
+            None => Limits::default(),
+        };
+
+        // Sections that later versions act on; accepted here so one config serves them all.
+        for later in ["rules", "sla", "calendars", "digests"] {
+            self.get(&mut top, later);
+        }
+        self.unknown_keys(&top);
+
+        Some(Config {
+            file: file.to_path_buf(),
+            database: database?,
+            identity: identity?,
+            mailboxes,
+            transport: transport?,
+            security,
+            agents,
+            queues,
+            limits,
+        })
+    }
+
+    fn mailbox(
+        &mut self,
+        s: &mut Section<'_>,
+        queues: &HashSet<String>,
+        default_queue: &str,
+    ) -> Option<MailboxConfig> {
+        let name = self.required_string(s, "name", "a mailbox name");
+        let kind = self.required_string(s, "kind", "\"maildir\" or \"imap\"");
+        let queue = self
+            .string(s, "queue", "a queue name")
+            .unwrap_or_else(|| default_queue.to_string());
+        if !queues.is_empty() && !queues.contains(&queue) {
+            self.problem(
+                s.key("queue"),
+                format!("expected the name of a [[queues]] entry, found \"{queue}\""),
+            );
+        }
+        let accept_list_mail = self.bool(s, "accept_list_mail", false);
+        let poll_interval = self.duration(
+            s,
+            "poll_interval",
+            match kind.as_deref() {
+                Some("imap") => Duration::from_secs(30),
+                _ => Duration::from_secs(1),
+            },
+        );
+        let source = match kind.as_deref() {
+            Some("maildir") => {
+                let path = self.required_string(s, "path", "the path of a Maildir folder");
+                path.map(|p| MailboxSource::Maildir {
+                    path: PathBuf::from(p),
+                })
+            }
+            Some("imap") => {
+                let host = self
+                    .required_string(s, "host", "a host name")
+                    .unwrap_or_default();
+                let tls = self.tls(s, &host);
+                let port = self.port(s, "port", if tls == Tls::Tls { 993 } else { 143 });
+                let username = self.required_string(s, "username", "a user name");
+                let password = self.secret(s);
+                if password.is_none()
+                    && !s.table.contains_key("password")
+                    && !s.table.contains_key("password_file")
+                    && !s.table.contains_key("password_env")
+                {
+                    self.problem(
+                        s.key("password"),
+                        "missing; expected one of password, password_file or password_env",
+                    );
+                }
+                let folder = self
+                    .string(s, "folder", "a folder name such as \"INBOX\"")
+                    .unwrap_or_else(|| "INBOX".into());
+                let idle = self.bool(s, "idle", true);
+                let after = self
+                    .string(s, "after", "\"seen\", \"move:FOLDER\" or \"delete\"")
+                    .unwrap_or_else(|| "seen".into());
+                if !(after == "seen"
+                    || after == "delete"
+                    || after.strip_prefix("move:").is_some_and(|f| !f.is_empty()))
+                {
+                    self.problem(
+                        s.key("after"),
+                        format!(
+                            "expected \"seen\", \"move:FOLDER\" or \"delete\", found \"{after}\""
+                        ),
+                    );
+                }
+                match (username, password) {
+                    (Some(username), Some(password)) => Some(MailboxSource::Imap(ImapConfig {
+                        host,
+                        port,
+                        tls,
+                        username,
+                        password,
+                        folder,
+                        idle,
+                        after,
+                    })),
+                    _ => None,
+                }
+            }
+            Some(other) => {
+                self.problem(
+                    s.key("kind"),
+                    format!("expected \"maildir\" or \"imap\", found \"{other}\""),
+                );
+                None
+            }
+            None => None,
+        };
+        Some(MailboxConfig {
+            name: name?,
+            source: source?,
+            queue,
+            accept_list_mail,
+            poll_interval,
+        })
+    }
+
+    fn transport(&mut self, s: &mut Section<'_>) -> Option<TransportConfig> {
+        match self.string(s, "kind", "\"file\" or \"smtp\"").as_deref() {
+            None | Some("file") => {
+                let dir = self
+                    .string(s, "dir", "a directory path")
+                    .unwrap_or_else(|| "var/outbox".into());
+                Some(TransportConfig::File {
+                    dir: PathBuf::from(dir),
+                })
+            }
+            Some("smtp") => {
+                let host = self.required_string(s, "host", "a host name")?;
+                let tls = self.tls(s, &host);
+                let port = self.port(
+                    s,
+                    "port",
+                    match tls {
+                        Tls::Tls => 465,
+                        Tls::StartTls => 587,
+                        Tls::None => 25,
+                    },
+                );
+                let username = self.string(s, "username", "a user name");
+                let password = self.secret(s);
+                if username.is_some() != password.is_some() {
+                    self.problem(s.key("username"), "give both username and a password (password, password_file or password_env), or neither");
+                }
+                Some(TransportConfig::Smtp(SmtpConfig {
+                    host,
+                    port,
+                    tls,
+                    username,
+                    password,
+                }))
+            }
+            Some(other) => {
+                self.problem(
+                    s.key("kind"),
+                    format!("expected \"file\" or \"smtp\", found \"{other}\""),
+                );
+                None
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[database]
+url = "sqlite://var/postdesk.db"
+
+[identity]
+name = "Example Support"
+address = "Support@Example.test"
+subject_tag = "Support"
+message_id_domain = "example.test"
+
+[[mailboxes]]
+name = "support"
+kind = "maildir"
+path = "var/mail/support"
+queue = "general"
+
+[transport]
+kind = "file"
+dir = "var/outbox"
+
+[[queues]]
+name = "general"
+"#;
+
+    fn errors(text: &str) -> Vec<String> {
+        match Config::parse(text, Path::new("pd.toml")) {
+            Ok(_) => Vec::new(),
+            Err(e) => e.to_string().lines().map(String::from).collect(),
+        }
+    }
+
+    #[test]
+    fn good_config() {
+        let c = Config::parse(GOOD, Path::new("pd.toml")).unwrap();
+        assert_eq!(c.identity.address, "support@example.test");
+        assert_eq!(c.mailboxes[0].queue, "general");
+        assert!(matches!(c.transport, TransportConfig::File { .. }));
+    }
+
+    #[test]
+    fn every_problem_at_once_with_file_and_key() {
+        let bad = GOOD
+            .replace("url = \"sqlite://var/postdesk.db\"", "url = 42")
+            .replace("kind = \"maildir\"", "kind = \"pop3\"")
+            .replace("queue = \"general\"", "queue = \"nope\"\ncolour = 1");
+        let errs = errors(&bad);
+        assert!(
+            errs.iter()
+                .any(|e| e.starts_with("pd.toml: database.url: expected a string")),
+            "{errs:?}"
+        );
+        assert!(
+            errs.iter().any(|e| e
+                .contains("mailboxes[0].kind: expected \"maildir\" or \"imap\", found \"pop3\"")),
+            "{errs:?}"
+        );
+        assert!(
+            errs.iter().any(|e| e.contains("mailboxes[0].queue")),
+            "{errs:?}"
+        );
+        assert!(
+            errs.iter()
+                .any(|e| e.contains("mailboxes[0].colour: unknown key")),
+            "{errs:?}"
+        );
+    }
+
+    #[test]
+    fn syntax_error_names_line() {
+        let errs = errors("[database]\nurl = \n");
+        assert!(errs[0].starts_with("pd.toml: line 2"), "{errs:?}");
+    }
+
+    #[test]
+    fn plain_text_only_to_loopback() {
+        let smtp = GOOD.replace(
+            "kind = \"file\"\ndir = \"var/outbox\"",
+            "kind = \"smtp\"\nhost = \"mail.example.com\"\ntls = \"none\"",
+        );
+        assert!(errors(&smtp).iter().any(|e| e.contains("transport.tls")));
+        let local = GOOD.replace(
+            "kind = \"file\"\ndir = \"var/outbox\"",
+            "kind = \"smtp\"\nhost = \"127.0.0.1\"\nport = 10025\ntls = \"none\"",
+        );
+        assert!(errors(&local).is_empty(), "{:?}", errors(&local));
+    }
+
+    #[test]
+    fn secrets_from_env_and_never_printed() {
+        std::env::set_var("POSTDESK_TEST_PW", "hunter2");
+        let imap = GOOD.replace(
+            "kind = \"maildir\"\npath = \"var/mail/support\"",
+            "kind = \"imap\"\nhost = \"imap.example.com\"\nusername = \"u\"\npassword_env = \"POSTDESK_TEST_PW\"",
+        );
+        let c = Config::parse(&imap, Path::new("pd.toml")).unwrap();
+        let MailboxSource::Imap(i) = &c.mailboxes[0].source else {
+            panic!("not imap")
+        };
+        assert_eq!(i.password.expose(), "hunter2");
+        assert!(!format!("{c:?}").contains("hunter2"));
+        let missing = imap.replace("POSTDESK_TEST_PW", "POSTDESK_TEST_UNSET_VAR");
+        assert!(errors(&missing).iter().any(|e| e
+            .contains("password_env: expected the environment variable POSTDESK_TEST_UNSET_VAR")));
+    }
+
+    #[test]
+    fn durations_and_sizes() {
+        assert_eq!(parse_duration("30s"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("2d"), Ok(Duration::from_secs(172800)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert!(parse_duration("soon").is_err());
+        assert!(parse_duration("5 weeks").is_err());
+        assert_eq!(parse_size("25MB"), Ok(25 * 1024 * 1024));
+        assert_eq!(parse_size("1024"), Ok(1024));
+        assert!(parse_size("lots").is_err());
+    }
+}

@@ -1,0 +1,269 @@
+//! `serve`: migrate, then one task per Maildir mailbox and one outbox sender, until SIGTERM or
+//! SIGINT. Database work runs on blocking threads, each task with its own connection; a batch
+//! in hand is finished before shutting down.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{watch, Notify};
+
+use crate::config::{Config, MailboxConfig, MailboxSource};
+use crate::outbox::{self, Transport};
+use crate::process::{self, BatchClock, Pipeline};
+use crate::source::maildir;
+use crate::store::{self, AnyConnection};
+use crate::templates::Templates;
+
+/// Errors that stop the daemon from starting or running.
+#[derive(Debug, thiserror::Error)]
+pub enum DaemonError {
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    #[error("{0}")]
+    Setup(String),
+}
+
+/// How many mails one scan of a Maildir takes at most.
+const SCAN_LIMIT: usize = 1024;
+
+/// Runs the daemon until a shutdown signal.
+pub fn serve(cfg: Config) -> Result<(), DaemonError> {
+    for m in &cfg.mailboxes {
+        if let MailboxSource::Imap(_) = m.source {
+            return Err(DaemonError::Setup(format!(
+                "mailbox '{}': kind \"imap\" is not supported by this version yet; use a Maildir that your MTA delivers to, or `postdesk ingest -` as an MTA pipe",
+                m.name
+            )));
+        }
+    }
+    let mut conn = store::connect(&cfg.database.url)?;
+    let applied = store::migrate(&mut conn)?;
+    if !applied.is_empty() {
+        tracing::info!(migrations = ?applied, "database migrated");
+    }
+    drop(conn);
+    let templates = Templates::builtin().map_err(|e| DaemonError::Setup(e.to_string()))?;
+    let transport =
+        Transport::from_config(&cfg.transport).map_err(|e| DaemonError::Setup(e.to_string()))?;
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| DaemonError::Setup(format!("cannot start the async runtime: {e}")))?;
+    runtime.block_on(run(
+        Arc::new(cfg),
+        Arc::new(templates),
+        Arc::new(transport),
+        shutdown_signal(),
+    ))
+}
+
+/// Resolves on SIGTERM or SIGINT.
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    match signal(SignalKind::terminate()) {
+        Ok(mut term) => {
+            tokio::select! {
+                _ = term.recv() => {}
+                _ = tokio::signal::ctrl_c() => {}
+            }
+        }
+        Err(_) => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
+}
+
+/// The daemon's tasks, until `shutdown` resolves. Public so tests can supply their own signal.
+pub async fn run(
+    cfg: Arc<Config>,
+    templates: Arc<Templates>,
+    transport: Arc<Transport>,
+    shutdown: impl std::future::Future<Output = ()>,
+) -> Result<(), DaemonError> {
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let outbox_ready = Arc::new(Notify::new());
+    let mut tasks = tokio::task::JoinSet::new();
+
+    for (i, m) in cfg.mailboxes.iter().enumerate() {
+        if let MailboxSource::Maildir { path } = &m.source {
+            maildir::ensure(path)
+                .map_err(|e| DaemonError::Setup(format!("mailbox '{}': {e}", m.name)))?;
+            let conn = Arc::new(Mutex::new(store::connect(&cfg.database.url)?));
+            tasks.spawn(watch_maildir(
+                cfg.clone(),
+                templates.clone(),
+                i,
+                conn,
+                stop_rx.clone(),
+                outbox_ready.clone(),
+            ));
+        }
+    }
+    let conn = Arc::new(Mutex::new(store::connect(&cfg.database.url)?));
+    tasks.spawn(send_outbox(
+        transport,
+        conn,
+        stop_rx.clone(),
+        outbox_ready.clone(),
+    ));
+    tracing::info!(mailboxes = cfg.mailboxes.len(), "postdesk is running");
+
+    shutdown.await;
+    tracing::info!("shutting down: finishing the work in hand");
+    let _ = stop_tx.send(true);
+    outbox_ready.notify_waiters();
+    while tasks.join_next().await.is_some() {}
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn sleep_or_stop(d: Duration, stop: &mut watch::Receiver<bool>) {
+    tokio::select! {
+        _ = tokio::time::sleep(d) => {}
+        _ = stop.changed() => {}
+    }
+}
+
+async fn watch_maildir(
+    cfg: Arc<Config>,
+    templates: Arc<Templates>,
+    index: usize,
+    conn: Arc<Mutex<AnyConnection>>,
+    mut stop: watch::Receiver<bool>,
+    outbox_ready: Arc<Notify>,
+) {
+    let mailbox: &MailboxConfig = &cfg.mailboxes[index];
+    let name = mailbox.name.clone();
+    let interval = mailbox.poll_interval;
+    let mut failures: u32 = 0;
+    while !*stop.borrow() {
+        let (cfg2, templates2, conn2) = (cfg.clone(), templates.clone(), conn.clone());
+        let job = tokio::task::spawn_blocking(move || -> Result<(usize, bool), String> {
+            let mailbox = &cfg2.mailboxes[index];
+            let MailboxSource::Maildir { path } = &mailbox.source else {
+                return Ok((0, false));
+            };
+            let mails = maildir::scan_new(path, SCAN_LIMIT).map_err(|e| e.to_string())?;
+            if mails.is_empty() {
+                return Ok((0, false));
+            }
+            let n = mails.len();
+            let pipeline = Pipeline {
+                cfg: &cfg2,
+                templates: &templates2,
+            };
+            let mut c = conn2
+                .lock()
+                .map_err(|_| "database connection poisoned".to_string())?;
+            let clock = || {
+                let now = crate::time::now_ms();
+                BatchClock {
+                    received_at: now,
+                    due_at: now,
+                }
+            };
+            let summary =
+                process::run(&pipeline, &mut c, mailbox, mails.into_iter().map(Ok), clock)
+                    .map_err(|e| e.to_string())?;
+            tracing::info!(mailbox = %mailbox.name, "processed {summary}");
+            Ok((n, !summary.outbox_ids.is_empty()))
+        });
+        match job.await {
+            Ok(Ok((n, queued))) => {
+                failures = 0;
+                if queued {
+                    outbox_ready.notify_one();
+                }
+                if n == SCAN_LIMIT {
+                    continue;
+                }
+                sleep_or_stop(interval, &mut stop).await;
+            }
+            Ok(Err(e)) => {
+                failures += 1;
+                let backoff = backoff(failures);
+                tracing::error!(mailbox = %name, error = %e, retry_in = ?backoff, "mailbox failed; retrying");
+                sleep_or_stop(backoff, &mut stop).await;
+            }
+            Err(e) => {
+                tracing::error!(mailbox = %name, error = %e, "mailbox task crashed; restarting it");
+                sleep_or_stop(backoff(1), &mut stop).await;
+            }
+        }
+    }
+}
+
+/// Capped exponential backoff with jitter: about 1 s, 2 s, 4 s … up to 5 minutes.
+pub fn backoff(failures: u32) -> Duration {
+    let base = 1000u64
+        .saturating_mul(1 << failures.saturating_sub(1).min(9))
+        .min(300_000);
+    Duration::from_millis(base / 2 + fastrand::u64(..=base / 2))
+}
+
+async fn send_outbox(
+    transport: Arc<Transport>,
+    conn: Arc<Mutex<AnyConnection>>,
+    mut stop: watch::Receiver<bool>,
+    ready: Arc<Notify>,
+) {
+    let mut failures = 0;
+    loop {
+        let (t, c) = (transport.clone(), conn.clone());
+        let job = tokio::task::spawn_blocking(move || {
+            let mut c = c
+                .lock()
+                .map_err(|_| "database connection poisoned".to_string())?;
+            outbox::deliver_due(&mut c, &t).map_err(|e| e.to_string())
+        });
+        let wait = match job.await {
+            Ok(Ok(r)) => {
+                failures = 0;
+                if r.sent + r.failed + r.retrying > 0 {
+                    tracing::info!(
+                        sent = r.sent,
+                        retrying = r.retrying,
+                        failed = r.failed,
+                        "outbox delivered"
+                    );
+                }
+                Duration::from_secs(1)
+            }
+            Ok(Err(e)) => {
+                failures += 1;
+                tracing::error!(error = %e, "outbox sender failed; retrying");
+                backoff(failures)
+            }
+            Err(e) => {
+                failures += 1;
+                tracing::error!(error = %e, "outbox sender crashed; restarting it");
+                backoff(failures)
+            }
+        };
+        if *stop.borrow() {
+            return;
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = ready.notified() => {}
+            _ = stop.changed() => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_is_capped_and_jittered() {
+        for f in 1..40 {
+            let d = backoff(f);
+            assert!(d <= Duration::from_secs(300), "{f}: {d:?}");
+            assert!(d >= Duration::from_millis(500), "{f}: {d:?}");
+        }
+        assert!(backoff(10) >= Duration::from_secs(150));
+    }
+}

@@ -1,0 +1,18 @@
+//! postdesk: an email-driven ticketing server.
+//!
+//! One mail's path through the modules, top-down: [`source`] (Maildir, files, mbox, stdin) →
+//! [`mail::parse`] → [`mail::classify`] → [`ticket::thread`] → [`process`] (the one place the
+//! stages are sequenced, one transaction per batch) → [`outbox`] (compose, enqueue, deliver).
+#![forbid(unsafe_code)]
+
+pub mod cli;
+pub mod config;
+pub mod daemon;
+pub mod mail;
+pub mod outbox;
+pub mod process;
+pub mod source;
+pub mod store;
+pub mod templates;
+pub mod ticket;
+pub mod time;

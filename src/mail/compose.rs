@@ -1,0 +1,187 @@
+//! Composing outgoing mail with lettre: From the identity, Date, our Message-ID, threading
+//! headers, RFC 3834 `Auto-Submitted` on automatic mail, a loop header, and a text/HTML
+//! multipart/alternative body. Values that came from mail are flattened to one line first, so
+//! nothing a customer writes can add a header.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use lettre::message::header::{HeaderName, HeaderValue};
+use lettre::message::{Mailbox, MultiPart};
+use lettre::Message;
+
+use super::parse::{one_line, LOOP_HEADER};
+
+/// One mail to send.
+#[derive(Debug, Clone)]
+pub struct OutgoingMail {
+    pub from_name: String,
+    pub from_address: String,
+    pub to: Vec<(Option<String>, String)>,
+    pub subject: String,
+    /// `<id@domain>`.
+    pub message_id: String,
+    pub in_reply_to: Option<String>,
+    /// Oldest first; `<id>` each.
+    pub references: Vec<String>,
+    /// Milliseconds since the epoch.
+    pub date: i64,
+    /// `auto-replied` or `auto-generated` for automatic mail; `None` for a person's mail.
+    pub auto_submitted: Option<&'static str>,
+    /// Value of our loop-detection header (the identity's domain).
+    pub loop_marker: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// Why a mail could not be composed.
+#[derive(Debug, thiserror::Error)]
+pub enum ComposeError {
+    #[error("invalid address '{0}'")]
+    Address(String),
+    #[error("cannot build the message: {0}")]
+    Build(String),
+}
+
+/// Makes a fresh Message-ID for a mail about `ticket`: `<pd.TICKET.RANDOM@domain>`.
+pub fn new_message_id(ticket: Option<i64>, domain: &str) -> String {
+    let t = ticket.map(|t| t.to_string()).unwrap_or_else(|| "0".into());
+    format!("<pd.{t}.{:016x}@{domain}>", fastrand::u64(..))
+}
+
+/// `[Tag #id] subject`, without doubling a tag the subject already carries.
+pub fn tagged_subject(reference: &str, subject: &str) -> String {
+    let subject = one_line(subject);
+    if subject.to_lowercase().contains(&reference.to_lowercase()) {
+        subject
+    } else if subject.is_empty() {
+        reference.to_string()
+    } else {
+        format!("{reference} {subject}")
+    }
+}
+
+fn mailbox(name: Option<&str>, address: &str) -> Result<Mailbox, ComposeError> {
+    let addr = address
+        .parse()
+        .map_err(|_| ComposeError::Address(one_line(address)))?;
+    Ok(Mailbox::new(
+        name.map(one_line).filter(|n| !n.is_empty()),
+        addr,
+    ))
+}
+
+fn raw_header(name: &'static str, value: &str) -> HeaderValue {
+    HeaderValue::new(HeaderName::new_from_ascii_str(name), one_line(value))
+}
+
+/// Builds the RFC 5322 bytes of `mail`.
+pub fn compose(mail: &OutgoingMail) -> Result<Vec<u8>, ComposeError> {
+    let mut b = Message::builder()
+        .from(mailbox(Some(&mail.from_name), &mail.from_address)?)
+        .subject(one_line(&mail.subject))
+        .message_id(Some(one_line(&mail.message_id)))
+        .date(UNIX_EPOCH + Duration::from_millis(mail.date.max(0) as u64))
+        .raw_header(raw_header(LOOP_HEADER, &mail.loop_marker));
+    for (name, address) in &mail.to {
+        b = b.to(mailbox(name.as_deref(), address)?);
+    }
+    if let Some(irt) = &mail.in_reply_to {
+        b = b.in_reply_to(one_line(irt));
+    }
+    if !mail.references.is_empty() {
+        b = b.references(
+            mail.references
+                .iter()
+                .map(|r| one_line(r))
+                .collect::<Vec<_>>()
+                .join(" "),
+        );
+    }
+    if let Some(auto) = mail.auto_submitted {
+        b = b
+            .raw_header(raw_header("Auto-Submitted", auto))
+            .raw_header(raw_header("X-Auto-Response-Suppress", "All"))
+            .raw_header(raw_header("Precedence", "auto_reply"));
+    }
+    let msg = b
+        .multipart(MultiPart::alternative_plain_html(
+            mail.text.clone(),
+            mail.html.clone(),
+        ))
+        .map_err(|e| ComposeError::Build(e.to_string()))?;
+    Ok(msg.formatted())
+}
+
+/// Now, for `OutgoingMail::date`.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mail::parse::{content_hash, parse, ParseLimits};
+
+    fn sample() -> OutgoingMail {
+        OutgoingMail {
+            from_name: "Example Support".into(),
+            from_address: "support@example.test".into(),
+            to: vec![(Some("Zoë Customer".into()), "zoe@example.com".into())],
+            subject: "[Support #3] Printer\r\nBcc: evil@example.com".into(),
+            message_id: "<pd.3.abc@example.test>".into(),
+            in_reply_to: Some("<c1@example.com>".into()),
+            references: vec!["<c0@example.com>".into(), "<c1@example.com>".into()],
+            date: 1_795_000_000_000,
+            auto_submitted: Some("auto-replied"),
+            loop_marker: "example.test".into(),
+            text: "Grüße\n".into(),
+            html: "<p>Grüße</p>".into(),
+        }
+    }
+
+    #[test]
+    fn headers_and_round_trip() {
+        let raw = compose(&sample()).unwrap();
+        let text = String::from_utf8_lossy(&raw);
+        for h in [
+            "Date: ",
+            "Message-ID: <pd.3.abc@example.test>",
+            "In-Reply-To: <c1@example.com>",
+            "Auto-Submitted: auto-replied",
+            "MIME-Version: 1.0",
+            "X-Postdesk-Loop: example.test",
+            "multipart/alternative",
+        ] {
+            assert!(text.contains(h), "missing {h} in\n{text}");
+        }
+        assert!(!text.contains("\nBcc:"), "header injection:\n{text}");
+        let back = parse(&raw, &content_hash(&raw), &ParseLimits::default()).unwrap();
+        assert_eq!(
+            back.references,
+            vec!["<c0@example.com>", "<c1@example.com>"]
+        );
+        assert_eq!(back.to[0].name.as_deref(), Some("Zoë Customer"));
+        assert_eq!(back.subject, "[Support #3] Printer Bcc: evil@example.com");
+        assert_eq!(back.text.trim(), "Grüße");
+        assert!(
+            raw.iter().all(|b| b.is_ascii()),
+            "8-bit bytes must be encoded"
+        );
+    }
+
+    #[test]
+    fn subjects_are_tagged_once() {
+        assert_eq!(
+            tagged_subject("[Support #3]", "Printer"),
+            "[Support #3] Printer"
+        );
+        assert_eq!(
+            tagged_subject("[Support #3]", "Re: [support #3] Printer"),
+            "Re: [support #3] Printer"
+        );
+        assert_eq!(tagged_subject("[Support #3]", ""), "[Support #3]");
+    }
+}

@@ -1,0 +1,6 @@
+//! Mail as data: parsing incoming mail ([`parse`]), classifying it ([`classify`]) and composing
+//! outgoing mail ([`compose`]). No database and no network here.
+
+pub mod classify;
+pub mod compose;
+pub mod parse;

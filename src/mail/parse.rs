@@ -1,0 +1,460 @@
+//! Incoming mail → [`InboundMail`]: addresses, decoded subject, ids, text, sanitised HTML and
+//! attachments. Liberal in what it accepts: a mail that mail-parser can read at all becomes an
+//! `InboundMail`; only input with no header block is an error.
+
+use std::borrow::Cow;
+
+use mail_parser::{
+    Address, HeaderName, HeaderValue, Message, MessageParser, MimeHeaders, PartType,
+};
+use sha2::{Digest, Sha256};
+
+/// Size limits applied while parsing.
+#[derive(Debug, Clone, Copy)]
+pub struct ParseLimits {
+    /// Attachments larger than this are recorded (name, type, size) without their content;
+    /// the raw mail still holds them.
+    pub max_attachment_size: usize,
+}
+
+impl Default for ParseLimits {
+    fn default() -> Self {
+        ParseLimits {
+            max_attachment_size: 25 * 1024 * 1024,
+        }
+    }
+}
+
+/// One address as written in a header: the lower-cased address and the display name.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailAddr {
+    pub name: Option<String>,
+    pub address: String,
+}
+
+/// One attachment of an incoming mail.
+#[derive(Debug, Clone)]
+pub struct Attachment {
+    pub name: String,
+    pub content_type: String,
+    pub size: usize,
+    /// `None` when the attachment is over the size limit.
+    pub content: Option<Vec<u8>>,
+}
+
+/// Everything the pipeline needs from one incoming mail.
+#[derive(Debug, Clone, Default)]
+pub struct InboundMail {
+    /// `<id@domain>`, with angle brackets; synthesised from the content hash when missing.
+    pub message_id: String,
+    /// True when the mail had no usable Message-ID and [`Self::message_id`] was made up.
+    pub message_id_synthesized: bool,
+    pub in_reply_to: Vec<String>,
+    pub references: Vec<String>,
+    pub from: Option<MailAddr>,
+    pub reply_to: Option<MailAddr>,
+    pub to: Vec<MailAddr>,
+    pub cc: Vec<MailAddr>,
+    /// Decoded subject, control characters replaced by spaces.
+    pub subject: String,
+    /// The Date header in ms since the epoch, when present and valid.
+    pub date: Option<i64>,
+    /// The text body (derived from the HTML when the mail has no text part).
+    pub text: String,
+    /// The HTML body, sanitised with ammonia; `None` when the mail has no HTML part.
+    pub html: Option<String>,
+    pub attachments: Vec<Attachment>,
+    /// Headers that tell automatic mail apart (see `classify`), lower-cased names.
+    pub auto: AutoHeaders,
+    /// Hash over what makes this mail the same mail whichever way it arrived: Message-ID,
+    /// Date, From, Subject and the body bytes (not the Received trail).
+    pub dedupe_key: String,
+}
+
+/// The headers that mark automatic, bulk or looping mail.
+#[derive(Debug, Clone, Default)]
+pub struct AutoHeaders {
+    pub auto_submitted: Option<String>,
+    pub precedence: Option<String>,
+    pub list_id: bool,
+    pub list_unsubscribe: bool,
+    pub x_autoreply: bool,
+    /// `Return-Path: <>`: the null sender of bounces and auto-replies.
+    pub return_path_empty: bool,
+    /// `multipart/report; report-type=delivery-status` (RFC 3464 DSN).
+    pub delivery_status_report: bool,
+    /// Our own loop-detection header, when present.
+    pub loop_header: Option<String>,
+}
+
+/// The header postdesk puts on everything it sends, to recognise its own mail coming back.
+pub const LOOP_HEADER: &str = "X-Postdesk-Loop";
+
+/// Why a mail could not be parsed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    #[error("empty message")]
+    Empty,
+    #[error("not an RFC 5322 message: no header fields found")]
+    NoHeaders,
+}
+
+/// Lower-case hex SHA-256 of the raw bytes: the exact-duplicate key.
+pub fn content_hash(raw: &[u8]) -> String {
+    hex::encode(Sha256::digest(raw))
+}
+
+/// Replaces CR, LF, NUL and other control characters with spaces and trims: for any value from
+/// a mail that may end up in a header or a one-line field.
+pub fn one_line(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut space = false;
+    for c in s.chars() {
+        if c.is_control() || c.is_whitespace() {
+            if !space && !out.is_empty() {
+                out.push(' ');
+            }
+            space = true;
+        } else {
+            out.push(c);
+            space = false;
+        }
+    }
+    if out.ends_with(' ') {
+        out.pop();
+    }
+    out
+}
+
+/// Removes NUL characters, which PostgreSQL cannot store in text.
+fn no_nul(s: Cow<'_, str>) -> String {
+    if s.contains('\0') {
+        s.replace('\0', "")
+    } else {
+        s.into_owned()
+    }
+}
+
+/// Normalises a Message-ID to `<id>` form, or `None` if nothing is left.
+pub fn normalize_id(id: &str) -> Option<String> {
+    let inner = one_line(id.trim().trim_start_matches('<').trim_end_matches('>'));
+    if inner.is_empty() || inner.contains(' ') {
+        None
+    } else {
+        Some(format!("<{inner}>"))
+    }
+}
+
+fn id_list(v: &HeaderValue<'_>) -> Vec<String> {
+    match v {
+        HeaderValue::Text(t) => normalize_id(t).into_iter().collect(),
+        HeaderValue::TextList(list) => list.iter().filter_map(|t| normalize_id(t)).collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn addr(a: &mail_parser::Addr<'_>) -> Option<MailAddr> {
+    let address = one_line(a.address.as_deref()?).to_lowercase();
+    if address.is_empty() {
+        return None;
+    }
+    let name = a.name.as_deref().map(one_line).filter(|n| !n.is_empty());
+    Some(MailAddr { name, address })
+}
+
+fn addr_list(a: Option<&Address<'_>>) -> Vec<MailAddr> {
+    match a {
+        Some(Address::List(list)) => list.iter().filter_map(addr).collect(),
+        Some(Address::Group(groups)) => groups
+            .iter()
+            .flat_map(|g| g.addresses.iter())
+            .filter_map(addr)
+            .collect(),
+        None => Vec::new(),
+    }
+}
+
+fn header_text(msg: &Message<'_>, name: &str) -> Option<String> {
+    msg.header_raw(name).map(|v| one_line(v).to_lowercase())
+}
+
+fn auto_headers(msg: &Message<'_>) -> AutoHeaders {
+    let return_path_empty = match msg.header_raw(HeaderName::ReturnPath) {
+        Some(raw) => raw
+            .trim()
+            .trim_start_matches('<')
+            .trim_end_matches('>')
+            .trim()
+            .is_empty(),
+        None => false,
+    };
+    let delivery_status_report = msg.content_type().is_some_and(|ct| {
+        ct.ctype().eq_ignore_ascii_case("multipart")
+            && ct
+                .subtype()
+                .is_some_and(|s| s.eq_ignore_ascii_case("report"))
+            && ct
+                .attribute("report-type")
+                .is_some_and(|r| r.eq_ignore_ascii_case("delivery-status"))
+    });
+    AutoHeaders {
+        auto_submitted: header_text(msg, "Auto-Submitted"),
+        precedence: header_text(msg, "Precedence"),
+        list_id: msg.header_raw(HeaderName::ListId).is_some(),
+        list_unsubscribe: msg.header_raw(HeaderName::ListUnsubscribe).is_some(),
+        x_autoreply: msg.header_raw("X-Autoreply").is_some()
+            || msg.header_raw("X-Autorespond").is_some(),
+        return_path_empty,
+        delivery_status_report,
+        loop_header: msg.header_raw(LOOP_HEADER).map(|v| one_line(v)),
+    }
+}
+
+/// Sanitises HTML from a mail for display: no scripts, event handlers, forms or remote
+/// behaviour survive; links get `rel="noopener noreferrer"`.
+pub fn sanitize_html(html: &str) -> String {
+    ammonia::Builder::default()
+        .link_rel(Some("noopener noreferrer nofollow"))
+        .clean(html)
+        .to_string()
+}
+
+fn body_bytes(raw: &[u8]) -> &[u8] {
+    let pos = raw
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|p| p + 4)
+        .or_else(|| raw.windows(2).position(|w| w == b"\n\n").map(|p| p + 2));
+    match pos {
+        Some(p) => &raw[p..],
+        None => &[],
+    }
+}
+
+/// Parses one raw mail. `hash` is its [`content_hash`] (used to synthesise a missing id).
+pub fn parse(raw: &[u8], hash: &str, limits: &ParseLimits) -> Result<InboundMail, ParseError> {
+    if raw.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(ParseError::Empty);
+    }
+    let msg = MessageParser::default()
+        .parse(raw)
+        .ok_or(ParseError::NoHeaders)?;
+    if msg.headers().is_empty() {
+        return Err(ParseError::NoHeaders);
+    }
+
+    let (message_id, message_id_synthesized) = match msg
+        .message_id()
+        .and_then(normalize_id)
+        .filter(|id| id.contains('@'))
+    {
+        Some(id) => (id, false),
+        None => (
+            format!("<{}@synthesized.postdesk.invalid>", &hash[..32]),
+            true,
+        ),
+    };
+    let subject = msg.subject().map(one_line).unwrap_or_default();
+    let date = msg
+        .date()
+        .filter(|d| d.is_valid())
+        .map(|d| d.to_timestamp() * 1000);
+    let from = msg.from().and_then(|a| a.first()).and_then(addr);
+
+    let html = msg
+        .html_bodies()
+        .find_map(|p| match &p.body {
+            PartType::Html(h) => Some(h.as_ref()),
+            _ => None,
+        })
+        .map(sanitize_html);
+    let text = if msg.text_body.is_empty() && html.is_none() {
+        String::new()
+    } else {
+        msg.body_text(0).map(no_nul).unwrap_or_default()
+    };
+
+    let mut attachments = Vec::new();
+    for part in msg.attachments() {
+        let (content_type, bytes): (String, Cow<'_, [u8]>) = match &part.body {
+            PartType::Message(m) => ("message/rfc822".into(), Cow::Borrowed(m.raw_message())),
+            body => {
+                let ct = part
+                    .content_type()
+                    .map(|ct| match ct.subtype() {
+                        Some(sub) => format!("{}/{}", ct.ctype(), sub),
+                        None => ct.ctype().to_string(),
+                    })
+                    .unwrap_or_else(|| "application/octet-stream".into())
+                    .to_lowercase();
+                let bytes = match body {
+                    PartType::Text(t) | PartType::Html(t) => Cow::Borrowed(t.as_bytes()),
+                    PartType::Binary(b) | PartType::InlineBinary(b) => Cow::Borrowed(b.as_ref()),
+                    _ => Cow::Borrowed(&[][..]),
+                };
+                (one_line(&ct), bytes)
+            }
+        };
+        let name = part
+            .attachment_name()
+            .map(one_line)
+            .filter(|n| !n.is_empty());
+        let size = bytes.len();
+        attachments.push(Attachment {
+            name: name.unwrap_or_else(|| "attachment".into()),
+            content_type,
+            size,
+            content: (size <= limits.max_attachment_size).then(|| bytes.into_owned()),
+        });
+    }
+
+    let mut h = Sha256::new();
+    for part in [
+        message_id.as_bytes(),
+        msg.header_raw(HeaderName::Date)
+            .unwrap_or("")
+            .trim()
+            .as_bytes(),
+        msg.header_raw(HeaderName::From)
+            .unwrap_or("")
+            .trim()
+            .as_bytes(),
+        msg.header_raw(HeaderName::Subject)
+            .unwrap_or("")
+            .trim()
+            .as_bytes(),
+        body_bytes(raw),
+    ] {
+        h.update((part.len() as u64).to_le_bytes());
+        h.update(part);
+    }
+
+    Ok(InboundMail {
+        message_id,
+        message_id_synthesized,
+        in_reply_to: id_list(msg.in_reply_to()),
+        references: id_list(msg.references()),
+        reply_to: msg.reply_to().and_then(|a| a.first()).and_then(addr),
+        to: addr_list(msg.to()),
+        cc: addr_list(msg.cc()),
+        from,
+        subject,
+        date,
+        text,
+        html,
+        attachments,
+        auto: auto_headers(&msg),
+        dedupe_key: hex::encode(h.finalize()),
+    })
+}
+
+/// Reads just enough of an oversized mail to record it: ids, From and Subject.
+pub fn parse_headers_only(raw: &[u8], hash: &str) -> InboundMail {
+    let limit = raw.len().min(256 * 1024);
+    let head = &raw[..limit];
+    let head = &head[..head.len() - body_bytes(head).len()];
+    let mut mail = match MessageParser::default().parse_headers(head) {
+        Some(msg) => InboundMail {
+            message_id: msg.message_id().and_then(normalize_id).unwrap_or_default(),
+            from: msg.from().and_then(|a| a.first()).and_then(addr),
+            subject: msg.subject().map(one_line).unwrap_or_default(),
+            in_reply_to: id_list(msg.in_reply_to()),
+            references: id_list(msg.references()),
+            auto: auto_headers(&msg),
+            ..InboundMail::default()
+        },
+        None => InboundMail::default(),
+    };
+    if mail.message_id.is_empty() {
+        mail.message_id = format!("<{}@synthesized.postdesk.invalid>", &hash[..32]);
+        mail.message_id_synthesized = true;
+    }
+    mail.dedupe_key = hash.to_string();
+    mail
+}
+
+/// The header block of a raw mail (for storing an oversized mail without its body).
+pub fn header_block(raw: &[u8]) -> &[u8] {
+    &raw[..raw.len() - body_bytes(raw).len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(raw: &str) -> InboundMail {
+        parse(
+            raw.as_bytes(),
+            &content_hash(raw.as_bytes()),
+            &ParseLimits::default(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn plain_mail() {
+        let m = p("From: \"Carol C\" <Carol@Example.COM>\r\nTo: support@example.test\r\nSubject: =?UTF-8?Q?Caf=C3=A9?= down\r\nMessage-ID: <a1@example.com>\r\nIn-Reply-To: <x@y>\r\nReferences: <w@y> <x@y>\r\nDate: Sat, 21 Nov 2026 10:00:00 +0100\r\n\r\nHello\r\n");
+        assert_eq!(m.message_id, "<a1@example.com>");
+        assert_eq!(m.from.as_ref().unwrap().address, "carol@example.com");
+        assert_eq!(m.from.as_ref().unwrap().name.as_deref(), Some("Carol C"));
+        assert_eq!(m.subject, "Café down");
+        assert_eq!(m.in_reply_to, vec!["<x@y>"]);
+        assert_eq!(m.references, vec!["<w@y>", "<x@y>"]);
+        assert_eq!(
+            m.date,
+            Some(crate::time::parse_rfc3339("2026-11-21T09:00:00Z").unwrap())
+        );
+        assert_eq!(m.text.trim(), "Hello");
+        assert!(m.html.is_none());
+    }
+
+    #[test]
+    fn missing_id_is_synthesised_stably() {
+        let raw = "From: a@b.c\r\nSubject: x\r\n\r\nbody\r\n";
+        let a = p(raw);
+        let b = p(raw);
+        assert!(a.message_id_synthesized);
+        assert_eq!(a.message_id, b.message_id);
+        assert!(a.message_id.ends_with("@synthesized.postdesk.invalid>"));
+    }
+
+    #[test]
+    fn html_only_is_sanitised_and_gives_text() {
+        let m = p("From: a@b.c\r\nContent-Type: text/html\r\n\r\n<p onclick=\"x()\">Hi <b>there</b><script>alert(1)</script></p>\r\n");
+        let html = m.html.unwrap();
+        assert!(
+            !html.contains("script") && !html.contains("onclick"),
+            "{html}"
+        );
+        assert!(html.contains("<b>there</b>"));
+        assert!(
+            m.text.contains("Hi") && m.text.contains("there"),
+            "{}",
+            m.text
+        );
+    }
+
+    #[test]
+    fn one_line_strips_injection() {
+        assert_eq!(one_line("Hi\r\nBcc: evil@x\0"), "Hi Bcc: evil@x");
+        assert_eq!(normalize_id(" <a@b> "), Some("<a@b>".into()));
+        assert_eq!(normalize_id("<>"), None);
+    }
+
+    #[test]
+    fn garbage_is_an_error() {
+        assert_eq!(
+            parse(b"  \r\n", "00", &ParseLimits::default()).unwrap_err(),
+            ParseError::Empty
+        );
+    }
+
+    #[test]
+    fn dedupe_key_ignores_received_trail() {
+        let a = p("Received: from a\r\nFrom: a@b.c\r\nMessage-ID: <1@b.c>\r\n\r\nbody\r\n");
+        let b = p("Received: from b\r\nReceived: from c\r\nFrom: a@b.c\r\nMessage-ID: <1@b.c>\r\n\r\nbody\r\n");
+        let c = p("Received: from b\r\nFrom: a@b.c\r\nMessage-ID: <1@b.c>\r\n\r\nother body\r\n");
+        assert_eq!(a.dedupe_key, b.dedupe_key);
+        assert_ne!(a.dedupe_key, c.dedupe_key);
+    }
+}

@@ -1,0 +1,345 @@
+//! The transactional outbox: mail is composed and written as a row in the same transaction as
+//! what caused it, and a sender delivers rows afterwards, with lettre (SMTP) or to files.
+//!
+//! A row's bytes, Message-ID included, are fixed when it is written, so a delivery repeated
+//! after a crash is the same message. Rows are claimed with a lease before delivery, so two
+//! senders (say `serve` and an `ingest`) never deliver one row twice.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use diesel::Connection;
+use lettre::address::Envelope;
+use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Tls as LettreTls, TlsParameters};
+use lettre::{SmtpTransport, Transport as _};
+
+use crate::config::{Tls, TransportConfig};
+use crate::mail::compose::OutgoingMail;
+use crate::store::models::{self, NewMessage, NewOutbox};
+use crate::store::{AnyConnection, StoreError};
+use crate::ticket::model::{Direction, MessageKind, OutboxStatus};
+
+/// How long a claimed row is reserved for the sender that claimed it.
+pub const CLAIM_LEASE_MS: i64 = 10 * 60 * 1000;
+
+/// Errors at the transport boundary.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct TransportError {
+    /// True when the server refused for good (5xx); false when a retry may succeed.
+    pub permanent: bool,
+    pub message: String,
+}
+
+/// Where outgoing mail goes.
+pub enum Transport {
+    /// One `.eml` file per mail, named after its Message-ID (so a repeat overwrites, never
+    /// duplicates), written to a temporary name and renamed into place.
+    File {
+        dir: PathBuf,
+    },
+    Smtp(Box<SmtpTransport>),
+}
+
+impl Transport {
+    /// Builds the transport the config names.
+    pub fn from_config(cfg: &TransportConfig) -> Result<Transport, TransportError> {
+        let err = |m: String| TransportError {
+            permanent: true,
+            message: m,
+        };
+        match cfg {
+            TransportConfig::File { dir } => {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    err(format!(
+                        "cannot create the outbox directory {}: {e}",
+                        dir.display()
+                    ))
+                })?;
+                Ok(Transport::File { dir: dir.clone() })
+            }
+            TransportConfig::Smtp(s) => {
+                let tls = match s.tls {
+                    Tls::None => LettreTls::None,
+                    Tls::StartTls | Tls::Tls => {
+                        let params = TlsParameters::new(s.host.clone())
+                            .map_err(|e| err(format!("smtp {}: {e}", s.host)))?;
+                        if s.tls == Tls::Tls {
+                            LettreTls::Wrapper(params)
+                        } else {
+                            LettreTls::Required(params)
+                        }
+                    }
+                };
+                let mut b = SmtpTransport::builder_dangerous(&s.host)
+                    .port(s.port)
+                    .tls(tls)
+                    .timeout(Some(Duration::from_secs(60)));
+                if let (Some(u), Some(p)) = (&s.username, &s.password) {
+                    b = b.credentials(Credentials::new(u.clone(), p.expose().to_string()));
+                }
+                Ok(Transport::Smtp(Box::new(b.build())))
+            }
+        }
+    }
+
+    /// Whether delivering the same row twice leaves one copy (true for files).
+    pub fn idempotent(&self) -> bool {
+        matches!(self, Transport::File { .. })
+    }
+
+    /// Delivers one message.
+    pub fn send(
+        &self,
+        from: &str,
+        to: &[String],
+        message_id: &str,
+        raw: &[u8],
+    ) -> Result<(), TransportError> {
+        match self {
+            Transport::File { dir } => {
+                write_file(dir, message_id, raw).map_err(|e| TransportError {
+                    permanent: false,
+                    message: format!("cannot write to {}: {e}", dir.display()),
+                })
+            }
+            Transport::Smtp(smtp) => {
+                let bad = |m: String| TransportError {
+                    permanent: true,
+                    message: m,
+                };
+                let from = from
+                    .parse()
+                    .map_err(|_| bad(format!("invalid sender address '{from}'")))?;
+                let to = to
+                    .iter()
+                    .map(|t| {
+                        t.parse()
+                            .map_err(|_| bad(format!("invalid recipient address '{t}'")))
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                let envelope = Envelope::new(Some(from), to).map_err(|e| bad(e.to_string()))?;
+                smtp.send_raw(&envelope, raw)
+                    .map(|_| ())
+                    .map_err(|e| TransportError {
+                        permanent: e.is_permanent(),
+                        message: e.to_string(),
+                    })
+            }
+        }
+    }
+}
+
+/// The file name for a Message-ID: its characters outside `[A-Za-z0-9._@+-]` become `_`.
+pub fn file_name(message_id: &str) -> String {
+    let inner = message_id.trim_start_matches('<').trim_end_matches('>');
+    let mut name: String = inner
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._@+-".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    if name.is_empty() || name.starts_with('.') {
+        name.insert(0, '_');
+    }
+    name.truncate(200);
+    name.push_str(".eml");
+    name
+}
+
+fn write_file(dir: &Path, message_id: &str, raw: &[u8]) -> std::io::Result<()> {
+    let name = file_name(message_id);
+    let tmp = dir.join(format!(".{name}.tmp"));
+    let mut f = std::fs::File::create(&tmp)?;
+    f.write_all(raw)?;
+    drop(f);
+    std::fs::rename(&tmp, dir.join(name))
+}
+
+/// Writes an outgoing mail into the outbox and records it as a message of its ticket, so
+/// replies to it thread. Call inside the transaction that decided to send it. The row is due
+/// at `due_at`: the creating process sets it a little ahead to deliver the row itself first.
+pub fn enqueue(
+    c: &mut AnyConnection,
+    ticket_id: Option<i64>,
+    kind: &str,
+    mail: &OutgoingMail,
+    raw: &[u8],
+    now: i64,
+    due_at: i64,
+) -> diesel::QueryResult<i64> {
+    let rcpt: Vec<&str> = mail.to.iter().map(|(_, a)| a.as_str()).collect();
+    let rcpt_json = serde_json::to_string(&rcpt).unwrap_or_else(|_| "[]".into());
+    let id = models::insert_outbox(
+        c,
+        &NewOutbox {
+            ticket_id,
+            kind,
+            env_from: &mail.from_address,
+            rcpt: &rcpt_json,
+            subject: &mail.subject,
+            message_id: &mail.message_id,
+            raw,
+            status: OutboxStatus::Pending.as_str(),
+            attempts: 0,
+            next_attempt_at: due_at,
+            created_at: now,
+        },
+    )?;
+    if let Some(ticket) = ticket_id {
+        let refs = mail.references.join(" ");
+        models::insert_message(
+            c,
+            &NewMessage {
+                ticket_id: ticket,
+                inbound_id: None,
+                message_id: &mail.message_id,
+                in_reply_to: mail.in_reply_to.as_deref(),
+                refs: &refs,
+                direction: Direction::Out.as_str(),
+                kind: if mail.auto_submitted.is_some() {
+                    MessageKind::Auto.as_str()
+                } else {
+                    MessageKind::Agent.as_str()
+                },
+                from_addr: &mail.from_address,
+                from_name: Some(&mail.from_name),
+                to_addrs: &rcpt_json,
+                cc_addrs: "[]",
+                subject: &mail.subject,
+                date: mail.date,
+                text_body: &mail.text,
+                html_body: None,
+                created_at: now,
+            },
+        )?;
+    }
+    Ok(id)
+}
+
+/// What one delivery run did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct DeliveryReport {
+    pub sent: usize,
+    pub retrying: usize,
+    pub failed: usize,
+}
+
+/// When to try again after `attempts` failed attempts, or `None` to give up.
+pub fn retry_delay(attempts: i64) -> Option<Duration> {
+    const GIVE_UP_AFTER: i64 = 30;
+    if attempts >= GIVE_UP_AFTER {
+        return None;
+    }
+    let secs = 30u64.saturating_mul(1 << attempts.clamp(0, 12)).min(3600);
+    Some(Duration::from_secs(secs))
+}
+
+/// Claims and delivers the rows `ids`. `claim_at` is the time a row must be due by to be
+/// claimed: `now` for the sender loop, or the hold time its creator gave its own rows.
+pub fn deliver(
+    c: &mut AnyConnection,
+    transport: &Transport,
+    ids: &[i64],
+    claim_at: i64,
+    now: i64,
+) -> Result<DeliveryReport, StoreError> {
+    let mut report = DeliveryReport::default();
+    for chunk in ids.chunks(200) {
+        let claimed =
+            c.transaction(|c| models::claim_outbox(c, chunk, claim_at, now + CLAIM_LEASE_MS))?;
+        let mut sent_unmarked: Vec<i64> = Vec::new();
+        for id in claimed {
+            let p = models::outbox_payload(c, id)?;
+            let to: Vec<String> = serde_json::from_str(&p.rcpt).unwrap_or_default();
+            match transport.send(&p.env_from, &to, &p.message_id, &p.raw) {
+                Ok(()) => {
+                    report.sent += 1;
+                    if transport.idempotent() {
+                        // A repeat after a crash overwrites the same file: mark in groups.
+                        sent_unmarked.push(id);
+                    } else {
+                        // Mark right after the server's 250: the only window for a repeat.
+                        models::mark_sent(c, id, crate::time::now_ms())?;
+                    }
+                }
+                Err(e) => {
+                    let attempts = p.attempts + 1;
+                    let retry_at = if e.permanent {
+                        None
+                    } else {
+                        retry_delay(attempts).map(|d| now + d.as_millis() as i64)
+                    };
+                    if retry_at.is_some() {
+                        report.retrying += 1;
+                        tracing::warn!(outbox = id, attempts, error = %e, "delivery failed; will retry");
+                    } else {
+                        report.failed += 1;
+                        tracing::error!(outbox = id, attempts, error = %e, "delivery failed for good");
+                    }
+                    models::mark_attempt_failed(c, id, &e.message, retry_at)?;
+                }
+            }
+        }
+        if !sent_unmarked.is_empty() {
+            let at = crate::time::now_ms();
+            c.transaction(|c| {
+                sent_unmarked
+                    .iter()
+                    .try_for_each(|id| models::mark_sent(c, *id, at))
+            })?;
+        }
+    }
+    Ok(report)
+}
+
+/// Delivers every row due now, in batches; returns the total.
+pub fn deliver_due(
+    c: &mut AnyConnection,
+    transport: &Transport,
+) -> Result<DeliveryReport, StoreError> {
+    let mut total = DeliveryReport::default();
+    loop {
+        let now = crate::time::now_ms();
+        let ids = models::due_outbox(c, now, 200)?;
+        if ids.is_empty() {
+            return Ok(total);
+        }
+        let r = deliver(c, transport, &ids, now, now)?;
+        total.sent += r.sent;
+        total.retrying += r.retrying;
+        total.failed += r.failed;
+        if r.sent + r.retrying + r.failed == 0 {
+            return Ok(total);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_are_safe() {
+        assert_eq!(
+            file_name("<pd.1.ab@example.test>"),
+            "pd.1.ab@example.test.eml"
+        );
+        assert_eq!(file_name("<../../etc/passwd>"), "_.._.._etc_passwd.eml");
+        assert_eq!(file_name("<>"), "_.eml");
+    }
+
+    #[test]
+    fn backoff_grows_and_gives_up() {
+        assert_eq!(retry_delay(0), Some(Duration::from_secs(30)));
+        assert_eq!(retry_delay(1), Some(Duration::from_secs(60)));
+        assert_eq!(retry_delay(10), Some(Duration::from_secs(3600)));
+        assert_eq!(retry_delay(30), None);
+    }
+}

@@ -1,0 +1,152 @@
+//! The database: SQLite (embedded default, WAL) or PostgreSQL, chosen by the URL scheme, behind
+//! one diesel connection type. Migrations for both are embedded in the binary.
+
+pub mod models;
+pub mod schema;
+
+use diesel::connection::SimpleConnection;
+use diesel::prelude::*;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// A connection to either supported database.
+#[derive(diesel::MultiConnection)]
+pub enum AnyConnection {
+    Postgresql(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+/// Errors at the database boundary.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the database {url}: {message}")]
+    Connect { url: String, message: String },
+    #[error("database migration failed: {0}")]
+    Migration(String),
+    #[error("database: {0}")]
+    Query(#[from] diesel::result::Error),
+}
+
+impl StoreError {
+    /// True when retrying later may succeed (the database is busy, locked or unreachable),
+    /// as opposed to a problem in the data or the schema.
+    pub fn is_temporary(&self) -> bool {
+        match self {
+            StoreError::Connect { .. } => true,
+            StoreError::Migration(_) => false,
+            StoreError::Query(e) => {
+                let text = e.to_string();
+                matches!(
+                    e,
+                    diesel::result::Error::DatabaseError(
+                        diesel::result::DatabaseErrorKind::ClosedConnection,
+                        _
+                    ) | diesel::result::Error::DatabaseError(
+                        diesel::result::DatabaseErrorKind::SerializationFailure,
+                        _
+                    )
+                ) || text.contains("database is locked")
+                    || text.contains("busy")
+            }
+        }
+    }
+}
+
+/// Hides a password in a URL for messages: `postgres://u:***@host/db`.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(s), Some(at)) if at > s => {
+            let creds = &url[s + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{}:***{}", &url[..s + 3], user, &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Opens the database named by `url` (`sqlite://PATH` or `postgres://…`). A relative SQLite
+/// path is taken from the current directory; its parent directory is created if missing.
+pub fn connect(url: &str) -> Result<AnyConnection, StoreError> {
+    let fail = |message: String| StoreError::Connect {
+        url: redact_url(url),
+        message,
+    };
+    if let Some(path) = url.strip_prefix("sqlite://") {
+        if path.is_empty() {
+            return Err(fail("the URL names no file (sqlite://PATH)".into()));
+        }
+        if path != ":memory:" {
+            if let Some(dir) = std::path::Path::new(path)
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+            {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| fail(format!("cannot create {}: {e}", dir.display())))?;
+            }
+        }
+        let mut c = SqliteConnection::establish(path).map_err(|e| fail(e.to_string()))?;
+        // WAL lets readers run beside the writer; synchronous=FULL makes every commit durable
+        // across power loss, not only across a crash of the process.
+        c.batch_execute(
+            "PRAGMA busy_timeout = 30000; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
+             PRAGMA foreign_keys = ON;",
+        )
+        .map_err(|e| fail(e.to_string()))?;
+        Ok(AnyConnection::Sqlite(c))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        let c = PgConnection::establish(url).map_err(|e| fail(e.to_string()))?;
+        Ok(AnyConnection::Postgresql(c))
+    } else {
+        Err(fail(
+            "expected a URL starting with sqlite:// or postgres://".into(),
+        ))
+    }
+}
+
+/// Applies pending migrations; returns the versions applied.
+pub fn migrate(conn: &mut AnyConnection) -> Result<Vec<String>, StoreError> {
+    let applied = match conn {
+        AnyConnection::Sqlite(c) => c
+            .run_pending_migrations(SQLITE_MIGRATIONS)
+            .map(|v| v.iter().map(|m| m.to_string()).collect()),
+        AnyConnection::Postgresql(c) => c
+            .run_pending_migrations(POSTGRES_MIGRATIONS)
+            .map(|v| v.iter().map(|m| m.to_string()).collect()),
+    };
+    applied.map_err(|e| StoreError::Migration(e.to_string()))
+}
+
+/// Whether migrations are still to be applied (`check` reports it).
+pub fn has_pending_migrations(conn: &mut AnyConnection) -> Result<bool, StoreError> {
+    let pending = match conn {
+        AnyConnection::Sqlite(c) => c.has_pending_migration(SQLITE_MIGRATIONS),
+        AnyConnection::Postgresql(c) => c.has_pending_migration(POSTGRES_MIGRATIONS),
+    };
+    pending.map_err(|e| StoreError::Migration(e.to_string()))
+}
+
+/// Opens the database and applies pending migrations.
+pub fn open(url: &str) -> Result<AnyConnection, StoreError> {
+    let mut conn = connect(url)?;
+    migrate(&mut conn)?;
+    Ok(conn)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redacts_passwords() {
+        assert_eq!(
+            redact_url("postgres://u:secret@h/db"),
+            "postgres://u:***@h/db"
+        );
+        assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
+        assert_eq!(redact_url("sqlite://var/x.db"), "sqlite://var/x.db");
+    }
+}

@@ -1,0 +1,605 @@
+//! Rows and queries, one section per table. Queries take a connection and return
+//! `QueryResult`; the pipeline composes them inside its transactions.
+
+use std::collections::HashMap;
+
+use diesel::prelude::*;
+
+use super::schema::{
+    attachments, events, inbound, mailbox_cursors, messages, outbox, participants, tickets,
+};
+use super::AnyConnection;
+
+type Conn = AnyConnection;
+
+// ---- tickets -------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = tickets)]
+pub struct Ticket {
+    pub id: i64,
+    pub subject: String,
+    pub status: String,
+    pub priority: String,
+    pub queue: String,
+    pub requester: String,
+    pub assignee: Option<String>,
+    /// JSON array of strings.
+    pub tags: String,
+    pub sla_policy: Option<String>,
+    pub first_response_due: Option<i64>,
+    pub resolution_due: Option<i64>,
+    pub sla_breached: bool,
+    pub first_response_at: Option<i64>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = tickets)]
+pub struct NewTicket<'a> {
+    pub subject: &'a str,
+    pub status: &'a str,
+    pub priority: &'a str,
+    pub queue: &'a str,
+    pub requester: &'a str,
+    pub assignee: Option<&'a str>,
+    pub tags: &'a str,
+    pub sla_policy: Option<&'a str>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+/// Inserts a ticket and returns its id (its number in `[Tag #id]`).
+pub fn insert_ticket(c: &mut Conn, t: &NewTicket<'_>) -> QueryResult<i64> {
+    diesel::insert_into(tickets::table)
+        .values(t)
+        .returning(tickets::id)
+        .get_result(c)
+}
+
+pub fn get_ticket(c: &mut Conn, id: i64) -> QueryResult<Option<Ticket>> {
+    tickets::table
+        .find(id)
+        .select(Ticket::as_select())
+        .first(c)
+        .optional()
+}
+
+pub fn ticket_exists(c: &mut Conn, id: i64) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(tickets::table.find(id))).get_result(c)
+}
+
+/// Records activity on a ticket; `status` changes it too when given.
+pub fn touch_ticket(c: &mut Conn, id: i64, at: i64, status: Option<&str>) -> QueryResult<()> {
+    let target = tickets::table.find(id);
+    match status {
+        Some(s) => diesel::update(target)
+            .set((tickets::updated_at.eq(at), tickets::status.eq(s)))
+            .execute(c)?,
+        None => diesel::update(target)
+            .set(tickets::updated_at.eq(at))
+            .execute(c)?,
+    };
+    Ok(())
+}
+
+/// Tickets, newest first, optionally filtered by status and queue.
+pub fn list_tickets(
+    c: &mut Conn,
+    status: Option<&str>,
+    queue: Option<&str>,
+) -> QueryResult<Vec<Ticket>> {
+    let mut q = tickets::table
+        .select(Ticket::as_select())
+        .order(tickets::id.desc())
+        .into_boxed();
+    if let Some(s) = status {
+        q = q.filter(tickets::status.eq(s.to_string()));
+    }
+    if let Some(qu) = queue {
+        q = q.filter(tickets::queue.eq(qu.to_string()));
+    }
+    q.load(c)
+}
+
+// ---- inbound -------------------------------------------------------------------------------
+
+/// An inbound row without its raw bytes (for listings).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = inbound)]
+pub struct InboundRow {
+    pub id: i64,
+    pub mailbox: String,
+    pub source_pos: String,
+    pub message_id: String,
+    pub from_addr: String,
+    pub subject: String,
+    pub size: i64,
+    pub received_at: i64,
+    pub outcome: String,
+    pub matched_by: Option<String>,
+    pub ticket_id: Option<i64>,
+    pub reason: Option<String>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = inbound)]
+pub struct NewInbound<'a> {
+    pub mailbox: &'a str,
+    pub source_pos: &'a str,
+    pub message_id: &'a str,
+    pub content_hash: &'a str,
+    pub dedupe_key: &'a str,
+    pub from_addr: &'a str,
+    pub subject: &'a str,
+    pub size: i64,
+    pub raw: &'a [u8],
+    pub received_at: i64,
+    pub outcome: &'a str,
+    pub matched_by: Option<&'a str>,
+    pub ticket_id: Option<i64>,
+    pub reason: Option<&'a str>,
+    pub error: Option<&'a str>,
+}
+
+pub fn insert_inbound(c: &mut Conn, row: &NewInbound<'_>) -> QueryResult<i64> {
+    diesel::insert_into(inbound::table)
+        .values(row)
+        .returning(inbound::id)
+        .get_result(c)
+}
+
+/// The stored mail with exactly these bytes, if any: `(id, ticket_id)`.
+pub fn inbound_by_hash(c: &mut Conn, hash: &str) -> QueryResult<Option<(i64, Option<i64>)>> {
+    inbound::table
+        .filter(inbound::content_hash.eq(hash))
+        .select((inbound::id, inbound::ticket_id))
+        .first(c)
+        .optional()
+}
+
+/// The first stored, processed copy of the same mail (same dedupe key), if any.
+pub fn inbound_by_dedupe_key(c: &mut Conn, key: &str) -> QueryResult<Option<(i64, Option<i64>)>> {
+    inbound::table
+        .filter(inbound::dedupe_key.eq(key))
+        .filter(inbound::outcome.ne("failed"))
+        .filter(inbound::outcome.ne("duplicate"))
+        .order(inbound::id.asc())
+        .select((inbound::id, inbound::ticket_id))
+        .first(c)
+        .optional()
+}
+
+pub fn list_inbound(c: &mut Conn, failed_only: bool) -> QueryResult<Vec<InboundRow>> {
+    let mut q = inbound::table
+        .select(InboundRow::as_select())
+        .order(inbound::id.asc())
+        .into_boxed();
+    if failed_only {
+        q = q.filter(inbound::outcome.eq("failed"));
+    }
+    q.load(c)
+}
+
+/// The raw bytes of one stored mail.
+pub fn inbound_raw(c: &mut Conn, id: i64) -> QueryResult<Option<Vec<u8>>> {
+    inbound::table
+        .find(id)
+        .select(inbound::raw)
+        .first(c)
+        .optional()
+}
+
+// ---- messages ------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = messages)]
+pub struct MessageRow {
+    pub id: i64,
+    pub ticket_id: i64,
+    pub inbound_id: Option<i64>,
+    pub message_id: String,
+    pub in_reply_to: Option<String>,
+    pub refs: String,
+    pub direction: String,
+    pub kind: String,
+    pub from_addr: String,
+    pub from_name: Option<String>,
+    pub to_addrs: String,
+    pub cc_addrs: String,
+    pub subject: String,
+    pub date: i64,
+    pub text_body: String,
+    pub html_body: Option<String>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = messages)]
+pub struct NewMessage<'a> {
+    pub ticket_id: i64,
+    pub inbound_id: Option<i64>,
+    pub message_id: &'a str,
+    pub in_reply_to: Option<&'a str>,
+    /// Space-separated Message-IDs.
+    pub refs: &'a str,
+    pub direction: &'a str,
+    pub kind: &'a str,
+    pub from_addr: &'a str,
+    pub from_name: Option<&'a str>,
+    /// JSON arrays of addresses.
+    pub to_addrs: &'a str,
+    pub cc_addrs: &'a str,
+    pub subject: &'a str,
+    pub date: i64,
+    pub text_body: &'a str,
+    pub html_body: Option<&'a str>,
+    pub created_at: i64,
+}
+
+pub fn insert_message(c: &mut Conn, m: &NewMessage<'_>) -> QueryResult<i64> {
+    diesel::insert_into(messages::table)
+        .values(m)
+        .returning(messages::id)
+        .get_result(c)
+}
+
+/// Maps each of `ids` that a stored message carries to its ticket (the oldest such message).
+pub fn tickets_of_message_ids(c: &mut Conn, ids: &[&str]) -> QueryResult<HashMap<String, i64>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(String, i64)> = messages::table
+        .filter(messages::message_id.eq_any(ids))
+        .order(messages::id.desc())
+        .select((messages::message_id, messages::ticket_id))
+        .load(c)?;
+    // Descending order: the oldest message's ticket is inserted last and wins.
+    Ok(rows.into_iter().collect())
+}
+
+pub fn messages_of_ticket(c: &mut Conn, ticket: i64) -> QueryResult<Vec<MessageRow>> {
+    messages::table
+        .filter(messages::ticket_id.eq(ticket))
+        .order(messages::id.asc())
+        .select(MessageRow::as_select())
+        .load(c)
+}
+
+/// Every Message-ID of each of `tickets`, in order of arrival.
+pub fn message_ids_of_tickets(
+    c: &mut Conn,
+    tickets: &[i64],
+) -> QueryResult<HashMap<i64, Vec<String>>> {
+    let mut out: HashMap<i64, Vec<String>> = HashMap::new();
+    for chunk in tickets.chunks(500) {
+        let rows: Vec<(i64, String)> = messages::table
+            .filter(messages::ticket_id.eq_any(chunk))
+            .order(messages::id.asc())
+            .select((messages::ticket_id, messages::message_id))
+            .load(c)?;
+        for (t, m) in rows {
+            out.entry(t).or_default().push(m);
+        }
+    }
+    Ok(out)
+}
+
+// ---- attachments ---------------------------------------------------------------------------
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = attachments)]
+pub struct NewAttachment<'a> {
+    pub message_row_id: i64,
+    pub name: &'a str,
+    pub content_type: &'a str,
+    pub size: i64,
+    pub content: Option<&'a [u8]>,
+}
+
+pub fn insert_attachments(c: &mut Conn, rows: &[NewAttachment<'_>]) -> QueryResult<()> {
+    for row in rows {
+        diesel::insert_into(attachments::table)
+            .values(row)
+            .execute(c)?;
+    }
+    Ok(())
+}
+
+/// `(message row id, name, content type, size)` of the attachments of these messages.
+pub fn attachments_of_messages(
+    c: &mut Conn,
+    rows: &[i64],
+) -> QueryResult<Vec<(i64, String, String, i64)>> {
+    attachments::table
+        .filter(attachments::message_row_id.eq_any(rows))
+        .order(attachments::id.asc())
+        .select((
+            attachments::message_row_id,
+            attachments::name,
+            attachments::content_type,
+            attachments::size,
+        ))
+        .load(c)
+}
+
+// ---- participants --------------------------------------------------------------------------
+
+/// Adds a participant unless the address already takes part.
+pub fn add_participant(
+    c: &mut Conn,
+    ticket: i64,
+    address: &str,
+    name: Option<&str>,
+    role: &str,
+) -> QueryResult<()> {
+    let exists: bool = diesel::select(diesel::dsl::exists(
+        participants::table
+            .filter(participants::ticket_id.eq(ticket))
+            .filter(participants::address.eq(address)),
+    ))
+    .get_result(c)?;
+    if !exists {
+        diesel::insert_into(participants::table)
+            .values((
+                participants::ticket_id.eq(ticket),
+                participants::address.eq(address),
+                participants::name.eq(name),
+                participants::role.eq(role),
+            ))
+            .execute(c)?;
+    }
+    Ok(())
+}
+
+/// `(address, name, role)` of a ticket's participants.
+pub fn participants_of_ticket(
+    c: &mut Conn,
+    ticket: i64,
+) -> QueryResult<Vec<(String, Option<String>, String)>> {
+    participants::table
+        .filter(participants::ticket_id.eq(ticket))
+        .select((
+            participants::address,
+            participants::name,
+            participants::role,
+        ))
+        .load(c)
+}
+
+// ---- events --------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = events)]
+pub struct EventRow {
+    pub id: i64,
+    pub ticket_id: i64,
+    pub at: i64,
+    pub actor: String,
+    pub kind: String,
+    pub detail: String,
+}
+
+pub fn insert_event(
+    c: &mut Conn,
+    ticket: i64,
+    at: i64,
+    actor: &str,
+    kind: &str,
+    detail: &str,
+) -> QueryResult<()> {
+    diesel::insert_into(events::table)
+        .values((
+            events::ticket_id.eq(ticket),
+            events::at.eq(at),
+            events::actor.eq(actor),
+            events::kind.eq(kind),
+            events::detail.eq(detail),
+        ))
+        .execute(c)?;
+    Ok(())
+}
+
+pub fn events_of_ticket(c: &mut Conn, ticket: i64) -> QueryResult<Vec<EventRow>> {
+    events::table
+        .filter(events::ticket_id.eq(ticket))
+        .order(events::id.asc())
+        .select(EventRow::as_select())
+        .load(c)
+}
+
+// ---- mailbox cursors -----------------------------------------------------------------------
+
+/// `(uid_validity, last_uid)` stored for a mailbox.
+pub fn cursor(c: &mut Conn, mailbox: &str) -> QueryResult<Option<(i64, i64)>> {
+    mailbox_cursors::table
+        .find(mailbox)
+        .select((mailbox_cursors::uid_validity, mailbox_cursors::last_uid))
+        .first(c)
+        .optional()
+}
+
+pub fn set_cursor(
+    c: &mut Conn,
+    mailbox: &str,
+    uid_validity: i64,
+    last_uid: i64,
+    at: i64,
+) -> QueryResult<()> {
+    let n = diesel::update(mailbox_cursors::table.find(mailbox))
+        .set((
+            mailbox_cursors::uid_validity.eq(uid_validity),
+            mailbox_cursors::last_uid.eq(last_uid),
+            mailbox_cursors::updated_at.eq(at),
+        ))
+        .execute(c)?;
+    if n == 0 {
+        diesel::insert_into(mailbox_cursors::table)
+            .values((
+                mailbox_cursors::mailbox.eq(mailbox),
+                mailbox_cursors::uid_validity.eq(uid_validity),
+                mailbox_cursors::last_uid.eq(last_uid),
+                mailbox_cursors::updated_at.eq(at),
+            ))
+            .execute(c)?;
+    }
+    Ok(())
+}
+
+// ---- outbox --------------------------------------------------------------------------------
+
+/// An outbox row without its raw bytes.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = outbox)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub ticket_id: Option<i64>,
+    pub kind: String,
+    pub env_from: String,
+    /// JSON array of recipient addresses.
+    pub rcpt: String,
+    pub subject: String,
+    pub message_id: String,
+    pub status: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    pub next_attempt_at: i64,
+    pub created_at: i64,
+    pub sent_at: Option<i64>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = outbox)]
+pub struct NewOutbox<'a> {
+    pub ticket_id: Option<i64>,
+    pub kind: &'a str,
+    pub env_from: &'a str,
+    pub rcpt: &'a str,
+    pub subject: &'a str,
+    pub message_id: &'a str,
+    pub raw: &'a [u8],
+    pub status: &'a str,
+    pub attempts: i64,
+    pub next_attempt_at: i64,
+    pub created_at: i64,
+}
+
+pub fn insert_outbox(c: &mut Conn, row: &NewOutbox<'_>) -> QueryResult<i64> {
+    diesel::insert_into(outbox::table)
+        .values(row)
+        .returning(outbox::id)
+        .get_result(c)
+}
+
+pub fn list_outbox(c: &mut Conn, status: Option<&str>) -> QueryResult<Vec<OutboxRow>> {
+    let mut q = outbox::table
+        .select(OutboxRow::as_select())
+        .order(outbox::id.asc())
+        .into_boxed();
+    if let Some(s) = status {
+        q = q.filter(outbox::status.eq(s.to_string()));
+    }
+    q.load(c)
+}
+
+/// Ids of pending rows due at `now`, oldest first.
+pub fn due_outbox(c: &mut Conn, now: i64, limit: i64) -> QueryResult<Vec<i64>> {
+    outbox::table
+        .filter(outbox::status.eq("pending"))
+        .filter(outbox::next_attempt_at.le(now))
+        .order(outbox::next_attempt_at.asc())
+        .limit(limit)
+        .select(outbox::id)
+        .load(c)
+}
+
+/// Claims rows for delivery until `lease_until`: only rows still pending and due are claimed,
+/// so two senders never deliver the same row at once. Returns the claimed ids.
+pub fn claim_outbox(
+    c: &mut Conn,
+    ids: &[i64],
+    now: i64,
+    lease_until: i64,
+) -> QueryResult<Vec<i64>> {
+    diesel::update(
+        outbox::table
+            .filter(outbox::id.eq_any(ids))
+            .filter(outbox::status.eq("pending"))
+            .filter(outbox::next_attempt_at.le(now)),
+    )
+    .set(outbox::next_attempt_at.eq(lease_until))
+    .returning(outbox::id)
+    .get_results(c)
+}
+
+/// What a sender needs to deliver a row.
+#[derive(Debug, Queryable)]
+pub struct OutboxPayload {
+    pub env_from: String,
+    /// JSON array of recipient addresses.
+    pub rcpt: String,
+    pub message_id: String,
+    pub attempts: i64,
+    pub raw: Vec<u8>,
+}
+
+pub fn outbox_payload(c: &mut Conn, id: i64) -> QueryResult<OutboxPayload> {
+    outbox::table
+        .find(id)
+        .select((
+            outbox::env_from,
+            outbox::rcpt,
+            outbox::message_id,
+            outbox::attempts,
+            outbox::raw,
+        ))
+        .first(c)
+}
+
+pub fn mark_sent(c: &mut Conn, id: i64, at: i64) -> QueryResult<()> {
+    diesel::update(outbox::table.find(id))
+        .set((
+            outbox::status.eq("sent"),
+            outbox::sent_at.eq(at),
+            outbox::attempts.eq(outbox::attempts + 1),
+            outbox::last_error.eq(None::<String>),
+        ))
+        .execute(c)?;
+    Ok(())
+}
+
+/// Records a failed attempt: retried at `retry_at`, or failed for good when `None`.
+pub fn mark_attempt_failed(
+    c: &mut Conn,
+    id: i64,
+    error: &str,
+    retry_at: Option<i64>,
+) -> QueryResult<()> {
+    let target = outbox::table.find(id);
+    match retry_at {
+        Some(at) => diesel::update(target)
+            .set((
+                outbox::attempts.eq(outbox::attempts + 1),
+                outbox::last_error.eq(error),
+                outbox::next_attempt_at.eq(at),
+            ))
+            .execute(c)?,
+        None => diesel::update(target)
+            .set((
+                outbox::attempts.eq(outbox::attempts + 1),
+                outbox::last_error.eq(error),
+                outbox::status.eq("failed"),
+            ))
+            .execute(c)?,
+    };
+    Ok(())
+}
+
+pub fn outbox_row(c: &mut Conn, id: i64) -> QueryResult<OutboxRow> {
+    outbox::table
+        .find(id)
+        .select(OutboxRow::as_select())
+        .first(c)
+}

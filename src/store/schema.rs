@@ -1,0 +1,141 @@
+//! The diesel schema shared by the SQLite and PostgreSQL migrations. Written by hand because
+//! one schema must serve both backends; keep it in step with migrations/sqlite and
+//! migrations/postgres (the store tests run every query on both).
+
+diesel::table! {
+    tickets (id) {
+        id -> BigInt,
+        subject -> Text,
+        status -> Text,
+        priority -> Text,
+        queue -> Text,
+        requester -> Text,
+        assignee -> Nullable<Text>,
+        tags -> Text,
+        sla_policy -> Nullable<Text>,
+        first_response_due -> Nullable<BigInt>,
+        resolution_due -> Nullable<BigInt>,
+        sla_breached -> Bool,
+        first_response_at -> Nullable<BigInt>,
+        created_at -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    inbound (id) {
+        id -> BigInt,
+        mailbox -> Text,
+        source_pos -> Text,
+        message_id -> Text,
+        content_hash -> Text,
+        dedupe_key -> Text,
+        from_addr -> Text,
+        subject -> Text,
+        size -> BigInt,
+        raw -> Binary,
+        received_at -> BigInt,
+        outcome -> Text,
+        matched_by -> Nullable<Text>,
+        ticket_id -> Nullable<BigInt>,
+        reason -> Nullable<Text>,
+        error -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    messages (id) {
+        id -> BigInt,
+        ticket_id -> BigInt,
+        inbound_id -> Nullable<BigInt>,
+        message_id -> Text,
+        in_reply_to -> Nullable<Text>,
+        refs -> Text,
+        direction -> Text,
+        kind -> Text,
+        from_addr -> Text,
+        from_name -> Nullable<Text>,
+        to_addrs -> Text,
+        cc_addrs -> Text,
+        subject -> Text,
+        date -> BigInt,
+        text_body -> Text,
+        html_body -> Nullable<Text>,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    attachments (id) {
+        id -> BigInt,
+        message_row_id -> BigInt,
+        name -> Text,
+        content_type -> Text,
+        size -> BigInt,
+        content -> Nullable<Binary>,
+    }
+}
+
+diesel::table! {
+    participants (ticket_id, address) {
+        ticket_id -> BigInt,
+        address -> Text,
+        name -> Nullable<Text>,
+        role -> Text,
+    }
+}
+
+diesel::table! {
+    events (id) {
+        id -> BigInt,
+        ticket_id -> BigInt,
+        at -> BigInt,
+        actor -> Text,
+        kind -> Text,
+        detail -> Text,
+    }
+}
+
+diesel::table! {
+    mailbox_cursors (mailbox) {
+        mailbox -> Text,
+        uid_validity -> BigInt,
+        last_uid -> BigInt,
+        updated_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> BigInt,
+        ticket_id -> Nullable<BigInt>,
+        kind -> Text,
+        env_from -> Text,
+        rcpt -> Text,
+        subject -> Text,
+        message_id -> Text,
+        raw -> Binary,
+        status -> Text,
+        attempts -> BigInt,
+        last_error -> Nullable<Text>,
+        next_attempt_at -> BigInt,
+        created_at -> BigInt,
+        sent_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::joinable!(messages -> tickets (ticket_id));
+diesel::joinable!(attachments -> messages (message_row_id));
+diesel::joinable!(events -> tickets (ticket_id));
+diesel::joinable!(participants -> tickets (ticket_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    tickets,
+    inbound,
+    messages,
+    attachments,
+    participants,
+    events,
+    mailbox_cursors,
+    outbox,
+);

@@ -1,0 +1,157 @@
+//! Mail templates: handlebars pairs (`NAME.txt.hbs`, `NAME.html.hbs`) from mail-templates/,
+//! compiled into the binary and rendered in strict mode (an unknown variable is an error).
+//! The HTML half escapes every value; the text half does not need to.
+
+use handlebars::Handlebars;
+use serde::Serialize;
+
+/// The templates postdesk ships: `(name, text source, html source)`.
+const BUILTIN: &[(&str, &str, &str)] = &[(
+    "ack",
+    include_str!("../mail-templates/ack.txt.hbs"),
+    include_str!("../mail-templates/ack.html.hbs"),
+)];
+
+/// Errors at the template boundary.
+#[derive(Debug, thiserror::Error)]
+pub enum TemplateError {
+    #[error("template {name}: {message}")]
+    Compile { name: String, message: String },
+    #[error("rendering template {name}: {message}")]
+    Render { name: String, message: String },
+}
+
+/// A rendered text and HTML pair.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    pub text: String,
+    pub html: String,
+}
+
+/// The compiled templates.
+pub struct Templates {
+    text: Handlebars<'static>,
+    html: Handlebars<'static>,
+}
+
+impl Templates {
+    /// Compiles the built-in templates.
+    pub fn builtin() -> Result<Templates, TemplateError> {
+        let mut text = Handlebars::new();
+        text.set_strict_mode(true);
+        text.register_escape_fn(handlebars::no_escape);
+        let mut html = Handlebars::new();
+        html.set_strict_mode(true);
+        for (name, t, h) in BUILTIN {
+            text.register_template_string(name, t)
+                .map_err(|e| TemplateError::Compile {
+                    name: format!("{name}.txt.hbs"),
+                    message: e.to_string(),
+                })?;
+            html.register_template_string(name, h)
+                .map_err(|e| TemplateError::Compile {
+                    name: format!("{name}.html.hbs"),
+                    message: e.to_string(),
+                })?;
+        }
+        Ok(Templates { text, html })
+    }
+
+    /// Renders both halves of template `name`.
+    pub fn render(&self, name: &str, ctx: &impl Serialize) -> Result<Rendered, TemplateError> {
+        let err = |file: String, e: handlebars::RenderError| TemplateError::Render {
+            name: file,
+            message: e.to_string(),
+        };
+        Ok(Rendered {
+            text: self
+                .text
+                .render(name, ctx)
+                .map_err(|e| err(format!("{name}.txt.hbs"), e))?,
+            html: self
+                .html
+                .render(name, ctx)
+                .map_err(|e| err(format!("{name}.html.hbs"), e))?,
+        })
+    }
+}
+
+/// What the acknowledgement template sees.
+#[derive(Debug, Serialize)]
+pub struct AckContext<'a> {
+    pub identity: IdentityCtx<'a>,
+    pub ticket: TicketCtx<'a>,
+    pub customer: PersonCtx<'a>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct IdentityCtx<'a> {
+    pub name: &'a str,
+    pub address: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TicketCtx<'a> {
+    pub id: i64,
+    #[serde(rename = "ref")]
+    pub reference: &'a str,
+    pub subject: &'a str,
+    pub status: &'a str,
+    pub priority: &'a str,
+    pub queue: &'a str,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PersonCtx<'a> {
+    pub address: &'a str,
+    pub name: Option<&'a str>,
+    /// The name when known, else the address: for greetings.
+    pub display: &'a str,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ack_renders_and_escapes_html_only() {
+        let t = Templates::builtin().unwrap();
+        let ctx = AckContext {
+            identity: IdentityCtx {
+                name: "Example Support",
+                address: "support@example.test",
+            },
+            ticket: TicketCtx {
+                id: 7,
+                reference: "[Support #7]",
+                subject: "<b>bold</b> & co",
+                status: "new",
+                priority: "normal",
+                queue: "general",
+            },
+            customer: PersonCtx {
+                address: "c@example.com",
+                name: Some("Carol"),
+                display: "Carol",
+            },
+        };
+        let r = t.render("ack", &ctx).unwrap();
+        assert!(r.text.contains("Hello Carol,"));
+        assert!(r.text.contains("\"<b>bold</b> & co\""));
+        assert!(
+            r.html.contains("&lt;b&gt;bold&lt;/b&gt; &amp; co"),
+            "{}",
+            r.html
+        );
+        assert!(!r.html.contains("<b>bold</b>"));
+    }
+
+    #[test]
+    fn strict_mode_rejects_unknown_variables() {
+        let t = Templates::builtin().unwrap();
+        let err = t
+            .render("ack", &serde_json::json!({"identity": {"name": "x"}}))
+            .unwrap_err();
+        assert!(err.to_string().contains("ack.txt.hbs"), "{err}");
+    }
+}

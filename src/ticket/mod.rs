@@ -1,0 +1,4 @@
+//! Ticket decisions that need no I/O: the vocabulary ([`model`]) and threading ([`thread`]).
+
+pub mod model;
+pub mod thread;

@@ -1,0 +1,97 @@
+//! The ticket vocabulary shared by the store, the pipeline and the JSON contract.
+
+use std::fmt;
+
+macro_rules! string_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The text stored in the database and printed in JSON.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            /// Parses the stored text; `None` for anything else.
+            pub fn parse(s: &str) -> Option<Self> {
+                match s { $($text => Some($name::$variant),)+ _ => None }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+string_enum!(
+    /// Where a ticket stands.
+    Status { New = "new", Open = "open", Pending = "pending", Resolved = "resolved", Closed = "closed" }
+);
+
+string_enum!(
+    /// How urgent a ticket is.
+    Priority { Low = "low", Normal = "normal", High = "high", Urgent = "urgent" }
+);
+
+string_enum!(
+    /// Which way a message went.
+    Direction { In = "in", Out = "out" }
+);
+
+string_enum!(
+    /// Who wrote a message, as the JSON contract names it.
+    MessageKind { Customer = "customer", Agent = "agent", Note = "note", Auto = "auto", Notification = "notification" }
+);
+
+string_enum!(
+    /// What became of one received mail (`inbound --json` field `outcome`).
+    Outcome {
+        NewTicket = "new_ticket",
+        Reply = "reply",
+        AgentReply = "agent_reply",
+        Note = "note",
+        Command = "command",
+        Duplicate = "duplicate",
+        AutoReply = "auto_reply",
+        Bounce = "bounce",
+        Loop = "loop",
+        Spam = "spam",
+        TooLarge = "too_large",
+        Failed = "failed",
+    }
+);
+
+string_enum!(
+    /// Delivery state of an outbox row.
+    OutboxStatus { Pending = "pending", Sent = "sent", Failed = "failed" }
+);
+
+/// The reference a ticket carries in subjects, RT style: `[Support #42]`.
+pub fn ticket_ref(subject_tag: &str, id: i64) -> String {
+    format!("[{subject_tag} #{id}]")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_value_round_trips() {
+        for s in Status::ALL {
+            assert_eq!(Status::parse(s.as_str()), Some(*s));
+        }
+        for o in Outcome::ALL {
+            assert_eq!(Outcome::parse(o.as_str()), Some(*o));
+        }
+        assert_eq!(Priority::parse("URGENT"), None);
+        assert_eq!(ticket_ref("Support", 42), "[Support #42]");
+    }
+}
