@@ -303,13 +303,15 @@ fn ingest(
         templates: &templates,
     };
     // Rows this run will deliver itself are held from other senders for a minute.
-    let hold = if no_send { 0 } else { 60_000 };
-    let clock = || {
-        let now = now_ms();
-        BatchClock {
-            received_at: at.unwrap_or(now),
-            due_at: now + hold,
-        }
+    // Rows this run will deliver itself are held from other senders until it is done.
+    let held_until = if no_send {
+        now_ms()
+    } else {
+        now_ms() + HOLD_MS
+    };
+    let clock = || BatchClock {
+        received_at: at.unwrap_or_else(now_ms),
+        due_at: held_until,
     };
     let mails = items.iter().flat_map(|item| match files::read_item(item) {
         Ok(v) => v.into_iter().map(Ok).collect::<Vec<_>>(),
@@ -322,9 +324,13 @@ fn ingest(
     eprintln!("ingested {summary}");
 
     if let Some(t) = transport {
-        let now = now_ms();
-        let report = outbox::deliver(&mut c, &t, &summary.outbox_ids, now + hold, now)
-            .map_err(Failure::runtime)?;
+        let report = outbox::deliver(
+            &mut c,
+            &t,
+            &summary.outbox_ids,
+            outbox::Claim::Held(held_until),
+        )
+        .map_err(Failure::runtime)?;
         if report.sent + report.retrying + report.failed > 0 {
             eprintln!(
                 "sent {} mail(s){}{}",
@@ -342,8 +348,12 @@ fn ingest(
             );
         }
     }
+    store::finish(c);
     Ok(())
 }
+
+/// How long `ingest` holds the rows it creates from other senders, to deliver them itself.
+const HOLD_MS: i64 = 10 * 60 * 1000;
 
 fn print_json(v: &Value) {
     println!(

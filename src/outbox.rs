@@ -241,19 +241,34 @@ pub fn retry_delay(attempts: i64) -> Option<Duration> {
     Some(Duration::from_secs(secs))
 }
 
-/// Claims and delivers the rows `ids`. `claim_at` is the time a row must be due by to be
-/// claimed: `now` for the sender loop, or the hold time its creator gave its own rows.
+/// Which rows a delivery may take.
+#[derive(Debug, Clone, Copy)]
+pub enum Claim {
+    /// Rows due at this time, claimed with a lease first (the sender loop).
+    Due(i64),
+    /// Rows this process wrote itself, held from other senders until this time.
+    Held(i64),
+}
+
+/// Time a held row must have left before its holder delivers it without claiming it again.
+const HOLD_MARGIN_MS: i64 = 10_000;
+
+/// Delivers the rows `ids`, claiming them first unless they are held by this process.
 pub fn deliver(
     c: &mut AnyConnection,
     transport: &Transport,
     ids: &[i64],
-    claim_at: i64,
-    now: i64,
+    claim: Claim,
 ) -> Result<DeliveryReport, StoreError> {
     let mut report = DeliveryReport::default();
     for chunk in ids.chunks(200) {
-        let claimed =
-            c.transaction(|c| models::claim_outbox(c, chunk, claim_at, now + CLAIM_LEASE_MS))?;
+        let now = crate::time::now_ms();
+        let claimed = match claim {
+            Claim::Held(until) if now + HOLD_MARGIN_MS < until => chunk.to_vec(),
+            Claim::Held(until) | Claim::Due(until) => {
+                c.transaction(|c| models::claim_outbox(c, chunk, until, now + CLAIM_LEASE_MS))?
+            }
+        };
         let mut sent_unmarked: Vec<i64> = Vec::new();
         for id in claimed {
             let p = models::outbox_payload(c, id)?;
@@ -311,7 +326,7 @@ pub fn deliver_due(
         if ids.is_empty() {
             return Ok(total);
         }
-        let r = deliver(c, transport, &ids, now, now)?;
+        let r = deliver(c, transport, &ids, Claim::Due(now))?;
         total.sent += r.sent;
         total.retrying += r.retrying;
         total.failed += r.failed;

@@ -135,10 +135,17 @@ fn no_nul(s: Cow<'_, str>) -> String {
     }
 }
 
-/// Normalises a Message-ID to `<id>` form, or `None` if nothing is left.
+/// Normalises a Message-ID to `<id>` form, or `None` if nothing is left. White space inside is
+/// dropped: the obsolete syntax of RFC 5322 §4.5.4 allows it between the parts of an id.
 pub fn normalize_id(id: &str) -> Option<String> {
-    let inner = one_line(id.trim().trim_start_matches('<').trim_end_matches('>'));
-    if inner.is_empty() || inner.contains(' ') {
+    let inner: String = id
+        .trim()
+        .trim_start_matches('<')
+        .trim_end_matches('>')
+        .chars()
+        .filter(|c| !c.is_whitespace() && !c.is_control())
+        .collect();
+    if inner.is_empty() {
         None
     } else {
         Some(format!("<{inner}>"))
@@ -439,6 +446,10 @@ mod tests {
         assert_eq!(one_line("Hi\r\nBcc: evil@x\0"), "Hi Bcc: evil@x");
         assert_eq!(normalize_id(" <a@b> "), Some("<a@b>".into()));
         assert_eq!(normalize_id("<>"), None);
+        assert_eq!(
+            normalize_id("<1234   @   local(blah)  .machine .example>"),
+            Some("<1234@local(blah).machine.example>".into())
+        );
     }
 
     #[test]

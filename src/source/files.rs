@@ -100,9 +100,15 @@ pub fn expand(paths: &[String]) -> Result<Vec<Item>, SourceError> {
     Ok(items)
 }
 
-/// True when the bytes start like an mbox file (`From ` line).
+/// True when the bytes start like an mbox file: a `From sender date` separator line, not a
+/// `From :` header written with spaces before its colon (obsolete but legal syntax).
 pub fn is_mbox(bytes: &[u8]) -> bool {
-    bytes.starts_with(b"From ")
+    let Some(rest) = bytes.strip_prefix(b"From ") else {
+        return false;
+    };
+    let line = rest.split(|b| *b == b'\n').next().unwrap_or(rest);
+    let first = line.iter().position(|b| !b.is_ascii_whitespace());
+    matches!(first, Some(i) if line[i] != b':')
 }
 
 /// Splits an mbox (mboxrd or mboxo) into messages: each starts at a `From ` line at the start of
@@ -213,6 +219,14 @@ mod tests {
     fn from_inside_a_paragraph_does_not_split() {
         let mbox = b"From a@b x\nSubject: one\n\nline\nFrom here on\n";
         assert_eq!(split_mbox(mbox).len(), 1);
+    }
+
+    #[test]
+    fn mbox_detection() {
+        assert!(is_mbox(b"From a@b Sat Jan  1 00:00:00 2000\nSubject: x\n"));
+        assert!(!is_mbox(b"From  : John Doe <jdoe@example>\nSubject: x\n"));
+        assert!(!is_mbox(b"From: a@b\n"));
+        assert!(!is_mbox(b"From \n"));
     }
 
     #[test]

@@ -129,6 +129,23 @@ pub fn has_pending_migrations(conn: &mut AnyConnection) -> Result<bool, StoreErr
     pending.map_err(|e| StoreError::Migration(e.to_string()))
 }
 
+/// Ends a short-lived process's use of the database. For SQLite, the last connection to close
+/// would checkpoint and then delete the `-wal` and `-shm` files, which the next process must
+/// create again: on a busy MTA pipe that file churn costs more than the mail itself. Instead the
+/// WAL is checkpointed and truncated to zero bytes (everything committed is then in the main
+/// file), and the connection is left for process exit to release, which keeps the two files.
+pub fn finish(conn: AnyConnection) {
+    match conn {
+        AnyConnection::Sqlite(mut c) => {
+            if let Err(e) = c.batch_execute("PRAGMA wal_checkpoint(TRUNCATE);") {
+                tracing::debug!(error = %e, "wal checkpoint at exit");
+            }
+            std::mem::forget(c);
+        }
+        AnyConnection::Postgresql(c) => drop(c),
+    }
+}
+
 /// Opens the database and applies pending migrations.
 pub fn open(url: &str) -> Result<AnyConnection, StoreError> {
     let mut conn = connect(url)?;

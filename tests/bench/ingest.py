@@ -1,0 +1,112 @@
+#!/usr/bin/env python3
+"""Benchmark: `postdesk ingest` end to end on generated mail (issue #2).
+
+Generates N realistic mails (tests/bench/gen-mail.py: 70 % new conversations, 30 % replies by
+headers, 1-4 KB bodies, 10 % with a 20 KB attachment, 10 % HTML multipart/alternative) and
+times, into a fresh SQLite database each run, including the acknowledgements written by the
+file outbox:
+  batch: one `postdesk ingest DIR` of N mails;
+  pipe:  one `postdesk ingest -` process per mail (the MTA pipe mode), for M mails.
+Reports the median over --runs of wall-clock msgs/s and CPU ms per mail (user+sys of the
+postdesk processes, from getrusage).
+
+  python3 tests/bench/ingest.py [--batch 5000] [--pipe 200] [--runs 3] [--bin target/release/postdesk]
+"""
+import argparse, json, os, resource, shutil, statistics, subprocess, sys, tempfile, time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(os.path.dirname(HERE))
+
+CONFIG = """[database]
+url = "sqlite://{w}/pd.db"
+[identity]
+name = "Bench Support"
+address = "support@bench.local"
+subject_tag = "Support"
+message_id_domain = "bench.local"
+[[mailboxes]]
+name = "support"
+kind = "maildir"
+path = "{w}/maildir"
+queue = "general"
+[transport]
+kind = "file"
+dir = "{w}/outbox"
+[[queues]]
+name = "general"
+"""
+
+
+def children_cpu():
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def fresh(base, i):
+    w = os.path.join(base, "run%d" % i)
+    shutil.rmtree(w, ignore_errors=True)
+    os.makedirs(os.path.join(w, "outbox"))
+    with open(os.path.join(w, "pd.toml"), "w") as f:
+        f.write(CONFIG.format(w=w))
+    return w
+
+
+def check_result(pd, w, n_expected_tickets, n_mails):
+    out = subprocess.run([pd, "--config", w + "/pd.toml", "tickets", "--json"], capture_output=True, check=True)
+    tickets = json.loads(out.stdout)
+    acks = len(os.listdir(w + "/outbox"))
+    if len(tickets) != n_expected_tickets or acks != n_expected_tickets:
+        sys.exit("wrong result: %d tickets, %d acks, expected %d" % (len(tickets), acks, n_expected_tickets))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--batch", type=int, default=5000)
+    ap.add_argument("--pipe", type=int, default=200)
+    ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--bin", default=os.path.join(ROOT, "target/release/postdesk"))
+    a = ap.parse_args()
+    if not os.path.exists(a.bin):
+        subprocess.run(["cargo", "build", "--release", "-q"], cwd=ROOT, check=True)
+    pd = a.bin
+    base = tempfile.mkdtemp(prefix="pdbench.")
+    gen = os.path.join(base, "gen")
+    subprocess.run([sys.executable, os.path.join(HERE, "gen-mail.py"), "-n", str(a.batch), "-o", gen,
+                    "--no-tag", "--to", "support@bench.local", "--seed", "7"], check=True, capture_output=True)
+    manifest = [json.loads(l) for l in open(os.path.join(gen, "manifest.jsonl"))]
+    new_all = sum(1 for m in manifest if m["kind"] == "new")
+    files = sorted(f for f in os.listdir(gen) if f.endswith(".eml"))
+
+    rates, cpus = [], []
+    for i in range(a.runs):
+        w = fresh(base, i)
+        c0, t0 = children_cpu(), time.perf_counter()
+        subprocess.run([pd, "--config", w + "/pd.toml", "ingest", "--mailbox", "support", gen], check=True, capture_output=True)
+        dt, dc = time.perf_counter() - t0, children_cpu() - c0
+        check_result(pd, w, new_all, a.batch)
+        rates.append(a.batch / dt)
+        cpus.append(dc * 1000 / a.batch)
+    print("batch N=%d: median %.0f msgs/s (runs: %s), CPU %.3f ms/mail" % (
+        a.batch, statistics.median(rates), ", ".join("%.0f" % r for r in rates), statistics.median(cpus)))
+
+    pipe_files = files[:a.pipe]
+    new_pipe = sum(1 for m in manifest[:a.pipe] if m["kind"] == "new")
+    rates, cpus = [], []
+    for i in range(a.runs):
+        w = fresh(base, 100 + i)
+        subprocess.run([pd, "--config", w + "/pd.toml", "migrate"], check=True, capture_output=True)
+        c0, t0 = children_cpu(), time.perf_counter()
+        for f in pipe_files:
+            with open(os.path.join(gen, f), "rb") as fh:
+                subprocess.run([pd, "--config", w + "/pd.toml", "ingest", "--mailbox", "support", "-"], stdin=fh, check=True, capture_output=True)
+        dt, dc = time.perf_counter() - t0, children_cpu() - c0
+        check_result(pd, w, new_pipe, a.pipe)
+        rates.append(a.pipe / dt)
+        cpus.append(dc * 1000 / a.pipe)
+    print("pipe  N=%d: median %.0f msgs/s (runs: %s), CPU %.3f ms/mail" % (
+        a.pipe, statistics.median(rates), ", ".join("%.0f" % r for r in rates), statistics.median(cpus)))
+    shutil.rmtree(base, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,10 @@
+//! Integration tests: the real `postdesk` binary, run in a fresh temp dir against a fresh
+//! database (SQLite, or PostgreSQL when POSTDESK_TEST_BACKEND=postgres), and the real Postfix and
+//! Dovecot that tests/run.sh starts.
+
+mod util;
+
+mod corpus;
+mod ingest;
+mod serve;
+mod smtp;

@@ -1,0 +1,262 @@
+//! The harness: a temp dir with a config, a fresh database, and helpers to run the binary.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use serde_json::Value;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_postdesk");
+
+/// The backend under test: `sqlite` (default) or `postgres`.
+pub fn backend() -> String {
+    std::env::var("POSTDESK_TEST_BACKEND").unwrap_or_else(|_| "sqlite".into())
+}
+
+/// A value tests/run.sh exports for the real servers. Outside run.sh a test that needs it is
+/// skipped with a message; in CI (CI set) a missing server is a failure.
+pub fn server_env(name: &str) -> Option<String> {
+    match std::env::var(name) {
+        Ok(v) => Some(v),
+        Err(_) if std::env::var_os("CI").is_some() => {
+            panic!("{name} is not set: run the tests with tests/run.sh")
+        }
+        Err(_) => {
+            eprintln!("skipped: {name} is not set (tests/run.sh starts the servers and sets it)");
+            None
+        }
+    }
+}
+
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name)
+}
+
+/// One test's world.
+pub struct Env {
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+    pub db_url: String,
+    pg: Option<(String, String)>,
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        if let Some((admin, name)) = &self.pg {
+            if let Ok(mut c) = PgConnection::establish(admin) {
+                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut c);
+            }
+        }
+    }
+}
+
+fn fresh_database(dir: &Path) -> (String, Option<(String, String)>) {
+    if backend() != "postgres" {
+        return (format!("sqlite://{}/pd.db", dir.display()), None);
+    }
+    let admin = std::env::var("POSTDESK_TEST_PG")
+        .expect("POSTDESK_TEST_PG must name the admin database when testing on PostgreSQL");
+    let name = format!("pd_test_{}_{:x}", std::process::id(), fastrand::u64(..));
+    let mut c = PgConnection::establish(&admin).expect("connect to the test PostgreSQL");
+    diesel::sql_query(format!("CREATE DATABASE {name}"))
+        .execute(&mut c)
+        .expect("create test database");
+    let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
+    (format!("{base}/{name}"), Some((admin, name)))
+}
+
+impl Env {
+    /// An environment with the standard config plus `extra` TOML appended, and the transport
+    /// section replaced by `transport` when given.
+    pub fn with(extra: &str, transport: Option<&str>) -> Env {
+        let dir = tempfile::Builder::new().prefix("pd.").tempdir().unwrap();
+        let (db_url, pg) = fresh_database(dir.path());
+        let d = dir.path().display();
+        let transport = transport
+            .map(String::from)
+            .unwrap_or_else(|| format!("kind = \"file\"\ndir = \"{d}/outbox\""));
+        let text = format!(
+            r#"[database]
+url = "{db_url}"
+
+[identity]
+name = "Example Support"
+address = "support@example.test"
+subject_tag = "Support"
+message_id_domain = "example.test"
+
+[[mailboxes]]
+name = "support"
+kind = "maildir"
+path = "{d}/maildir"
+queue = "general"
+poll_interval = "200ms"
+
+[transport]
+{transport}
+
+[[queues]]
+name = "general"
+{extra}
+"#
+        );
+        let config = dir.path().join("postdesk.toml");
+        std::fs::write(&config, text).unwrap();
+        Env {
+            dir,
+            config,
+            db_url,
+            pg,
+        }
+    }
+
+    pub fn new() -> Env {
+        Env::with("", None)
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    pub fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new(BIN);
+        c.arg("--config")
+            .arg(&self.config)
+            .args(args)
+            .current_dir(self.dir.path())
+            .env_remove("RUST_LOG");
+        c
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.cmd(args).stdin(Stdio::null()).output().unwrap()
+    }
+
+    pub fn run_stdin(&self, args: &[&str], input: &[u8]) -> Output {
+        use std::io::Write;
+        let mut child = self
+            .cmd(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child.stdin.take().unwrap().write_all(input).unwrap();
+        child.wait_with_output().unwrap()
+    }
+
+    /// Runs and insists on success; returns stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "postdesk {args:?} failed ({}):\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    pub fn json(&self, args: &[&str]) -> Value {
+        let out = self.ok(args);
+        serde_json::from_str(&out)
+            .unwrap_or_else(|e| panic!("postdesk {args:?}: not JSON ({e}):\n{out}"))
+    }
+
+    /// Ingests fixtures by name.
+    pub fn ingest(&self, names: &[&str]) -> String {
+        let paths: Vec<String> = names
+            .iter()
+            .map(|n| fixture(n).display().to_string())
+            .collect();
+        let mut args = vec!["ingest"];
+        args.extend(paths.iter().map(String::as_str));
+        let out = self.run(&args);
+        assert!(
+            out.status.success(),
+            "ingest {names:?} failed ({}):\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stderr).into_owned()
+    }
+
+    pub fn tickets(&self) -> Vec<Value> {
+        self.json(&["tickets", "--json"])
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+
+    pub fn ticket(&self, id: i64) -> Value {
+        self.json(&["ticket", &id.to_string(), "--json"])
+    }
+
+    pub fn inbound(&self) -> Vec<Value> {
+        self.json(&["inbound", "--json"])
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+
+    pub fn outbox(&self) -> Vec<Value> {
+        self.json(&["outbox", "--json"]).as_array().unwrap().clone()
+    }
+
+    /// The mails the file transport wrote, as text, sorted by file name.
+    pub fn outbox_files(&self) -> Vec<String> {
+        let dir = self.path("outbox");
+        let mut names: Vec<PathBuf> = match std::fs::read_dir(&dir) {
+            Ok(rd) => rd
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.extension().is_some_and(|e| e == "eml"))
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        names.sort();
+        names
+            .iter()
+            .map(|p| String::from_utf8_lossy(&std::fs::read(p).unwrap()).into_owned())
+            .collect()
+    }
+}
+
+/// The value of header `name` in raw mail text (first occurrence, unfolded).
+pub fn header(mail: &str, name: &str) -> Option<String> {
+    let head = mail.split("\r\n\r\n").next().unwrap_or(mail);
+    let mut lines = head.split("\r\n").peekable();
+    while let Some(line) = lines.next() {
+        if let Some((n, v)) = line.split_once(':') {
+            if n.eq_ignore_ascii_case(name) {
+                let mut value = v.trim().to_string();
+                while lines
+                    .peek()
+                    .is_some_and(|l| l.starts_with(' ') || l.starts_with('\t'))
+                {
+                    value.push(' ');
+                    value.push_str(lines.next().unwrap().trim());
+                }
+                return Some(value);
+            }
+        }
+    }
+    None
+}
+
+/// Polls `f` every 100 ms until it returns `Some`, or panics after `secs`.
+pub fn wait_for<T>(secs: u64, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out after {secs} s waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
