@@ -48,7 +48,7 @@ cleanup() {
     tail -n 30 "$T/dovecot/dovecot.log" "$T/postfix/postfix.log" 2>/dev/null >&2 || true
   fi
   sleep 0.5
-  rm -rf "$T"
+  [ -n "${KEEP_TMP:-}" ] || rm -rf "$T"
   exit $rc
 }
 trap cleanup EXIT
@@ -131,6 +131,7 @@ lmtp_destination_recipient_limit = 1
 recipient_delimiter = +
 smtpd_relay_restrictions = permit_mynetworks, reject
 maillog_file = $T/postfix/postfix.log
+maillog_file_prefixes = $T
 in_flow_delay = 0
 smtpd_error_sleep_time = 0
 queue_run_delay = 5s
@@ -139,6 +140,8 @@ maximal_backoff_time = 30s
 CONF
 sed -e 's/^smtp[[:space:]]\+inet.*/127.0.0.1:10025 inet n - n - - smtpd/' /etc/postfix/master.cf >"$POSTFIX_CONF/master.cf"
 grep -q '^postlog' "$POSTFIX_CONF/master.cf" || echo 'postlog   unix-dgram n  -       n       -       1       postlogd' >>"$POSTFIX_CONF/master.cf"
+# Debian chroots services into the queue dir, where Dovecot's LMTP socket cannot be seen.
+postconf -c "$POSTFIX_CONF" -F '*/*/chroot = n'
 touch -d "@$(( $(date +%s) - 10 ))" "$POSTFIX_CONF/main.cf" "$POSTFIX_CONF/master.cf"
 postfix -c "$POSTFIX_CONF" start </dev/null >"$T/postfix.start" 2>&1 || { cat "$T/postfix.start" >&2; exit 1; }
 
