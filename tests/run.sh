@@ -147,7 +147,8 @@ postfix -c "$POSTFIX_CONF" start </dev/null >"$T/postfix.start" 2>&1 || { cat "$
 
 wait_banner() { # host port prefix
   for _ in $(seq 100); do
-    if exec 3<>"/dev/tcp/$1/$2" 2>/dev/null; then
+    # (exec with a redirection of its own would make that redirection permanent)
+    if { exec 3<>"/dev/tcp/$1/$2"; } 2>/dev/null; then
       if IFS= read -r -t 2 line <&3 && [[ $line == "$3"* ]]; then exec 3>&-; return 0; fi
       exec 3>&-
     fi
