@@ -304,11 +304,7 @@ pub fn deliver(
         }
         if !sent_unmarked.is_empty() {
             let at = crate::time::now_ms();
-            c.transaction(|c| {
-                sent_unmarked
-                    .iter()
-                    .try_for_each(|id| models::mark_sent(c, *id, at))
-            })?;
+            models::mark_sent_many(c, &sent_unmarked, at)?;
         }
     }
     Ok(report)

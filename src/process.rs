@@ -129,22 +129,34 @@ impl Pipeline<'_> {
         batch: &[Prepared],
         clock: BatchClock,
     ) -> Result<Vec<MailResult>, StoreError> {
-        let results = c.transaction::<_, StoreError, _>(|c| {
-            let mut out = Vec::with_capacity(batch.len());
-            for p in batch {
-                match c.transaction::<_, diesel::result::Error, _>(|c| self.apply(c, mailbox, p, clock)) {
-                    Ok(r) => out.push(r),
-                    Err(e) => {
-                        tracing::warn!(source = %p.raw.source_pos, error = %e, "mail could not be stored; recording it as failed");
-                        let message = format!("storing failed: {e}");
-                        let id = self.record(c, mailbox, p, &InboundMail::default(), Outcome::Failed, None, None, None, Some(&message), clock)?;
-                        out.push(result(p, Some(Outcome::Failed), Some(id), None, Vec::new()));
+        // Optimistically the whole batch in one transaction; should the database refuse any
+        // mail, the batch is rolled back and stored again with a savepoint per mail, so the
+        // refused mail alone is recorded as failed.
+        let fast = c.transaction::<_, diesel::result::Error, _>(|c| {
+            batch
+                .iter()
+                .map(|p| self.apply(c, mailbox, p, clock))
+                .collect::<Result<Vec<_>, _>>()
+        });
+        match fast {
+            Ok(results) => Ok(results),
+            Err(e) if is_connection_error(&e) => Err(e.into()),
+            Err(_) => c.transaction::<_, StoreError, _>(|c| {
+                let mut out = Vec::with_capacity(batch.len());
+                for p in batch {
+                    match c.transaction::<_, diesel::result::Error, _>(|c| self.apply(c, mailbox, p, clock)) {
+                        Ok(r) => out.push(r),
+                        Err(e) => {
+                            tracing::warn!(source = %p.raw.source_pos, error = %e, "mail could not be stored; recording it as failed");
+                            let message = format!("storing failed: {e}");
+                            let id = self.record(c, mailbox, p, &InboundMail::default(), Outcome::Failed, None, None, None, Some(&message), clock)?;
+                            out.push(result(p, Some(Outcome::Failed), Some(id), None, Vec::new()));
+                        }
                     }
                 }
-            }
-            Ok(out)
-        })?;
-        Ok(results)
+                Ok(out)
+            }),
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -200,8 +212,13 @@ impl Pipeline<'_> {
         p: &Prepared,
         clock: BatchClock,
     ) -> diesel::QueryResult<MailResult> {
-        if let Some((id, ticket)) = models::inbound_by_hash(c, &p.hash)? {
-            return Ok(result(p, None, Some(id), ticket, Vec::new()));
+        let dedupe_key = match &p.parsed {
+            Parsed::Mail(mail, _) => mail.dedupe_key.as_str(),
+            _ => p.hash.as_str(),
+        };
+        let seen = models::inbound_seen(c, &p.hash, dedupe_key)?;
+        if let Some(same) = seen.iter().find(|s| s.content_hash == p.hash) {
+            return Ok(result(p, None, Some(same.id), same.ticket_id, Vec::new()));
         }
         let (mail, class) = match &p.parsed {
             Parsed::Failed(e) => {
@@ -262,7 +279,10 @@ impl Pipeline<'_> {
             )?;
             return Ok(result(p, Some(Outcome::Failed), Some(id), None, Vec::new()));
         }
-        if let Some((first, ticket)) = models::inbound_by_dedupe_key(c, &mail.dedupe_key)? {
+        let first_copy = seen.iter().find(|s| {
+            s.outcome != Outcome::Failed.as_str() && s.outcome != Outcome::Duplicate.as_str()
+        });
+        if let Some((first, ticket)) = first_copy.map(|s| (s.id, s.ticket_id)) {
             let reason = format!("the same mail as inbound #{first}");
             let id = self.record(
                 c,
@@ -352,6 +372,7 @@ impl Pipeline<'_> {
             inbound_id,
             mail,
             kind.unwrap_or(MessageKind::Customer),
+            outcome == Outcome::NewTicket,
             now,
         )?;
         let mut outbox_ids = Vec::new();
@@ -434,20 +455,18 @@ impl Pipeline<'_> {
                 updated_at: now,
             },
         )?;
-        let from = mail.from.as_ref();
-        models::add_participant(
-            c,
-            id,
-            &requester,
-            from.and_then(|f| f.name.as_deref()),
-            "requester",
-        )?;
         let own = self.cfg.own_addresses();
+        let mut people: Vec<(&str, Option<&str>, &str)> = vec![(
+            requester.as_str(),
+            mail.from.as_ref().and_then(|f| f.name.as_deref()),
+            "requester",
+        )];
         for cc in &mail.cc {
-            if !own.contains(&cc.address) && cc.address != requester {
-                models::add_participant(c, id, &cc.address, cc.name.as_deref(), "cc")?;
+            if !own.contains(&cc.address) && !people.iter().any(|p| p.0 == cc.address) {
+                people.push((&cc.address, cc.name.as_deref(), "cc"));
             }
         }
+        models::insert_participants(c, id, &people)?;
         Ok(id)
     }
 
@@ -458,6 +477,7 @@ impl Pipeline<'_> {
         inbound_id: i64,
         mail: &InboundMail,
         kind: MessageKind,
+        new_ticket: bool,
         now: i64,
     ) -> diesel::QueryResult<()> {
         let refs = mail.references.join(" ");
@@ -501,7 +521,7 @@ impl Pipeline<'_> {
                 .collect();
             models::insert_attachments(c, &rows)?;
         }
-        if kind == MessageKind::Customer {
+        if kind == MessageKind::Customer && !new_ticket {
             if let Some(f) = from {
                 models::add_participant(c, ticket_id, &f.address, f.name.as_deref(), "requester")?;
             }
@@ -594,6 +614,22 @@ impl Pipeline<'_> {
                 Ok(None)
             }
         }
+    }
+}
+
+/// True when the connection itself failed: retrying the batch mail by mail would not help.
+fn is_connection_error(e: &diesel::result::Error) -> bool {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match e {
+        Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _)
+        | Error::BrokenTransactionManager => true,
+        Error::DatabaseError(_, info) => {
+            let m = info.message();
+            m.contains("database is locked")
+                || m.contains("disk I/O error")
+                || m.contains("database or disk is full")
+        }
+        _ => false,
     }
 }
 

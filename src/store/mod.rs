@@ -93,7 +93,7 @@ pub fn connect(url: &str) -> Result<AnyConnection, StoreError> {
         // across power loss, not only across a crash of the process.
         c.batch_execute(
             "PRAGMA busy_timeout = 30000; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-             PRAGMA foreign_keys = ON;",
+             PRAGMA foreign_keys = ON; PRAGMA cache_size = -32000;",
         )
         .map_err(|e| fail(e.to_string()))?;
         Ok(AnyConnection::Sqlite(c))

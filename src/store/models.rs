@@ -151,25 +151,32 @@ pub fn insert_inbound(c: &mut Conn, row: &NewInbound<'_>) -> QueryResult<i64> {
         .get_result(c)
 }
 
-/// The stored mail with exactly these bytes, if any: `(id, ticket_id)`.
-pub fn inbound_by_hash(c: &mut Conn, hash: &str) -> QueryResult<Option<(i64, Option<i64>)>> {
-    inbound::table
-        .filter(inbound::content_hash.eq(hash))
-        .select((inbound::id, inbound::ticket_id))
-        .first(c)
-        .optional()
+/// What is already stored of a mail, found by its exact bytes or by its dedupe key.
+#[derive(Debug, Clone, Queryable)]
+pub struct SeenMail {
+    pub id: i64,
+    pub ticket_id: Option<i64>,
+    pub content_hash: String,
+    pub outcome: String,
 }
 
-/// The first stored, processed copy of the same mail (same dedupe key), if any.
-pub fn inbound_by_dedupe_key(c: &mut Conn, key: &str) -> QueryResult<Option<(i64, Option<i64>)>> {
+/// Stored mails with these exact bytes (`hash`) or the same dedupe key, oldest first: one
+/// indexed query for both checks.
+pub fn inbound_seen(c: &mut Conn, hash: &str, dedupe_key: &str) -> QueryResult<Vec<SeenMail>> {
     inbound::table
-        .filter(inbound::dedupe_key.eq(key))
-        .filter(inbound::outcome.ne("failed"))
-        .filter(inbound::outcome.ne("duplicate"))
+        .filter(
+            inbound::content_hash
+                .eq(hash)
+                .or(inbound::dedupe_key.eq(dedupe_key)),
+        )
         .order(inbound::id.asc())
-        .select((inbound::id, inbound::ticket_id))
-        .first(c)
-        .optional()
+        .select((
+            inbound::id,
+            inbound::ticket_id,
+            inbound::content_hash,
+            inbound::outcome,
+        ))
+        .load(c)
 }
 
 pub fn list_inbound(c: &mut Conn, failed_only: bool) -> QueryResult<Vec<InboundRow>> {
@@ -348,6 +355,25 @@ pub fn add_participant(
                 participants::address.eq(address),
                 participants::name.eq(name),
                 participants::role.eq(role),
+            ))
+            .execute(c)?;
+    }
+    Ok(())
+}
+
+/// Inserts participants known to be new (those of a ticket being opened).
+pub fn insert_participants(
+    c: &mut Conn,
+    ticket: i64,
+    rows: &[(&str, Option<&str>, &str)],
+) -> QueryResult<()> {
+    for (address, name, role) in rows {
+        diesel::insert_into(participants::table)
+            .values((
+                participants::ticket_id.eq(ticket),
+                participants::address.eq(*address),
+                participants::name.eq(*name),
+                participants::role.eq(*role),
             ))
             .execute(c)?;
     }
@@ -560,6 +586,19 @@ pub fn outbox_payload(c: &mut Conn, id: i64) -> QueryResult<OutboxPayload> {
 
 pub fn mark_sent(c: &mut Conn, id: i64, at: i64) -> QueryResult<()> {
     diesel::update(outbox::table.find(id))
+        .set((
+            outbox::status.eq("sent"),
+            outbox::sent_at.eq(at),
+            outbox::attempts.eq(outbox::attempts + 1),
+            outbox::last_error.eq(None::<String>),
+        ))
+        .execute(c)?;
+    Ok(())
+}
+
+/// Marks delivered rows sent, many at once (for transports where a repeat is harmless).
+pub fn mark_sent_many(c: &mut Conn, ids: &[i64], at: i64) -> QueryResult<()> {
+    diesel::update(outbox::table.filter(outbox::id.eq_any(ids)))
         .set((
             outbox::status.eq("sent"),
             outbox::sent_at.eq(at),
