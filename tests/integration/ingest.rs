@@ -452,3 +452,48 @@ fn at_sets_the_time_of_receipt_and_no_send_leaves_the_outbox_to_serve() {
         1
     );
 }
+
+#[test]
+fn a_mail_the_database_refuses_is_recorded_as_failed_and_the_batch_goes_on() {
+    let env = Env::new();
+    env.ok(&["migrate"]);
+    // A trigger that refuses one subject stands in for any per-mail database error.
+    if crate::util::backend() == "postgres" {
+        env.sql(
+            "CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN \
+               IF NEW.subject = 'Invoice attached' THEN RAISE EXCEPTION 'refused by the test trigger'; END IF; \
+               RETURN NEW; END $$ LANGUAGE plpgsql; \
+             CREATE TRIGGER refuse BEFORE INSERT ON messages FOR EACH ROW EXECUTE FUNCTION refuse();",
+        );
+    } else {
+        env.sql(
+            "CREATE TRIGGER refuse BEFORE INSERT ON messages WHEN NEW.subject = 'Invoice attached' \
+             BEGIN SELECT RAISE(ABORT, 'refused by the test trigger'); END;",
+        );
+    }
+    env.ingest(&["plain.eml", "attachment.eml", "latin1.eml"]);
+    let inbound = env.inbound();
+    let outcomes: Vec<&str> = inbound
+        .iter()
+        .map(|r| r["outcome"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        outcomes,
+        vec!["new_ticket", "failed", "new_ticket"],
+        "{inbound:?}"
+    );
+    assert!(
+        inbound[1]["error"]
+            .as_str()
+            .unwrap()
+            .contains("refused by the test trigger"),
+        "{}",
+        inbound[1]
+    );
+    assert_eq!(
+        env.tickets().len(),
+        2,
+        "the refused mail left no half-made ticket"
+    );
+    assert_eq!(env.outbox().len(), 2);
+}

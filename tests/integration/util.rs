@@ -117,6 +117,21 @@ name = "general"
         Env::with("", None)
     }
 
+    /// Runs SQL straight on the test database (after `postdesk migrate`).
+    pub fn sql(&self, sql: &str) {
+        use diesel::connection::SimpleConnection;
+        match self.db_url.strip_prefix("sqlite://") {
+            Some(path) => diesel::SqliteConnection::establish(path)
+                .unwrap()
+                .batch_execute(sql)
+                .unwrap(),
+            None => PgConnection::establish(&self.db_url)
+                .unwrap()
+                .batch_execute(sql)
+                .unwrap(),
+        }
+    }
+
     pub fn path(&self, rel: &str) -> PathBuf {
         self.dir.path().join(rel)
     }
