@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 
 use clap::{Parser, Subcommand};
+use diesel::Connection;
 use serde_json::{json, Value};
 
 use crate::config::{Config, MailboxSource};
@@ -303,7 +304,6 @@ fn ingest(
         cfg,
         templates: &templates,
     };
-    // Rows this run will deliver itself are held from other senders for a minute.
     // Rows this run will deliver itself are held from other senders until it is done.
     let held_until = if no_send {
         now_ms()
@@ -318,36 +318,84 @@ fn ingest(
         Ok(v) => v.into_iter().map(Ok).collect::<Vec<_>>(),
         Err(e) => vec![Err(e)],
     });
-    let summary = process::run(&pipeline, &mut c, mb, mails, clock).map_err(|e| match e {
+    let store_err = |e: process::RunError| match e {
         process::RunError::Store(e) if e.is_temporary() => temp(e.to_string()),
         e => Failure::runtime(e),
-    })?;
-    eprintln!("ingested {summary}");
-
-    if let Some(t) = transport {
-        let report = outbox::deliver(
-            &mut c,
-            &t,
-            &summary.outbox_ids,
-            outbox::Claim::Held(held_until),
-        )
-        .map_err(Failure::runtime)?;
-        if report.sent + report.retrying + report.failed > 0 {
-            eprintln!(
-                "sent {} mail(s){}{}",
-                report.sent,
-                if report.retrying > 0 {
-                    format!(", {} waiting for a retry", report.retrying)
-                } else {
-                    String::new()
-                },
-                if report.failed > 0 {
-                    format!(", {} failed", report.failed)
-                } else {
-                    String::new()
-                }
-            );
+    };
+    let claim = outbox::Claim::Held(held_until);
+    let report = match transport {
+        None => {
+            let summary =
+                process::run(&pipeline, &mut c, mb, mails, clock, |_| {}).map_err(store_err)?;
+            eprintln!("ingested {summary}");
+            None
         }
+        // Many mails over an idempotent transport (files): a sender thread with its own
+        // connection writes each batch's mail while the next batch is stored; the attempts are
+        // recorded at the end, so the two threads never wait for each other's write lock.
+        Some(t) if !stdin && t.idempotent() => std::thread::scope(|s| {
+            let (tx, rx) = std::sync::mpsc::channel::<Vec<i64>>();
+            let url = cfg.database.url.clone();
+            let t = &t;
+            let sender = s.spawn(move || -> Result<Vec<outbox::Attempt>, String> {
+                let mut c2 = store::connect(&url).map_err(|e| e.to_string())?;
+                let mut attempts = Vec::new();
+                for ids in rx {
+                    attempts.extend(
+                        outbox::transmit(&mut c2, t, &ids, claim).map_err(|e| e.to_string())?,
+                    );
+                }
+                drop(c2);
+                Ok(attempts)
+            });
+            let summary = process::run(&pipeline, &mut c, mb, mails, clock, |results| {
+                let ids: Vec<i64> = results
+                    .iter()
+                    .flat_map(|r| r.outbox_ids.iter().copied())
+                    .collect();
+                if !ids.is_empty() {
+                    // The sender only stops early on an error, which join() reports below.
+                    let _ = tx.send(ids);
+                }
+            });
+            drop(tx);
+            let attempts = sender
+                .join()
+                .map_err(|_| Failure::runtime("the outbox sender crashed"))?;
+            let summary = summary.map_err(store_err)?;
+            eprintln!("ingested {summary}");
+            let attempts = attempts.map_err(Failure::runtime)?;
+            let report = c
+                .transaction(|c| outbox::record(c, &attempts))
+                .map_err(Failure::runtime)?;
+            Ok::<_, Failure>(Some(report))
+        })?,
+        // Otherwise store everything, then deliver on the same connection.
+        Some(t) => {
+            let summary =
+                process::run(&pipeline, &mut c, mb, mails, clock, |_| {}).map_err(store_err)?;
+            eprintln!("ingested {summary}");
+            Some(
+                outbox::deliver(&mut c, &t, &summary.outbox_ids, claim)
+                    .map_err(Failure::runtime)?,
+            )
+        }
+    };
+    if let Some(report) = report.filter(|r| r.sent + r.retrying + r.failed > 0) {
+        eprintln!(
+            "sent {} mail(s){}{}",
+            report.sent,
+            if report.retrying > 0 {
+                format!(", {} waiting for a retry", report.retrying)
+            } else {
+                String::new()
+            },
+            if report.failed > 0 {
+                format!(", {} failed", report.failed)
+            } else {
+                String::new()
+            }
+        );
     }
     store::finish(c);
     Ok(())

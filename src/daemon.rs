@@ -164,9 +164,15 @@ async fn watch_maildir(
                     due_at: now,
                 }
             };
-            let summary =
-                process::run(&pipeline, &mut c, mailbox, mails.into_iter().map(Ok), clock)
-                    .map_err(|e| e.to_string())?;
+            let summary = process::run(
+                &pipeline,
+                &mut c,
+                mailbox,
+                mails.into_iter().map(Ok),
+                clock,
+                |_| {},
+            )
+            .map_err(|e| e.to_string())?;
             tracing::info!(mailbox = %mailbox.name, "processed {summary}");
             Ok((n, !summary.outbox_ids.is_empty()))
         });

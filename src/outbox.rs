@@ -231,6 +231,14 @@ pub struct DeliveryReport {
     pub failed: usize,
 }
 
+impl std::ops::AddAssign for DeliveryReport {
+    fn add_assign(&mut self, o: Self) {
+        self.sent += o.sent;
+        self.retrying += o.retrying;
+        self.failed += o.failed;
+    }
+}
+
 /// When to try again after `attempts` failed attempts, or `None` to give up.
 pub fn retry_delay(attempts: i64) -> Option<Duration> {
     const GIVE_UP_AFTER: i64 = 30;
@@ -253,7 +261,94 @@ pub enum Claim {
 /// Time a held row must have left before its holder delivers it without claiming it again.
 const HOLD_MARGIN_MS: i64 = 10_000;
 
-/// Delivers the rows `ids`, claiming them first unless they are held by this process.
+/// One delivery attempt, not yet recorded in the outbox.
+#[derive(Debug)]
+pub struct Attempt {
+    pub id: i64,
+    /// Attempts recorded before this one.
+    pub attempts: i64,
+    pub result: Result<(), TransportError>,
+}
+
+/// The rows of `ids` this process may deliver now: those it holds, or those it claims.
+fn claimable(c: &mut AnyConnection, ids: &[i64], claim: Claim) -> Result<Vec<i64>, StoreError> {
+    let now = crate::time::now_ms();
+    Ok(match claim {
+        Claim::Held(until) if now + HOLD_MARGIN_MS < until => ids.to_vec(),
+        Claim::Held(until) | Claim::Due(until) => {
+            c.transaction(|c| models::claim_outbox(c, ids, until, now + CLAIM_LEASE_MS))?
+        }
+    })
+}
+
+fn transmit_one(
+    c: &mut AnyConnection,
+    transport: &Transport,
+    id: i64,
+) -> Result<Attempt, StoreError> {
+    let p = models::outbox_payload(c, id)?;
+    let to: Vec<String> = serde_json::from_str(&p.rcpt).unwrap_or_default();
+    let result = transport.send(&p.env_from, &to, &p.message_id, &p.raw);
+    Ok(Attempt {
+        id,
+        attempts: p.attempts,
+        result,
+    })
+}
+
+/// Sends the rows `ids` without recording anything: for idempotent transports, whose attempts
+/// are recorded later with [`record`] (a crash in between repeats them harmlessly).
+pub fn transmit(
+    c: &mut AnyConnection,
+    transport: &Transport,
+    ids: &[i64],
+    claim: Claim,
+) -> Result<Vec<Attempt>, StoreError> {
+    let mut out = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(200) {
+        for id in claimable(c, chunk, claim)? {
+            out.push(transmit_one(c, transport, id)?);
+        }
+    }
+    Ok(out)
+}
+
+/// Records attempts: the sent rows in one statement, each failure with its retry time.
+pub fn record(c: &mut AnyConnection, attempts: &[Attempt]) -> Result<DeliveryReport, StoreError> {
+    let mut report = DeliveryReport::default();
+    let now = crate::time::now_ms();
+    let sent: Vec<i64> = attempts
+        .iter()
+        .filter(|a| a.result.is_ok())
+        .map(|a| a.id)
+        .collect();
+    for chunk in sent.chunks(500) {
+        models::mark_sent_many(c, chunk, now)?;
+    }
+    report.sent = sent.len();
+    for a in attempts {
+        let Err(e) = &a.result else { continue };
+        let attempts = a.attempts + 1;
+        let retry_at = if e.permanent {
+            None
+        } else {
+            retry_delay(attempts).map(|d| now + d.as_millis() as i64)
+        };
+        if retry_at.is_some() {
+            report.retrying += 1;
+            tracing::warn!(outbox = a.id, attempts, error = %e, "delivery failed; will retry");
+        } else {
+            report.failed += 1;
+            tracing::error!(outbox = a.id, attempts, error = %e, "delivery failed for good");
+        }
+        models::mark_attempt_failed(c, a.id, &e.message, retry_at)?;
+    }
+    Ok(report)
+}
+
+/// Delivers the rows `ids`, claiming them first unless they are held by this process. Over
+/// SMTP each row is marked sent right after the server's 250 (the only window in which a crash
+/// repeats a mail); over an idempotent transport the rows are marked in groups.
 pub fn deliver(
     c: &mut AnyConnection,
     transport: &Transport,
@@ -262,49 +357,14 @@ pub fn deliver(
 ) -> Result<DeliveryReport, StoreError> {
     let mut report = DeliveryReport::default();
     for chunk in ids.chunks(200) {
-        let now = crate::time::now_ms();
-        let claimed = match claim {
-            Claim::Held(until) if now + HOLD_MARGIN_MS < until => chunk.to_vec(),
-            Claim::Held(until) | Claim::Due(until) => {
-                c.transaction(|c| models::claim_outbox(c, chunk, until, now + CLAIM_LEASE_MS))?
+        if transport.idempotent() {
+            let attempts = transmit(c, transport, chunk, claim)?;
+            report += record(c, &attempts)?;
+        } else {
+            for id in claimable(c, chunk, claim)? {
+                let attempt = transmit_one(c, transport, id)?;
+                report += record(c, std::slice::from_ref(&attempt))?;
             }
-        };
-        let mut sent_unmarked: Vec<i64> = Vec::new();
-        for id in claimed {
-            let p = models::outbox_payload(c, id)?;
-            let to: Vec<String> = serde_json::from_str(&p.rcpt).unwrap_or_default();
-            match transport.send(&p.env_from, &to, &p.message_id, &p.raw) {
-                Ok(()) => {
-                    report.sent += 1;
-                    if transport.idempotent() {
-                        // A repeat after a crash overwrites the same file: mark in groups.
-                        sent_unmarked.push(id);
-                    } else {
-                        // Mark right after the server's 250: the only window for a repeat.
-                        models::mark_sent(c, id, crate::time::now_ms())?;
-                    }
-                }
-                Err(e) => {
-                    let attempts = p.attempts + 1;
-                    let retry_at = if e.permanent {
-                        None
-                    } else {
-                        retry_delay(attempts).map(|d| now + d.as_millis() as i64)
-                    };
-                    if retry_at.is_some() {
-                        report.retrying += 1;
-                        tracing::warn!(outbox = id, attempts, error = %e, "delivery failed; will retry");
-                    } else {
-                        report.failed += 1;
-                        tracing::error!(outbox = id, attempts, error = %e, "delivery failed for good");
-                    }
-                    models::mark_attempt_failed(c, id, &e.message, retry_at)?;
-                }
-            }
-        }
-        if !sent_unmarked.is_empty() {
-            let at = crate::time::now_ms();
-            models::mark_sent_many(c, &sent_unmarked, at)?;
         }
     }
     Ok(report)
@@ -323,9 +383,7 @@ pub fn deliver_due(
             return Ok(total);
         }
         let r = deliver(c, transport, &ids, Claim::Due(now))?;
-        total.sent += r.sent;
-        total.retrying += r.retrying;
-        total.failed += r.failed;
+        total += r;
         if r.sent + r.retrying + r.failed == 0 {
             return Ok(total);
         }

@@ -660,13 +660,15 @@ fn result(
 pub const BATCH: usize = 256;
 
 /// Runs raw mails through the pipeline: a second thread reads and prepares while this one
-/// stores, batch by batch; each batch's sources are acknowledged after its commit.
+/// stores, batch by batch; each batch's sources are acknowledged after its commit, and then
+/// `on_commit` sees its results (to start delivering the mail it queued, say).
 pub fn run(
     pipeline: &Pipeline<'_>,
     c: &mut AnyConnection,
     mailbox: &MailboxConfig,
     mails: impl Iterator<Item = Result<RawMail, crate::source::SourceError>> + Send,
     clock: impl Fn() -> BatchClock,
+    mut on_commit: impl FnMut(&[MailResult]),
 ) -> Result<Summary, RunError> {
     let cfg = pipeline.cfg;
     let own = cfg.own_addresses();
@@ -710,6 +712,7 @@ pub fn run(
                 }
                 summary.add(r);
             }
+            on_commit(&results);
         }
         Ok(summary)
     })
