@@ -88,7 +88,14 @@ pub fn connect(url: &str) -> Result<AnyConnection, StoreError> {
                     .map_err(|e| fail(format!("cannot create {}: {e}", dir.display())))?;
             }
         }
+        let new_file = path == ":memory:" || !std::path::Path::new(path).exists();
         let mut c = SqliteConnection::establish(path).map_err(|e| fail(e.to_string()))?;
+        if new_file {
+            // Mail is stored whole: with 16 KiB pages a typical mail fits in its row instead of
+            // spilling into a chain of overflow pages. Only a new file can take a page size.
+            c.batch_execute("PRAGMA page_size = 16384;")
+                .map_err(|e| fail(e.to_string()))?;
+        }
         // WAL lets readers run beside the writer; synchronous=FULL makes every commit durable
         // across power loss, not only across a crash of the process.
         c.batch_execute(
