@@ -12,7 +12,7 @@ use crate::config::{Config, MailboxSource};
 use crate::outbox::{self, Transport};
 use crate::process::{self, BatchClock, Pipeline};
 use crate::source::files;
-use crate::store::{self, models, AnyConnection};
+use crate::store::{self, models};
 use crate::templates::Templates;
 use crate::ticket::model::{ticket_ref, OutboxStatus};
 use crate::time::{now_ms, parse_rfc3339, rfc3339};
@@ -151,8 +151,10 @@ fn load_config(cli: &Cli) -> Result<Config, Failure> {
     Config::load(&config_path(cli)).map_err(|e| Failure::usage(e.to_string()))
 }
 
-fn open_store(cfg: &Config) -> Result<AnyConnection, Failure> {
-    store::open(&cfg.database.url).map_err(Failure::runtime)
+fn open_store(cfg: &Config) -> Result<store::ShortLived, Failure> {
+    store::open(&cfg.database.url)
+        .map(store::ShortLived::new)
+        .map_err(Failure::runtime)
 }
 
 pub fn run(cli: Cli) -> Outcome {
@@ -160,7 +162,9 @@ pub fn run(cli: Cli) -> Outcome {
     match cli.command {
         Command::Serve => crate::daemon::serve(cfg).map_err(Failure::runtime),
         Command::Migrate => {
-            let mut c = store::connect(&cfg.database.url).map_err(Failure::runtime)?;
+            let mut c = store::connect(&cfg.database.url)
+                .map(store::ShortLived::new)
+                .map_err(Failure::runtime)?;
             let applied = store::migrate(&mut c).map_err(Failure::runtime)?;
             if applied.is_empty() {
                 println!("database is up to date");
@@ -298,7 +302,9 @@ fn ingest(
     } else {
         Some(Transport::from_config(&cfg.transport).map_err(Failure::runtime)?)
     };
-    let mut c = store::open(&cfg.database.url).map_err(|e| temp(e.to_string()))?;
+    let mut c = store::open(&cfg.database.url)
+        .map(store::ShortLived::new)
+        .map_err(|e| temp(e.to_string()))?;
 
     let pipeline = Pipeline {
         cfg,
@@ -397,7 +403,6 @@ fn ingest(
             }
         );
     }
-    store::finish(c);
     Ok(())
 }
 
