@@ -296,7 +296,7 @@ fn ingest(
         .map(|a| parse_rfc3339(&a).map_err(|e| Failure::usage(format!("--at: {e}"))))
         .transpose()?;
     let items = files::expand(paths).map_err(|e| Failure::usage(e.to_string()))?;
-    let templates = Templates::builtin().map_err(Failure::runtime)?;
+    let templates = Templates::lazy();
     let transport = if no_send {
         None
     } else {

@@ -359,7 +359,7 @@ pub fn deliver(
     for chunk in ids.chunks(200) {
         if transport.idempotent() {
             let attempts = transmit(c, transport, chunk, claim)?;
-            report += record(c, &attempts)?;
+            report += crate::store::with_relaxed_sync(c, |c| record(c, &attempts))?;
         } else {
             for id in claimable(c, chunk, claim)? {
                 let attempt = transmit_one(c, transport, id)?;

@@ -2,6 +2,8 @@
 //! compiled into the binary and rendered in strict mode (an unknown variable is an error).
 //! The HTML half escapes every value; the text half does not need to.
 
+use std::sync::OnceLock;
+
 use handlebars::Handlebars;
 use serde::Serialize;
 
@@ -13,7 +15,7 @@ const BUILTIN: &[(&str, &str, &str)] = &[(
 )];
 
 /// Errors at the template boundary.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum TemplateError {
     #[error("template {name}: {message}")]
     Compile { name: String, message: String },
@@ -28,47 +30,73 @@ pub struct Rendered {
     pub html: String,
 }
 
-/// The compiled templates.
+/// The templates, compiled once, on first use or up front with [`Templates::builtin`].
 pub struct Templates {
+    compiled: OnceLock<Result<Compiled, TemplateError>>,
+}
+
+struct Compiled {
     text: Handlebars<'static>,
     html: Handlebars<'static>,
 }
 
+fn compile() -> Result<Compiled, TemplateError> {
+    let mut text = Handlebars::new();
+    text.set_strict_mode(true);
+    text.register_escape_fn(handlebars::no_escape);
+    let mut html = Handlebars::new();
+    html.set_strict_mode(true);
+    for (name, t, h) in BUILTIN {
+        text.register_template_string(name, t)
+            .map_err(|e| TemplateError::Compile {
+                name: format!("{name}.txt.hbs"),
+                message: e.to_string(),
+            })?;
+        html.register_template_string(name, h)
+            .map_err(|e| TemplateError::Compile {
+                name: format!("{name}.html.hbs"),
+                message: e.to_string(),
+            })?;
+    }
+    Ok(Compiled { text, html })
+}
+
 impl Templates {
-    /// Compiles the built-in templates.
+    /// Compiles the built-in templates now, reporting any error (for `check` and `serve`).
     pub fn builtin() -> Result<Templates, TemplateError> {
-        let mut text = Handlebars::new();
-        text.set_strict_mode(true);
-        text.register_escape_fn(handlebars::no_escape);
-        let mut html = Handlebars::new();
-        html.set_strict_mode(true);
-        for (name, t, h) in BUILTIN {
-            text.register_template_string(name, t)
-                .map_err(|e| TemplateError::Compile {
-                    name: format!("{name}.txt.hbs"),
-                    message: e.to_string(),
-                })?;
-            html.register_template_string(name, h)
-                .map_err(|e| TemplateError::Compile {
-                    name: format!("{name}.html.hbs"),
-                    message: e.to_string(),
-                })?;
+        let t = Templates::lazy();
+        t.compiled()?;
+        Ok(t)
+    }
+
+    /// The built-in templates, compiled when first rendered: a short-lived process that
+    /// answers no mail (a reply, a duplicate) never pays for compiling them.
+    pub fn lazy() -> Templates {
+        Templates {
+            compiled: OnceLock::new(),
         }
-        Ok(Templates { text, html })
+    }
+
+    fn compiled(&self) -> Result<&Compiled, TemplateError> {
+        self.compiled
+            .get_or_init(compile)
+            .as_ref()
+            .map_err(Clone::clone)
     }
 
     /// Renders both halves of template `name`.
     pub fn render(&self, name: &str, ctx: &impl Serialize) -> Result<Rendered, TemplateError> {
+        let c = self.compiled()?;
         let err = |file: String, e: handlebars::RenderError| TemplateError::Render {
             name: file,
             message: e.to_string(),
         };
         Ok(Rendered {
-            text: self
+            text: c
                 .text
                 .render(name, ctx)
                 .map_err(|e| err(format!("{name}.txt.hbs"), e))?,
-            html: self
+            html: c
                 .html
                 .render(name, ctx)
                 .map_err(|e| err(format!("{name}.html.hbs"), e))?,

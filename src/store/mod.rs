@@ -97,11 +97,17 @@ pub fn connect(url: &str) -> Result<AnyConnection, StoreError> {
             c.batch_execute("PRAGMA page_size = 8192;")
                 .map_err(|e| fail(e.to_string()))?;
         }
-        // WAL lets readers run beside the writer; synchronous=FULL makes every commit durable
-        // across power loss, not only across a crash of the process.
+        // WAL lets readers run beside the writer. The mode is stored in the file, so it is only
+        // set when the file is not in WAL mode yet (bytes 18 and 19 of the header are 2 in WAL).
+        if new_file || !is_wal_file(path) {
+            c.batch_execute("PRAGMA journal_mode = WAL;")
+                .map_err(|e| fail(e.to_string()))?;
+        }
+        // synchronous=FULL makes every commit durable across power loss, not only across a
+        // crash of the process.
         c.batch_execute(
-            "PRAGMA busy_timeout = 30000; PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; \
-             PRAGMA foreign_keys = ON; PRAGMA cache_size = -32000;",
+            "PRAGMA busy_timeout = 30000; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
+             PRAGMA cache_size = -32000;",
         )
         .map_err(|e| fail(e.to_string()))?;
         Ok(AnyConnection::Sqlite(c))
@@ -113,6 +119,65 @@ pub fn connect(url: &str) -> Result<AnyConnection, StoreError> {
             "expected a URL starting with sqlite:// or postgres://".into(),
         ))
     }
+}
+
+/// Whether an SQLite file's header says WAL mode (file format versions 2 at bytes 18 and 19).
+fn is_wal_file(path: &str) -> bool {
+    use std::io::Read;
+    let mut header = [0u8; 20];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut header))
+        .is_ok()
+        && header[18] == 2
+        && header[19] == 2
+}
+
+/// The newest migration version this binary knows.
+fn newest_migration(conn: &AnyConnection) -> Option<String> {
+    use diesel::migration::MigrationSource;
+    let versions: Vec<String> = match conn {
+        AnyConnection::Sqlite(_) => {
+            MigrationSource::<diesel::sqlite::Sqlite>::migrations(&SQLITE_MIGRATIONS)
+                .ok()?
+                .iter()
+                .map(|m| m.name().version().to_string())
+                .collect()
+        }
+        AnyConnection::Postgresql(_) => {
+            MigrationSource::<diesel::pg::Pg>::migrations(&POSTGRES_MIGRATIONS)
+                .ok()?
+                .iter()
+                .map(|m| m.name().version().to_string())
+                .collect()
+        }
+    };
+    versions.into_iter().max()
+}
+
+/// True when the database already has this binary's newest migration: one indexed read,
+/// instead of the migration harness's table set-up and full listing, on every process start.
+fn schema_is_current(conn: &mut AnyConnection) -> bool {
+    #[derive(diesel::QueryableByName)]
+    struct Version {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        version: String,
+    }
+    let Some(newest) = newest_migration(conn) else {
+        return false;
+    };
+    let q = diesel::sql_query("SELECT version FROM __diesel_schema_migrations WHERE version = $1")
+        .bind::<diesel::sql_types::Text, _>(&newest);
+    let found: Result<Vec<Version>, _> = match conn {
+        AnyConnection::Sqlite(c) => {
+            diesel::sql_query("SELECT version FROM __diesel_schema_migrations WHERE version = ?")
+                .bind::<diesel::sql_types::Text, _>(&newest)
+                .load(c)
+        }
+        AnyConnection::Postgresql(c) => q.load(c),
+    };
+    found
+        .map(|v| v.iter().any(|r| r.version == newest))
+        .unwrap_or(false)
 }
 
 /// Applies pending migrations; returns the versions applied.
@@ -135,6 +200,25 @@ pub fn has_pending_migrations(conn: &mut AnyConnection) -> Result<bool, StoreErr
         AnyConnection::Postgresql(c) => c.has_pending_migration(POSTGRES_MIGRATIONS),
     };
     pending.map_err(|e| StoreError::Migration(e.to_string()))
+}
+
+/// Runs `f` with SQLite commits that do not wait for the disk (synchronous=NORMAL: safe across a
+/// crash of the process, but the last commits may be lost on power loss until the next sync).
+/// Only for writes whose loss is harmless, such as marking an idempotent delivery done: losing
+/// the mark repeats the delivery, which changes nothing.
+pub fn with_relaxed_sync<T>(
+    conn: &mut AnyConnection,
+    f: impl FnOnce(&mut AnyConnection) -> T,
+) -> T {
+    let sqlite = matches!(conn, AnyConnection::Sqlite(_));
+    if sqlite {
+        let _ = conn.batch_execute("PRAGMA synchronous = NORMAL;");
+    }
+    let out = f(conn);
+    if sqlite {
+        let _ = conn.batch_execute("PRAGMA synchronous = FULL;");
+    }
+    out
 }
 
 /// Ends a short-lived process's use of the database. For SQLite, the last connection to close
@@ -189,7 +273,9 @@ impl Drop for ShortLived {
 /// Opens the database and applies pending migrations.
 pub fn open(url: &str) -> Result<AnyConnection, StoreError> {
     let mut conn = connect(url)?;
-    migrate(&mut conn)?;
+    if !schema_is_current(&mut conn) {
+        migrate(&mut conn)?;
+    }
     Ok(conn)
 }
 

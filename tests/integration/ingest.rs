@@ -497,3 +497,19 @@ fn a_mail_the_database_refuses_is_recorded_as_failed_and_the_batch_goes_on() {
     );
     assert_eq!(env.outbox().len(), 2);
 }
+
+#[test]
+fn postgresql_connections_can_require_tls() {
+    if crate::util::backend() != "postgres" {
+        return; // SQLite has no connection to encrypt.
+    }
+    let env = Env::new();
+    let url = format!("{}?sslmode=require", env.db_url);
+    let text = std::fs::read_to_string(&env.config)
+        .unwrap()
+        .replace(&env.db_url, &url);
+    std::fs::write(&env.config, text).unwrap();
+    env.ok(&["migrate"]);
+    env.ingest(&["plain.eml"]);
+    assert_eq!(env.tickets().len(), 1);
+}
