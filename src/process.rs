@@ -372,9 +372,15 @@ impl Pipeline<'_> {
             inbound_id,
             mail,
             kind.unwrap_or(MessageKind::Customer),
-            outcome == Outcome::NewTicket,
             now,
         )?;
+        // Whoever writes on an existing ticket takes part in it from now on (the requester
+        // already does, so for them this changes nothing).
+        if outcome == Outcome::Reply {
+            if let Some(f) = &mail.from {
+                models::add_participant(c, ticket_id, &f.address, f.name.as_deref(), "cc")?;
+            }
+        }
         let mut outbox_ids = Vec::new();
         if outcome == Outcome::NewTicket {
             models::insert_event(
@@ -477,7 +483,6 @@ impl Pipeline<'_> {
         inbound_id: i64,
         mail: &InboundMail,
         kind: MessageKind,
-        new_ticket: bool,
         now: i64,
     ) -> diesel::QueryResult<()> {
         let refs = mail.references.join(" ");
@@ -520,11 +525,6 @@ impl Pipeline<'_> {
                 })
                 .collect();
             models::insert_attachments(c, &rows)?;
-        }
-        if kind == MessageKind::Customer && !new_ticket {
-            if let Some(f) = from {
-                models::add_participant(c, ticket_id, &f.address, f.name.as_deref(), "requester")?;
-            }
         }
         Ok(())
     }

@@ -47,7 +47,7 @@ pub fn classify(mail: &InboundMail, own_addresses: &[String]) -> MailClass {
         return MailClass::Loop(format!("our own loop header ({v})"));
     }
     if let Some(from) = &mail.from {
-        if own_addresses.iter().any(|o| *o == from.address) {
+        if own_addresses.contains(&from.address) {
             return MailClass::Loop(format!("sent from our own address {}", from.address));
         }
     }

@@ -213,7 +213,7 @@ fn auto_headers(msg: &Message<'_>) -> AutoHeaders {
             || msg.header_raw("X-Autorespond").is_some(),
         return_path_empty,
         delivery_status_report,
-        loop_header: msg.header_raw(LOOP_HEADER).map(|v| one_line(v)),
+        loop_header: msg.header_raw(LOOP_HEADER).map(one_line),
     }
 }
 

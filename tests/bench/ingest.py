@@ -77,34 +77,31 @@ def main():
     new_all = sum(1 for m in manifest if m["kind"] == "new")
     files = sorted(f for f in os.listdir(gen) if f.endswith(".eml"))
 
-    rates, cpus = [], []
-    for i in range(a.runs):
-        w = fresh(base, i)
-        c0, t0 = children_cpu(), time.perf_counter()
-        subprocess.run([pd, "--config", w + "/pd.toml", "ingest", "--mailbox", "support", gen], check=True, capture_output=True)
-        dt, dc = time.perf_counter() - t0, children_cpu() - c0
-        check_result(pd, w, new_all, a.batch)
-        rates.append(a.batch / dt)
-        cpus.append(dc * 1000 / a.batch)
-    print("batch N=%d: median %.0f msgs/s (runs: %s), CPU %.3f ms/mail" % (
-        a.batch, statistics.median(rates), ", ".join("%.0f" % r for r in rates), statistics.median(cpus)))
+    def measure(label, n, expected_tickets, first_run, ingest):
+        """Runs `ingest(w)` into fresh work dirs; prints median msgs/s and CPU ms per mail."""
+        rates, cpus = [], []
+        for i in range(a.runs):
+            w = fresh(base, first_run + i)
+            subprocess.run([pd, "--config", w + "/pd.toml", "migrate"], check=True, capture_output=True)
+            c0, t0 = children_cpu(), time.perf_counter()
+            ingest(w)
+            dt, dc = time.perf_counter() - t0, children_cpu() - c0
+            check_result(pd, w, expected_tickets, n)
+            rates.append(n / dt)
+            cpus.append(dc * 1000 / n)
+        print("%-5s N=%d: median %.0f msgs/s (runs: %s), CPU %.3f ms/mail" % (
+            label, n, statistics.median(rates), ", ".join("%.0f" % r for r in rates), statistics.median(cpus)))
 
-    pipe_files = files[:a.pipe]
-    new_pipe = sum(1 for m in manifest[:a.pipe] if m["kind"] == "new")
-    rates, cpus = [], []
-    for i in range(a.runs):
-        w = fresh(base, 100 + i)
-        subprocess.run([pd, "--config", w + "/pd.toml", "migrate"], check=True, capture_output=True)
-        c0, t0 = children_cpu(), time.perf_counter()
-        for f in pipe_files:
+    def batch(w):
+        subprocess.run([pd, "--config", w + "/pd.toml", "ingest", "--mailbox", "support", gen], check=True, capture_output=True)
+
+    def pipe(w):
+        for f in files[:a.pipe]:
             with open(os.path.join(gen, f), "rb") as fh:
                 subprocess.run([pd, "--config", w + "/pd.toml", "ingest", "--mailbox", "support", "-"], stdin=fh, check=True, capture_output=True)
-        dt, dc = time.perf_counter() - t0, children_cpu() - c0
-        check_result(pd, w, new_pipe, a.pipe)
-        rates.append(a.pipe / dt)
-        cpus.append(dc * 1000 / a.pipe)
-    print("pipe  N=%d: median %.0f msgs/s (runs: %s), CPU %.3f ms/mail" % (
-        a.pipe, statistics.median(rates), ", ".join("%.0f" % r for r in rates), statistics.median(cpus)))
+
+    measure("batch", a.batch, new_all, 0, batch)
+    measure("pipe", a.pipe, sum(1 for m in manifest[:a.pipe] if m["kind"] == "new"), 100, pipe)
     shutil.rmtree(base, ignore_errors=True)
 
 

@@ -513,3 +513,36 @@ fn postgresql_connections_can_require_tls() {
     env.ingest(&["plain.eml"]);
     assert_eq!(env.tickets().len(), 1);
 }
+
+#[test]
+fn participants_are_the_requester_and_whoever_else_writes() {
+    let env = Env::new();
+    env.ingest(&["plain.eml"]);
+    let colleague = "From: Dave Colleague <dave@customer.example>\r\nTo: support@example.test\r\nCc: carol@customer.example\r\nSubject: Re: Printer on fire\r\nMessage-ID: <dave-1@customer.example>\r\nIn-Reply-To: <plain-1@customer.example>\r\n\r\nSame here.\r\n";
+    assert!(env
+        .run_stdin(&["ingest", "-"], colleague.as_bytes())
+        .status
+        .success());
+    env.ingest(&["reply_in_reply_to.eml"]);
+    let parts = env.ticket(1)["participants"].as_array().unwrap().clone();
+    let mut got: Vec<(String, String)> = parts
+        .iter()
+        .map(|p| {
+            (
+                p["address"].as_str().unwrap().to_string(),
+                p["role"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    got.sort();
+    assert_eq!(
+        got,
+        vec![
+            (
+                "carol@customer.example".to_string(),
+                "requester".to_string()
+            ),
+            ("dave@customer.example".to_string(), "cc".to_string())
+        ]
+    );
+}
