@@ -233,10 +233,29 @@ fn check(cfg: &Config) -> Outcome {
     for m in &cfg.mailboxes {
         match &m.source {
             MailboxSource::Maildir { path } => match crate::source::maildir::ensure(path) {
-                Ok(()) => report(true, format!("mailbox '{}': maildir {}", m.name, path.display())),
+                Ok(()) => report(
+                    true,
+                    format!("mailbox '{}': maildir {}", m.name, path.display()),
+                ),
                 Err(e) => report(false, format!("mailbox '{}': {e}", m.name)),
             },
-            MailboxSource::Imap(_) => report(false, format!("mailbox '{}': kind \"imap\" is not supported by this version yet (use a Maildir delivered by your MTA, or `postdesk ingest -` as an MTA pipe)", m.name)),
+            MailboxSource::Imap(i) => {
+                let probe = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| crate::source::imap::ImapError::Local(e.to_string()))
+                    .and_then(|rt| rt.block_on(crate::source::imap::probe(i)));
+                match probe {
+                    Ok(state) => report(
+                        true,
+                        format!("mailbox '{}': imap {}:{}: {state}", m.name, i.host, i.port),
+                    ),
+                    Err(e) => report(
+                        false,
+                        format!("mailbox '{}': imap {}:{}: {e}", m.name, i.host, i.port),
+                    ),
+                }
+            }
         }
     }
     match Transport::from_config(&cfg.transport) {

@@ -114,8 +114,12 @@ pub struct ImapConfig {
     pub username: String,
     pub password: Secret,
     pub folder: String,
+    /// Use IDLE when the server offers it (else poll at the mailbox's `poll_interval`).
     pub idle: bool,
+    /// What to do with a mail once it is stored: `seen`, `move:FOLDER` or `delete`.
     pub after: String,
+    /// PEM file of extra CA certificates to trust (a private CA), besides the public roots.
+    pub ca_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -954,6 +958,20 @@ impl Reader {
                         ),
                     );
                 }
+                let ca_file = self
+                    .string(s, "ca_file", "a path to a PEM file of CA certificates")
+                    .map(PathBuf::from);
+                if let Some(f) = &ca_file {
+                    if !f.is_file() {
+                        self.problem(
+                            s.key("ca_file"),
+                            format!(
+                                "expected a readable PEM file, but '{}' is not a file",
+                                f.display()
+                            ),
+                        );
+                    }
+                }
                 match (username, password) {
                     (Some(username), Some(password)) => Some(MailboxSource::Imap(ImapConfig {
                         host,
@@ -964,6 +982,7 @@ impl Reader {
                         folder,
                         idle,
                         after,
+                        ca_file,
                     })),
                     _ => None,
                 }

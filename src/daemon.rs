@@ -10,7 +10,7 @@ use tokio::sync::{watch, Notify};
 use crate::config::{Config, MailboxConfig, MailboxSource};
 use crate::outbox::{self, Transport};
 use crate::process::{self, BatchClock, Pipeline};
-use crate::source::maildir;
+use crate::source::{imap, maildir};
 use crate::store::{self, AnyConnection};
 use crate::templates::Templates;
 
@@ -28,14 +28,6 @@ const SCAN_LIMIT: usize = 1024;
 
 /// Runs the daemon until a shutdown signal.
 pub fn serve(cfg: Config) -> Result<(), DaemonError> {
-    for m in &cfg.mailboxes {
-        if let MailboxSource::Imap(_) = m.source {
-            return Err(DaemonError::Setup(format!(
-                "mailbox '{}': kind \"imap\" is not supported by this version yet; use a Maildir that your MTA delivers to, or `postdesk ingest -` as an MTA pipe",
-                m.name
-            )));
-        }
-    }
     let mut conn = store::connect(&cfg.database.url)?;
     let applied = store::migrate(&mut conn)?;
     if !applied.is_empty() {
@@ -87,18 +79,30 @@ pub async fn run(
     let mut tasks = tokio::task::JoinSet::new();
 
     for (i, m) in cfg.mailboxes.iter().enumerate() {
-        if let MailboxSource::Maildir { path } = &m.source {
-            maildir::ensure(path)
-                .map_err(|e| DaemonError::Setup(format!("mailbox '{}': {e}", m.name)))?;
-            let conn = Arc::new(Mutex::new(store::connect(&cfg.database.url)?));
-            tasks.spawn(watch_maildir(
-                cfg.clone(),
-                templates.clone(),
-                i,
-                conn,
-                stop_rx.clone(),
-                outbox_ready.clone(),
-            ));
+        let conn = Arc::new(Mutex::new(store::connect(&cfg.database.url)?));
+        match &m.source {
+            MailboxSource::Maildir { path } => {
+                maildir::ensure(path)
+                    .map_err(|e| DaemonError::Setup(format!("mailbox '{}': {e}", m.name)))?;
+                tasks.spawn(watch_maildir(
+                    cfg.clone(),
+                    templates.clone(),
+                    i,
+                    conn,
+                    stop_rx.clone(),
+                    outbox_ready.clone(),
+                ));
+            }
+            MailboxSource::Imap(_) => {
+                let worker = imap::Worker {
+                    cfg: cfg.clone(),
+                    templates: templates.clone(),
+                    index: i,
+                    conn,
+                    outbox_ready: outbox_ready.clone(),
+                };
+                tasks.spawn(worker.run(stop_rx.clone()));
+            }
         }
     }
     let conn = Arc::new(Mutex::new(store::connect(&cfg.database.url)?));
@@ -189,24 +193,16 @@ async fn watch_maildir(
             }
             Ok(Err(e)) => {
                 failures += 1;
-                let backoff = backoff(failures);
+                let backoff = crate::time::backoff(failures);
                 tracing::error!(mailbox = %name, error = %e, retry_in = ?backoff, "mailbox failed; retrying");
                 sleep_or_stop(backoff, &mut stop).await;
             }
             Err(e) => {
                 tracing::error!(mailbox = %name, error = %e, "mailbox task crashed; restarting it");
-                sleep_or_stop(backoff(1), &mut stop).await;
+                sleep_or_stop(crate::time::backoff(1), &mut stop).await;
             }
         }
     }
-}
-
-/// Capped exponential backoff with jitter: about 1 s, 2 s, 4 s … up to 5 minutes.
-pub fn backoff(failures: u32) -> Duration {
-    let base = 1000u64
-        .saturating_mul(1 << failures.saturating_sub(1).min(9))
-        .min(300_000);
-    Duration::from_millis(base / 2 + fastrand::u64(..=base / 2))
 }
 
 async fn send_outbox(
@@ -240,12 +236,12 @@ async fn send_outbox(
             Ok(Err(e)) => {
                 failures += 1;
                 tracing::error!(error = %e, "outbox sender failed; retrying");
-                backoff(failures)
+                crate::time::backoff(failures)
             }
             Err(e) => {
                 failures += 1;
                 tracing::error!(error = %e, "outbox sender crashed; restarting it");
-                backoff(failures)
+                crate::time::backoff(failures)
             }
         };
         if *stop.borrow() {
@@ -256,20 +252,5 @@ async fn send_outbox(
             _ = ready.notified() => {}
             _ = stop.changed() => {}
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn backoff_is_capped_and_jittered() {
-        for f in 1..40 {
-            let d = backoff(f);
-            assert!(d <= Duration::from_secs(300), "{f}: {d:?}");
-            assert!(d >= Duration::from_millis(500), "{f}: {d:?}");
-        }
-        assert!(backoff(10) >= Duration::from_secs(150));
     }
 }

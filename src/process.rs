@@ -40,7 +40,7 @@ pub enum Parsed {
 /// Hashes, parses and classifies one raw mail. Never panics: a parser panic becomes a failure.
 pub fn prepare(raw: RawMail, cfg: &Config, own: &[String]) -> Prepared {
     let hash = parse::content_hash(&raw.bytes);
-    let parsed = if raw.bytes.len() > cfg.limits.max_message_size {
+    let parsed = if raw.oversized.is_some() || raw.bytes.len() > cfg.limits.max_message_size {
         Parsed::TooLarge(Box::new(parse::parse_headers_only(&raw.bytes, &hash)))
     } else {
         let limits = ParseLimits {
@@ -111,6 +111,14 @@ pub struct Pipeline<'a> {
     pub templates: &'a Templates,
 }
 
+/// A mailbox's position at its IMAP server: everything up to `last_uid` in the folder with
+/// this UIDVALIDITY is stored.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cursor {
+    pub uid_validity: i64,
+    pub last_uid: i64,
+}
+
 /// Per-batch settings.
 #[derive(Debug, Clone, Copy)]
 pub struct BatchClock {
@@ -121,22 +129,36 @@ pub struct BatchClock {
 }
 
 impl Pipeline<'_> {
-    /// Stores a batch in one transaction and returns what became of each mail, in order.
+    /// Stores a batch in one transaction and returns what became of each mail, in order. A
+    /// source position (an IMAP cursor) given as `cursor` is saved in the same transaction.
     pub fn store_batch(
         &self,
         c: &mut AnyConnection,
         mailbox: &MailboxConfig,
         batch: &[Prepared],
         clock: BatchClock,
+        cursor: Option<&Cursor>,
     ) -> Result<Vec<MailResult>, StoreError> {
+        let save_cursor = |c: &mut AnyConnection| match cursor {
+            Some(k) => models::set_cursor(
+                c,
+                &mailbox.name,
+                k.uid_validity,
+                k.last_uid,
+                clock.received_at,
+            ),
+            None => Ok(()),
+        };
         // Optimistically the whole batch in one transaction; should the database refuse any
         // mail, the batch is rolled back and stored again with a savepoint per mail, so the
         // refused mail alone is recorded as failed.
         let fast = c.transaction::<_, diesel::result::Error, _>(|c| {
-            batch
+            let results = batch
                 .iter()
                 .map(|p| self.apply(c, mailbox, p, clock))
-                .collect::<Result<Vec<_>, _>>()
+                .collect::<Result<Vec<_>, _>>()?;
+            save_cursor(c)?;
+            Ok(results)
         });
         match fast {
             Ok(results) => Ok(results),
@@ -154,6 +176,7 @@ impl Pipeline<'_> {
                         }
                     }
                 }
+                save_cursor(c)?;
                 Ok(out)
             }),
         }
@@ -193,7 +216,7 @@ impl Pipeline<'_> {
                 dedupe_key,
                 from_addr: mail.from.as_ref().map(|f| f.address.as_str()).unwrap_or(""),
                 subject: &mail.subject,
-                size: p.raw.bytes.len() as i64,
+                size: p.raw.size() as i64,
                 raw,
                 received_at: clock.received_at,
                 outcome: outcome.as_str(),
@@ -239,7 +262,7 @@ impl Pipeline<'_> {
             Parsed::TooLarge(mail) => {
                 let reason = format!(
                     "{} bytes is over limits.max_message_size ({} bytes); headers kept",
-                    p.raw.bytes.len(),
+                    p.raw.size(),
                     self.cfg.limits.max_message_size
                 );
                 let id = self.record(
@@ -704,7 +727,7 @@ pub fn run(
                 continue;
             }
             let results = pipeline
-                .store_batch(c, mailbox, &batch, clock())
+                .store_batch(c, mailbox, &batch, clock(), None)
                 .map_err(RunError::Store)?;
             for (p, r) in batch.iter().zip(&results) {
                 if let Err(e) = maildir::ack(&p.raw.ack) {
@@ -716,6 +739,24 @@ pub fn run(
         }
         Ok(summary)
     })
+}
+
+/// Prepares and stores one batch of mails with the source position it reaches, in one
+/// transaction (the IMAP task's unit of work).
+pub fn store_raw(
+    pipeline: &Pipeline<'_>,
+    c: &mut AnyConnection,
+    mailbox: &MailboxConfig,
+    mails: Vec<RawMail>,
+    clock: BatchClock,
+    cursor: Option<&Cursor>,
+) -> Result<Vec<MailResult>, StoreError> {
+    let own = pipeline.cfg.own_addresses();
+    let batch: Vec<Prepared> = mails
+        .into_iter()
+        .map(|m| prepare(m, pipeline.cfg, &own))
+        .collect();
+    pipeline.store_batch(c, mailbox, &batch, clock, cursor)
 }
 
 /// Why a run stopped early.

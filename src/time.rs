@@ -22,6 +22,15 @@ pub fn parse_rfc3339(s: &str) -> Result<i64, String> {
         .map_err(|e| format!("'{s}' is not an RFC 3339 time such as 2026-11-21T09:30:00Z ({e})"))
 }
 
+/// Capped exponential backoff with jitter after `failures` failures in a row: about 1 s, 2 s,
+/// 4 s … up to 5 minutes, each between half and all of that.
+pub fn backoff(failures: u32) -> std::time::Duration {
+    let base = 1000u64
+        .saturating_mul(1 << failures.saturating_sub(1).min(9))
+        .min(300_000);
+    std::time::Duration::from_millis(base / 2 + fastrand::u64(..=base / 2))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -31,5 +40,16 @@ mod tests {
         let ms = parse_rfc3339("2026-11-21T09:30:00+01:00").unwrap();
         assert_eq!(rfc3339(ms), "2026-11-21T08:30:00Z");
         assert!(parse_rfc3339("yesterday").is_err());
+    }
+
+    #[test]
+    fn backoff_is_capped_and_jittered() {
+        use std::time::Duration;
+        for f in 1..40 {
+            let d = backoff(f);
+            assert!(d <= Duration::from_secs(300), "{f}: {d:?}");
+            assert!(d >= Duration::from_millis(500), "{f}: {d:?}");
+        }
+        assert!(backoff(10) >= Duration::from_secs(150));
     }
 }

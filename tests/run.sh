@@ -37,12 +37,9 @@ export POSTDESK_TEST_PG="postgres://postgres:postgres@127.0.0.1:5432/postgres"
 
 # ---- private Dovecot and Postfix ---------------------------------------------------------------
 T=$(mktemp -d /tmp/pdt.XXXXXX)   # short: unix socket paths are limited to 107 bytes
-chmod 755 "$T"
-DOVE_PID="" ; POSTFIX_CONF="$T/postfix/etc"
 cleanup() {
   rc=$?
-  if [ -f "$T/postfix/queue/pid/master.pid" ]; then postfix -c "$POSTFIX_CONF" stop >/dev/null 2>&1 || true; fi
-  if [ -f "$T/dovecot/run/master.pid" ]; then kill "$(cat "$T/dovecot/run/master.pid")" 2>/dev/null || true; fi
+  tests/servers.sh stop "$T" || true
   if [ $rc -ne 0 ]; then
     log "failed (exit $rc); server logs follow"
     tail -n 30 "$T/dovecot/dovecot.log" "$T/postfix/postfix.log" 2>/dev/null >&2 || true
@@ -52,117 +49,7 @@ cleanup() {
   exit $rc
 }
 trap cleanup EXIT
-
-mkdir -p "$T/dovecot/run" "$T/dovecot/state" "$T/dovecot/mail"
-chown -R mail:mail "$T/dovecot/mail"
-cat >"$T/dovecot/users" <<USERS
-support@example.test:{PLAIN}secret::::::
-agent@example.test:{PLAIN}secret::::::
-USERS
-cat >"$T/dovecot/dovecot.conf" <<CONF
-instance_name = pdtest-$$
-base_dir = $T/dovecot/run
-state_dir = $T/dovecot/state
-log_path = $T/dovecot/dovecot.log
-listen = 127.0.0.1
-protocols = imap lmtp
-ssl = no
-disable_plaintext_auth = no
-auth_mechanisms = plain login
-auth_failure_delay = 0
-mail_location = maildir:~/Maildir
-mail_fsync = never
-first_valid_uid = 8
-recipient_delimiter = +
-passdb {
-  driver = passwd-file
-  args = scheme=PLAIN username_format=%u $T/dovecot/users
-}
-userdb {
-  driver = passwd-file
-  args = username_format=%u $T/dovecot/users
-  default_fields = uid=mail gid=mail home=$T/dovecot/mail/%Ld/%Ln
-}
-userdb {
-  driver = static
-  args = uid=mail gid=mail home=$T/dovecot/mail/catchall allow_all_users=yes
-}
-service imap-login {
-  inet_listener imap {
-    address = 127.0.0.1
-    port = 10143
-  }
-  inet_listener imaps {
-    port = 0
-  }
-}
-service lmtp {
-  unix_listener lmtp {
-    mode = 0666
-  }
-}
-service anvil {
-  unix_listener anvil-auth-penalty {
-    mode = 0
-  }
-}
-protocol lmtp {
-  postmaster_address = postmaster@example.test
-}
-CONF
-dovecot -c "$T/dovecot/dovecot.conf" </dev/null >"$T/dovecot/stdout" 2>&1
-
-mkdir -p "$POSTFIX_CONF" "$T/postfix/queue"
-cat >"$POSTFIX_CONF/main.cf" <<CONF
-compatibility_level = 3.6
-queue_directory = $T/postfix/queue
-data_directory = $T/postfix/data
-mail_owner = postfix
-myhostname = mail.example.test
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-mynetworks = 127.0.0.0/8
-mydestination =
-alias_maps =
-alias_database =
-default_transport = lmtp:unix:$T/dovecot/run/lmtp
-relay_transport = \$default_transport
-lmtp_destination_recipient_limit = 1
-recipient_delimiter = +
-smtpd_relay_restrictions = permit_mynetworks, reject
-maillog_file = $T/postfix/postfix.log
-maillog_file_prefixes = $T
-in_flow_delay = 0
-smtpd_error_sleep_time = 0
-queue_run_delay = 5s
-minimal_backoff_time = 5s
-maximal_backoff_time = 30s
-CONF
-sed -e 's/^smtp[[:space:]]\+inet.*/127.0.0.1:10025 inet n - n - - smtpd/' /etc/postfix/master.cf >"$POSTFIX_CONF/master.cf"
-grep -q '^postlog' "$POSTFIX_CONF/master.cf" || echo 'postlog   unix-dgram n  -       n       -       1       postlogd' >>"$POSTFIX_CONF/master.cf"
-# Debian chroots services into the queue dir, where Dovecot's LMTP socket cannot be seen.
-postconf -c "$POSTFIX_CONF" -F '*/*/chroot = n'
-touch -d "@$(( $(date +%s) - 10 ))" "$POSTFIX_CONF/main.cf" "$POSTFIX_CONF/master.cf"
-postfix -c "$POSTFIX_CONF" start </dev/null >"$T/postfix.start" 2>&1 || { cat "$T/postfix.start" >&2; exit 1; }
-
-wait_banner() { # host port prefix
-  for _ in $(seq 100); do
-    # (exec with a redirection of its own would make that redirection permanent)
-    if { exec 3<>"/dev/tcp/$1/$2"; } 2>/dev/null; then
-      if IFS= read -r -t 2 line <&3 && [[ $line == "$3"* ]]; then exec 3>&-; return 0; fi
-      exec 3>&-
-    fi
-    sleep 0.1
-  done
-  log "no '$3' banner on $1:$2"; return 1
-}
-wait_banner 127.0.0.1 10143 "* OK"
-wait_banner 127.0.0.1 10025 "220"
-for _ in $(seq 50); do [ -S "$T/dovecot/run/lmtp" ] && break; sleep 0.1; done
-
-export POSTDESK_TEST_SMTP="127.0.0.1:10025"
-export POSTDESK_TEST_IMAP="127.0.0.1:10143"
-export POSTDESK_TEST_MAILROOT="$T/dovecot/mail"
+eval "$(tests/servers.sh start "$T")"
 
 # ---- the suite ------------------------------------------------------------------------------
 log "pass 1: unit tests and integration tests on SQLite"

@@ -176,14 +176,13 @@ pub fn read_item(item: &Item) -> Result<Vec<RawMail>, SourceError> {
         return Ok(parts
             .into_iter()
             .enumerate()
-            .map(|(i, m)| RawMail {
-                source_pos: if single && pos == "stdin" {
+            .map(|(i, m)| {
+                let source_pos = if single && pos == "stdin" {
                     pos.clone()
                 } else {
                     format!("mbox:{pos}#{i}")
-                },
-                bytes: m,
-                ack: Ack::None,
+                };
+                RawMail::new(source_pos, m, Ack::None)
             })
             .collect());
     }
@@ -192,11 +191,7 @@ pub fn read_item(item: &Item) -> Result<Vec<RawMail>, SourceError> {
     } else {
         format!("file:{pos}")
     };
-    Ok(vec![RawMail {
-        source_pos,
-        bytes,
-        ack: Ack::None,
-    }])
+    Ok(vec![RawMail::new(source_pos, bytes, Ack::None)])
 }
 
 #[cfg(test)]

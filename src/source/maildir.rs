@@ -53,11 +53,11 @@ pub fn scan_new(root: &Path, limit: usize) -> Result<Vec<RawMail>, SourceError> 
             .unwrap_or_default();
         let base = name.split(':').next().unwrap_or(&name).to_string();
         let to = root.join("cur").join(format!("{base}:2,S"));
-        out.push(RawMail {
-            source_pos: format!("maildir:{base}"),
+        out.push(RawMail::new(
+            format!("maildir:{base}"),
             bytes,
-            ack: Ack::MaildirMove { from: path, to },
-        });
+            Ack::MaildirMove { from: path, to },
+        ));
     }
     Ok(out)
 }

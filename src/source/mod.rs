@@ -3,6 +3,7 @@
 //! to acknowledge a mail only after the transaction that stored it has committed.
 
 pub mod files;
+pub mod imap;
 pub mod maildir;
 
 use std::path::PathBuf;
@@ -10,11 +11,32 @@ use std::path::PathBuf;
 /// One mail as read from a source, before parsing.
 #[derive(Debug, Clone)]
 pub struct RawMail {
-    /// Where it was read: `file:PATH`, `mbox:PATH#N`, `maildir:NAME`, `stdin`.
+    /// Where it was read: `file:PATH`, `mbox:PATH#N`, `maildir:NAME`, `imap:UIDVALIDITY:UID`,
+    /// `stdin`.
     pub source_pos: String,
     pub bytes: Vec<u8>,
+    /// `Some(size)` when `bytes` are only the header of a mail of `size` bytes, which the source
+    /// declined to download because it is over `limits.max_message_size`.
+    pub oversized: Option<usize>,
     /// What to do once the mail is stored.
     pub ack: Ack,
+}
+
+impl RawMail {
+    /// A whole mail read from `source_pos`.
+    pub fn new(source_pos: String, bytes: Vec<u8>, ack: Ack) -> RawMail {
+        RawMail {
+            source_pos,
+            bytes,
+            oversized: None,
+            ack,
+        }
+    }
+
+    /// The size of the mail at its source.
+    pub fn size(&self) -> usize {
+        self.oversized.unwrap_or(self.bytes.len())
+    }
 }
 
 /// What acknowledging a mail to its source means.

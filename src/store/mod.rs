@@ -90,26 +90,22 @@ pub fn connect(url: &str) -> Result<AnyConnection, StoreError> {
         }
         let new_file = path == ":memory:" || !std::path::Path::new(path).exists();
         let mut c = SqliteConnection::establish(path).map_err(|e| fail(e.to_string()))?;
-        if new_file {
-            // Mail is stored whole: 8 KiB pages keep a typical mail in fewer overflow pages than
-            // 4 KiB (faster bulk imports) without making each one-mail commit of an MTA pipe write
-            // much more. Only a new file can take a page size.
-            c.batch_execute("PRAGMA page_size = 8192;")
-                .map_err(|e| fail(e.to_string()))?;
+        // First of all: wait for other processes' locks instead of failing at once.
+        c.batch_execute("PRAGMA busy_timeout = 30000;")
+            .map_err(|e| fail(e.to_string()))?;
+        // Two processes setting up a brand-new file can make SQLite report a lock conflict at
+        // once rather than wait (switching to WAL needs the file to itself): try again briefly.
+        let mut tries = 0;
+        loop {
+            match sqlite_setup(&mut c, path, new_file) {
+                Ok(()) => break,
+                Err(e) if tries < 300 && (e.contains("locked") || e.contains("busy")) => {
+                    tries += 1;
+                    std::thread::sleep(std::time::Duration::from_millis(20 + fastrand::u64(..30)));
+                }
+                Err(e) => return Err(fail(e)),
+            }
         }
-        // WAL lets readers run beside the writer. The mode is stored in the file, so it is only
-        // set when the file is not in WAL mode yet (bytes 18 and 19 of the header are 2 in WAL).
-        if new_file || !is_wal_file(path) {
-            c.batch_execute("PRAGMA journal_mode = WAL;")
-                .map_err(|e| fail(e.to_string()))?;
-        }
-        // synchronous=FULL makes every commit durable across power loss, not only across a
-        // crash of the process.
-        c.batch_execute(
-            "PRAGMA busy_timeout = 30000; PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; \
-             PRAGMA cache_size = -32000;",
-        )
-        .map_err(|e| fail(e.to_string()))?;
         Ok(AnyConnection::Sqlite(c))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         let c = PgConnection::establish(url).map_err(|e| fail(e.to_string()))?;
@@ -180,7 +176,32 @@ fn schema_is_current(conn: &mut AnyConnection) -> bool {
         .unwrap_or(false)
 }
 
-/// Applies pending migrations; returns the versions applied.
+/// The per-connection SQLite settings, and for a new file its page size and WAL mode.
+fn sqlite_setup(c: &mut SqliteConnection, path: &str, new_file: bool) -> Result<(), String> {
+    if new_file {
+        // Mail is stored whole: 8 KiB pages keep a typical mail in fewer overflow pages than
+        // 4 KiB (faster bulk imports) without making each one-mail commit of an MTA pipe write
+        // much more. Only a new file can take a page size (on an existing one this does nothing).
+        c.batch_execute("PRAGMA page_size = 8192;")
+            .map_err(|e| e.to_string())?;
+    }
+    // WAL lets readers run beside the writer. The mode is stored in the file, so it is only set
+    // when the file is not in WAL mode yet (bytes 18 and 19 of the header are 2 in WAL).
+    if new_file || !is_wal_file(path) {
+        c.batch_execute("PRAGMA journal_mode = WAL;")
+            .map_err(|e| e.to_string())?;
+    }
+    // synchronous=FULL makes every commit durable across power loss, not only across a crash
+    // of the process.
+    c.batch_execute(
+        "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -32000;",
+    )
+    .map_err(|e| e.to_string())
+}
+
+/// Applies pending migrations; returns the versions applied. Two processes opening a new
+/// database race to migrate it: the loser's migration fails on the tables the winner made, and
+/// once the winner is done that is no error.
 pub fn migrate(conn: &mut AnyConnection) -> Result<Vec<String>, StoreError> {
     let applied = match conn {
         AnyConnection::Sqlite(c) => c
@@ -190,7 +211,11 @@ pub fn migrate(conn: &mut AnyConnection) -> Result<Vec<String>, StoreError> {
             .run_pending_migrations(POSTGRES_MIGRATIONS)
             .map(|v| v.iter().map(|m| m.to_string()).collect()),
     };
-    applied.map_err(|e| StoreError::Migration(e.to_string()))
+    match applied {
+        Ok(v) => Ok(v),
+        Err(_) if schema_is_current(conn) => Ok(Vec::new()),
+        Err(e) => Err(StoreError::Migration(e.to_string())),
+    }
 }
 
 /// Whether migrations are still to be applied (`check` reports it).

@@ -5,6 +5,7 @@
 mod util;
 
 mod corpus;
+mod imap;
 mod ingest;
 mod serve;
 mod smtp;

@@ -1,0 +1,573 @@
+//! IMAP mailboxes (async-imap on tokio): one supervised task per mailbox.
+//!
+//! The stored cursor (UIDVALIDITY, last UID), not the server's flags, says what is stored: it is
+//! saved in the same transaction as the mails it covers. New mail is listed by UID with its
+//! RFC822.SIZE first, so a mail over `limits.max_message_size` is fetched as headers only, and is
+//! then downloaded in batches with BODY.PEEK[]. The mailbox's `after` action (seen, move, delete)
+//! runs after the commit, and again at the next login for anything a crash left behind. A
+//! changed UIDVALIDITY rescans the folder; the content-hash dedupe makes that harmless. Between
+//! checks the task IDLEs (re-issued every 29 minutes) when the server offers it, else polls.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_imap::types::Fetch;
+use futures_util::TryStreamExt;
+use rustls_pki_types::{CertificateDer, ServerName};
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio::net::TcpStream;
+use tokio::sync::{watch, Notify};
+use tokio_rustls::TlsConnector;
+
+use super::{Ack, RawMail};
+use crate::config::{Config, ImapConfig, MailboxSource, Tls};
+use crate::process::{self, BatchClock, Cursor, Pipeline};
+use crate::store::{models, AnyConnection};
+use crate::templates::Templates;
+
+/// Any stream an IMAP session can run over (plain TCP or TLS).
+pub trait ImapIo: AsyncRead + AsyncWrite + Unpin + Send + std::fmt::Debug {}
+impl<T: AsyncRead + AsyncWrite + Unpin + Send + std::fmt::Debug> ImapIo for T {}
+
+type Session = async_imap::Session<Box<dyn ImapIo>>;
+
+/// How many mails are downloaded and stored per transaction.
+const FETCH_BATCH: usize = 200;
+/// How long one IMAP command may take before the connection is given up as dead.
+const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
+/// RFC 9051 asks clients to re-issue IDLE at least every 29 minutes.
+const IDLE_MAX: Duration = Duration::from_secs(29 * 60);
+
+/// Errors at the IMAP boundary.
+#[derive(Debug, thiserror::Error)]
+pub enum ImapError {
+    #[error("cannot connect to {0}: {1}")]
+    Connect(String, String),
+    #[error("TLS with {0}: {1}")]
+    Tls(String, String),
+    #[error("the server refused the login of '{0}': {1}")]
+    Login(String, String),
+    #[error("folder '{0}': {1}")]
+    Folder(String, String),
+    #[error("the server did not answer within {0:?}")]
+    Timeout(Duration),
+    #[error("IMAP: {0}")]
+    Protocol(#[from] async_imap::error::Error),
+    #[error("{0}")]
+    Local(String),
+}
+
+async fn within<T, E: Into<ImapError>>(
+    f: impl std::future::Future<Output = Result<T, E>>,
+) -> Result<T, ImapError> {
+    match tokio::time::timeout(COMMAND_TIMEOUT, f).await {
+        Ok(r) => r.map_err(Into::into),
+        Err(_) => Err(ImapError::Timeout(COMMAND_TIMEOUT)),
+    }
+}
+
+fn tls_connector(ca_file: Option<&Path>) -> Result<TlsConnector, String> {
+    use rustls_pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(f) = ca_file {
+        let certs = CertificateDer::pem_file_iter(f)
+            .map_err(|e| format!("ca_file {}: {e}", f.display()))?;
+        for cert in certs {
+            let cert = cert.map_err(|e| format!("ca_file {}: {e}", f.display()))?;
+            roots
+                .add(cert)
+                .map_err(|e| format!("ca_file {}: {e}", f.display()))?;
+        }
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(TlsConnector::from(Arc::new(config)))
+}
+
+async fn start_tls(cfg: &ImapConfig, tcp: TcpStream) -> Result<Box<dyn ImapIo>, ImapError> {
+    let tls_err = |e: String| ImapError::Tls(cfg.host.clone(), e);
+    let connector = tls_connector(cfg.ca_file.as_deref()).map_err(tls_err)?;
+    let name = ServerName::try_from(cfg.host.clone()).map_err(|e| tls_err(e.to_string()))?;
+    let stream = within(async {
+        connector
+            .connect(name, tcp)
+            .await
+            .map_err(|e| tls_err(e.to_string()))
+    })
+    .await?;
+    Ok(Box::new(stream))
+}
+
+async fn greeting<T: AsyncRead + AsyncWrite + Unpin + Send + std::fmt::Debug>(
+    client: &mut async_imap::Client<T>,
+    host: &str,
+) -> Result<(), ImapError> {
+    match within(async {
+        client
+            .read_response()
+            .await
+            .map_err(|e| ImapError::Connect(host.into(), e.to_string()))
+    })
+    .await?
+    {
+        Some(_) => Ok(()),
+        None => Err(ImapError::Connect(
+            host.into(),
+            "the server closed the connection before its greeting".into(),
+        )),
+    }
+}
+
+/// Connects, secures and logs in.
+pub async fn login(cfg: &ImapConfig) -> Result<Session, ImapError> {
+    let addr = format!("{}:{}", cfg.host, cfg.port);
+    let tcp = within(async {
+        TcpStream::connect(&addr)
+            .await
+            .map_err(|e| ImapError::Connect(addr.clone(), e.to_string()))
+    })
+    .await?;
+    let _ = tcp.set_nodelay(true);
+    let client: async_imap::Client<Box<dyn ImapIo>> = match cfg.tls {
+        Tls::Tls => {
+            let mut c = async_imap::Client::new(start_tls(cfg, tcp).await?);
+            greeting(&mut c, &addr).await?;
+            c
+        }
+        Tls::StartTls => {
+            let mut plain = async_imap::Client::new(tcp);
+            greeting(&mut plain, &addr).await?;
+            within(plain.run_command_and_check_ok("STARTTLS", None))
+                .await
+                .map_err(|e| ImapError::Tls(cfg.host.clone(), format!("STARTTLS refused: {e}")))?;
+            async_imap::Client::new(start_tls(cfg, plain.into_inner()).await?)
+        }
+        Tls::None => {
+            let mut c = async_imap::Client::new(Box::new(tcp) as Box<dyn ImapIo>);
+            greeting(&mut c, &addr).await?;
+            c
+        }
+    };
+    // The password is passed to the server and never into an error message or a log line.
+    let session = within(async {
+        client
+            .login(&cfg.username, cfg.password.expose())
+            .await
+            .map_err(|(e, _)| ImapError::Login(cfg.username.clone(), e.to_string()))
+    })
+    .await?;
+    Ok(session)
+}
+
+/// What `check` reports for an IMAP mailbox: it logs in and opens the folder.
+pub async fn probe(cfg: &ImapConfig) -> Result<String, ImapError> {
+    let mut s = login(cfg).await?;
+    let mb = within(s.select(&cfg.folder))
+        .await
+        .map_err(|e| ImapError::Folder(cfg.folder.clone(), e.to_string()))?;
+    let idle = within(s.capabilities()).await?.has_str("IDLE");
+    let _ = within(s.logout()).await;
+    Ok(format!(
+        "{} message(s) in {}, UIDVALIDITY {}, {}",
+        mb.exists,
+        cfg.folder,
+        mb.uid_validity.unwrap_or(0),
+        if idle { "IDLE" } else { "no IDLE: polling" }
+    ))
+}
+
+/// Compresses sorted UIDs into an IMAP sequence set (`1:4,7,9:10`).
+pub fn uid_set(uids: &[u32]) -> String {
+    let mut out = String::new();
+    let mut i = 0;
+    while i < uids.len() {
+        let start = uids[i];
+        let mut end = start;
+        while i + 1 < uids.len() && uids[i + 1] == end + 1 {
+            i += 1;
+            end = uids[i];
+        }
+        if !out.is_empty() {
+            out.push(',');
+        }
+        if start == end {
+            out.push_str(&start.to_string());
+        } else {
+            out.push_str(&format!("{start}:{end}"));
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Everything a mailbox task needs.
+pub struct Worker {
+    pub cfg: Arc<Config>,
+    pub templates: Arc<Templates>,
+    /// Index of the mailbox in `cfg.mailboxes`.
+    pub index: usize,
+    /// This mailbox's own database connection.
+    pub conn: Arc<Mutex<AnyConnection>>,
+    /// Woken when stored mail queued outgoing mail.
+    pub outbox_ready: Arc<Notify>,
+}
+
+impl Worker {
+    fn imap(&self) -> &ImapConfig {
+        match &self.cfg.mailboxes[self.index].source {
+            MailboxSource::Imap(i) => i,
+            MailboxSource::Maildir { .. } => {
+                unreachable!("an IMAP worker is only made for an IMAP mailbox")
+            }
+        }
+    }
+
+    fn name(&self) -> &str {
+        &self.cfg.mailboxes[self.index].name
+    }
+
+    /// Runs the mailbox until `stop` turns true: sessions are retried with capped exponential
+    /// backoff and jitter, and a failing mailbox never holds up the others.
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        let mut failures = 0u32;
+        while !*stop.borrow() {
+            match self.session(&mut stop, &mut failures).await {
+                Ok(()) => return,
+                Err(e) => {
+                    failures += 1;
+                    let wait = crate::time::backoff(failures);
+                    tracing::error!(mailbox = %self.name(), error = %e, retry_in = ?wait, "mailbox failed; retrying");
+                    tokio::select! {
+                        _ = tokio::time::sleep(wait) => {}
+                        _ = stop.changed() => {}
+                    }
+                }
+            }
+        }
+    }
+
+    async fn session(
+        &self,
+        stop: &mut watch::Receiver<bool>,
+        failures: &mut u32,
+    ) -> Result<(), ImapError> {
+        let cfg = self.imap();
+        let mut s = login(cfg).await?;
+        let mb = within(s.select(&cfg.folder))
+            .await
+            .map_err(|e| ImapError::Folder(cfg.folder.clone(), e.to_string()))?;
+        let uid_validity = i64::from(mb.uid_validity.unwrap_or(0));
+        let caps = within(s.capabilities()).await?;
+        let (idle, can_move, uidplus) = (
+            caps.has_str("IDLE"),
+            caps.has_str("MOVE"),
+            caps.has_str("UIDPLUS"),
+        );
+        tracing::info!(mailbox = %self.name(), folder = %cfg.folder, uid_validity, idle, "mailbox connected");
+        *failures = 0;
+
+        let mut cursor = self.load_cursor(uid_validity).await?;
+        self.catch_up_after_action(&mut s, cursor.last_uid, can_move, uidplus)
+            .await?;
+        loop {
+            while self.drain(&mut s, &mut cursor, can_move, uidplus).await? {}
+            if *stop.borrow() {
+                let _ = tokio::time::timeout(Duration::from_secs(5), s.logout()).await;
+                return Ok(());
+            }
+            if idle && cfg.idle {
+                s = self.idle(s, stop).await?;
+            } else {
+                tokio::select! {
+                    _ = tokio::time::sleep(self.cfg.mailboxes[self.index].poll_interval) => {}
+                    _ = stop.changed() => {}
+                }
+            }
+        }
+    }
+
+    /// The stored cursor, or a fresh one when there is none or the folder's UIDVALIDITY changed
+    /// (then the folder is read again from the start; what is stored already is recognised).
+    async fn load_cursor(&self, uid_validity: i64) -> Result<Cursor, ImapError> {
+        let conn = self.conn.clone();
+        let name = self.name().to_string();
+        let stored = tokio::task::spawn_blocking(move || {
+            let mut c = conn
+                .lock()
+                .map_err(|_| "database connection poisoned".to_string())?;
+            models::cursor(&mut c, &name).map_err(|e| e.to_string())
+        })
+        .await
+        .map_err(|e| ImapError::Local(e.to_string()))?
+        .map_err(ImapError::Local)?;
+        Ok(match stored {
+            Some((v, last)) if v == uid_validity => Cursor {
+                uid_validity,
+                last_uid: last,
+            },
+            Some((v, _)) => {
+                tracing::warn!(mailbox = %self.name(), old = v, new = uid_validity, "UIDVALIDITY changed: reading the folder again");
+                Cursor {
+                    uid_validity,
+                    last_uid: 0,
+                }
+            }
+            None => Cursor {
+                uid_validity,
+                last_uid: 0,
+            },
+        })
+    }
+
+    /// Downloads and stores the next batch of new mail. Returns whether there may be more.
+    async fn drain(
+        &self,
+        s: &mut Session,
+        cursor: &mut Cursor,
+        can_move: bool,
+        uidplus: bool,
+    ) -> Result<bool, ImapError> {
+        let from = cursor.last_uid + 1;
+        let listed: Vec<Fetch> = within(async {
+            s.uid_fetch(format!("{from}:*"), "(UID RFC822.SIZE)")
+                .await?
+                .try_collect()
+                .await
+        })
+        .await?;
+        let mut new: Vec<(u32, usize)> = listed
+            .iter()
+            .filter_map(|f| Some((f.uid?, f.size.unwrap_or(0) as usize)))
+            .filter(|(uid, _)| i64::from(*uid) >= from)
+            .collect();
+        if new.is_empty() {
+            return Ok(false);
+        }
+        new.sort_unstable();
+        new.truncate(FETCH_BATCH);
+        let more = listed.len() > new.len();
+        let limit = self.cfg.limits.max_message_size;
+        let whole: Vec<u32> = new
+            .iter()
+            .filter(|(_, size)| *size <= limit)
+            .map(|(u, _)| *u)
+            .collect();
+        let big: Vec<(u32, usize)> = new
+            .iter()
+            .filter(|(_, size)| *size > limit)
+            .copied()
+            .collect();
+
+        let mut mails: Vec<(u32, RawMail)> = Vec::with_capacity(new.len());
+        if !whole.is_empty() {
+            let fetched: Vec<Fetch> = within(async {
+                s.uid_fetch(uid_set(&whole), "(UID BODY.PEEK[])")
+                    .await?
+                    .try_collect()
+                    .await
+            })
+            .await?;
+            for f in &fetched {
+                if let (Some(uid), Some(body)) = (f.uid, f.body()) {
+                    mails.push((
+                        uid,
+                        RawMail::new(
+                            format!("imap:{}:{uid}", cursor.uid_validity),
+                            body.to_vec(),
+                            Ack::None,
+                        ),
+                    ));
+                }
+            }
+        }
+        if !big.is_empty() {
+            let uids: Vec<u32> = big.iter().map(|(u, _)| *u).collect();
+            let fetched: Vec<Fetch> = within(async {
+                s.uid_fetch(uid_set(&uids), "(UID BODY.PEEK[HEADER])")
+                    .await?
+                    .try_collect()
+                    .await
+            })
+            .await?;
+            for f in &fetched {
+                if let (Some(uid), Some(header)) = (f.uid, f.header()) {
+                    let size = big
+                        .iter()
+                        .find(|(u, _)| *u == uid)
+                        .map(|(_, s)| *s)
+                        .unwrap_or(0);
+                    let mut m = RawMail::new(
+                        format!("imap:{}:{uid}", cursor.uid_validity),
+                        header.to_vec(),
+                        Ack::None,
+                    );
+                    m.oversized = Some(size);
+                    mails.push((uid, m));
+                }
+            }
+        }
+        // A UID the server listed but did not return (expunged in between) is passed over.
+        mails.sort_by_key(|(uid, _)| *uid);
+        let next = Cursor {
+            uid_validity: cursor.uid_validity,
+            last_uid: i64::from(new.last().map(|(u, _)| *u).unwrap_or(0)),
+        };
+        let uids: Vec<u32> = new.iter().map(|(u, _)| *u).collect();
+
+        let (cfg, templates, conn, index) = (
+            self.cfg.clone(),
+            self.templates.clone(),
+            self.conn.clone(),
+            self.index,
+        );
+        let raw: Vec<RawMail> = mails.into_iter().map(|(_, m)| m).collect();
+        let queued = tokio::task::spawn_blocking(move || -> Result<bool, String> {
+            let mut c = conn
+                .lock()
+                .map_err(|_| "database connection poisoned".to_string())?;
+            let pipeline = Pipeline {
+                cfg: &cfg,
+                templates: &templates,
+            };
+            let now = crate::time::now_ms();
+            let clock = BatchClock {
+                received_at: now,
+                due_at: now,
+            };
+            let results = process::store_raw(
+                &pipeline,
+                &mut c,
+                &cfg.mailboxes[index],
+                raw,
+                clock,
+                Some(&next),
+            )
+            .map_err(|e| e.to_string())?;
+            let mut summary = process::Summary::default();
+            results.iter().for_each(|r| summary.add(r));
+            tracing::info!(mailbox = %cfg.mailboxes[index].name, "processed {summary}");
+            Ok(!summary.outbox_ids.is_empty())
+        })
+        .await
+        .map_err(|e| ImapError::Local(e.to_string()))?
+        .map_err(ImapError::Local)?;
+        *cursor = next;
+        if queued {
+            self.outbox_ready.notify_one();
+        }
+        self.after_action(s, &uids, can_move, uidplus).await?;
+        Ok(more)
+    }
+
+    /// Applies the mailbox's `after` action to stored mail.
+    async fn after_action(
+        &self,
+        s: &mut Session,
+        uids: &[u32],
+        can_move: bool,
+        uidplus: bool,
+    ) -> Result<(), ImapError> {
+        if uids.is_empty() {
+            return Ok(());
+        }
+        let set = uid_set(uids);
+        let after = self.imap().after.as_str();
+        if after == "seen" {
+            within(async {
+                s.uid_store(&set, "+FLAGS.SILENT (\\Seen)")
+                    .await?
+                    .try_collect::<Vec<_>>()
+                    .await
+            })
+            .await?;
+        } else if let Some(folder) = after.strip_prefix("move:") {
+            if can_move {
+                within(s.uid_mv(&set, folder)).await?;
+            } else {
+                within(s.uid_copy(&set, folder)).await?;
+                self.delete(s, &set, uidplus).await?;
+            }
+        } else if after == "delete" {
+            self.delete(s, &set, uidplus).await?;
+        }
+        Ok(())
+    }
+
+    async fn delete(&self, s: &mut Session, set: &str, uidplus: bool) -> Result<(), ImapError> {
+        within(async {
+            s.uid_store(set, "+FLAGS.SILENT (\\Deleted)")
+                .await?
+                .try_collect::<Vec<_>>()
+                .await
+        })
+        .await?;
+        if uidplus {
+            within(async { s.uid_expunge(set).await?.try_collect::<Vec<_>>().await }).await?;
+        } else {
+            within(async { s.expunge().await?.try_collect::<Vec<_>>().await }).await?;
+        }
+        Ok(())
+    }
+
+    /// After a crash between a commit and its `after` action, the stored mail still waits in
+    /// the folder: apply the action to it now.
+    async fn catch_up_after_action(
+        &self,
+        s: &mut Session,
+        last_uid: i64,
+        can_move: bool,
+        uidplus: bool,
+    ) -> Result<(), ImapError> {
+        if last_uid <= 0 {
+            return Ok(());
+        }
+        let query = if self.imap().after == "seen" {
+            format!("UID 1:{last_uid} UNSEEN")
+        } else {
+            format!("UID 1:{last_uid}")
+        };
+        let mut uids: Vec<u32> = within(s.uid_search(query)).await?.into_iter().collect();
+        uids.sort_unstable();
+        self.after_action(s, &uids, can_move, uidplus).await
+    }
+
+    /// IDLEs until the server reports a change, 29 minutes pass, or `stop` turns true.
+    async fn idle(
+        &self,
+        s: Session,
+        stop: &mut watch::Receiver<bool>,
+    ) -> Result<Session, ImapError> {
+        let mut handle = s.idle();
+        within(handle.init()).await?;
+        {
+            let (wait, interrupt) = handle.wait_with_timeout(IDLE_MAX);
+            tokio::pin!(wait);
+            let mut interrupt = Some(interrupt);
+            loop {
+                tokio::select! {
+                    r = &mut wait => { r?; break; }
+                    _ = stop.changed(), if interrupt.is_some() => { interrupt.take(); }
+                }
+            }
+        }
+        within(handle.done()).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uid_sets() {
+        assert_eq!(uid_set(&[1, 2, 3, 4, 7, 9, 10]), "1:4,7,9:10");
+        assert_eq!(uid_set(&[5]), "5");
+        assert_eq!(uid_set(&[]), "");
+    }
+}

@@ -1,0 +1,444 @@
+//! IMAP intake against the real Dovecot that tests/run.sh starts. Every test works in a folder of
+//! its own in the support@example.test account, so tests can run in parallel.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use tokio::net::TcpStream;
+
+use crate::util::{fixture, server_env, wait_for, Env};
+
+type Session = async_imap::Session<TcpStream>;
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+async fn session(addr: &str, user: &str, password: &str) -> Session {
+    let tcp = TcpStream::connect(addr).await.unwrap();
+    let mut client = async_imap::Client::new(tcp);
+    client
+        .read_response()
+        .await
+        .unwrap()
+        .expect("IMAP greeting");
+    client
+        .login(user, password)
+        .await
+        .map_err(|(e, _)| e)
+        .expect("test login")
+}
+
+/// A test's own folder in the support account, removed at the end.
+struct Folder {
+    addr: String,
+    name: String,
+}
+
+impl Folder {
+    fn new(addr: &str) -> Folder {
+        let name = format!("t{:x}", fastrand::u64(..));
+        rt().block_on(async {
+            let mut s = session(addr, "support@example.test", "secret").await;
+            s.create(&name).await.unwrap();
+            s.logout().await.unwrap();
+        });
+        Folder {
+            addr: addr.to_string(),
+            name,
+        }
+    }
+
+    fn append(&self, mails: &[Vec<u8>]) {
+        rt().block_on(async {
+            let mut s = session(&self.addr, "support@example.test", "secret").await;
+            for m in mails {
+                s.append(&self.name, None, None, m).await.unwrap();
+            }
+            s.logout().await.unwrap();
+        });
+    }
+
+    /// UIDs of the folder's messages that carry `\Seen`, and of all of them.
+    fn seen_and_all(&self) -> (usize, usize) {
+        rt().block_on(async {
+            let mut s = session(&self.addr, "support@example.test", "secret").await;
+            s.select(&self.name).await.unwrap();
+            let seen = s.uid_search("SEEN").await.unwrap().len();
+            let all = s.uid_search("ALL").await.unwrap().len();
+            s.logout().await.unwrap();
+            (seen, all)
+        })
+    }
+
+    /// Deletes the folder and makes it again with `mails`: a new UIDVALIDITY.
+    fn recreate(&self, mails: &[Vec<u8>]) {
+        rt().block_on(async {
+            let mut s = session(&self.addr, "support@example.test", "secret").await;
+            s.delete(&self.name).await.unwrap();
+            s.create(&self.name).await.unwrap();
+            s.logout().await.unwrap();
+        });
+        self.append(mails);
+    }
+
+    fn uid_validity(&self) -> u32 {
+        rt().block_on(async {
+            let mut s = session(&self.addr, "support@example.test", "secret").await;
+            let mb = s.select(&self.name).await.unwrap();
+            s.logout().await.unwrap();
+            mb.uid_validity.unwrap()
+        })
+    }
+
+    fn mailbox_toml(&self, name: &str, password: &str, after: &str) -> String {
+        let (host, port) = self.addr.rsplit_once(':').unwrap();
+        format!(
+            "\n[[mailboxes]]\nname = \"{name}\"\nkind = \"imap\"\nhost = \"{host}\"\nport = {port}\ntls = \"none\"\n\
+             username = \"support@example.test\"\npassword = \"{password}\"\nfolder = \"{}\"\nafter = \"{after}\"\n\
+             poll_interval = \"500ms\"\nqueue = \"general\"\n",
+            self.name
+        )
+    }
+}
+
+impl Drop for Folder {
+    fn drop(&mut self) {
+        let (addr, name) = (self.addr.clone(), self.name.clone());
+        let _ = std::thread::spawn(move || {
+            rt().block_on(async {
+                let mut s = session(&addr, "support@example.test", "secret").await;
+                let _ = s.delete(&name).await;
+                let _ = s.logout().await;
+            })
+        })
+        .join();
+    }
+}
+
+/// A generated mail from a unique customer.
+fn mail(i: usize, tag: &str) -> Vec<u8> {
+    format!(
+        "From: Customer {i} <c{i}.{tag}@customer.example>\r\nTo: support@example.test\r\nSubject: Problem {i}\r\n\
+         Message-ID: <m{i}.{tag}@customer.example>\r\nDate: Sat, 21 Nov 2026 09:00:00 +0100\r\n\r\nPlease help with problem {i}.\r\n"
+    )
+    .into_bytes()
+}
+
+struct Daemon(Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn serve(env: &Env) -> Daemon {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(env.path("serve.log"))
+        .unwrap();
+    Daemon(
+        env.cmd(&["serve"])
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap(),
+    )
+}
+
+fn term(d: Daemon) {
+    let pid = d.0.id().to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    let mut d = d;
+    let start = Instant::now();
+    loop {
+        if let Some(s) = d.0.try_wait().unwrap() {
+            assert!(s.success(), "serve exited with {s}");
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "serve did not stop within 10 s of SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn log(env: &Env) -> String {
+    std::fs::read_to_string(env.path("serve.log")).unwrap_or_default()
+}
+
+/// An environment whose only mailbox is `folder` over IMAP.
+fn imap_env(folder: &Folder, after: &str, transport: Option<&str>) -> Env {
+    let env = Env::with(&folder.mailbox_toml("imap", "secret", after), transport);
+    // Drop the standard Maildir mailbox: this test is about IMAP alone.
+    let text = std::fs::read_to_string(&env.config).unwrap();
+    let start = text.find("[[mailboxes]]\nname = \"support\"").unwrap();
+    let end = start
+        + text[start..].find("poll_interval = \"200ms\"\n").unwrap()
+        + "poll_interval = \"200ms\"\n".len();
+    std::fs::write(&env.config, format!("{}{}", &text[..start], &text[end..])).unwrap();
+    env
+}
+
+#[test]
+fn imap_mail_becomes_a_ticket_and_the_acknowledgement_reaches_the_customer() {
+    let (Some(addr), Some(smtp), Some(root)) = (
+        server_env("POSTDESK_TEST_IMAP"),
+        server_env("POSTDESK_TEST_SMTP"),
+        server_env("POSTDESK_TEST_MAILROOT"),
+    ) else {
+        return;
+    };
+    let folder = Folder::new(&addr);
+    let (host, port) = smtp.rsplit_once(':').unwrap();
+    let env = imap_env(
+        &folder,
+        "seen",
+        Some(&format!(
+            "kind = \"smtp\"\nhost = \"{host}\"\nport = {port}\ntls = \"none\""
+        )),
+    );
+    let tag = format!("{:x}", fastrand::u64(..));
+    folder.append(&[mail(1, &tag), std::fs::read(fixture("latin1.eml")).unwrap()]);
+    let d = serve(&env);
+    wait_for(20, "two tickets from IMAP", || {
+        (env.tickets().len() == 2).then_some(())
+    });
+    let inbound = env.inbound();
+    assert!(
+        inbound
+            .iter()
+            .all(|r| r["mailbox"] == "imap" && r["source"].as_str().unwrap().starts_with("imap:")),
+        "{inbound:?}"
+    );
+    // The acknowledgement went through Postfix into the customer's mailbox at Dovecot.
+    let customer = format!("c1.{tag}@customer.example");
+    wait_for(20, "the acknowledgement in the customer's mailbox", || {
+        let dir = std::path::Path::new(&root).join("catchall/Maildir/new");
+        let found = std::fs::read_dir(dir)
+            .ok()?
+            .filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
+            .any(|m| m.contains(&format!("Delivered-To: {customer}")) && m.contains("[Support #"));
+        found.then_some(())
+    });
+    // The mails are flagged seen after they are stored.
+    wait_for(10, "both mails flagged seen", || {
+        (folder.seen_and_all() == (2, 2)).then_some(())
+    });
+    term(d);
+    assert!(log(&env).contains("mailbox connected"), "{}", log(&env));
+}
+
+#[test]
+fn idle_turns_a_new_mail_into_a_ticket_within_two_seconds() {
+    let Some(addr) = server_env("POSTDESK_TEST_IMAP") else {
+        return;
+    };
+    let folder = Folder::new(&addr);
+    let env = imap_env(&folder, "seen", None);
+    let d = serve(&env);
+    wait_for(10, "the mailbox to connect", || {
+        log(&env).contains("mailbox connected").then_some(())
+    });
+    // Let the task reach IDLE (it first checks the empty folder).
+    std::thread::sleep(Duration::from_millis(500));
+    let tag = format!("{:x}", fastrand::u64(..));
+    let start = Instant::now();
+    folder.append(&[mail(1, &tag)]);
+    wait_for(5, "the ticket", || (env.tickets().len() == 1).then_some(()));
+    let took = start.elapsed();
+    assert!(took < Duration::from_secs(2), "IDLE took {took:?}");
+    term(d);
+}
+
+#[test]
+fn kill_9_in_a_backlog_then_restart_stores_every_mail_once_and_acknowledges_once() {
+    let Some(addr) = server_env("POSTDESK_TEST_IMAP") else {
+        return;
+    };
+    const N: usize = 2000;
+    let folder = Folder::new(&addr);
+    let env = imap_env(&folder, "seen", None);
+    let tag = format!("{:x}", fastrand::u64(..));
+    let mails: Vec<Vec<u8>> = (0..N).map(|i| mail(i, &tag)).collect();
+    folder.append(&mails);
+    let mut d = serve(&env);
+    // Kill as soon as the first batch's acknowledgements are being written.
+    let outbox = env.path("outbox");
+    let files = || std::fs::read_dir(&outbox).map(|d| d.count()).unwrap_or(0);
+    wait_for(30, "the first acknowledgements", || {
+        (files() > 0).then_some(())
+    });
+    d.0.kill().unwrap(); // SIGKILL: no chance to finish anything
+    d.0.wait().unwrap();
+    let partial = env.inbound().len();
+    assert!(
+        partial < N,
+        "the backlog was done before the kill; the test proves nothing"
+    );
+    let d = serve(&env);
+    wait_for(90, "the whole backlog", || {
+        (env.inbound().len() >= N).then_some(())
+    });
+    wait_for(30, "every acknowledgement delivered", || {
+        env.outbox()
+            .iter()
+            .all(|o| o["status"] == "sent")
+            .then_some(())
+    });
+    term(d);
+    let inbound = env.inbound();
+    assert_eq!(
+        inbound.len(),
+        N,
+        "one stored mail per IMAP message (killed after {partial})"
+    );
+    assert!(
+        inbound.iter().all(|r| r["outcome"] == "new_ticket"),
+        "{:?}",
+        inbound.iter().find(|r| r["outcome"] != "new_ticket")
+    );
+    assert_eq!(env.tickets().len(), N, "one ticket per mail");
+    let outbox = env.outbox();
+    assert_eq!(outbox.len(), N, "one acknowledgement per ticket");
+    let mut tickets: Vec<i64> = outbox
+        .iter()
+        .map(|o| o["ticket_id"].as_i64().unwrap())
+        .collect();
+    tickets.sort_unstable();
+    tickets.dedup();
+    assert_eq!(tickets.len(), N);
+    assert_eq!(env.outbox_files().len(), N, "one file per acknowledgement");
+    wait_for(10, "every mail flagged seen", || {
+        (folder.seen_and_all() == (N, N)).then_some(())
+    });
+}
+
+#[test]
+fn a_wrong_password_fails_one_mailbox_while_another_keeps_working() {
+    let Some(addr) = server_env("POSTDESK_TEST_IMAP") else {
+        return;
+    };
+    let good = Folder::new(&addr);
+    let bad = Folder::new(&addr);
+    let env = imap_env(&good, "seen", None);
+    let mut text = std::fs::read_to_string(&env.config).unwrap();
+    text.push_str(&bad.mailbox_toml("broken", "wrong-password", "seen"));
+    std::fs::write(&env.config, text).unwrap();
+
+    let out = env.run(&["check"]);
+    assert_eq!(out.status.code(), Some(1));
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        report
+            .lines()
+            .any(|l| l.starts_with("ok") && l.contains("mailbox 'imap'")),
+        "{report}"
+    );
+    assert!(
+        report.lines().any(|l| l.starts_with("FAIL")
+            && l.contains("mailbox 'broken'")
+            && l.contains("refused the login")),
+        "{report}"
+    );
+    assert!(
+        !report.contains("wrong-password"),
+        "a password was printed: {report}"
+    );
+
+    let d = serve(&env);
+    good.append(&[mail(1, &format!("{:x}", fastrand::u64(..)))]);
+    wait_for(15, "the good mailbox's ticket", || {
+        (env.tickets().len() == 1).then_some(())
+    });
+    wait_for(10, "the broken mailbox's error in the log", || {
+        log(&env).contains("mailbox=broken").then_some(())
+    });
+    term(d);
+    let log = log(&env);
+    assert!(
+        log.contains("refused the login") && !log.contains("wrong-password"),
+        "{log}"
+    );
+}
+
+#[test]
+fn a_new_uidvalidity_rescans_without_duplicates() {
+    let Some(addr) = server_env("POSTDESK_TEST_IMAP") else {
+        return;
+    };
+    let folder = Folder::new(&addr);
+    let env = imap_env(&folder, "seen", None);
+    let tag = format!("{:x}", fastrand::u64(..));
+    let mails: Vec<Vec<u8>> = (0..3).map(|i| mail(i, &tag)).collect();
+    folder.append(&mails);
+    let d = serve(&env);
+    wait_for(15, "three tickets", || {
+        (env.tickets().len() == 3).then_some(())
+    });
+    term(d);
+    let before = folder.uid_validity();
+    folder.recreate(&mails);
+    assert_ne!(
+        folder.uid_validity(),
+        before,
+        "the folder did not get a new UIDVALIDITY"
+    );
+    let d = serve(&env);
+    wait_for(15, "the rescan", || {
+        log(&env).contains("UIDVALIDITY changed").then_some(())
+    });
+    wait_for(10, "the rescanned mails flagged seen", || {
+        (folder.seen_and_all() == (3, 3)).then_some(())
+    });
+    term(d);
+    assert_eq!(env.inbound().len(), 3, "no mail stored twice");
+    assert_eq!(env.tickets().len(), 3);
+    assert_eq!(env.outbox().len(), 3, "no second acknowledgement");
+}
+
+#[test]
+fn an_oversized_mail_is_recorded_with_its_headers_without_downloading_it() {
+    let Some(addr) = server_env("POSTDESK_TEST_IMAP") else {
+        return;
+    };
+    let folder = Folder::new(&addr);
+    let env = imap_env(&folder, "seen", None);
+    let mut text = std::fs::read_to_string(&env.config).unwrap();
+    text.push_str("\n[limits]\nmax_message_size = \"2KB\"\n");
+    std::fs::write(&env.config, text).unwrap();
+    let tag = format!("{:x}", fastrand::u64(..));
+    let mut big = mail(1, &tag);
+    big.extend(std::iter::repeat_n(b'x', 10_000));
+    big.extend_from_slice(b"\r\n");
+    folder.append(&[big, mail(2, &tag)]);
+    let d = serve(&env);
+    wait_for(15, "both mails recorded", || {
+        (env.inbound().len() == 2).then_some(())
+    });
+    term(d);
+    let inbound = env.inbound();
+    let large = inbound
+        .iter()
+        .find(|r| r["outcome"] == "too_large")
+        .expect("a too_large row");
+    assert_eq!(large["subject"], "Problem 1");
+    assert!(large["size"].as_i64().unwrap() > 10_000);
+    assert!(large["reason"]
+        .as_str()
+        .unwrap()
+        .contains("max_message_size"));
+    assert_eq!(env.tickets().len(), 1);
+}
