@@ -22,7 +22,11 @@ use crate::store::{AnyConnection, StoreError};
 use crate::ticket::model::{Direction, MessageKind, OutboxStatus};
 
 /// How long a claimed row is reserved for the sender that claimed it.
-pub const CLAIM_LEASE_MS: i64 = 10 * 60 * 1000;
+/// Over SMTP a crashed sender's claimed rows wait this long before another sender takes them.
+pub const CLAIM_LEASE_MS: i64 = 2 * 60 * 1000;
+
+/// How many rows an SMTP sender claims at once: few enough to deliver well within the lease.
+const SMTP_CHUNK: usize = 20;
 
 /// Errors at the transport boundary.
 #[derive(Debug, thiserror::Error)]
@@ -271,8 +275,18 @@ pub struct Attempt {
 }
 
 /// The rows of `ids` this process may deliver now: those it holds, or those it claims.
-fn claimable(c: &mut AnyConnection, ids: &[i64], claim: Claim) -> Result<Vec<i64>, StoreError> {
+fn claimable(
+    c: &mut AnyConnection,
+    transport: &Transport,
+    ids: &[i64],
+    claim: Claim,
+) -> Result<Vec<i64>, StoreError> {
     let now = crate::time::now_ms();
+    // Two senders delivering one row over an idempotent transport write the same file twice,
+    // which changes nothing; unclaimed, the rows a crashed sender left go out at the restart.
+    if transport.idempotent() {
+        return Ok(ids.to_vec());
+    }
     Ok(match claim {
         Claim::Held(until) if now + HOLD_MARGIN_MS < until => ids.to_vec(),
         Claim::Held(until) | Claim::Due(until) => {
@@ -306,7 +320,7 @@ pub fn transmit(
 ) -> Result<Vec<Attempt>, StoreError> {
     let mut out = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(200) {
-        for id in claimable(c, chunk, claim)? {
+        for id in claimable(c, transport, chunk, claim)? {
             out.push(transmit_one(c, transport, id)?);
         }
     }
@@ -356,12 +370,14 @@ pub fn deliver(
     claim: Claim,
 ) -> Result<DeliveryReport, StoreError> {
     let mut report = DeliveryReport::default();
-    for chunk in ids.chunks(200) {
-        if transport.idempotent() {
+    if transport.idempotent() {
+        for chunk in ids.chunks(200) {
             let attempts = transmit(c, transport, chunk, claim)?;
             report += crate::store::with_relaxed_sync(c, |c| record(c, &attempts))?;
-        } else {
-            for id in claimable(c, chunk, claim)? {
+        }
+    } else {
+        for chunk in ids.chunks(SMTP_CHUNK) {
+            for id in claimable(c, transport, chunk, claim)? {
                 let attempt = transmit_one(c, transport, id)?;
                 report += record(c, std::slice::from_ref(&attempt))?;
             }

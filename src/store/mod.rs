@@ -203,19 +203,40 @@ fn sqlite_setup(c: &mut SqliteConnection, path: &str, new_file: bool) -> Result<
 /// database race to migrate it: the loser's migration fails on the tables the winner made, and
 /// once the winner is done that is no error.
 pub fn migrate(conn: &mut AnyConnection) -> Result<Vec<String>, StoreError> {
-    let applied = match conn {
-        AnyConnection::Sqlite(c) => c
-            .run_pending_migrations(SQLITE_MIGRATIONS)
-            .map(|v| v.iter().map(|m| m.to_string()).collect()),
-        AnyConnection::Postgresql(c) => c
-            .run_pending_migrations(POSTGRES_MIGRATIONS)
-            .map(|v| v.iter().map(|m| m.to_string()).collect()),
-    };
-    match applied {
-        Ok(v) => Ok(v),
-        Err(_) if schema_is_current(conn) => Ok(Vec::new()),
-        Err(e) => Err(StoreError::Migration(e.to_string())),
+    /// Key of the PostgreSQL advisory lock that serialises migrations across processes.
+    const MIGRATION_LOCK: i64 = 0x706f_7374_6465_736b; // "postdesk"
+    let mut last_error = String::new();
+    for attempt in 0..50 {
+        let applied = match conn {
+            AnyConnection::Sqlite(c) => c
+                .run_pending_migrations(SQLITE_MIGRATIONS)
+                .map(|v| v.iter().map(|m| m.to_string()).collect::<Vec<_>>())
+                .map_err(|e| e.to_string()),
+            AnyConnection::Postgresql(c) => {
+                let lock = diesel::sql_query(format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))
+                    .execute(c);
+                let applied = lock.map_err(|e| e.to_string()).and_then(|_| {
+                    c.run_pending_migrations(POSTGRES_MIGRATIONS)
+                        .map(|v| v.iter().map(|m| m.to_string()).collect::<Vec<_>>())
+                        .map_err(|e| e.to_string())
+                });
+                let _ = diesel::sql_query(format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))
+                    .execute(c);
+                applied
+            }
+        };
+        match applied {
+            Ok(v) => return Ok(v),
+            // Another process migrating the same new database at the same moment: once it has
+            // committed, there is nothing left to do (or the rest can be done).
+            Err(_) if schema_is_current(conn) => return Ok(Vec::new()),
+            Err(e) => last_error = e,
+        }
+        if attempt < 49 {
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
     }
+    Err(StoreError::Migration(last_error))
 }
 
 /// Whether migrations are still to be applied (`check` reports it).
