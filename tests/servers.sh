@@ -21,6 +21,15 @@ chmod 755 "$T"
 
 mkdir -p "$T/dovecot/run" "$T/dovecot/state" "$T/dovecot/mail"
 chown -R mail:mail "$T/dovecot/mail"
+# A private CA and a certificate for localhost signed by it, for the TLS tests (ca_file).
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=postdesk-test-ca \
+  -keyout "$T/dovecot/ca.key" -out "$T/dovecot/ca.pem" 2>/dev/null
+openssl req -newkey rsa:2048 -nodes -subj /CN=localhost \
+  -keyout "$T/dovecot/key.pem" -out "$T/dovecot/server.csr" 2>/dev/null
+printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n' >"$T/dovecot/server.ext"
+openssl x509 -req -in "$T/dovecot/server.csr" -CA "$T/dovecot/ca.pem" -CAkey "$T/dovecot/ca.key" \
+  -CAcreateserial -days 2 -extfile "$T/dovecot/server.ext" -out "$T/dovecot/cert.pem" 2>/dev/null
+chmod 644 "$T/dovecot/key.pem"
 cat >"$T/dovecot/users" <<USERS
 support@example.test:{PLAIN}secret::::::
 agent@example.test:{PLAIN}secret::::::
@@ -32,7 +41,9 @@ state_dir = $T/dovecot/state
 log_path = $T/dovecot/dovecot.log
 listen = 127.0.0.1
 protocols = imap lmtp
-ssl = no
+ssl = yes
+ssl_cert = <$T/dovecot/cert.pem
+ssl_key = <$T/dovecot/key.pem
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 auth_failure_delay = 0
@@ -59,7 +70,9 @@ service imap-login {
     port = 10143
   }
   inet_listener imaps {
-    port = 0
+    address = 127.0.0.1
+    port = 10993
+    ssl = yes
   }
 }
 service lmtp {
@@ -130,4 +143,6 @@ echo "export POSTDESK_TEST_SMTP=127.0.0.1:10025"
 echo "export POSTDESK_TEST_IMAP=127.0.0.1:10143"
 echo "export POSTDESK_TEST_MAILROOT=$T/dovecot/mail"
 echo "export POSTDESK_TEST_DOVECOT_CONF=$T/dovecot/dovecot.conf"
+echo "export POSTDESK_TEST_IMAPS=127.0.0.1:10993"
+echo "export POSTDESK_TEST_CA=$T/dovecot/ca.pem"
 

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use tokio::net::TcpStream;
 
-use crate::util::{fixture, server_env, wait_for, Env};
+use crate::util::{dovecot_shared, fixture, server_env, wait_for, Env, DOVECOT};
 
 type Session = async_imap::Session<TcpStream>;
 
@@ -201,6 +201,7 @@ fn imap_mail_becomes_a_ticket_and_the_acknowledgement_reaches_the_customer() {
     ) else {
         return;
     };
+    let _dovecot = dovecot_shared();
     let folder = Folder::new(&addr);
     let (host, port) = smtp.rsplit_once(':').unwrap();
     let env = imap_env(
@@ -246,6 +247,7 @@ fn idle_turns_a_new_mail_into_a_ticket_within_two_seconds() {
     let Some(addr) = server_env("POSTDESK_TEST_IMAP") else {
         return;
     };
+    let _dovecot = dovecot_shared();
     let folder = Folder::new(&addr);
     let env = imap_env(&folder, "seen", None);
     let d = serve(&env);
@@ -268,6 +270,7 @@ fn kill_9_in_a_backlog_then_restart_stores_every_mail_once_and_acknowledges_once
     let Some(addr) = server_env("POSTDESK_TEST_IMAP") else {
         return;
     };
+    let _dovecot = dovecot_shared();
     const N: usize = 2000;
     let folder = Folder::new(&addr);
     let env = imap_env(&folder, "seen", None);
@@ -331,6 +334,7 @@ fn a_wrong_password_fails_one_mailbox_while_another_keeps_working() {
     let Some(addr) = server_env("POSTDESK_TEST_IMAP") else {
         return;
     };
+    let _dovecot = dovecot_shared();
     let good = Folder::new(&addr);
     let bad = Folder::new(&addr);
     let env = imap_env(&good, "seen", None);
@@ -379,6 +383,7 @@ fn a_new_uidvalidity_rescans_without_duplicates() {
     let Some(addr) = server_env("POSTDESK_TEST_IMAP") else {
         return;
     };
+    let _dovecot = dovecot_shared();
     let folder = Folder::new(&addr);
     let env = imap_env(&folder, "seen", None);
     let tag = format!("{:x}", fastrand::u64(..));
@@ -414,6 +419,7 @@ fn an_oversized_mail_is_recorded_with_its_headers_without_downloading_it() {
     let Some(addr) = server_env("POSTDESK_TEST_IMAP") else {
         return;
     };
+    let _dovecot = dovecot_shared();
     let folder = Folder::new(&addr);
     let env = imap_env(&folder, "seen", None);
     let mut text = std::fs::read_to_string(&env.config).unwrap();
@@ -441,4 +447,141 @@ fn an_oversized_mail_is_recorded_with_its_headers_without_downloading_it() {
         .unwrap()
         .contains("max_message_size"));
     assert_eq!(env.tickets().len(), 1);
+}
+
+/// The folder as a mailbox reached over TLS by name (`localhost`, as the certificate says).
+fn tls_mailbox_toml(folder: &Folder, port: &str, tls: &str, ca: Option<&str>) -> String {
+    let ca = ca
+        .map(|c| format!("ca_file = \"{c}\"\n"))
+        .unwrap_or_default();
+    format!(
+        "\n[[mailboxes]]\nname = \"secure\"\nkind = \"imap\"\nhost = \"localhost\"\nport = {port}\ntls = \"{tls}\"\n{ca}\
+         username = \"support@example.test\"\npassword = \"secret\"\nfolder = \"{}\"\npoll_interval = \"500ms\"\n",
+        folder.name
+    )
+}
+
+#[test]
+fn implicit_tls_and_starttls_with_a_private_ca() {
+    let (Some(addr), Some(imaps), Some(ca)) = (
+        server_env("POSTDESK_TEST_IMAP"),
+        server_env("POSTDESK_TEST_IMAPS"),
+        server_env("POSTDESK_TEST_CA"),
+    ) else {
+        return;
+    };
+    let _dovecot = dovecot_shared();
+    let tls_port = imaps.rsplit_once(':').unwrap().1.to_string();
+    let plain_port = addr.rsplit_once(':').unwrap().1.to_string();
+    for (port, mode) in [
+        (tls_port.as_str(), "tls"),
+        (plain_port.as_str(), "starttls"),
+    ] {
+        let folder = Folder::new(&addr);
+        let env = imap_env(&folder, "seen", None);
+        let text = std::fs::read_to_string(&env.config).unwrap();
+        // Replace the plain IMAP mailbox by the secured one.
+        let start = text.find("\n[[mailboxes]]\nname = \"imap\"").unwrap();
+        let end = start
+            + text[start..].find("queue = \"general\"\n").unwrap()
+            + "queue = \"general\"\n".len();
+        let text = format!(
+            "{}{}{}",
+            &text[..start],
+            tls_mailbox_toml(&folder, port, mode, Some(&ca)),
+            &text[end..]
+        );
+        std::fs::write(&env.config, &text).unwrap();
+
+        let out = env.run(&["check"]);
+        let report = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            report
+                .lines()
+                .any(|l| l.starts_with("ok") && l.contains("mailbox 'secure'")),
+            "{mode}: {report}"
+        );
+
+        let d = serve(&env);
+        folder.append(&[mail(1, &format!("{:x}", fastrand::u64(..)))]);
+        wait_for(15, "the ticket over TLS", || {
+            (env.tickets().len() == 1).then_some(())
+        });
+        term(d);
+
+        // Without the private CA the server's certificate is refused, and check says why.
+        std::fs::write(
+            &env.config,
+            text.replace(&format!("ca_file = \"{ca}\"\n"), ""),
+        )
+        .unwrap();
+        let out = env.run(&["check"]);
+        assert_eq!(out.status.code(), Some(1), "{mode}");
+        let report = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            report.lines().any(|l| l.starts_with("FAIL")
+                && l.contains("mailbox 'secure'")
+                && l.contains("TLS")),
+            "{mode}: {report}"
+        );
+    }
+}
+
+#[test]
+fn dovecot_stopped_and_started_again_under_a_running_daemon() {
+    let (Some(addr), Some(conf)) = (
+        server_env("POSTDESK_TEST_IMAP"),
+        server_env("POSTDESK_TEST_DOVECOT_CONF"),
+    ) else {
+        return;
+    };
+    let _exclusive = DOVECOT.write().unwrap_or_else(|e| e.into_inner());
+    let folder = Folder::new(&addr);
+    let env = imap_env(&folder, "seen", None);
+    let tag = format!("{:x}", fastrand::u64(..));
+    folder.append(&[mail(1, &tag)]);
+    let d = serve(&env);
+    wait_for(15, "the first ticket", || {
+        (env.tickets().len() == 1).then_some(())
+    });
+
+    let pid_file = std::path::Path::new(&conf)
+        .parent()
+        .unwrap()
+        .join("run/master.pid");
+    let pid = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .to_string();
+    assert!(Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap()
+        .success());
+    wait_for(15, "Dovecot to stop", || {
+        std::net::TcpStream::connect(&addr).is_err().then_some(())
+    });
+    wait_for(15, "the daemon to notice", || {
+        log(&env).contains("mailbox failed; retrying").then_some(())
+    });
+    // Dovecot daemonises: it must not inherit this test's output pipes, or the test run never
+    // sees them close.
+    let started = Command::new("dovecot")
+        .args(["-c", &conf])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(started.success());
+    wait_for(15, "Dovecot to answer again", || {
+        std::net::TcpStream::connect(&addr).is_ok().then_some(())
+    });
+
+    folder.append(&[mail(2, &tag)]);
+    wait_for(40, "the daemon to reconnect and catch up", || {
+        (env.tickets().len() == 2).then_some(())
+    });
+    term(d);
+    assert_eq!(env.inbound().len(), 2);
 }

@@ -8,6 +8,15 @@ use serde_json::Value;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_postdesk");
 
+/// Tests that use the shared Dovecot hold this for reading; the test that restarts Dovecot
+/// holds it for writing, so it never pulls the server from under another test.
+pub static DOVECOT: std::sync::RwLock<()> = std::sync::RwLock::new(());
+
+/// Shared use of the test Dovecot for the rest of the calling test.
+pub fn dovecot_shared() -> std::sync::RwLockReadGuard<'static, ()> {
+    DOVECOT.read().unwrap_or_else(|e| e.into_inner())
+}
+
 /// The backend under test: `sqlite` (default) or `postgres`.
 pub fn backend() -> String {
     std::env::var("POSTDESK_TEST_BACKEND").unwrap_or_else(|_| "sqlite".into())
