@@ -33,7 +33,7 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + std::fmt::Debug> ImapIo for T {}
 type Session = async_imap::Session<Box<dyn ImapIo>>;
 
 /// How many mails are downloaded and stored per transaction.
-const FETCH_BATCH: usize = 200;
+const FETCH_BATCH: usize = 250;
 /// How long one IMAP command may take before the connection is given up as dead.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
 /// RFC 9051 asks clients to re-issue IDLE at least every 29 minutes.
@@ -325,7 +325,8 @@ impl Worker {
         })
     }
 
-    /// Downloads and stores the next batch of new mail. Returns whether there may be more.
+    /// Lists the new mail once and stores it chunk by chunk. Returns whether there was any
+    /// (more may have come in the meantime).
     async fn drain(
         &self,
         s: &mut Session,
@@ -350,8 +351,22 @@ impl Worker {
             return Ok(false);
         }
         new.sort_unstable();
-        new.truncate(FETCH_BATCH);
-        let more = listed.len() > new.len();
+        for chunk in new.chunks(FETCH_BATCH) {
+            self.store_chunk(s, cursor, chunk, can_move, uidplus)
+                .await?;
+        }
+        Ok(true)
+    }
+
+    /// Downloads, stores and acts on one chunk of the listed new mail `(uid, size)`.
+    async fn store_chunk(
+        &self,
+        s: &mut Session,
+        cursor: &mut Cursor,
+        new: &[(u32, usize)],
+        can_move: bool,
+        uidplus: bool,
+    ) -> Result<(), ImapError> {
         let limit = self.cfg.limits.max_message_size;
         let whole: Vec<u32> = new
             .iter()
@@ -462,7 +477,7 @@ impl Worker {
             self.outbox_ready.notify_one();
         }
         self.after_action(s, &uids, can_move, uidplus).await?;
-        Ok(more)
+        Ok(())
     }
 
     /// Applies the mailbox's `after` action to stored mail.
@@ -551,7 +566,12 @@ impl Worker {
             let mut interrupt = Some(interrupt);
             loop {
                 tokio::select! {
-                    r = &mut wait => { r?; break; }
+                    r = &mut wait => {
+                        if let async_imap::extensions::idle::IdleResponse::NewData(_) = r? {
+                            tracing::debug!(mailbox = %self.name(), "idle: the server reported new mail");
+                        }
+                        break;
+                    }
                     _ = stop.changed(), if interrupt.is_some() => { interrupt.take(); }
                 }
             }
