@@ -32,6 +32,9 @@ impl<T: AsyncRead + AsyncWrite + Unpin + Send + std::fmt::Debug> ImapIo for T {}
 
 type Session = async_imap::Session<Box<dyn ImapIo>>;
 
+/// A listed new mail: its UID and RFC822.SIZE.
+type Listed = (u32, usize);
+
 /// How many mails are downloaded and stored per transaction.
 const FETCH_BATCH: usize = 250;
 /// How long one IMAP command may take before the connection is given up as dead.
@@ -180,6 +183,15 @@ pub async fn probe(cfg: &ImapConfig) -> Result<String, ImapError> {
         mb.uid_validity.unwrap_or(0),
         if idle { "IDLE" } else { "no IDLE: polling" }
     ))
+}
+
+/// `UID FETCH` of `uids` with the data items `query`, collected.
+async fn uid_fetch_all(
+    s: &mut Session,
+    uids: &[u32],
+    query: &str,
+) -> Result<Vec<Fetch>, ImapError> {
+    within(async { s.uid_fetch(uid_set(uids), query).await?.try_collect().await }).await
 }
 
 /// Compresses sorted UIDs into an IMAP sequence set (`1:4,7,9:10`).
@@ -368,63 +380,31 @@ impl Worker {
         uidplus: bool,
     ) -> Result<(), ImapError> {
         let limit = self.cfg.limits.max_message_size;
-        let whole: Vec<u32> = new
-            .iter()
-            .filter(|(_, size)| *size <= limit)
-            .map(|(u, _)| *u)
-            .collect();
-        let big: Vec<(u32, usize)> = new
-            .iter()
-            .filter(|(_, size)| *size > limit)
-            .copied()
-            .collect();
-
+        let (whole, big): (Vec<Listed>, Vec<Listed>) =
+            new.iter().copied().partition(|(_, size)| *size <= limit);
         let mut mails: Vec<(u32, RawMail)> = Vec::with_capacity(new.len());
-        if !whole.is_empty() {
-            let fetched: Vec<Fetch> = within(async {
-                s.uid_fetch(uid_set(&whole), "(UID BODY.PEEK[])")
-                    .await?
-                    .try_collect()
-                    .await
-            })
-            .await?;
-            for f in &fetched {
-                if let (Some(uid), Some(body)) = (f.uid, f.body()) {
-                    mails.push((
-                        uid,
-                        RawMail::new(
-                            format!("imap:{}:{uid}", cursor.uid_validity),
-                            body.to_vec(),
-                            Ack::None,
-                        ),
-                    ));
-                }
+        for (part, query, headers_only) in [
+            (whole, "(UID BODY.PEEK[])", false),
+            (big, "(UID BODY.PEEK[HEADER])", true),
+        ] {
+            if part.is_empty() {
+                continue;
             }
-        }
-        if !big.is_empty() {
-            let uids: Vec<u32> = big.iter().map(|(u, _)| *u).collect();
-            let fetched: Vec<Fetch> = within(async {
-                s.uid_fetch(uid_set(&uids), "(UID BODY.PEEK[HEADER])")
-                    .await?
-                    .try_collect()
-                    .await
-            })
-            .await?;
-            for f in &fetched {
-                if let (Some(uid), Some(header)) = (f.uid, f.header()) {
-                    let size = big
-                        .iter()
-                        .find(|(u, _)| *u == uid)
-                        .map(|(_, s)| *s)
-                        .unwrap_or(0);
-                    let mut m = RawMail::new(
-                        format!("imap:{}:{uid}", cursor.uid_validity),
-                        header.to_vec(),
-                        Ack::None,
-                    );
-                    m.oversized = Some(size);
-                    mails.push((uid, m));
+            let uids: Vec<u32> = part.iter().map(|(u, _)| *u).collect();
+            for f in uid_fetch_all(s, &uids, query).await? {
+                let bytes = if headers_only { f.header() } else { f.body() };
+                let (Some(uid), Some(bytes)) = (f.uid, bytes) else {
+                    continue;
+                };
+                let mut m = RawMail::new(
+                    format!("imap:{}:{uid}", cursor.uid_validity),
+                    bytes.to_vec(),
+                    Ack::None,
+                );
+                if headers_only {
+                    m.oversized = part.iter().find(|(u, _)| *u == uid).map(|(_, size)| *size);
                 }
+                mails.push((uid, m));
             }
         }
         // A UID the server listed but did not return (expunged in between) is passed over.

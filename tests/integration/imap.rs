@@ -1,7 +1,7 @@
 //! IMAP intake against the real Dovecot that tests/run.sh starts. Every test works in a folder of
 //! its own in the support@example.test account, so tests can run in parallel.
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use tokio::net::TcpStream;
@@ -128,57 +128,6 @@ fn mail(i: usize, tag: &str) -> Vec<u8> {
     .into_bytes()
 }
 
-struct Daemon(Child);
-
-impl Drop for Daemon {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn serve(env: &Env) -> Daemon {
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(env.path("serve.log"))
-        .unwrap();
-    Daemon(
-        env.cmd(&["serve"])
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .unwrap(),
-    )
-}
-
-fn term(d: Daemon) {
-    let pid = d.0.id().to_string();
-    assert!(Command::new("kill")
-        .args(["-TERM", &pid])
-        .status()
-        .unwrap()
-        .success());
-    let mut d = d;
-    let start = Instant::now();
-    loop {
-        if let Some(s) = d.0.try_wait().unwrap() {
-            assert!(s.success(), "serve exited with {s}");
-            return;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "serve did not stop within 10 s of SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn log(env: &Env) -> String {
-    std::fs::read_to_string(env.path("serve.log")).unwrap_or_default()
-}
-
 /// An environment whose only mailbox is `folder` over IMAP.
 fn imap_env(folder: &Folder, after: &str, transport: Option<&str>) -> Env {
     let env = Env::with(&folder.mailbox_toml("imap", "secret", after), transport);
@@ -213,7 +162,7 @@ fn imap_mail_becomes_a_ticket_and_the_acknowledgement_reaches_the_customer() {
     );
     let tag = format!("{:x}", fastrand::u64(..));
     folder.append(&[mail(1, &tag), std::fs::read(fixture("latin1.eml")).unwrap()]);
-    let d = serve(&env);
+    let d = env.serve();
     wait_for(20, "two tickets from IMAP", || {
         (env.tickets().len() == 2).then_some(())
     });
@@ -238,8 +187,12 @@ fn imap_mail_becomes_a_ticket_and_the_acknowledgement_reaches_the_customer() {
     wait_for(10, "both mails flagged seen", || {
         (folder.seen_and_all() == (2, 2)).then_some(())
     });
-    term(d);
-    assert!(log(&env).contains("mailbox connected"), "{}", log(&env));
+    env.terminate(d);
+    assert!(
+        env.serve_log().contains("mailbox connected"),
+        "{}",
+        env.serve_log()
+    );
 }
 
 #[test]
@@ -250,9 +203,9 @@ fn idle_turns_a_new_mail_into_a_ticket_within_two_seconds() {
     let _dovecot = dovecot_shared();
     let folder = Folder::new(&addr);
     let env = imap_env(&folder, "seen", None);
-    let d = serve(&env);
+    let d = env.serve();
     wait_for(10, "the mailbox to connect", || {
-        log(&env).contains("mailbox connected").then_some(())
+        env.serve_log().contains("mailbox connected").then_some(())
     });
     // Let the task reach IDLE (it first checks the empty folder).
     std::thread::sleep(Duration::from_millis(500));
@@ -262,7 +215,7 @@ fn idle_turns_a_new_mail_into_a_ticket_within_two_seconds() {
     wait_for(5, "the ticket", || (env.tickets().len() == 1).then_some(()));
     let took = start.elapsed();
     assert!(took < Duration::from_secs(2), "IDLE took {took:?}");
-    term(d);
+    env.terminate(d);
 }
 
 #[test]
@@ -277,7 +230,7 @@ fn kill_9_in_a_backlog_then_restart_stores_every_mail_once_and_acknowledges_once
     let tag = format!("{:x}", fastrand::u64(..));
     let mails: Vec<Vec<u8>> = (0..N).map(|i| mail(i, &tag)).collect();
     folder.append(&mails);
-    let mut d = serve(&env);
+    let mut d = env.serve();
     // Kill as soon as the first batch's acknowledgements are being written.
     let outbox = env.path("outbox");
     let files = || std::fs::read_dir(&outbox).map(|d| d.count()).unwrap_or(0);
@@ -291,7 +244,7 @@ fn kill_9_in_a_backlog_then_restart_stores_every_mail_once_and_acknowledges_once
         partial < N,
         "the backlog was done before the kill; the test proves nothing"
     );
-    let d = serve(&env);
+    let d = env.serve();
     wait_for(90, "the whole backlog", || {
         (env.inbound().len() >= N).then_some(())
     });
@@ -301,7 +254,7 @@ fn kill_9_in_a_backlog_then_restart_stores_every_mail_once_and_acknowledges_once
             .all(|o| o["status"] == "sent")
             .then_some(())
     });
-    term(d);
+    env.terminate(d);
     let inbound = env.inbound();
     assert_eq!(
         inbound.len(),
@@ -362,16 +315,16 @@ fn a_wrong_password_fails_one_mailbox_while_another_keeps_working() {
         "a password was printed: {report}"
     );
 
-    let d = serve(&env);
+    let d = env.serve();
     good.append(&[mail(1, &format!("{:x}", fastrand::u64(..)))]);
     wait_for(15, "the good mailbox's ticket", || {
         (env.tickets().len() == 1).then_some(())
     });
     wait_for(10, "the broken mailbox's error in the log", || {
-        log(&env).contains("mailbox=broken").then_some(())
+        env.serve_log().contains("mailbox=broken").then_some(())
     });
-    term(d);
-    let log = log(&env);
+    env.terminate(d);
+    let log = env.serve_log();
     assert!(
         log.contains("refused the login") && !log.contains("wrong-password"),
         "{log}"
@@ -389,11 +342,11 @@ fn a_new_uidvalidity_rescans_without_duplicates() {
     let tag = format!("{:x}", fastrand::u64(..));
     let mails: Vec<Vec<u8>> = (0..3).map(|i| mail(i, &tag)).collect();
     folder.append(&mails);
-    let d = serve(&env);
+    let d = env.serve();
     wait_for(15, "three tickets", || {
         (env.tickets().len() == 3).then_some(())
     });
-    term(d);
+    env.terminate(d);
     let before = folder.uid_validity();
     folder.recreate(&mails);
     assert_ne!(
@@ -401,14 +354,16 @@ fn a_new_uidvalidity_rescans_without_duplicates() {
         before,
         "the folder did not get a new UIDVALIDITY"
     );
-    let d = serve(&env);
+    let d = env.serve();
     wait_for(15, "the rescan", || {
-        log(&env).contains("UIDVALIDITY changed").then_some(())
+        env.serve_log()
+            .contains("UIDVALIDITY changed")
+            .then_some(())
     });
     wait_for(10, "the rescanned mails flagged seen", || {
         (folder.seen_and_all() == (3, 3)).then_some(())
     });
-    term(d);
+    env.terminate(d);
     assert_eq!(env.inbound().len(), 3, "no mail stored twice");
     assert_eq!(env.tickets().len(), 3);
     assert_eq!(env.outbox().len(), 3, "no second acknowledgement");
@@ -430,11 +385,11 @@ fn an_oversized_mail_is_recorded_with_its_headers_without_downloading_it() {
     big.extend(std::iter::repeat_n(b'x', 10_000));
     big.extend_from_slice(b"\r\n");
     folder.append(&[big, mail(2, &tag)]);
-    let d = serve(&env);
+    let d = env.serve();
     wait_for(15, "both mails recorded", || {
         (env.inbound().len() == 2).then_some(())
     });
-    term(d);
+    env.terminate(d);
     let inbound = env.inbound();
     let large = inbound
         .iter()
@@ -502,12 +457,12 @@ fn implicit_tls_and_starttls_with_a_private_ca() {
             "{mode}: {report}"
         );
 
-        let d = serve(&env);
+        let d = env.serve();
         folder.append(&[mail(1, &format!("{:x}", fastrand::u64(..)))]);
         wait_for(15, "the ticket over TLS", || {
             (env.tickets().len() == 1).then_some(())
         });
-        term(d);
+        env.terminate(d);
 
         // Without the private CA the server's certificate is refused, and check says why.
         std::fs::write(
@@ -540,7 +495,7 @@ fn dovecot_stopped_and_started_again_under_a_running_daemon() {
     let env = imap_env(&folder, "seen", None);
     let tag = format!("{:x}", fastrand::u64(..));
     folder.append(&[mail(1, &tag)]);
-    let d = serve(&env);
+    let d = env.serve();
     wait_for(15, "the first ticket", || {
         (env.tickets().len() == 1).then_some(())
     });
@@ -562,7 +517,9 @@ fn dovecot_stopped_and_started_again_under_a_running_daemon() {
         std::net::TcpStream::connect(&addr).is_err().then_some(())
     });
     wait_for(15, "the daemon to notice", || {
-        log(&env).contains("mailbox failed; retrying").then_some(())
+        env.serve_log()
+            .contains("mailbox failed; retrying")
+            .then_some(())
     });
     // Dovecot daemonises: it must not inherit this test's output pipes, or the test run never
     // sees them close.
@@ -582,6 +539,6 @@ fn dovecot_stopped_and_started_again_under_a_running_daemon() {
     wait_for(40, "the daemon to reconnect and catch up", || {
         (env.tickets().len() == 2).then_some(())
     });
-    term(d);
+    env.terminate(d);
     assert_eq!(env.inbound().len(), 2);
 }

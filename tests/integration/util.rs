@@ -284,3 +284,63 @@ pub fn wait_for<T>(secs: u64, what: &str, mut f: impl FnMut() -> Option<T>) -> T
         std::thread::sleep(std::time::Duration::from_millis(100));
     }
 }
+
+/// A running `postdesk serve`, killed if a test ends without stopping it.
+pub struct Daemon(pub std::process::Child);
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Env {
+    /// Starts `serve`, its output appended to serve.log.
+    pub fn serve(&self) -> Daemon {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.path("serve.log"))
+            .unwrap();
+        let child = self
+            .cmd(&["serve"])
+            .stdin(std::process::Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        Daemon(child)
+    }
+
+    /// What `serve` logged so far.
+    pub fn serve_log(&self) -> String {
+        std::fs::read_to_string(self.path("serve.log")).unwrap_or_default()
+    }
+
+    /// Stops `serve` with SIGTERM and insists that it exits cleanly within 10 s.
+    pub fn terminate(&self, mut d: Daemon) {
+        let pid = d.0.id().to_string();
+        assert!(std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success());
+        let start = std::time::Instant::now();
+        let status = loop {
+            if let Some(s) = d.0.try_wait().unwrap() {
+                break s;
+            }
+            assert!(
+                start.elapsed() < std::time::Duration::from_secs(10),
+                "serve did not stop within 10 s of SIGTERM"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
+        assert!(
+            status.success(),
+            "serve exited with {status}:\n{}",
+            self.serve_log()
+        );
+    }
+}
