@@ -120,6 +120,14 @@ pub struct ImapConfig {
     pub after: String,
     /// PEM file of extra CA certificates to trust (a private CA), besides the public roots.
     pub ca_file: Option<PathBuf>,
+    /// How to log in: IMAP LOGIN, or SASL AUTHENTICATE PLAIN (for servers that disable LOGIN).
+    pub auth: ImapAuth,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImapAuth {
+    Login,
+    Plain,
 }
 
 #[derive(Debug, Clone)]
@@ -972,6 +980,17 @@ impl Reader {
                         );
                     }
                 }
+                let auth = match self.string(s, "auth", "\"login\" or \"plain\"").as_deref() {
+                    None | Some("login") => ImapAuth::Login,
+                    Some("plain") => ImapAuth::Plain,
+                    Some(other) => {
+                        self.problem(
+                            s.key("auth"),
+                            format!("expected \"login\" or \"plain\", found \"{other}\""),
+                        );
+                        ImapAuth::Login
+                    }
+                };
                 match (username, password) {
                     (Some(username), Some(password)) => Some(MailboxSource::Imap(ImapConfig {
                         host,
@@ -983,6 +1002,7 @@ impl Reader {
                         idle,
                         after,
                         ca_file,
+                        auth,
                     })),
                     _ => None,
                 }

@@ -21,7 +21,7 @@ use tokio::sync::{watch, Notify};
 use tokio_rustls::TlsConnector;
 
 use super::{Ack, RawMail};
-use crate::config::{Config, ImapConfig, MailboxSource, Tls};
+use crate::config::{Config, ImapAuth, ImapConfig, MailboxSource, Tls};
 use crate::process::{self, BatchClock, Cursor, Pipeline};
 use crate::store::{models, AnyConnection};
 use crate::templates::Templates;
@@ -158,14 +158,46 @@ pub async fn login(cfg: &ImapConfig) -> Result<Session, ImapError> {
         }
     };
     // The password is passed to the server and never into an error message or a log line.
-    let session = within(async {
-        client
-            .login(&cfg.username, cfg.password.expose())
-            .await
-            .map_err(|(e, _)| ImapError::Login(cfg.username.clone(), e.to_string()))
-    })
-    .await?;
+    let refused = |(e, _): (async_imap::error::Error, _)| {
+        ImapError::Login(cfg.username.clone(), e.to_string())
+    };
+    let session = match cfg.auth {
+        ImapAuth::Login => {
+            within(async {
+                client
+                    .login(&cfg.username, cfg.password.expose())
+                    .await
+                    .map_err(refused)
+            })
+            .await?
+        }
+        ImapAuth::Plain => {
+            let plain = SaslPlain {
+                user: cfg.username.clone(),
+                password: cfg.password.expose().to_string(),
+            };
+            within(async { client.authenticate("PLAIN", plain).await.map_err(refused) }).await?
+        }
+    };
     Ok(session)
+}
+
+/// SASL PLAIN (RFC 4616): the authorisation identity left empty, then user and password.
+struct SaslPlain {
+    user: String,
+    password: String,
+}
+
+impl async_imap::Authenticator for SaslPlain {
+    type Response = Vec<u8>;
+    fn process(&mut self, _challenge: &[u8]) -> Vec<u8> {
+        let mut r = Vec::with_capacity(self.user.len() + self.password.len() + 2);
+        r.push(0);
+        r.extend_from_slice(self.user.as_bytes());
+        r.push(0);
+        r.extend_from_slice(self.password.as_bytes());
+        r
+    }
 }
 
 /// What `check` reports for an IMAP mailbox: it logs in and opens the folder.

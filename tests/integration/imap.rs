@@ -542,3 +542,45 @@ fn dovecot_stopped_and_started_again_under_a_running_daemon() {
     env.terminate(d);
     assert_eq!(env.inbound().len(), 2);
 }
+
+#[test]
+fn authenticate_plain_logs_in_and_a_wrong_password_is_refused() {
+    let Some(addr) = server_env("POSTDESK_TEST_IMAP") else {
+        return;
+    };
+    let _dovecot = dovecot_shared();
+    let folder = Folder::new(&addr);
+    let env = imap_env(&folder, "seen", None);
+    let text = std::fs::read_to_string(&env.config)
+        .unwrap()
+        .replace("tls = \"none\"\n", "tls = \"none\"\nauth = \"plain\"\n");
+    std::fs::write(&env.config, &text).unwrap();
+    let out = env.run(&["check"]);
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        report
+            .lines()
+            .any(|l| l.starts_with("ok") && l.contains("mailbox 'imap'")),
+        "{report}"
+    );
+    let d = env.serve();
+    folder.append(&[mail(1, &format!("{:x}", fastrand::u64(..)))]);
+    wait_for(15, "the ticket", || {
+        (env.tickets().len() == 1).then_some(())
+    });
+    env.terminate(d);
+
+    std::fs::write(
+        &env.config,
+        text.replace("password = \"secret\"", "password = \"not-it\""),
+    )
+    .unwrap();
+    let out = env.run(&["check"]);
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        report
+            .lines()
+            .any(|l| l.starts_with("FAIL") && l.contains("refused the login")),
+        "{report}"
+    );
+}
