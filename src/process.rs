@@ -564,9 +564,13 @@ impl Pipeline<'_> {
     ) -> diesel::QueryResult<Option<i64>> {
         let id = &self.cfg.identity;
         let reference = ticket_ref(&id.subject_tag, ticket_id);
+        // Reply-To wins, unless it names one of our own addresses (web forms and some clients
+        // set it so): then the answer goes to From, never to ourselves.
+        let own = self.cfg.own_addresses();
         let to = mail
             .reply_to
             .as_ref()
+            .filter(|r| !own.contains(&r.address))
             .or(mail.from.as_ref())
             .cloned()
             .unwrap_or_else(|| parse::MailAddr {

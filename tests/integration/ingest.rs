@@ -546,3 +546,24 @@ fn participants_are_the_requester_and_whoever_else_writes() {
         ]
     );
 }
+
+#[test]
+fn the_acknowledgement_follows_reply_to_but_never_to_ourselves() {
+    let env = Env::new();
+    let to_colleague = "From: Carol <carol@customer.example>\r\nReply-To: Helpdesk Team <team@customer.example>\r\nTo: support@example.test\r\nSubject: One\r\nMessage-ID: <rt1@customer.example>\r\n\r\nx\r\n";
+    let to_us = "From: Dan <dan@customer.example>\r\nReply-To: support@example.test\r\nTo: support@example.test\r\nSubject: Two\r\nMessage-ID: <rt2@customer.example>\r\n\r\ny\r\n";
+    for m in [to_colleague, to_us] {
+        assert!(env
+            .run_stdin(&["ingest", "-"], m.as_bytes())
+            .status
+            .success());
+    }
+    let to: Vec<serde_json::Value> = env.outbox().iter().map(|o| o["to"].clone()).collect();
+    assert_eq!(
+        to,
+        vec![
+            serde_json::json!(["team@customer.example"]),
+            serde_json::json!(["dan@customer.example"])
+        ]
+    );
+}
