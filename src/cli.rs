@@ -73,8 +73,10 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Outgoing mails and their delivery state.
+    /// Outgoing mails and their delivery state; `outbox retry ID` queues a failed mail again.
     Outbox {
+        #[command(subcommand)]
+        action: Option<OutboxAction>,
         #[arg(long, conflicts_with = "failed")]
         pending: bool,
         #[arg(long)]
@@ -82,6 +84,12 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OutboxAction {
+    /// Queue an unsent (failed or waiting) mail for delivery again, now.
+    Retry { id: i64 },
 }
 
 /// A command's failure, carrying its exit code.
@@ -192,6 +200,11 @@ pub fn run(cli: Cli) -> Outcome {
         Command::Ticket { id, json } => ticket(&cfg, id, json),
         Command::Inbound { failed, json } => inbound(&cfg, failed, json),
         Command::Outbox {
+            action: Some(OutboxAction::Retry { id }),
+            ..
+        } => outbox_retry(&cfg, id),
+        Command::Outbox {
+            action: None,
             pending,
             failed,
             json,
@@ -391,7 +404,7 @@ fn ingest(
             eprintln!("ingested {summary}");
             let attempts = attempts.map_err(Failure::runtime)?;
             let report = c
-                .transaction(|c| outbox::record(c, &attempts))
+                .transaction(|c| outbox::record(c, &attempts, &cfg.retry))
                 .map_err(Failure::runtime)?;
             Ok::<_, Failure>(Some(report))
         })?,
@@ -401,7 +414,7 @@ fn ingest(
                 process::run(&pipeline, &mut c, mb, mails, clock, |_| {}).map_err(store_err)?;
             eprintln!("ingested {summary}");
             Some(
-                outbox::deliver(&mut c, &t, &summary.outbox_ids, claim)
+                outbox::deliver(&mut c, &t, &summary.outbox_ids, claim, &cfg.retry)
                     .map_err(Failure::runtime)?,
             )
         }
@@ -602,6 +615,18 @@ fn inbound(cfg: &Config, failed: bool, as_json: bool) -> Outcome {
         eprintln!("{} mail(s)", rows.len());
     }
     Ok(())
+}
+
+fn outbox_retry(cfg: &Config, id: i64) -> Outcome {
+    let mut c = open_store(cfg)?;
+    if models::requeue_outbox(&mut c, id, now_ms()).map_err(Failure::runtime)? {
+        println!("outbox #{id} is queued for delivery again; `serve` delivers it");
+        Ok(())
+    } else {
+        Err(Failure::runtime(format!(
+            "outbox #{id} does not exist or was sent already"
+        )))
+    }
 }
 
 fn outbox_cmd(cfg: &Config, pending: bool, failed: bool, as_json: bool) -> Outcome {

@@ -67,6 +67,8 @@ pub struct Config {
     pub identity: Identity,
     pub mailboxes: Vec<MailboxConfig>,
     pub transport: TransportConfig,
+    /// Retry schedule of the outbox.
+    pub retry: RetryPolicy,
     pub security: SecurityConfig,
     pub agents: Vec<AgentConfig>,
     pub queues: Vec<QueueConfig>,
@@ -158,6 +160,26 @@ pub struct SmtpConfig {
     pub tls: Tls,
     pub username: Option<String>,
     pub password: Option<Secret>,
+}
+
+/// When failed deliveries are tried again (transport keys `retry_first`, `retry_max`,
+/// `give_up_after`): after a 4xx reply or a connection error the delay starts at `first` and
+/// doubles up to `max`; a mail still undelivered `give_up_after` its creation fails for good.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RetryPolicy {
+    pub first: Duration,
+    pub max: Duration,
+    pub give_up_after: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            first: Duration::from_secs(60),
+            max: Duration::from_secs(3600),
+            give_up_after: Duration::from_secs(2 * 86400),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -809,16 +831,31 @@ impl Reader {
             },
         };
 
-        let transport = match self.table(&mut top, "transport", false) {
+        let (transport, retry) = match self.table(&mut top, "transport", false) {
             Some(t) => {
                 let mut s = Section::new(t, "transport");
                 let t = self.transport(&mut s);
+                let d = RetryPolicy::default();
+                let retry = RetryPolicy {
+                    first: self.duration(&mut s, "retry_first", d.first),
+                    max: self.duration(&mut s, "retry_max", d.max),
+                    give_up_after: self.duration(&mut s, "give_up_after", d.give_up_after),
+                };
+                if retry.first.is_zero() || retry.max < retry.first {
+                    self.problem(
+                        s.key("retry_max"),
+                        "expected retry_first above zero and retry_max at least retry_first",
+                    );
+                }
                 self.unknown_keys(&s);
-                t
+                (t, retry)
             }
-            None => Some(TransportConfig::File {
-                dir: PathBuf::from("var/outbox"),
-            }),
+            None => (
+                Some(TransportConfig::File {
+                    dir: PathBuf::from("var/outbox"),
+                }),
+                RetryPolicy::default(),
+            ),
         };
 
         let mut agents = Vec::new();
@@ -890,6 +927,7 @@ impl Reader {
             identity: identity?,
             mailboxes,
             transport: transport?,
+            retry,
             security,
             agents,
             queues,

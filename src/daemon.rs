@@ -108,6 +108,7 @@ pub async fn run(
     let conn = Arc::new(Mutex::new(store::connect(&cfg.database.url)?));
     tasks.spawn(send_outbox(
         transport,
+        cfg.retry,
         conn,
         stop_rx.clone(),
         outbox_ready.clone(),
@@ -207,6 +208,7 @@ async fn watch_maildir(
 
 async fn send_outbox(
     transport: Arc<Transport>,
+    policy: crate::config::RetryPolicy,
     conn: Arc<Mutex<AnyConnection>>,
     mut stop: watch::Receiver<bool>,
     ready: Arc<Notify>,
@@ -218,7 +220,7 @@ async fn send_outbox(
             let mut c = c
                 .lock()
                 .map_err(|_| "database connection poisoned".to_string())?;
-            outbox::deliver_due(&mut c, &t).map_err(|e| e.to_string())
+            outbox::deliver_due(&mut c, &t, &policy).map_err(|e| e.to_string())
         });
         let wait = match job.await {
             Ok(Ok(r)) => {

@@ -15,7 +15,7 @@ use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls as LettreTls, TlsParameters};
 use lettre::{SmtpTransport, Transport as _};
 
-use crate::config::{Tls, TransportConfig};
+use crate::config::{RetryPolicy, Tls, TransportConfig};
 use crate::mail::compose::OutgoingMail;
 use crate::store::models::{self, NewMessage, NewOutbox};
 use crate::store::{AnyConnection, StoreError};
@@ -243,14 +243,19 @@ impl std::ops::AddAssign for DeliveryReport {
     }
 }
 
-/// When to try again after `attempts` failed attempts, or `None` to give up.
-pub fn retry_delay(attempts: i64) -> Option<Duration> {
-    const GIVE_UP_AFTER: i64 = 30;
-    if attempts >= GIVE_UP_AFTER {
+/// When to try a mail again after its `attempts`-th failed attempt, or `None` to give up:
+/// the delay doubles from `first` up to `max`, and the last try is at `give_up_after` from the
+/// mail's creation.
+pub fn next_attempt(policy: &RetryPolicy, attempts: i64, created_at: i64, now: i64) -> Option<i64> {
+    let deadline = created_at.saturating_add(policy.give_up_after.as_millis() as i64);
+    if now >= deadline {
         return None;
     }
-    let secs = 30u64.saturating_mul(1 << attempts.clamp(0, 12)).min(3600);
-    Some(Duration::from_secs(secs))
+    let first = policy.first.as_millis() as i64;
+    let delay = first
+        .saturating_mul(1i64 << (attempts - 1).clamp(0, 30))
+        .min(policy.max.as_millis() as i64);
+    Some(now.saturating_add(delay).min(deadline))
 }
 
 /// Which rows a delivery may take.
@@ -269,8 +274,13 @@ const HOLD_MARGIN_MS: i64 = 10_000;
 #[derive(Debug)]
 pub struct Attempt {
     pub id: i64,
+    pub ticket_id: Option<i64>,
+    pub message_id: String,
+    pub to: Vec<String>,
     /// Attempts recorded before this one.
     pub attempts: i64,
+    /// When the mail was queued (for giving up).
+    pub created_at: i64,
     pub result: Result<(), TransportError>,
 }
 
@@ -305,7 +315,11 @@ fn transmit_one(
     let result = transport.send(&p.env_from, &to, &p.message_id, &p.raw);
     Ok(Attempt {
         id,
+        ticket_id: p.ticket_id,
+        message_id: p.message_id,
+        to,
         attempts: p.attempts,
+        created_at: p.created_at,
         result,
     })
 }
@@ -327,8 +341,14 @@ pub fn transmit(
     Ok(out)
 }
 
-/// Records attempts: the sent rows in one statement, each failure with its retry time.
-pub fn record(c: &mut AnyConnection, attempts: &[Attempt]) -> Result<DeliveryReport, StoreError> {
+/// Records attempts: the sent rows in one statement, each failure with its retry time. A mail
+/// that fails for good (a 5xx, or retried until `give_up_after`) is recorded as an event on its
+/// ticket, never answered to the customer.
+pub fn record(
+    c: &mut AnyConnection,
+    attempts: &[Attempt],
+    policy: &RetryPolicy,
+) -> Result<DeliveryReport, StoreError> {
     let mut report = DeliveryReport::default();
     let now = crate::time::now_ms();
     let sent: Vec<i64> = attempts
@@ -346,7 +366,7 @@ pub fn record(c: &mut AnyConnection, attempts: &[Attempt]) -> Result<DeliveryRep
         let retry_at = if e.permanent {
             None
         } else {
-            retry_delay(attempts).map(|d| now + d.as_millis() as i64)
+            next_attempt(policy, attempts, a.created_at, now)
         };
         if retry_at.is_some() {
             report.retrying += 1;
@@ -356,6 +376,10 @@ pub fn record(c: &mut AnyConnection, attempts: &[Attempt]) -> Result<DeliveryRep
             tracing::error!(outbox = a.id, attempts, error = %e, "delivery failed for good");
         }
         models::mark_attempt_failed(c, a.id, &e.message, retry_at)?;
+        if let (None, Some(ticket)) = (retry_at, a.ticket_id) {
+            let detail = format!("{} to {}: {}", a.message_id, a.to.join(", "), e.message);
+            models::insert_event(c, ticket, now, "system", "delivery_failed", &detail)?;
+        }
     }
     Ok(report)
 }
@@ -368,18 +392,19 @@ pub fn deliver(
     transport: &Transport,
     ids: &[i64],
     claim: Claim,
+    policy: &RetryPolicy,
 ) -> Result<DeliveryReport, StoreError> {
     let mut report = DeliveryReport::default();
     if transport.idempotent() {
         for chunk in ids.chunks(200) {
             let attempts = transmit(c, transport, chunk, claim)?;
-            report += crate::store::with_relaxed_sync(c, |c| record(c, &attempts))?;
+            report += crate::store::with_relaxed_sync(c, |c| record(c, &attempts, policy))?;
         }
     } else {
         for chunk in ids.chunks(SMTP_CHUNK) {
             for id in claimable(c, transport, chunk, claim)? {
                 let attempt = transmit_one(c, transport, id)?;
-                report += record(c, std::slice::from_ref(&attempt))?;
+                report += record(c, std::slice::from_ref(&attempt), policy)?;
             }
         }
     }
@@ -390,6 +415,7 @@ pub fn deliver(
 pub fn deliver_due(
     c: &mut AnyConnection,
     transport: &Transport,
+    policy: &RetryPolicy,
 ) -> Result<DeliveryReport, StoreError> {
     let mut total = DeliveryReport::default();
     loop {
@@ -398,7 +424,7 @@ pub fn deliver_due(
         if ids.is_empty() {
             return Ok(total);
         }
-        let r = deliver(c, transport, &ids, Claim::Due(now))?;
+        let r = deliver(c, transport, &ids, Claim::Due(now), policy)?;
         total += r;
         if r.sent + r.retrying + r.failed == 0 {
             return Ok(total);
@@ -421,10 +447,28 @@ mod tests {
     }
 
     #[test]
-    fn backoff_grows_and_gives_up() {
-        assert_eq!(retry_delay(0), Some(Duration::from_secs(30)));
-        assert_eq!(retry_delay(1), Some(Duration::from_secs(60)));
-        assert_eq!(retry_delay(10), Some(Duration::from_secs(3600)));
-        assert_eq!(retry_delay(30), None);
+    fn retries_double_up_to_the_cap_and_stop_at_the_deadline() {
+        let p = RetryPolicy {
+            first: Duration::from_secs(60),
+            max: Duration::from_secs(3600),
+            give_up_after: Duration::from_secs(2 * 86400),
+        };
+        let t0 = 1_000_000_000;
+        let s = |n: i64| n * 1000;
+        assert_eq!(next_attempt(&p, 1, t0, t0), Some(t0 + s(60)));
+        assert_eq!(next_attempt(&p, 2, t0, t0), Some(t0 + s(120)));
+        assert_eq!(next_attempt(&p, 12, t0, t0), Some(t0 + s(3600)));
+        assert_eq!(
+            next_attempt(&p, 60, t0, t0),
+            Some(t0 + s(3600)),
+            "no overflow"
+        );
+        let late = t0 + s(2 * 86400 - 10);
+        assert_eq!(
+            next_attempt(&p, 40, t0, late),
+            Some(t0 + s(2 * 86400)),
+            "the last try is at the deadline"
+        );
+        assert_eq!(next_attempt(&p, 41, t0, t0 + s(2 * 86400)), None);
     }
 }

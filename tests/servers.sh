@@ -109,6 +109,7 @@ relay_transport = \$default_transport
 lmtp_destination_recipient_limit = 1
 recipient_delimiter = +
 smtpd_relay_restrictions = permit_mynetworks, reject
+smtpd_recipient_restrictions = check_recipient_access regexp:$POSTFIX_CONF/reject_recipients, permit_mynetworks, reject
 maillog_file = $T/postfix/postfix.log
 maillog_file_prefixes = $T
 in_flow_delay = 0
@@ -117,6 +118,8 @@ queue_run_delay = 5s
 minimal_backoff_time = 5s
 maximal_backoff_time = 30s
 CONF
+# Mail to rejected@<any domain> is refused for good (5xx), for the delivery-failure tests.
+printf '/^rejected@/ REJECT 5.1.1 no such user here\n' >"$POSTFIX_CONF/reject_recipients"
 sed -e 's/^smtp[[:space:]]\+inet.*/127.0.0.1:10025 inet n - n - - smtpd/' /etc/postfix/master.cf >"$POSTFIX_CONF/master.cf"
 grep -q '^postlog' "$POSTFIX_CONF/master.cf" || echo 'postlog   unix-dgram n  -       n       -       1       postlogd' >>"$POSTFIX_CONF/master.cf"
 # Debian chroots services into the queue dir, where Dovecot's LMTP socket cannot be seen.
@@ -144,5 +147,6 @@ echo "export POSTDESK_TEST_IMAP=127.0.0.1:10143"
 echo "export POSTDESK_TEST_MAILROOT=$T/dovecot/mail"
 echo "export POSTDESK_TEST_DOVECOT_CONF=$T/dovecot/dovecot.conf"
 echo "export POSTDESK_TEST_IMAPS=127.0.0.1:10993"
+echo "export POSTDESK_TEST_POSTFIX_CONF=$POSTFIX_CONF"
 echo "export POSTDESK_TEST_CA=$T/dovecot/ca.pem"
 

@@ -563,11 +563,13 @@ pub fn claim_outbox(
 /// What a sender needs to deliver a row.
 #[derive(Debug, Queryable)]
 pub struct OutboxPayload {
+    pub ticket_id: Option<i64>,
     pub env_from: String,
     /// JSON array of recipient addresses.
     pub rcpt: String,
     pub message_id: String,
     pub attempts: i64,
+    pub created_at: i64,
     pub raw: Vec<u8>,
 }
 
@@ -575,13 +577,27 @@ pub fn outbox_payload(c: &mut Conn, id: i64) -> QueryResult<OutboxPayload> {
     outbox::table
         .find(id)
         .select((
+            outbox::ticket_id,
             outbox::env_from,
             outbox::rcpt,
             outbox::message_id,
             outbox::attempts,
+            outbox::created_at,
             outbox::raw,
         ))
         .first(c)
+}
+
+/// Queues an unsent row again, due at once (`outbox retry`). Returns whether a row was
+/// queued: false for a row that does not exist or was sent already.
+pub fn requeue_outbox(c: &mut Conn, id: i64, now: i64) -> QueryResult<bool> {
+    let n = diesel::update(outbox::table.find(id).filter(outbox::status.ne("sent")))
+        .set((
+            outbox::status.eq("pending"),
+            outbox::next_attempt_at.eq(now),
+        ))
+        .execute(c)?;
+    Ok(n == 1)
 }
 
 pub fn mark_sent(c: &mut Conn, id: i64, at: i64) -> QueryResult<()> {

@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use tokio::net::TcpStream;
 
-use crate::util::{dovecot_shared, fixture, server_env, wait_for, Env, DOVECOT};
+use crate::util::{fixture, server_env, servers_shared, wait_for, Env, SERVERS};
 
 type Session = async_imap::Session<TcpStream>;
 
@@ -150,7 +150,7 @@ fn imap_mail_becomes_a_ticket_and_the_acknowledgement_reaches_the_customer() {
     ) else {
         return;
     };
-    let _dovecot = dovecot_shared();
+    let _dovecot = servers_shared();
     let folder = Folder::new(&addr);
     let (host, port) = smtp.rsplit_once(':').unwrap();
     let env = imap_env(
@@ -200,7 +200,7 @@ fn idle_turns_a_new_mail_into_a_ticket_within_two_seconds() {
     let Some(addr) = server_env("POSTDESK_TEST_IMAP") else {
         return;
     };
-    let _dovecot = dovecot_shared();
+    let _dovecot = servers_shared();
     let folder = Folder::new(&addr);
     let env = imap_env(&folder, "seen", None);
     let d = env.serve();
@@ -223,7 +223,7 @@ fn kill_9_in_a_backlog_then_restart_stores_every_mail_once_and_acknowledges_once
     let Some(addr) = server_env("POSTDESK_TEST_IMAP") else {
         return;
     };
-    let _dovecot = dovecot_shared();
+    let _dovecot = servers_shared();
     const N: usize = 2000;
     let folder = Folder::new(&addr);
     let env = imap_env(&folder, "seen", None);
@@ -287,7 +287,7 @@ fn a_wrong_password_fails_one_mailbox_while_another_keeps_working() {
     let Some(addr) = server_env("POSTDESK_TEST_IMAP") else {
         return;
     };
-    let _dovecot = dovecot_shared();
+    let _dovecot = servers_shared();
     let good = Folder::new(&addr);
     let bad = Folder::new(&addr);
     let env = imap_env(&good, "seen", None);
@@ -336,7 +336,7 @@ fn a_new_uidvalidity_rescans_without_duplicates() {
     let Some(addr) = server_env("POSTDESK_TEST_IMAP") else {
         return;
     };
-    let _dovecot = dovecot_shared();
+    let _dovecot = servers_shared();
     let folder = Folder::new(&addr);
     let env = imap_env(&folder, "seen", None);
     let tag = format!("{:x}", fastrand::u64(..));
@@ -374,7 +374,7 @@ fn an_oversized_mail_is_recorded_with_its_headers_without_downloading_it() {
     let Some(addr) = server_env("POSTDESK_TEST_IMAP") else {
         return;
     };
-    let _dovecot = dovecot_shared();
+    let _dovecot = servers_shared();
     let folder = Folder::new(&addr);
     let env = imap_env(&folder, "seen", None);
     let mut text = std::fs::read_to_string(&env.config).unwrap();
@@ -425,7 +425,7 @@ fn implicit_tls_and_starttls_with_a_private_ca() {
     ) else {
         return;
     };
-    let _dovecot = dovecot_shared();
+    let _dovecot = servers_shared();
     let tls_port = imaps.rsplit_once(':').unwrap().1.to_string();
     let plain_port = addr.rsplit_once(':').unwrap().1.to_string();
     for (port, mode) in [
@@ -486,11 +486,11 @@ fn implicit_tls_and_starttls_with_a_private_ca() {
 fn dovecot_stopped_and_started_again_under_a_running_daemon() {
     let (Some(addr), Some(conf)) = (
         server_env("POSTDESK_TEST_IMAP"),
-        server_env("POSTDESK_TEST_DOVECOT_CONF"),
+        server_env("POSTDESK_TEST_SERVERS_CONF"),
     ) else {
         return;
     };
-    let _exclusive = DOVECOT.write().unwrap_or_else(|e| e.into_inner());
+    let _exclusive = SERVERS.write().unwrap_or_else(|e| e.into_inner());
     let folder = Folder::new(&addr);
     let env = imap_env(&folder, "seen", None);
     let tag = format!("{:x}", fastrand::u64(..));
@@ -548,7 +548,7 @@ fn authenticate_plain_logs_in_and_a_wrong_password_is_refused() {
     let Some(addr) = server_env("POSTDESK_TEST_IMAP") else {
         return;
     };
-    let _dovecot = dovecot_shared();
+    let _dovecot = servers_shared();
     let folder = Folder::new(&addr);
     let env = imap_env(&folder, "seen", None);
     let text = std::fs::read_to_string(&env.config)

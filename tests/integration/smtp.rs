@@ -85,3 +85,115 @@ fn an_unreachable_server_leaves_the_mail_pending_with_its_error() {
         "the mail itself is stored whatever the transport does"
     );
 }
+
+#[test]
+fn a_rejected_recipient_fails_at_once_with_an_event_on_the_ticket_and_can_be_retried() {
+    let Some(smtp) = server_env("POSTDESK_TEST_SMTP") else {
+        return;
+    };
+    let _servers = crate::util::servers_shared();
+    let env = Env::with("", Some(&smtp_transport(&smtp)));
+    let mail = "From: Nobody <rejected@customer.example>\r\nTo: support@example.test\r\nSubject: Bounce me\r\nMessage-ID: <rej-1@customer.example>\r\n\r\nx\r\n";
+    assert!(env
+        .run_stdin(&["ingest", "-"], mail.as_bytes())
+        .status
+        .success());
+    let o = &env.outbox()[0];
+    assert_eq!(o["status"], "failed", "a 5xx is final: {o}");
+    assert_eq!(o["attempts"], 1);
+    assert!(o["last_error"].as_str().unwrap().contains("5.1.1"), "{o}");
+    let events = env.ticket(1)["events"].as_array().unwrap().clone();
+    let failed = events
+        .iter()
+        .find(|e| e["kind"] == "delivery_failed")
+        .unwrap_or_else(|| panic!("no delivery_failed event: {events:?}"));
+    assert!(
+        failed["detail"]
+            .as_str()
+            .unwrap()
+            .contains("rejected@customer.example"),
+        "{failed}"
+    );
+    assert_eq!(
+        env.json(&["outbox", "--failed", "--json"])
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // `outbox retry` queues it again; a sent or unknown row cannot be retried.
+    let id = o["id"].as_i64().unwrap().to_string();
+    env.ok(&["outbox", "retry", &id]);
+    assert_eq!(env.outbox()[0]["status"], "pending");
+    let out = env.run(&["outbox", "retry", "999"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("#999"));
+}
+
+#[test]
+fn mail_waits_while_postfix_is_down_and_goes_out_once_it_is_back() {
+    let (Some(smtp), Some(root), Some(conf)) = (
+        server_env("POSTDESK_TEST_SMTP"),
+        server_env("POSTDESK_TEST_MAILROOT"),
+        server_env("POSTDESK_TEST_POSTFIX_CONF"),
+    ) else {
+        return;
+    };
+    let _exclusive = crate::util::SERVERS
+        .write()
+        .unwrap_or_else(|e| e.into_inner());
+    let postfix = |action: &str| {
+        let ok = std::process::Command::new("postfix")
+            .args(["-c", &conf, action])
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "postfix {action}");
+    };
+    let transport = format!(
+        "{}\nretry_first = \"500ms\"\nretry_max = \"1s\"",
+        smtp_transport(&smtp)
+    );
+    let env = Env::with("", Some(&transport));
+    postfix("stop");
+    wait_for(15, "Postfix to stop", || {
+        std::net::TcpStream::connect(&smtp).is_err().then_some(())
+    });
+
+    let customer = format!("w{:x}@customer.example", fastrand::u64(..));
+    let mail = format!("From: <{customer}>\r\nTo: support@example.test\r\nSubject: Waiting\r\nMessage-ID: <{customer}>\r\n\r\nx\r\n");
+    assert!(env
+        .run_stdin(&["ingest", "-"], mail.as_bytes())
+        .status
+        .success());
+    let o = env.outbox()[0].clone();
+    assert_eq!(o["status"], "pending", "{o}");
+    assert!(
+        o["last_error"].as_str().is_some_and(|e| !e.is_empty()),
+        "{o}"
+    );
+
+    let d = env.serve();
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    assert_eq!(
+        env.outbox()[0]["status"],
+        "pending",
+        "nothing to deliver to yet"
+    );
+    postfix("start");
+    wait_for(30, "the waiting mail to be sent", || {
+        (env.outbox()[0]["status"] == "sent").then_some(())
+    });
+    env.terminate(d);
+    let mid = o["message_id"].as_str().unwrap().to_string();
+    let got = wait_for(20, "the mail in the customer's mailbox", || {
+        let v = delivered(&root, &mid);
+        (!v.is_empty()).then_some(v)
+    });
+    assert_eq!(got.len(), 1, "delivered once");
+    assert!(env.outbox()[0]["attempts"].as_i64().unwrap() >= 2);
+}

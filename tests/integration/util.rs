@@ -8,13 +8,13 @@ use serde_json::Value;
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_postdesk");
 
-/// Tests that use the shared Dovecot hold this for reading; the test that restarts Dovecot
-/// holds it for writing, so it never pulls the server from under another test.
-pub static DOVECOT: std::sync::RwLock<()> = std::sync::RwLock::new(());
+/// Tests that use the shared Dovecot and Postfix hold this for reading; a test that restarts one
+/// of them holds it for writing, so it never pulls a server from under another test.
+pub static SERVERS: std::sync::RwLock<()> = std::sync::RwLock::new(());
 
-/// Shared use of the test Dovecot for the rest of the calling test.
-pub fn dovecot_shared() -> std::sync::RwLockReadGuard<'static, ()> {
-    DOVECOT.read().unwrap_or_else(|e| e.into_inner())
+/// Shared use of the test servers for the rest of the calling test.
+pub fn servers_shared() -> std::sync::RwLockReadGuard<'static, ()> {
+    SERVERS.read().unwrap_or_else(|e| e.into_inner())
 }
 
 /// The backend under test: `sqlite` (default) or `postgres`.
