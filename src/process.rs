@@ -11,6 +11,7 @@ use diesel::Connection;
 use crate::config::{Config, MailboxConfig};
 use crate::mail::classify::{classify, MailClass};
 use crate::mail::compose::{compose, new_message_id, tagged_subject, OutgoingMail};
+use crate::mail::dsn::Dsn;
 use crate::mail::parse::{self, InboundMail, ParseLimits};
 use crate::outbox;
 use crate::source::{maildir, RawMail};
@@ -18,7 +19,7 @@ use crate::store::models::{self, NewAttachment, NewInbound, NewMessage, NewTicke
 use crate::store::{AnyConnection, StoreError};
 use crate::templates::{AckContext, IdentityCtx, PersonCtx, Templates, TicketCtx};
 use crate::ticket::model::{ticket_ref, Direction, MessageKind, Outcome, Priority, Status};
-use crate::ticket::thread::{self, ThreadDecision};
+use crate::ticket::thread::{self, MatchedBy, ThreadDecision};
 
 /// A mail made ready for storing: everything that needs no database.
 #[derive(Debug)]
@@ -336,13 +337,21 @@ impl Pipeline<'_> {
             _ => None,
         };
         let decision = thread::decide(&candidates, &known, tagged);
-        let (existing, matched_by) = match decision {
+        let (mut existing, mut matched_by) = match decision {
             ThreadDecision::Existing {
                 ticket_id,
                 matched_by,
             } => (Some(ticket_id), Some(matched_by.as_str())),
             ThreadDecision::New => (None, None),
         };
+        // A bounce reports on one of our mails: it belongs to that mail's ticket.
+        if let (MailClass::Bounce(_), Some(dsn)) = (class, &mail.dsn) {
+            let ticket = self.record_bounce(c, dsn, clock.received_at)?;
+            if existing.is_none() && ticket.is_some() {
+                existing = ticket;
+                matched_by = Some(MatchedBy::References.as_str());
+            }
+        }
         let reason = class.reason();
         let now = clock.received_at;
 
@@ -449,6 +458,53 @@ impl Pipeline<'_> {
             Some(ticket_id),
             outbox_ids,
         ))
+    }
+
+    /// Finds the outbox row a bounce reports on (by our Message-ID in the returned headers, else
+    /// the newest mail to a failed recipient), marks it failed and notes it on its ticket.
+    /// Returns that ticket.
+    fn record_bounce(
+        &self,
+        c: &mut AnyConnection,
+        dsn: &Dsn,
+        now: i64,
+    ) -> diesel::QueryResult<Option<i64>> {
+        let Some(failed) = dsn.failed().next() else {
+            return Ok(None);
+        };
+        let row = match &dsn.original_message_id {
+            Some(mid) => models::outbox_by_message_id(c, mid)?,
+            None => None,
+        };
+        let row = match row {
+            Some(r) => Some(r),
+            None => models::outbox_latest_to(c, &failed.address)?,
+        };
+        let Some((outbox_id, ticket)) = row else {
+            return Ok(None);
+        };
+        let error = format!(
+            "bounced: {} {}{}",
+            failed.address,
+            failed.status,
+            failed
+                .diagnostic
+                .as_deref()
+                .map(|d| format!(" ({d})"))
+                .unwrap_or_default()
+        );
+        models::mark_bounced(c, outbox_id, &error)?;
+        if let Some(t) = ticket {
+            models::insert_event(
+                c,
+                t,
+                now,
+                "system",
+                "delivery_failed",
+                &format!("outbox #{outbox_id}: {error}"),
+            )?;
+        }
+        Ok(ticket)
     }
 
     fn open_ticket(

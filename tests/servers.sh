@@ -110,6 +110,8 @@ lmtp_destination_recipient_limit = 1
 recipient_delimiter = +
 smtpd_relay_restrictions = permit_mynetworks, reject
 smtpd_recipient_restrictions = check_recipient_access regexp:$POSTFIX_CONF/reject_recipients, permit_mynetworks, reject
+transport_maps = regexp:$POSTFIX_CONF/transport
+smtpd_reject_unlisted_recipient = no
 maillog_file = $T/postfix/postfix.log
 maillog_file_prefixes = $T
 in_flow_delay = 0
@@ -120,6 +122,8 @@ maximal_backoff_time = 30s
 CONF
 # Mail to rejected@<any domain> is refused for good (5xx), for the delivery-failure tests.
 printf '/^rejected@/ REJECT 5.1.1 no such user here\n' >"$POSTFIX_CONF/reject_recipients"
+# Mail to bounceme...@<any domain> is accepted, then bounced with a DSN to the sender.
+printf '/^bounceme/ error:5.1.1 mailbox unavailable (test)\n' >"$POSTFIX_CONF/transport"
 sed -e 's/^smtp[[:space:]]\+inet.*/127.0.0.1:10025 inet n - n - - smtpd/' /etc/postfix/master.cf >"$POSTFIX_CONF/master.cf"
 grep -q '^postlog' "$POSTFIX_CONF/master.cf" || echo 'postlog   unix-dgram n  -       n       -       1       postlogd' >>"$POSTFIX_CONF/master.cf"
 # Debian chroots services into the queue dir, where Dovecot's LMTP socket cannot be seen.

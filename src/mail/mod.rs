@@ -3,4 +3,5 @@
 
 pub mod classify;
 pub mod compose;
+pub mod dsn;
 pub mod parse;

@@ -66,6 +66,8 @@ pub struct InboundMail {
     pub attachments: Vec<Attachment>,
     /// Headers that tell automatic mail apart (see `classify`), lower-cased names.
     pub auto: AutoHeaders,
+    /// What the mail reports when it is a delivery status notification (a bounce).
+    pub dsn: Option<super::dsn::Dsn>,
     /// Hash over what makes this mail the same mail whichever way it arrived: Message-ID,
     /// Date, From, Subject and the body bytes (not the Received trail).
     pub dedupe_key: String,
@@ -351,6 +353,7 @@ pub fn parse(raw: &[u8], hash: &str, limits: &ParseLimits) -> Result<InboundMail
         html,
         attachments,
         auto: auto_headers(&msg),
+        dsn: super::dsn::read(&msg),
         dedupe_key: hex::encode(h.finalize()),
     })
 }

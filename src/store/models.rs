@@ -588,6 +588,37 @@ pub fn outbox_payload(c: &mut Conn, id: i64) -> QueryResult<OutboxPayload> {
         .first(c)
 }
 
+/// The outbox row that sent the mail with this Message-ID: `(id, ticket_id)`.
+pub fn outbox_by_message_id(
+    c: &mut Conn,
+    message_id: &str,
+) -> QueryResult<Option<(i64, Option<i64>)>> {
+    outbox::table
+        .filter(outbox::message_id.eq(message_id))
+        .select((outbox::id, outbox::ticket_id))
+        .first(c)
+        .optional()
+}
+
+/// The newest outbox row with `address` among its recipients: `(id, ticket_id)`.
+pub fn outbox_latest_to(c: &mut Conn, address: &str) -> QueryResult<Option<(i64, Option<i64>)>> {
+    let quoted = serde_json::to_string(address).unwrap_or_default();
+    outbox::table
+        .filter(outbox::rcpt.like(format!("%{}%", quoted.replace('%', ""))))
+        .order(outbox::id.desc())
+        .select((outbox::id, outbox::ticket_id))
+        .first(c)
+        .optional()
+}
+
+/// Marks a row failed because a bounce reported its delivery failed.
+pub fn mark_bounced(c: &mut Conn, id: i64, error: &str) -> QueryResult<()> {
+    diesel::update(outbox::table.find(id))
+        .set((outbox::status.eq("failed"), outbox::last_error.eq(error)))
+        .execute(c)?;
+    Ok(())
+}
+
 /// Queues an unsent row again, due at once (`outbox retry`). Returns whether a row was
 /// queued: false for a row that does not exist or was sent already.
 pub fn requeue_outbox(c: &mut Conn, id: i64, now: i64) -> QueryResult<bool> {

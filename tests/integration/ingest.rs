@@ -567,3 +567,44 @@ fn the_acknowledgement_follows_reply_to_but_never_to_ourselves() {
         ]
     );
 }
+
+#[test]
+fn a_bounce_is_matched_to_the_outbox_row_and_ticket_it_reports_on() {
+    let env = Env::new();
+    env.ingest(&["plain.eml"]);
+    let ack = env.outbox()[0]["message_id"].as_str().unwrap().to_string();
+    let dsn = format!(
+        "From: MAILER-DAEMON@mx.customer.example (Mail Delivery System)\r\nTo: support@example.test\r\n\
+         Subject: Undelivered Mail Returned to Sender\r\nMessage-ID: <dsn-1@mx.customer.example>\r\n\
+         Content-Type: multipart/report; report-type=delivery-status; boundary=\"B\"\r\n\r\n\
+         --B\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n\
+         --B\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.customer.example\r\n\r\n\
+         Final-Recipient: rfc822; carol@customer.example\r\nAction: failed\r\nStatus: 5.2.2\r\n\
+         Diagnostic-Code: smtp; 552 5.2.2 mailbox full\r\n\r\n\
+         --B\r\nContent-Type: text/rfc822-headers\r\n\r\nFrom: support@example.test\r\nMessage-ID: {ack}\r\n\
+         Subject: [Support #1] Printer on fire\r\n--B--\r\n"
+    );
+    assert!(env
+        .run_stdin(&["ingest", "-"], dsn.as_bytes())
+        .status
+        .success());
+    let o = &env.outbox()[0];
+    assert_eq!(o["status"], "failed", "{o}");
+    assert!(o["last_error"].as_str().unwrap().contains("5.2.2"), "{o}");
+    let inbound = env.inbound();
+    assert_eq!(inbound[1]["outcome"], "bounce");
+    assert_eq!(inbound[1]["ticket_id"], 1);
+    assert_eq!(inbound[1]["matched_by"], "references");
+    let t = env.ticket(1);
+    assert!(
+        t["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "delivery_failed"
+                && e["detail"].as_str().unwrap().contains("mailbox full")),
+        "{t}"
+    );
+    assert_eq!(env.tickets().len(), 1, "a bounce never opens a ticket");
+    assert_eq!(env.outbox().len(), 1, "a bounce is never answered");
+}

@@ -197,3 +197,50 @@ fn mail_waits_while_postfix_is_down_and_goes_out_once_it_is_back() {
     assert_eq!(got.len(), 1, "delivered once");
     assert!(env.outbox()[0]["attempts"].as_i64().unwrap() >= 2);
 }
+
+#[test]
+fn a_real_postfix_bounce_fails_the_outbox_row_it_reports_on() {
+    let (Some(smtp), Some(root)) = (
+        server_env("POSTDESK_TEST_SMTP"),
+        server_env("POSTDESK_TEST_MAILROOT"),
+    ) else {
+        return;
+    };
+    let _servers = crate::util::servers_shared();
+    let env = Env::with("", Some(&smtp_transport(&smtp)));
+    // Postfix accepts mail to bounceme...@, then bounces it to our envelope sender.
+    let customer = format!("bounceme.{:x}@customer.example", fastrand::u64(..));
+    let mail = format!("From: <{customer}>\r\nTo: support@example.test\r\nSubject: Lost\r\nMessage-ID: <{customer}>\r\n\r\nx\r\n");
+    assert!(env
+        .run_stdin(&["ingest", "-"], mail.as_bytes())
+        .status
+        .success());
+    let ack = env.outbox()[0]["message_id"].as_str().unwrap().to_string();
+    assert_eq!(
+        env.outbox()[0]["status"],
+        "sent",
+        "Postfix accepted it first"
+    );
+
+    // The DSN lands in support@example.test's mailbox at Dovecot.
+    let inbox = std::path::Path::new(&root).join("example.test/support/Maildir/new");
+    let dsn = wait_for(30, "Postfix's bounce", || {
+        std::fs::read_dir(&inbox)
+            .ok()?
+            .filter_map(|e| e.ok())
+            .map(|e| e.path())
+            .find(|p| std::fs::read_to_string(p).is_ok_and(|t| t.contains(&ack)))
+    });
+    env.ok(&["ingest", dsn.to_str().unwrap()]);
+    let o = &env.outbox()[0];
+    assert_eq!(o["status"], "failed", "{o}");
+    assert!(o["last_error"].as_str().unwrap().contains("5.1.1"), "{o}");
+    let inbound = env.inbound();
+    assert_eq!(inbound[1]["outcome"], "bounce");
+    assert_eq!(inbound[1]["ticket_id"], 1);
+    assert!(env.ticket(1)["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["kind"] == "delivery_failed"));
+}
