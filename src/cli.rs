@@ -271,10 +271,9 @@ fn check(cfg: &Config) -> Outcome {
             }
         }
     }
-    match Transport::from_config(&cfg.transport) {
-        Ok(Transport::Smtp(s)) => match s.test_connection() {
-            Ok(true) => report(true, "transport: smtp server answers".into()),
-            Ok(false) => report(false, "transport: smtp server did not answer".into()),
+    match Transport::from_config(&cfg.transport, &cfg.identity.message_id_domain) {
+        Ok(Transport::Smtp(s)) => match s.probe() {
+            Ok(()) => report(true, "transport: smtp server answers".into()),
             Err(e) => report(false, format!("transport: smtp: {e}")),
         },
         Ok(Transport::File { dir }) => {
@@ -332,7 +331,10 @@ fn ingest(
     let transport = if no_send {
         None
     } else {
-        Some(Transport::from_config(&cfg.transport).map_err(Failure::runtime)?)
+        Some(
+            Transport::from_config(&cfg.transport, &cfg.identity.message_id_domain)
+                .map_err(Failure::runtime)?,
+        )
     };
     let mut c = store::open(&cfg.database.url)
         .map(store::ShortLived::new)

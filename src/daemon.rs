@@ -35,8 +35,8 @@ pub fn serve(cfg: Config) -> Result<(), DaemonError> {
     }
     drop(conn);
     let templates = Templates::builtin().map_err(|e| DaemonError::Setup(e.to_string()))?;
-    let transport =
-        Transport::from_config(&cfg.transport).map_err(|e| DaemonError::Setup(e.to_string()))?;
+    let transport = Transport::from_config(&cfg.transport, &cfg.identity.message_id_domain)
+        .map_err(|e| DaemonError::Setup(e.to_string()))?;
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -7,13 +7,15 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use diesel::Connection;
 use lettre::address::Envelope;
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls as LettreTls, TlsParameters};
-use lettre::{SmtpTransport, Transport as _};
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::transport::smtp::client::{SmtpConnection, TlsParameters};
+use lettre::transport::smtp::commands::{Data, Mail, Rcpt, Rset};
+use lettre::transport::smtp::extension::ClientId;
 
 use crate::config::{RetryPolicy, Tls, TransportConfig};
 use crate::mail::compose::OutgoingMail;
@@ -44,12 +46,12 @@ pub enum Transport {
     File {
         dir: PathBuf,
     },
-    Smtp(Box<SmtpTransport>),
+    Smtp(Box<SmtpSender>),
 }
 
 impl Transport {
     /// Builds the transport the config names.
-    pub fn from_config(cfg: &TransportConfig) -> Result<Transport, TransportError> {
+    pub fn from_config(cfg: &TransportConfig, hello: &str) -> Result<Transport, TransportError> {
         let err = |m: String| TransportError {
             permanent: true,
             message: m,
@@ -66,25 +68,26 @@ impl Transport {
             }
             TransportConfig::Smtp(s) => {
                 let tls = match s.tls {
-                    Tls::None => LettreTls::None,
-                    Tls::StartTls | Tls::Tls => {
-                        let params = TlsParameters::new(s.host.clone())
-                            .map_err(|e| err(format!("smtp {}: {e}", s.host)))?;
-                        if s.tls == Tls::Tls {
-                            LettreTls::Wrapper(params)
-                        } else {
-                            LettreTls::Required(params)
-                        }
-                    }
+                    Tls::None => None,
+                    Tls::StartTls | Tls::Tls => Some(
+                        TlsParameters::new(s.host.clone())
+                            .map_err(|e| err(format!("smtp {}: {e}", s.host)))?,
+                    ),
                 };
-                let mut b = SmtpTransport::builder_dangerous(&s.host)
-                    .port(s.port)
-                    .tls(tls)
-                    .timeout(Some(Duration::from_secs(60)));
-                if let (Some(u), Some(p)) = (&s.username, &s.password) {
-                    b = b.credentials(Credentials::new(u.clone(), p.expose().to_string()));
-                }
-                Ok(Transport::Smtp(Box::new(b.build())))
+                Ok(Transport::Smtp(Box::new(SmtpSender {
+                    host: s.host.clone(),
+                    port: s.port,
+                    implicit_tls: s.tls == Tls::Tls,
+                    tls,
+                    credentials: match (&s.username, &s.password) {
+                        (Some(u), Some(p)) => {
+                            Some(Credentials::new(u.clone(), p.expose().to_string()))
+                        }
+                        _ => None,
+                    },
+                    hello: ClientId::Domain(hello.to_string()),
+                    conn: Mutex::new(None),
+                })))
             }
         }
     }
@@ -125,14 +128,129 @@ impl Transport {
                     })
                     .collect::<Result<Vec<_>, _>>()?;
                 let envelope = Envelope::new(Some(from), to).map_err(|e| bad(e.to_string()))?;
-                smtp.send_raw(&envelope, raw)
-                    .map(|_| ())
-                    .map_err(|e| TransportError {
-                        permanent: e.is_permanent(),
-                        message: e.to_string(),
-                    })
+                smtp.send(&envelope, raw).map_err(|e| TransportError {
+                    permanent: e.is_permanent(),
+                    message: e.to_string(),
+                })
             }
         }
+    }
+}
+
+/// An SMTP client on lettre's `SmtpConnection`, keeping one connection open between mails.
+///
+/// The message and its terminating `.` go out in one write: lettre's own `send` writes them
+/// separately, and Nagle's algorithm then holds the terminator until the server's delayed ACK,
+/// about 40 ms a mail (25 mails a second per connection).
+pub struct SmtpSender {
+    host: String,
+    port: u16,
+    implicit_tls: bool,
+    tls: Option<TlsParameters>,
+    credentials: Option<Credentials>,
+    /// Our name in EHLO.
+    hello: ClientId,
+    /// The open connection, if any; taken out and dropped when it breaks.
+    conn: Mutex<Option<SmtpConnection>>,
+}
+
+/// The DATA payload: the message with its lines dot-stuffed (RFC 5321 §4.5.2), CRLF line ends,
+/// and the terminating `.` line.
+fn data_payload(raw: &[u8]) -> String {
+    let text = String::from_utf8_lossy(raw);
+    let mut out = String::with_capacity(text.len() + 64);
+    let mut lines = text.split('\n').peekable();
+    while let Some(line) = lines.next() {
+        if lines.peek().is_none() && line.is_empty() {
+            break;
+        }
+        let line = line.strip_suffix('\r').unwrap_or(line);
+        if line.starts_with('.') {
+            out.push('.');
+        }
+        out.push_str(line);
+        out.push_str("\r\n");
+    }
+    out.push_str(".\r\n");
+    out
+}
+
+/// Displays a string as it is (for `SmtpConnection::command`, which writes what it displays).
+struct Verbatim(String);
+
+impl std::fmt::Display for Verbatim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl SmtpSender {
+    fn connect(&self) -> Result<SmtpConnection, lettre::transport::smtp::Error> {
+        let implicit = if self.implicit_tls {
+            self.tls.as_ref()
+        } else {
+            None
+        };
+        let mut c = SmtpConnection::connect(
+            (self.host.as_str(), self.port),
+            Some(Duration::from_secs(60)),
+            &self.hello,
+            implicit,
+            None,
+        )?;
+        if let (false, Some(params)) = (self.implicit_tls, &self.tls) {
+            c.starttls(params, &self.hello)?;
+        }
+        if let Some(creds) = &self.credentials {
+            c.auth(&[Mechanism::Plain, Mechanism::Login], creds)?;
+        }
+        Ok(c)
+    }
+
+    /// Checks that the server answers and accepts us (for `check`).
+    pub fn probe(&self) -> Result<(), lettre::transport::smtp::Error> {
+        let mut c = self.connect()?;
+        let _ = c.quit();
+        Ok(())
+    }
+
+    /// Sends one message, reusing the open connection or opening one.
+    pub fn send(
+        &self,
+        envelope: &Envelope,
+        raw: &[u8],
+    ) -> Result<(), lettre::transport::smtp::Error> {
+        let mut guard = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        let mut c = match guard.take() {
+            Some(c) if !c.has_broken() => c,
+            _ => self.connect()?,
+        };
+        let ascii = |a: &lettre::Address| AsRef::<str>::as_ref(a).is_ascii();
+        let ascii_envelope = envelope.from().is_none_or(ascii) && envelope.to().iter().all(ascii);
+        let result = if raw.is_ascii() && ascii_envelope {
+            (|| {
+                c.command(Mail::new(envelope.from().cloned(), vec![]))?;
+                for to in envelope.to() {
+                    c.command(Rcpt::new(to.clone(), vec![]))?;
+                }
+                c.command(Data)?;
+                c.command(Verbatim(data_payload(raw)))
+            })()
+        } else {
+            // 8BITMIME or SMTPUTF8 needed: lettre's own send negotiates them.
+            c.send(envelope, raw)
+        };
+        match &result {
+            // The server answered: the connection is fine for the next mail once reset.
+            Err(e) if e.status().is_some() => {
+                if c.command(Rset).is_ok() {
+                    *guard = Some(c);
+                }
+            }
+            Err(_) => {} // a broken connection is dropped
+            Ok(_) => *guard = Some(c),
+        }
+        result.map(|_| ())
     }
 }
 
@@ -435,6 +553,16 @@ pub fn deliver_due(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn data_is_dot_stuffed_and_terminated() {
+        assert_eq!(
+            data_payload(b"Subject: x\r\n\r\n.hidden\r\nline\r\n"),
+            "Subject: x\r\n\r\n..hidden\r\nline\r\n.\r\n"
+        );
+        assert_eq!(data_payload(b"a\nb"), "a\r\nb\r\n.\r\n");
+        assert_eq!(data_payload(b"."), "..\r\n.\r\n");
+    }
 
     #[test]
     fn file_names_are_safe() {
