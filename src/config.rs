@@ -160,6 +160,8 @@ pub struct SmtpConfig {
     pub tls: Tls,
     pub username: Option<String>,
     pub password: Option<Secret>,
+    /// How many connections deliver in parallel.
+    pub parallel: usize,
 }
 
 /// When failed deliveries are tried again (transport keys `retry_first`, `retry_max`,
@@ -1090,12 +1092,27 @@ impl Reader {
                 if username.is_some() != password.is_some() {
                     self.problem(s.key("username"), "give both username and a password (password, password_file or password_env), or neither");
                 }
+                let parallel = match self.get(s, "parallel") {
+                    None => 4,
+                    Some(Value::Integer(n)) if (1..=64).contains(n) => *n as usize,
+                    Some(v) => {
+                        self.problem(
+                            s.key("parallel"),
+                            format!(
+                                "expected a number of connections from 1 to 64, found {}",
+                                type_name(v)
+                            ),
+                        );
+                        4
+                    }
+                };
                 Some(TransportConfig::Smtp(SmtpConfig {
                     host,
                     port,
                     tls,
                     username,
                     password,
+                    parallel,
                 }))
             }
             Some(other) => {

@@ -86,9 +86,18 @@ impl Transport {
                         _ => None,
                     },
                     hello: ClientId::Domain(hello.to_string()),
-                    conn: Mutex::new(None),
+                    idle: Mutex::new(Vec::new()),
+                    parallel: s.parallel,
                 })))
             }
+        }
+    }
+
+    /// How many mails this transport may have in flight at once.
+    pub fn parallelism(&self) -> usize {
+        match self {
+            Transport::File { .. } => 1,
+            Transport::Smtp(s) => s.parallel.max(1),
         }
     }
 
@@ -150,8 +159,10 @@ pub struct SmtpSender {
     credentials: Option<Credentials>,
     /// Our name in EHLO.
     hello: ClientId,
-    /// The open connection, if any; taken out and dropped when it breaks.
-    conn: Mutex<Option<SmtpConnection>>,
+    /// Open connections not in use; one is taken out per mail and dropped when it breaks.
+    idle: Mutex<Vec<SmtpConnection>>,
+    /// How many mails may be in flight at once, each on its own connection.
+    parallel: usize,
 }
 
 /// The DATA payload: the message with its lines dot-stuffed (RFC 5321 §4.5.2), CRLF line ends,
@@ -214,14 +225,14 @@ impl SmtpSender {
         Ok(())
     }
 
-    /// Sends one message, reusing the open connection or opening one.
+    /// Sends one message on an idle open connection, or a new one.
     pub fn send(
         &self,
         envelope: &Envelope,
         raw: &[u8],
     ) -> Result<(), lettre::transport::smtp::Error> {
-        let mut guard = self.conn.lock().unwrap_or_else(|e| e.into_inner());
-        let mut c = match guard.take() {
+        let open = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        let mut c = match open {
             Some(c) if !c.has_broken() => c,
             _ => self.connect()?,
         };
@@ -240,15 +251,14 @@ impl SmtpSender {
             // 8BITMIME or SMTPUTF8 needed: lettre's own send negotiates them.
             c.send(envelope, raw)
         };
-        match &result {
+        let keep = match &result {
             // The server answered: the connection is fine for the next mail once reset.
-            Err(e) if e.status().is_some() => {
-                if c.command(Rset).is_ok() {
-                    *guard = Some(c);
-                }
-            }
-            Err(_) => {} // a broken connection is dropped
-            Ok(_) => *guard = Some(c),
+            Err(e) if e.status().is_some() => c.command(Rset).is_ok(),
+            Err(_) => false, // a broken connection is dropped
+            Ok(_) => true,
+        };
+        if keep {
+            self.idle.lock().unwrap_or_else(|e| e.into_inner()).push(c);
         }
         result.map(|_| ())
     }
@@ -428,10 +438,14 @@ fn transmit_one(
     transport: &Transport,
     id: i64,
 ) -> Result<Attempt, StoreError> {
-    let p = models::outbox_payload(c, id)?;
+    Ok(attempt(transport, id, models::outbox_payload(c, id)?))
+}
+
+/// Sends one row's mail.
+fn attempt(transport: &Transport, id: i64, p: models::OutboxPayload) -> Attempt {
     let to: Vec<String> = serde_json::from_str(&p.rcpt).unwrap_or_default();
     let result = transport.send(&p.env_from, &to, &p.message_id, &p.raw);
-    Ok(Attempt {
+    Attempt {
         id,
         ticket_id: p.ticket_id,
         message_id: p.message_id,
@@ -439,7 +453,7 @@ fn transmit_one(
         attempts: p.attempts,
         created_at: p.created_at,
         result,
-    })
+    }
 }
 
 /// Sends the rows `ids` without recording anything: for idempotent transports, whose attempts
@@ -519,14 +533,57 @@ pub fn deliver(
             report += crate::store::with_relaxed_sync(c, |c| record(c, &attempts, policy))?;
         }
     } else {
-        for chunk in ids.chunks(SMTP_CHUNK) {
-            for id in claimable(c, transport, chunk, claim)? {
-                let attempt = transmit_one(c, transport, id)?;
-                report += record(c, std::slice::from_ref(&attempt), policy)?;
-            }
+        let workers = transport.parallelism();
+        for chunk in ids.chunks(SMTP_CHUNK * workers) {
+            report += deliver_parallel(c, transport, chunk, claim, policy, workers)?;
         }
     }
     Ok(report)
+}
+
+/// Claims `ids` and sends them on up to `workers` connections at once; each result is recorded
+/// by this thread as soon as it arrives, so a row is marked sent right after its 250.
+fn deliver_parallel(
+    c: &mut AnyConnection,
+    transport: &Transport,
+    ids: &[i64],
+    claim: Claim,
+    policy: &RetryPolicy,
+    workers: usize,
+) -> Result<DeliveryReport, StoreError> {
+    let mut payloads = Vec::new();
+    for id in claimable(c, transport, ids, claim)? {
+        payloads.push((id, models::outbox_payload(c, id)?));
+    }
+    let workers = workers.min(payloads.len());
+    let queue = Mutex::new(payloads.into_iter());
+    let mut report = DeliveryReport::default();
+    std::thread::scope(|s| {
+        let (tx, rx) = std::sync::mpsc::channel::<Attempt>();
+        for _ in 0..workers {
+            let (tx, queue) = (tx.clone(), &queue);
+            s.spawn(move || loop {
+                let next = queue.lock().unwrap_or_else(|e| e.into_inner()).next();
+                let Some((id, p)) = next else { break };
+                if tx.send(attempt(transport, id, p)).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(tx);
+        for a in rx {
+            match record(c, std::slice::from_ref(&a), policy) {
+                Ok(r) => report += r,
+                Err(e) => {
+                    // Send nothing more that could not be recorded; what is in flight is
+                    // repeated later, the documented window.
+                    for _ in queue.lock().unwrap_or_else(|e| e.into_inner()).by_ref() {}
+                    return Err(e);
+                }
+            }
+        }
+        Ok(report)
+    })
 }
 
 /// Delivers every row due now, in batches; returns the total.

@@ -244,3 +244,42 @@ fn a_real_postfix_bounce_fails_the_outbox_row_it_reports_on() {
         .iter()
         .any(|e| e["kind"] == "delivery_failed"));
 }
+
+#[test]
+fn parallel_connections_deliver_every_mail_exactly_once() {
+    let (Some(smtp), Some(root)) = (
+        server_env("POSTDESK_TEST_SMTP"),
+        server_env("POSTDESK_TEST_MAILROOT"),
+    ) else {
+        return;
+    };
+    let _servers = crate::util::servers_shared();
+    let env = Env::with(
+        "",
+        Some(&format!("{}\nparallel = 4", smtp_transport(&smtp))),
+    );
+    let tag = format!("{:x}", fastrand::u64(..));
+    let dir = env.path("batch");
+    std::fs::create_dir(&dir).unwrap();
+    for i in 0..40 {
+        let mail = format!("From: <p{i}.{tag}@customer.example>\r\nTo: support@example.test\r\nSubject: n{i}\r\nMessage-ID: <p{i}.{tag}@customer.example>\r\n\r\nx\r\n");
+        std::fs::write(dir.join(format!("{i:02}.eml")), mail).unwrap();
+    }
+    env.ok(&["ingest", dir.to_str().unwrap()]);
+    let outbox = env.outbox();
+    assert_eq!(outbox.len(), 40);
+    assert!(
+        outbox
+            .iter()
+            .all(|o| o["status"] == "sent" && o["attempts"] == 1),
+        "{outbox:?}"
+    );
+    for o in &outbox {
+        let mid = o["message_id"].as_str().unwrap().to_string();
+        let got = wait_for(20, "each acknowledgement delivered", || {
+            let v = delivered(&root, &mid);
+            (!v.is_empty()).then_some(v)
+        });
+        assert_eq!(got.len(), 1, "{mid} delivered {} times", got.len());
+    }
+}
