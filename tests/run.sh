@@ -50,6 +50,7 @@ cleanup() {
 }
 trap cleanup EXIT
 eval "$(tests/servers.sh start "$T")"
+export POSTDESK_TEST_STRICT=1   # every server test runs; a missing server variable fails it
 
 # ---- the suite ------------------------------------------------------------------------------
 log "pass 1: unit tests and integration tests on SQLite"

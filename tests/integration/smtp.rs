@@ -160,6 +160,21 @@ fn mail_waits_while_postfix_is_down_and_goes_out_once_it_is_back() {
     );
     let env = Env::with("", Some(&transport));
     postfix("stop");
+    /// Starts Postfix again however the test ends, so no other test finds it stopped.
+    struct Restart<'a>(&'a str, &'a str);
+    impl Drop for Restart<'_> {
+        fn drop(&mut self) {
+            if std::net::TcpStream::connect(self.1).is_err() {
+                let _ = std::process::Command::new("postfix")
+                    .args(["-c", self.0, "start"])
+                    .stdin(std::process::Stdio::null())
+                    .stdout(std::process::Stdio::null())
+                    .stderr(std::process::Stdio::null())
+                    .status();
+            }
+        }
+    }
+    let _restart = Restart(&conf, &smtp);
     wait_for(15, "Postfix to stop", || {
         std::net::TcpStream::connect(&smtp).is_err().then_some(())
     });

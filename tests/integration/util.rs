@@ -22,12 +22,16 @@ pub fn backend() -> String {
     std::env::var("POSTDESK_TEST_BACKEND").unwrap_or_else(|_| "sqlite".into())
 }
 
-/// A value tests/run.sh exports for the real servers. Outside run.sh a test that needs it is
-/// skipped with a message; in CI (CI set) a missing server is a failure.
+/// A value tests/run.sh exports for the real servers. A bare `cargo test` skips the tests that need
+/// it, with a message; under run.sh (POSTDESK_TEST_STRICT) or in CI a missing value is a failure.
 pub fn server_env(name: &str) -> Option<String> {
     match std::env::var(name) {
         Ok(v) => Some(v),
-        Err(_) if std::env::var_os("CI").is_some() => {
+        // Under tests/run.sh (and in CI) the servers are there: a missing name is a bug, never a skip.
+        Err(_)
+            if std::env::var_os("CI").is_some()
+                || std::env::var_os("POSTDESK_TEST_STRICT").is_some() =>
+        {
             panic!("{name} is not set: run the tests with tests/run.sh")
         }
         Err(_) => {
