@@ -190,15 +190,6 @@ pub fn list_inbound(c: &mut Conn, failed_only: bool) -> QueryResult<Vec<InboundR
     q.load(c)
 }
 
-/// The raw bytes of one stored mail.
-pub fn inbound_raw(c: &mut Conn, id: i64) -> QueryResult<Option<Vec<u8>>> {
-    inbound::table
-        .find(id)
-        .select(inbound::raw)
-        .first(c)
-        .optional()
-}
-
 // ---- messages ------------------------------------------------------------------------------
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -631,18 +622,6 @@ pub fn requeue_outbox(c: &mut Conn, id: i64, now: i64) -> QueryResult<bool> {
     Ok(n == 1)
 }
 
-pub fn mark_sent(c: &mut Conn, id: i64, at: i64) -> QueryResult<()> {
-    diesel::update(outbox::table.find(id))
-        .set((
-            outbox::status.eq("sent"),
-            outbox::sent_at.eq(at),
-            outbox::attempts.eq(outbox::attempts + 1),
-            outbox::last_error.eq(None::<String>),
-        ))
-        .execute(c)?;
-    Ok(())
-}
-
 /// Marks delivered rows sent, many at once (for transports where a repeat is harmless).
 pub fn mark_sent_many(c: &mut Conn, ids: &[i64], at: i64) -> QueryResult<()> {
     diesel::update(outbox::table.filter(outbox::id.eq_any(ids)))
@@ -683,9 +662,3 @@ pub fn mark_attempt_failed(
     Ok(())
 }
 
-pub fn outbox_row(c: &mut Conn, id: i64) -> QueryResult<OutboxRow> {
-    outbox::table
-        .find(id)
-        .select(OutboxRow::as_select())
-        .first(c)
-}

@@ -17,6 +17,8 @@ set) and a release build.
 import argparse, datetime, imaplib, json, os, re, shutil, sqlite3, statistics, subprocess, sys, tempfile, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from servers import test_server  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(HERE))
 PD = os.path.join(ROOT, "target/release/postdesk")
 
@@ -212,24 +214,15 @@ def main():
     if not os.path.exists(PD):
         subprocess.run(["cargo", "build", "--release", "-q"], cwd=ROOT, check=True)
     base = tempfile.mkdtemp(prefix="pdimap.")
-    servers = None
-    addr = os.environ.get("POSTDESK_TEST_IMAP")
-    if not addr:
-        servers = tempfile.mkdtemp(prefix="pds.", dir="/tmp")
-        out = subprocess.run([os.path.join(ROOT, "tests/servers.sh"), "start", servers], check=True, capture_output=True, text=True).stdout
-        addr = re.search(r"POSTDESK_TEST_IMAP=(\S+)", out).group(1)
     try:
-        gen = os.path.join(base, "gen")
-        subprocess.run([sys.executable, os.path.join(HERE, "gen-mail.py"), "-n", str(a.backlog), "-o", gen,
-                        "--no-tag", "--to", "support@example.test", "--seed", "11"], check=True, capture_output=True)
-        backlog(addr, base, a.backlog, a.runs, gen)
-        idle(addr, base, a.idle)
-        memory(addr, base)
+        with test_server("IMAP") as addr:
+            gen = os.path.join(base, "gen")
+            subprocess.run([sys.executable, os.path.join(HERE, "gen-mail.py"), "-n", str(a.backlog), "-o", gen,
+                            "--no-tag", "--to", "support@example.test", "--seed", "11"], check=True, capture_output=True)
+            backlog(addr, base, a.backlog, a.runs, gen)
+            idle(addr, base, a.idle)
+            memory(addr, base)
     finally:
-        if servers:
-            subprocess.run([os.path.join(ROOT, "tests/servers.sh"), "stop", servers])
-            time.sleep(1)
-            shutil.rmtree(servers, ignore_errors=True)
         shutil.rmtree(base, ignore_errors=True)
 
 

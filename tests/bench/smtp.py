@@ -7,9 +7,11 @@ servers of tests/servers.sh (started in a temp dir unless POSTDESK_TEST_SMTP is 
 
   python3 tests/bench/smtp.py [--n 2000] [--runs 3]
 """
-import argparse, json, os, re, shutil, sqlite3, statistics, subprocess, sys, tempfile, time
+import argparse, json, os, shutil, sqlite3, statistics, subprocess, sys, tempfile, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from servers import test_server  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(HERE))
 PD = os.path.join(ROOT, "target/release/postdesk")
 
@@ -50,46 +52,37 @@ def main():
     if not os.path.exists(PD):
         subprocess.run(["cargo", "build", "--release", "-q"], cwd=ROOT, check=True)
     base = tempfile.mkdtemp(prefix="pdsmtp.")
-    servers = None
-    smtp = os.environ.get("POSTDESK_TEST_SMTP")
-    if not smtp:
-        servers = tempfile.mkdtemp(prefix="pds.", dir="/tmp")
-        out = subprocess.run([os.path.join(ROOT, "tests/servers.sh"), "start", servers], check=True, capture_output=True, text=True).stdout
-        smtp = re.search(r"POSTDESK_TEST_SMTP=(\S+)", out).group(1)
-    host, port = smtp.rsplit(":", 1)
     try:
-        gen = os.path.join(base, "gen")
-        # Every mail starts a conversation, so each gets an acknowledgement.
-        subprocess.run([sys.executable, os.path.join(HERE, "gen-mail.py"), "-n", str(a.n * 2), "-o", gen,
-                        "--no-tag", "--to", "support@example.test", "--seed", "5"], check=True, capture_output=True)
-        manifest = [json.loads(l) for l in open(os.path.join(gen, "manifest.jsonl"))]
-        new = [m["file"] for m in manifest if m["kind"] == "new"][:a.n]
-        rates = []
-        for r in range(a.runs):
-            w = os.path.join(base, "run%d" % r)
-            os.makedirs(w)
-            with open(os.path.join(w, "pd.toml"), "w") as f:
-                f.write(CONFIG.format(w=w, host=host, port=port))
-            subprocess.run([PD, "--config", w + "/pd.toml", "ingest", "--no-send"] + [os.path.join(gen, f) for f in new],
-                           check=True, capture_output=True)
-            log = open(os.path.join(w, "serve.log"), "w")
-            t0 = time.perf_counter()
-            p = subprocess.Popen([PD, "--config", w + "/pd.toml", "serve"], stdin=subprocess.DEVNULL, stdout=log, stderr=log)
-            while sent(w) < a.n:
-                if time.perf_counter() - t0 > 300:
-                    sys.exit("not delivered: %d of %d sent" % (sent(w), a.n))
-                time.sleep(0.01)
-            dt = time.perf_counter() - t0
-            p.terminate()
-            p.wait(timeout=15)
-            rates.append(a.n / dt)
-        print("smtp N=%d: median %.0f msgs/s (runs: %s), start of serve to the last 250" % (
-            a.n, statistics.median(rates), ", ".join("%.0f" % x for x in rates)))
+        with test_server("SMTP") as smtp:
+            host, port = smtp.rsplit(":", 1)
+            gen = os.path.join(base, "gen")
+            # Every mail starts a conversation, so each gets an acknowledgement.
+            subprocess.run([sys.executable, os.path.join(HERE, "gen-mail.py"), "-n", str(a.n * 2), "-o", gen,
+                            "--no-tag", "--to", "support@example.test", "--seed", "5"], check=True, capture_output=True)
+            manifest = [json.loads(l) for l in open(os.path.join(gen, "manifest.jsonl"))]
+            new = [m["file"] for m in manifest if m["kind"] == "new"][:a.n]
+            rates = []
+            for r in range(a.runs):
+                w = os.path.join(base, "run%d" % r)
+                os.makedirs(w)
+                with open(os.path.join(w, "pd.toml"), "w") as f:
+                    f.write(CONFIG.format(w=w, host=host, port=port))
+                subprocess.run([PD, "--config", w + "/pd.toml", "ingest", "--no-send"] + [os.path.join(gen, f) for f in new],
+                               check=True, capture_output=True)
+                log = open(os.path.join(w, "serve.log"), "w")
+                t0 = time.perf_counter()
+                p = subprocess.Popen([PD, "--config", w + "/pd.toml", "serve"], stdin=subprocess.DEVNULL, stdout=log, stderr=log)
+                while sent(w) < a.n:
+                    if time.perf_counter() - t0 > 300:
+                        sys.exit("not delivered: %d of %d sent" % (sent(w), a.n))
+                    time.sleep(0.01)
+                dt = time.perf_counter() - t0
+                p.terminate()
+                p.wait(timeout=15)
+                rates.append(a.n / dt)
+            print("smtp N=%d: median %.0f msgs/s (runs: %s), start of serve to the last 250" % (
+                a.n, statistics.median(rates), ", ".join("%.0f" % x for x in rates)))
     finally:
-        if servers:
-            subprocess.run([os.path.join(ROOT, "tests/servers.sh"), "stop", servers])
-            time.sleep(1)
-            shutil.rmtree(servers, ignore_errors=True)
         shutil.rmtree(base, ignore_errors=True)
 
 
