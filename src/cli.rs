@@ -328,6 +328,8 @@ fn ingest(
         .transpose()?;
     let items = files::expand(paths).map_err(|e| Failure::usage(e.to_string()))?;
     let templates = Templates::lazy();
+    let keys = crate::security::Keys::load_or_create(&cfg.security.secret_file)
+        .map_err(Failure::runtime)?;
     let transport = if no_send {
         None
     } else {
@@ -343,6 +345,7 @@ fn ingest(
     let pipeline = Pipeline {
         cfg,
         templates: &templates,
+        keys: &keys,
     };
     // Rows this run will deliver itself are held from other senders until it is done.
     let held_until = if no_send {
@@ -478,6 +481,8 @@ pub fn ticket_json(cfg: &Config, t: &models::Ticket, message_ids: &[String]) -> 
             "resolution_due": ms_or_null(t.resolution_due),
             "breached": t.sla_breached,
         },
+        "first_response_at": ms_or_null(t.first_response_at),
+        "linked_to": t.linked_to,
         "message_ids": message_ids,
     })
 }

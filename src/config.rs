@@ -70,6 +70,7 @@ pub struct Config {
     /// Retry schedule of the outbox.
     pub retry: RetryPolicy,
     pub security: SecurityConfig,
+    pub threading: ThreadingConfig,
     pub agents: Vec<AgentConfig>,
     pub queues: Vec<QueueConfig>,
     pub limits: Limits,
@@ -91,6 +92,12 @@ pub struct Identity {
     pub subject_tag: String,
     /// Domain of the Message-IDs postdesk makes.
     pub message_id_domain: String,
+    /// Mail from an agent to this address is an internal note (lower case).
+    pub notes_address: Option<String>,
+    /// Our mail carries Reply-To `local+TICKET.MAC@domain` (key `plus_addressing`).
+    pub plus_addressing: bool,
+    /// The separator of plus addresses (`plus_delimiter`, default "+").
+    pub plus_delimiter: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -186,8 +193,52 @@ impl Default for RetryPolicy {
 
 #[derive(Debug, Clone)]
 pub struct SecurityConfig {
-    pub agent_auth: String,
+    pub agent_auth: AgentAuth,
     pub secret_file: PathBuf,
+    /// `authserv_id`: the hosts whose Authentication-Results headers are trusted (dkim mode).
+    pub authserv_ids: Vec<String>,
+}
+
+/// How a mail from an agent address is verified before anything in it is obeyed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AgentAuth {
+    /// A DKIM pass aligned with the From domain, per a trusted Authentication-Results header.
+    Dkim,
+    /// The mail arrived at the agent's own signed reply address.
+    Token,
+    /// From is believed (a relay in front checks senders).
+    TrustedRelay,
+}
+
+impl AgentAuth {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AgentAuth::Dkim => "dkim",
+            AgentAuth::Token => "token",
+            AgentAuth::TrustedRelay => "trusted_relay",
+        }
+    }
+}
+
+/// How mail is threaded into tickets (`[threading]`).
+#[derive(Debug, Clone)]
+pub struct ThreadingConfig {
+    /// A reply to a ticket closed longer ago than this opens a new, linked ticket.
+    pub reopen_window: Duration,
+    /// Subject tags recognised besides the identity's (`subject_tags`, for migrations).
+    pub extra_subject_tags: Vec<String>,
+    /// `tag_from_stranger`: whether a subject tag from a non-participant joins the ticket.
+    pub stranger_tag: crate::ticket::thread::StrangerTag,
+}
+
+impl Default for ThreadingConfig {
+    fn default() -> Self {
+        ThreadingConfig {
+            reopen_window: Duration::from_secs(30 * 86400),
+            extra_subject_tags: Vec::new(),
+            stranger_tag: crate::ticket::thread::StrangerTag::NewTicket,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -210,6 +261,10 @@ pub struct Limits {
     pub max_message_size: usize,
     /// Attachments larger than this are recorded without their content.
     pub max_attachment_size: usize,
+    /// Automatic mails (acknowledgements, command errors) to one address per hour, at most.
+    pub auto_replies_per_hour: u32,
+    /// Mail that has passed this many helpdesks (X-Postdesk-Hops) is never answered.
+    pub max_hops: u32,
 }
 
 impl Default for Limits {
@@ -217,6 +272,8 @@ impl Default for Limits {
         Limits {
             max_message_size: 50 * 1024 * 1024,
             max_attachment_size: 25 * 1024 * 1024,
+            auto_replies_per_hour: 10,
+            max_hops: 5,
         }
     }
 }
@@ -227,9 +284,23 @@ impl Config {
         self.mailboxes.iter().find(|m| m.name == name)
     }
 
-    /// Addresses postdesk sends from: mail from them coming back in is a loop.
+    /// Addresses postdesk sends from or receives at: mail from them coming back in is a loop.
     pub fn own_addresses(&self) -> Vec<String> {
-        vec![self.identity.address.clone()]
+        let mut v = vec![self.identity.address.clone()];
+        v.extend(self.identity.notes_address.clone());
+        v
+    }
+
+    /// The agent with this address.
+    pub fn agent(&self, address: &str) -> Option<&AgentConfig> {
+        self.agents.iter().find(|a| a.address == address)
+    }
+
+    /// Every subject tag recognised: the identity's first.
+    pub fn subject_tags(&self) -> Vec<&str> {
+        std::iter::once(self.identity.subject_tag.as_str())
+            .chain(self.threading.extra_subject_tags.iter().map(String::as_str))
+            .collect()
     }
 
     /// Reads and validates the config file at `path`.
@@ -521,6 +592,20 @@ impl Reader {
         }
     }
 
+    fn count(&mut self, s: &mut Section<'_>, k: &'static str, default: u32) -> u32 {
+        match self.get(s, k) {
+            None => default,
+            Some(Value::Integer(i)) if (1..=i64::from(u32::MAX)).contains(i) => *i as u32,
+            Some(v) => {
+                self.problem(
+                    s.key(k),
+                    format!("expected a whole number above zero, found {}", type_name(v)),
+                );
+                default
+            }
+        }
+    }
+
     fn string_list(&mut self, s: &mut Section<'_>, k: &'static str) -> Vec<String> {
         match self.get(s, k) {
             None => Vec::new(),
@@ -739,6 +824,28 @@ impl Reader {
                     );
                 }
                 let domain = self.string(&mut s, "message_id_domain", "a domain name");
+                let notes_address = self.string(&mut s, "notes_address", "an email address");
+                if let Some(a) = &notes_address {
+                    if !a.contains('@') || a.contains(char::is_whitespace) {
+                        self.problem(
+                            s.key("notes_address"),
+                            format!("expected an email address, found \"{a}\""),
+                        );
+                    }
+                }
+                let plus_addressing = self.bool(&mut s, "plus_addressing", true);
+                let plus_delimiter = self
+                    .string(&mut s, "plus_delimiter", "one character such as \"+\"")
+                    .unwrap_or_else(|| "+".into());
+                if plus_delimiter.chars().count() != 1
+                    || plus_delimiter
+                        .contains(|c: char| c.is_alphanumeric() || c == '@' || c.is_whitespace())
+                {
+                    self.problem(
+                        s.key("plus_delimiter"),
+                        format!("expected one character such as \"+\" or \"-\", found \"{plus_delimiter}\""),
+                    );
+                }
                 self.unknown_keys(&s);
                 address.map(|address| {
                     let address = address.to_lowercase();
@@ -754,6 +861,9 @@ impl Reader {
                         address,
                         subject_tag,
                         message_id_domain: domain,
+                        notes_address: notes_address.map(|a| a.to_lowercase()),
+                        plus_addressing,
+                        plus_delimiter,
                     }
                 })
             }
@@ -815,22 +925,81 @@ impl Reader {
                         "\"dkim\", \"token\" or \"trusted_relay\"",
                     )
                     .unwrap_or_else(|| "token".into());
-                if !["dkim", "token", "trusted_relay"].contains(&agent_auth.as_str()) {
-                    self.problem(s.key("agent_auth"), format!("expected \"dkim\", \"token\" or \"trusted_relay\", found \"{agent_auth}\""));
-                }
+                let agent_auth = match agent_auth.as_str() {
+                    "dkim" => AgentAuth::Dkim,
+                    "token" => AgentAuth::Token,
+                    "trusted_relay" => AgentAuth::TrustedRelay,
+                    other => {
+                        self.problem(s.key("agent_auth"), format!("expected \"dkim\", \"token\" or \"trusted_relay\", found \"{other}\""));
+                        AgentAuth::Token
+                    }
+                };
                 let secret_file = self
                     .string(&mut s, "secret_file", "a path")
                     .unwrap_or_else(|| "var/secret".into());
+                let authserv_ids = match s.table.get("authserv_id") {
+                    Some(Value::String(_)) => self
+                        .string(&mut s, "authserv_id", "a host name")
+                        .into_iter()
+                        .collect(),
+                    _ => self.string_list(&mut s, "authserv_id"),
+                };
+                if agent_auth == AgentAuth::Dkim && authserv_ids.is_empty() {
+                    self.problem(
+                        s.key("authserv_id"),
+                        "agent_auth = \"dkim\" needs the authserv-id of the server that checks DKIM (its Authentication-Results headers are trusted), such as \"mx.example.test\"",
+                    );
+                }
                 self.unknown_keys(&s);
                 SecurityConfig {
                     agent_auth,
                     secret_file: PathBuf::from(secret_file),
+                    authserv_ids: authserv_ids.into_iter().map(|a| a.to_lowercase()).collect(),
                 }
             }
             None => SecurityConfig {
-                agent_auth: "token".into(),
+                agent_auth: AgentAuth::Token,
                 secret_file: PathBuf::from("var/secret"),
+                authserv_ids: Vec::new(),
             },
+        };
+
+        let threading = match self.table(&mut top, "threading", false) {
+            Some(t) => {
+                let mut s = Section::new(t, "threading");
+                let d = ThreadingConfig::default();
+                let reopen_window = self.duration(&mut s, "reopen_window", d.reopen_window);
+                let extra_subject_tags = self.string_list(&mut s, "subject_tags");
+                for tag in &extra_subject_tags {
+                    if tag.is_empty() || tag.contains(['[', ']', '#', '\r', '\n']) {
+                        self.problem(
+                            s.key("subject_tags"),
+                            format!("expected short words without [, ], # or line breaks, found \"{tag}\""),
+                        );
+                    }
+                }
+                let stranger_tag = match self
+                    .string(&mut s, "tag_from_stranger", "\"new_ticket\" or \"join\"")
+                    .as_deref()
+                {
+                    None | Some("new_ticket") => crate::ticket::thread::StrangerTag::NewTicket,
+                    Some("join") => crate::ticket::thread::StrangerTag::Join,
+                    Some(other) => {
+                        self.problem(
+                            s.key("tag_from_stranger"),
+                            format!("expected \"new_ticket\" or \"join\", found \"{other}\""),
+                        );
+                        d.stranger_tag
+                    }
+                };
+                self.unknown_keys(&s);
+                ThreadingConfig {
+                    reopen_window,
+                    extra_subject_tags,
+                    stranger_tag,
+                }
+            }
+            None => ThreadingConfig::default(),
         };
 
         let (transport, retry) = match self.table(&mut top, "transport", false) {
@@ -910,6 +1079,12 @@ impl Reader {
                         "max_attachment_size",
                         d.max_attachment_size,
                     ),
+                    auto_replies_per_hour: self.count(
+                        &mut s,
+                        "auto_replies_per_hour",
+                        d.auto_replies_per_hour,
+                    ),
+                    max_hops: self.count(&mut s, "max_hops", d.max_hops),
                 };
                 self.unknown_keys(&s);
                 l
@@ -931,6 +1106,7 @@ impl Reader {
             transport: transport?,
             retry,
             security,
+            threading,
             agents,
             queues,
             limits,

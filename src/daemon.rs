@@ -7,9 +7,10 @@ use std::time::Duration;
 
 use tokio::sync::{watch, Notify};
 
-use crate::config::{Config, MailboxConfig, MailboxSource};
+use crate::config::{AgentAuth, Config, MailboxConfig, MailboxSource};
 use crate::outbox::{self, Transport};
 use crate::process::{self, BatchClock, Pipeline};
+use crate::security::Keys;
 use crate::source::{imap, maildir};
 use crate::store::{self, AnyConnection};
 use crate::templates::Templates;
@@ -35,6 +36,10 @@ pub fn serve(cfg: Config) -> Result<(), DaemonError> {
     }
     drop(conn);
     let templates = Templates::builtin().map_err(|e| DaemonError::Setup(e.to_string()))?;
+    let keys = Keys::load_or_create(&cfg.security.secret_file).map_err(DaemonError::Setup)?;
+    if cfg.security.agent_auth == AgentAuth::TrustedRelay {
+        tracing::warn!("security.agent_auth = \"trusted_relay\": any mail with an agent's From address is obeyed as that agent's; use it only behind a relay that checks senders");
+    }
     let transport = Transport::from_config(&cfg.transport, &cfg.identity.message_id_domain)
         .map_err(|e| DaemonError::Setup(e.to_string()))?;
 
@@ -46,6 +51,7 @@ pub fn serve(cfg: Config) -> Result<(), DaemonError> {
     runtime.block_on(run(
         Arc::new(cfg),
         Arc::new(templates),
+        Arc::new(keys),
         Arc::new(transport),
         shutdown_signal(),
     ))
@@ -71,6 +77,7 @@ async fn shutdown_signal() {
 pub async fn run(
     cfg: Arc<Config>,
     templates: Arc<Templates>,
+    keys: Arc<Keys>,
     transport: Arc<Transport>,
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<(), DaemonError> {
@@ -87,6 +94,7 @@ pub async fn run(
                 tasks.spawn(watch_maildir(
                     cfg.clone(),
                     templates.clone(),
+                    keys.clone(),
                     i,
                     conn,
                     stop_rx.clone(),
@@ -97,6 +105,7 @@ pub async fn run(
                 let worker = imap::Worker {
                     cfg: cfg.clone(),
                     templates: templates.clone(),
+                    keys: keys.clone(),
                     index: i,
                     conn,
                     outbox_ready: outbox_ready.clone(),
@@ -134,6 +143,7 @@ async fn sleep_or_stop(d: Duration, stop: &mut watch::Receiver<bool>) {
 async fn watch_maildir(
     cfg: Arc<Config>,
     templates: Arc<Templates>,
+    keys: Arc<Keys>,
     index: usize,
     conn: Arc<Mutex<AnyConnection>>,
     mut stop: watch::Receiver<bool>,
@@ -144,7 +154,8 @@ async fn watch_maildir(
     let interval = mailbox.poll_interval;
     let mut failures: u32 = 0;
     while !*stop.borrow() {
-        let (cfg2, templates2, conn2) = (cfg.clone(), templates.clone(), conn.clone());
+        let (cfg2, templates2, keys2, conn2) =
+            (cfg.clone(), templates.clone(), keys.clone(), conn.clone());
         let job = tokio::task::spawn_blocking(move || -> Result<(usize, bool), String> {
             let mailbox = &cfg2.mailboxes[index];
             let MailboxSource::Maildir { path } = &mailbox.source else {
@@ -158,6 +169,7 @@ async fn watch_maildir(
             let pipeline = Pipeline {
                 cfg: &cfg2,
                 templates: &templates2,
+                keys: &keys2,
             };
             let mut c = conn2
                 .lock()

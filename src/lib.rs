@@ -11,6 +11,7 @@ pub mod daemon;
 pub mod mail;
 pub mod outbox;
 pub mod process;
+pub mod security;
 pub mod source;
 pub mod store;
 pub mod templates;

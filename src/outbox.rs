@@ -297,16 +297,27 @@ fn write_file(dir: &Path, message_id: &str, raw: &[u8]) -> std::io::Result<()> {
 /// Writes an outgoing mail into the outbox and records it as a message of its ticket, so
 /// replies to it thread. Call inside the transaction that decided to send it. The row is due
 /// at `due_at`: the creating process sets it a little ahead to deliver the row itself first.
+#[allow(clippy::too_many_arguments)]
 pub fn enqueue(
     c: &mut AnyConnection,
     ticket_id: Option<i64>,
     kind: &str,
+    message_kind: MessageKind,
     mail: &OutgoingMail,
     raw: &[u8],
     now: i64,
     due_at: i64,
 ) -> diesel::QueryResult<i64> {
-    let rcpt: Vec<&str> = mail.to.iter().map(|(_, a)| a.as_str()).collect();
+    let json = |v: &[(Option<String>, String)]| {
+        serde_json::to_string(&v.iter().map(|(_, a)| a.as_str()).collect::<Vec<_>>())
+            .unwrap_or_else(|_| "[]".into())
+    };
+    let rcpt: Vec<&str> = mail
+        .to
+        .iter()
+        .chain(&mail.cc)
+        .map(|(_, a)| a.as_str())
+        .collect();
     let rcpt_json = serde_json::to_string(&rcpt).unwrap_or_else(|_| "[]".into());
     let id = models::insert_outbox(
         c,
@@ -335,15 +346,11 @@ pub fn enqueue(
                 in_reply_to: mail.in_reply_to.as_deref(),
                 refs: &refs,
                 direction: Direction::Out.as_str(),
-                kind: if mail.auto_submitted.is_some() {
-                    MessageKind::Auto.as_str()
-                } else {
-                    MessageKind::Agent.as_str()
-                },
+                kind: message_kind.as_str(),
                 from_addr: &mail.from_address,
                 from_name: Some(&mail.from_name),
-                to_addrs: &rcpt_json,
-                cc_addrs: "[]",
+                to_addrs: &json(&mail.to),
+                cc_addrs: &json(&mail.cc),
                 subject: &mail.subject,
                 date: mail.date,
                 text_body: &mail.text,

@@ -8,18 +8,24 @@ use std::sync::mpsc;
 
 use diesel::Connection;
 
-use crate::config::{Config, MailboxConfig};
+use crate::config::{AgentAuth, AgentConfig, Config, MailboxConfig};
+use crate::mail::auth::dkim_aligned;
 use crate::mail::classify::{classify, MailClass};
-use crate::mail::compose::{compose, new_message_id, tagged_subject, OutgoingMail};
+use crate::mail::compose::{compose, tagged_subject, OutgoingMail};
 use crate::mail::dsn::Dsn;
-use crate::mail::parse::{self, InboundMail, ParseLimits};
+use crate::mail::parse::{self, one_line, InboundMail, ParseLimits};
+use crate::mail::quote::{self, REPLY_MARKER};
 use crate::outbox;
+use crate::security::{AddressToken, Keys};
 use crate::source::{maildir, RawMail};
-use crate::store::models::{self, NewAttachment, NewInbound, NewMessage, NewTicket};
+use crate::store::models::{
+    self, NewAttachment, NewInbound, NewMessage, NewTicket, Ticket, TicketChanges,
+};
 use crate::store::{AnyConnection, StoreError};
 use crate::templates::{AckContext, IdentityCtx, PersonCtx, Templates, TicketCtx};
+use crate::ticket::commands::{self, Assignee, Command};
 use crate::ticket::model::{ticket_ref, Direction, MessageKind, Outcome, Priority, Status};
-use crate::ticket::thread::{self, MatchedBy, ThreadDecision};
+use crate::ticket::thread::{self, Lookups, MatchedBy, Rejoin, Tagged, ThreadDecision};
 
 /// A mail made ready for storing: everything that needs no database.
 #[derive(Debug)]
@@ -51,7 +57,7 @@ pub fn prepare(raw: RawMail, cfg: &Config, own: &[String]) -> Prepared {
             parse::parse(&raw.bytes, &hash, &limits)
         })) {
             Ok(Ok(mail)) => {
-                let class = classify(&mail, own);
+                let class = classify(&mail, own, &cfg.identity.message_id_domain);
                 Parsed::Mail(Box::new(mail), class)
             }
             Ok(Err(e)) => Parsed::Failed(e.to_string()),
@@ -110,6 +116,8 @@ impl std::fmt::Display for Summary {
 pub struct Pipeline<'a> {
     pub cfg: &'a Config,
     pub templates: &'a Templates,
+    /// The HMAC key of our Message-IDs and reply addresses.
+    pub keys: &'a Keys,
 }
 
 /// A mailbox's position at its IMAP server: everything up to `last_uid` in the folder with
@@ -329,31 +337,171 @@ impl Pipeline<'_> {
             ));
         }
 
+        let sender = mail_from(mail);
+        let now = clock.received_at;
+        let ident = &self.cfg.identity;
+        let recipients: Vec<&str> = mail
+            .to
+            .iter()
+            .chain(&mail.cc)
+            .map(|a| a.address.as_str())
+            .chain(mail.envelope_to.iter().map(String::as_str))
+            .collect();
+        let tokens: Vec<AddressToken> = recipients
+            .iter()
+            .filter_map(|a| {
+                self.keys
+                    .address_token(a, &ident.address, &ident.plus_delimiter, &sender)
+            })
+            .collect();
+        let agent_token = tokens.iter().find_map(|t| match t {
+            AddressToken::Agent { ticket, .. } => Some(*ticket),
+            AddressToken::Ticket(_) => None,
+        });
+
         let candidates = thread::candidate_ids(&mail.in_reply_to, &mail.references);
-        let known = models::tickets_of_message_ids(c, &candidates)?;
-        let tagged = match thread::parse_subject_tag(&mail.subject, &self.cfg.identity.subject_tag)
+        let mut lookups = Lookups {
+            known: models::tickets_of_message_ids(c, &candidates)?,
+            ..Lookups::default()
+        };
+        for id in &candidates {
+            if lookups.known.contains_key(*id) {
+                break;
+            }
+            if let Some(t) = self.keys.ticket_of_id(id) {
+                if models::ticket_exists(c, t)? {
+                    lookups.ours.insert(id, t);
+                    break;
+                }
+            }
+        }
+        if let Some(t) = thread::parse_subject_tag(&mail.subject, &self.cfg.subject_tags()) {
+            if models::ticket_exists(c, t)? {
+                let sender_known =
+                    self.cfg.agent(&sender).is_some() || models::is_participant(c, t, &sender)?;
+                lookups.tagged = Some(Tagged {
+                    ticket_id: t,
+                    sender_known,
+                });
+            }
+        }
+        if let Some(t) = tokens
+            .iter()
+            .map(|t| match t {
+                AddressToken::Ticket(t) | AddressToken::Agent { ticket: t, .. } => *t,
+            })
+            .next()
         {
-            Some(id) if models::ticket_exists(c, id)? => Some(id),
-            _ => None,
-        };
-        let decision = thread::decide(&candidates, &known, tagged);
-        let (mut existing, mut matched_by) = match decision {
-            ThreadDecision::Existing {
-                ticket_id,
-                matched_by,
-            } => (Some(ticket_id), Some(matched_by.as_str())),
-            ThreadDecision::New => (None, None),
-        };
+            if models::ticket_exists(c, t)? {
+                lookups.plus_address = Some(t);
+            }
+        }
+        if let Some(ti) = &mail.thread_index {
+            lookups.thread_index = models::ticket_by_thread_index(c, ti)?;
+        }
+        let (mut existing, mut matched_by, mut thread_reason) =
+            match thread::decide(&candidates, &lookups, self.cfg.threading.stranger_tag) {
+                ThreadDecision::Existing {
+                    ticket_id,
+                    matched_by,
+                } => (Some(ticket_id), Some(matched_by.as_str()), None),
+                ThreadDecision::New { reason } => (None, None, reason),
+            };
+
+        // An agent's mail is obeyed only when verified; otherwise it is a customer's mail.
+        let mut agent_note = None;
+        if let (Some(agent), MailClass::Person) = (self.cfg.agent(&sender), class) {
+            let verified = match self.cfg.security.agent_auth {
+                AgentAuth::TrustedRelay => true,
+                AgentAuth::Token => agent_token.is_some(),
+                AgentAuth::Dkim => {
+                    dkim_aligned(&mail.auth_results, &self.cfg.security.authserv_ids, &sender)
+                }
+            };
+            // The agent's own reply address names the ticket most surely.
+            if let Some(t) = agent_token.filter(|_| verified) {
+                if models::ticket_exists(c, t)? {
+                    existing = Some(t);
+                    matched_by = Some(MatchedBy::PlusAddress.as_str());
+                }
+            }
+            match (verified, existing) {
+                (true, Some(ticket_id)) => {
+                    let to_notes = ident
+                        .notes_address
+                        .as_deref()
+                        .is_some_and(|n| recipients.contains(&n));
+                    return self.agent_mail(
+                        c,
+                        mailbox,
+                        p,
+                        mail,
+                        agent,
+                        AgentMailAt {
+                            ticket_id,
+                            matched_by,
+                            to_notes,
+                        },
+                        clock,
+                    );
+                }
+                (true, None) => {}
+                (false, _) => {
+                    agent_note = Some(format!(
+                        "from the agent address {sender}, but not verified (agent_auth = \"{}\"): handled as a customer's mail, no command obeyed",
+                        self.cfg.security.agent_auth.as_str()
+                    ))
+                }
+            }
+        }
+
         // A bounce reports on one of our mails: it belongs to that mail's ticket.
         if let (MailClass::Bounce(_), Some(dsn)) = (class, &mail.dsn) {
-            let ticket = self.record_bounce(c, dsn, clock.received_at)?;
+            let ticket = self.record_bounce(c, dsn, now)?;
             if existing.is_none() && ticket.is_some() {
                 existing = ticket;
                 matched_by = Some(MatchedBy::References.as_str());
             }
         }
-        let reason = class.reason();
-        let now = clock.received_at;
+
+        // A customer's reply to a ticket closed long ago starts a new one, linked to it.
+        let mut linked_to = None;
+        let mut reopen = false;
+        if let (Some(t), MailClass::Person | MailClass::List(_)) = (existing, class) {
+            if let Some(ticket) = models::get_ticket(c, t)? {
+                let window = self.cfg.threading.reopen_window.as_millis() as i64;
+                match thread::rejoin(&ticket.status, ticket.updated_at, now, window) {
+                    Rejoin::Join => {}
+                    Rejoin::Reopen => reopen = true,
+                    Rejoin::NewLinked => {
+                        linked_to = Some(t);
+                        thread_reason = Some(format!(
+                            "replies to ticket #{t}, closed longer than threading.reopen_window ago: a new ticket linked to it"
+                        ));
+                        existing = None;
+                        matched_by = None;
+                    }
+                }
+            }
+        }
+
+        let hops_over = mail.hops >= self.cfg.limits.max_hops;
+        let reason: Option<String> = [
+            class.reason().map(str::to_string),
+            thread_reason,
+            agent_note,
+            hops_over.then(|| {
+                format!(
+                    "{} {} is at limits.max_hops ({}): never answered automatically",
+                    parse::HOPS_HEADER,
+                    mail.hops,
+                    self.cfg.limits.max_hops
+                )
+            }),
+        ]
+        .into_iter()
+        .flatten()
+        .reduce(|a, b| format!("{a}; {b}"));
 
         let (outcome, kind) = match (class, existing) {
             (MailClass::Loop(_), _) => (Outcome::Loop, None),
@@ -369,7 +517,7 @@ impl Pipeline<'_> {
         };
 
         let ticket_id = match (outcome, existing) {
-            (Outcome::NewTicket, _) => Some(self.open_ticket(c, mailbox, mail, now)?),
+            (Outcome::NewTicket, _) => Some(self.open_ticket(c, mailbox, mail, now, linked_to)?),
             (_, Some(t)) if kind.is_some() => Some(t),
             _ => None,
         };
@@ -381,7 +529,7 @@ impl Pipeline<'_> {
             outcome,
             ticket_id.or(existing),
             matched_by,
-            reason,
+            reason.as_deref(),
             None,
             clock,
         )?;
@@ -404,6 +552,7 @@ impl Pipeline<'_> {
             inbound_id,
             mail,
             kind.unwrap_or(MessageKind::Customer),
+            &mail.text,
             now,
         )?;
         // Whoever writes on an existing ticket takes part in it from now on (the requester
@@ -414,17 +563,32 @@ impl Pipeline<'_> {
             }
         }
         let mut outbox_ids = Vec::new();
+        let answer = Answer {
+            hops: mail.hops,
+            now,
+            due_at: clock.due_at,
+        };
         if outcome == Outcome::NewTicket {
-            models::insert_event(
-                c,
-                ticket_id,
-                now,
-                &mail_from(mail),
-                "created",
-                &format!("inbound #{inbound_id} via mailbox {}", mailbox.name),
-            )?;
-            if class.may_answer() {
-                if let Some(id) = self.acknowledge(c, ticket_id, mail, now, clock.due_at)? {
+            let detail = match linked_to {
+                Some(old) => format!(
+                    "inbound #{inbound_id} via mailbox {}; follows up closed ticket #{old}",
+                    mailbox.name
+                ),
+                None => format!("inbound #{inbound_id} via mailbox {}", mailbox.name),
+            };
+            models::insert_event(c, ticket_id, now, &sender, "created", &detail)?;
+            if let Some(old) = linked_to {
+                models::insert_event(
+                    c,
+                    old,
+                    now,
+                    &sender,
+                    "linked",
+                    &format!("followed up by ticket #{ticket_id}"),
+                )?;
+            }
+            if class.may_answer() && !hops_over {
+                if let Some(id) = self.acknowledge(c, ticket_id, mail, answer)? {
                     outbox_ids.push(id);
                 }
             }
@@ -432,24 +596,34 @@ impl Pipeline<'_> {
             let event = match outcome {
                 Outcome::Bounce => "bounce",
                 Outcome::AutoReply => "auto_reply",
+                _ if reopen => "reopened",
                 _ => "reply",
             };
             models::insert_event(
                 c,
                 ticket_id,
                 now,
-                &mail_from(mail),
+                &sender,
                 event,
                 &format!("inbound #{inbound_id}"),
             )?;
-            let reopen = outcome == Outcome::Reply
-                && models::get_ticket(c, ticket_id)?.is_some_and(|t| {
-                    matches!(
-                        Status::parse(&t.status),
-                        Some(Status::Resolved | Status::Pending)
-                    )
-                });
+            let reopen = reopen && outcome == Outcome::Reply;
             models::touch_ticket(c, ticket_id, now, reopen.then_some(Status::Open.as_str()))?;
+        }
+        if matches!(outcome, Outcome::NewTicket | Outcome::Reply) {
+            let text = if outcome == Outcome::Reply {
+                quote::strip_reply(&mail.text)
+            } else {
+                mail.text.trim().to_string()
+            };
+            outbox_ids.extend(self.notify_agents(
+                c,
+                ticket_id,
+                mail,
+                &text,
+                outcome == Outcome::NewTicket,
+                answer,
+            )?);
         }
         Ok(result(
             p,
@@ -513,6 +687,7 @@ impl Pipeline<'_> {
         mailbox: &MailboxConfig,
         mail: &InboundMail,
         now: i64,
+        linked_to: Option<i64>,
     ) -> diesel::QueryResult<i64> {
         let requester = mail_from(mail);
         let subject = if mail.subject.is_empty() {
@@ -520,6 +695,10 @@ impl Pipeline<'_> {
         } else {
             mail.subject.as_str()
         };
+        let thread_index = mail
+            .thread_index
+            .clone()
+            .unwrap_or_else(|| new_thread_index(now));
         let id = models::insert_ticket(
             c,
             &NewTicket {
@@ -538,6 +717,8 @@ impl Pipeline<'_> {
                     .and_then(|q| q.sla.as_deref()),
                 created_at: now,
                 updated_at: now,
+                thread_index: Some(&thread_index),
+                linked_to,
             },
         )?;
         let own = self.cfg.own_addresses();
@@ -547,7 +728,10 @@ impl Pipeline<'_> {
             "requester",
         )];
         for cc in &mail.cc {
-            if !own.contains(&cc.address) && !people.iter().any(|p| p.0 == cc.address) {
+            if !own.contains(&cc.address)
+                && self.cfg.agent(&cc.address).is_none()
+                && !people.iter().any(|p| p.0 == cc.address)
+            {
                 people.push((&cc.address, cc.name.as_deref(), "cc"));
             }
         }
@@ -555,6 +739,7 @@ impl Pipeline<'_> {
         Ok(id)
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn add_message(
         &self,
         c: &mut AnyConnection,
@@ -562,6 +747,7 @@ impl Pipeline<'_> {
         inbound_id: i64,
         mail: &InboundMail,
         kind: MessageKind,
+        text: &str,
         now: i64,
     ) -> diesel::QueryResult<()> {
         let refs = mail.references.join(" ");
@@ -586,8 +772,12 @@ impl Pipeline<'_> {
                 cc_addrs: &addrs(&mail.cc),
                 subject: &mail.subject,
                 date: mail.date.unwrap_or(now),
-                text_body: &mail.text,
-                html_body: mail.html.as_deref(),
+                text_body: text,
+                html_body: if kind == MessageKind::Customer || kind == MessageKind::Auto {
+                    mail.html.as_deref()
+                } else {
+                    None
+                },
                 created_at: now,
             },
         )?;
@@ -608,16 +798,412 @@ impl Pipeline<'_> {
         Ok(())
     }
 
-    /// Queues the acknowledgement of a new ticket. A mail that cannot be composed (an address
-    /// lettre refuses, say) is recorded as an event instead; it never fails the mail.
+    /// A verified agent's mail about a ticket: commands, then an internal note, or an answer
+    /// that goes to the customer; a short reply to the agent for anything not done.
+    #[allow(clippy::too_many_arguments)]
+    fn agent_mail(
+        &self,
+        c: &mut AnyConnection,
+        mailbox: &MailboxConfig,
+        p: &Prepared,
+        mail: &InboundMail,
+        agent: &AgentConfig,
+        at: AgentMailAt<'_>,
+        clock: BatchClock,
+    ) -> diesel::QueryResult<MailResult> {
+        let now = clock.received_at;
+        let ticket_id = at.ticket_id;
+        let Some(ticket) = models::get_ticket(c, ticket_id)? else {
+            return Err(diesel::result::Error::NotFound);
+        };
+        let parsed = commands::parse(&mail.text);
+        let note = parsed.note || at.to_notes;
+        let body = quote::strip_reply(&parsed.body);
+        let mut errors: Vec<(String, String)> = parsed.errors.clone();
+        let mut done: Vec<String> = Vec::new();
+        let mut changes = TicketChanges::default();
+        let mut tags: Vec<String> = serde_json::from_str(&ticket.tags).unwrap_or_default();
+        let mut status_set = false;
+        for cmd in &parsed.commands {
+            match cmd {
+                Command::Status(s) => {
+                    changes.status = Some(s.as_str().into());
+                    status_set = true;
+                    done.push(format!("status {s}"));
+                }
+                Command::Priority(pr) => {
+                    changes.priority = Some(pr.as_str().into());
+                    done.push(format!("priority {pr}"));
+                }
+                Command::Queue(q) => {
+                    if self.cfg.queues.iter().any(|x| &x.name == q) {
+                        changes.queue = Some(q.clone());
+                        done.push(format!("queue {q}"));
+                    } else {
+                        errors.push((format!("#queue {q}"), format!("there is no queue '{q}'")));
+                    }
+                }
+                Command::Assign(a) => match a {
+                    Assignee::Me => {
+                        changes.assignee = Some(Some(agent.address.clone()));
+                        done.push(format!("assigned to {}", agent.address));
+                    }
+                    Assignee::Nobody => {
+                        changes.assignee = Some(None);
+                        done.push("unassigned".into());
+                    }
+                    Assignee::Named(n) => match self.find_agent(n) {
+                        Some(to) => {
+                            changes.assignee = Some(Some(to.address.clone()));
+                            done.push(format!("assigned to {}", to.address));
+                        }
+                        None => errors.push((
+                            format!("#assign {n}"),
+                            format!(
+                                "no agent is called '{n}' (use a name, an address, me or nobody)"
+                            ),
+                        )),
+                    },
+                },
+                Command::Tags { add, remove } => {
+                    tags.retain(|t| !remove.contains(t));
+                    for t in add {
+                        if !tags.contains(t) {
+                            tags.push(t.clone());
+                        }
+                    }
+                    changes.tags =
+                        Some(serde_json::to_string(&tags).unwrap_or_else(|_| "[]".into()));
+                    done.push(format!(
+                        "tags {}",
+                        add.iter()
+                            .map(|t| format!("+{t}"))
+                            .chain(remove.iter().map(|t| format!("-{t}")))
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    ));
+                }
+            }
+        }
+        let outcome = if note {
+            Outcome::Note
+        } else if !body.is_empty() {
+            Outcome::AgentReply
+        } else {
+            Outcome::Command
+        };
+        let inbound_id = self.record(
+            c,
+            mailbox,
+            p,
+            mail,
+            outcome,
+            Some(ticket_id),
+            at.matched_by,
+            None,
+            None,
+            clock,
+        )?;
+        let kind = if note {
+            MessageKind::Note
+        } else {
+            MessageKind::Agent
+        };
+        self.add_message(c, ticket_id, inbound_id, mail, kind, &body, now)?;
+        for d in &done {
+            models::insert_event(c, ticket_id, now, &agent.address, "command", d)?;
+        }
+        let answer = Answer {
+            hops: mail.hops,
+            now,
+            due_at: clock.due_at,
+        };
+        let mut outbox_ids = Vec::new();
+        let mut sent = false;
+        match outcome {
+            Outcome::Note => {
+                models::insert_event(
+                    c,
+                    ticket_id,
+                    now,
+                    &agent.address,
+                    "note",
+                    &format!("inbound #{inbound_id}"),
+                )?;
+            }
+            Outcome::AgentReply => {
+                if let Some(id) = self.answer_customer(c, &ticket, agent, &body, answer)? {
+                    outbox_ids.push(id);
+                    sent = true;
+                    models::insert_event(
+                        c,
+                        ticket_id,
+                        now,
+                        &agent.address,
+                        "agent_reply",
+                        &format!("inbound #{inbound_id}"),
+                    )?;
+                    if ticket.first_response_at.is_none() {
+                        changes.first_response_at = Some(now);
+                    }
+                    if !status_set {
+                        changes.status = Some(Status::Open.as_str().into());
+                    }
+                }
+            }
+            _ => {}
+        }
+        changes.updated_at = Some(now);
+        models::update_ticket(c, ticket_id, &changes)?;
+        if !errors.is_empty() {
+            let ctx = serde_json::json!({
+                "marker": REPLY_MARKER,
+                "ticket": {"ref": ticket_ref(&self.cfg.identity.subject_tag, ticket_id)},
+                "errors": errors.iter().map(|(line, reason)| serde_json::json!({"line": line, "reason": reason})).collect::<Vec<_>>(),
+                "done": done,
+                "sent": sent,
+            });
+            models::insert_event(
+                c,
+                ticket_id,
+                now,
+                &agent.address,
+                "command_error",
+                &errors
+                    .iter()
+                    .map(|(l, r)| format!("{l}: {r}"))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            )?;
+            let to = (Some(agent.name.clone()), agent.address.clone());
+            let subject = format!("Re: {}", one_line(&mail.subject));
+            if let Some(id) = self.send_automatic(
+                c,
+                &ticket,
+                "command_error",
+                &ctx,
+                to,
+                &subject,
+                Some(mail),
+                Some(self.keys.agent_address(
+                    &self.cfg.identity.address,
+                    &self.cfg.identity.plus_delimiter,
+                    ticket_id,
+                    &agent.address,
+                )),
+                answer,
+            )? {
+                outbox_ids.push(id);
+            }
+        }
+        Ok(result(
+            p,
+            Some(outcome),
+            Some(inbound_id),
+            Some(ticket_id),
+            outbox_ids,
+        ))
+    }
+
+    /// The agent `name` means: an address, a display name, or an address's local part.
+    fn find_agent(&self, name: &str) -> Option<&AgentConfig> {
+        let n = name.trim().to_lowercase();
+        self.cfg.agents.iter().find(|a| {
+            a.address == n
+                || a.name.to_lowercase() == n
+                || a.address.split('@').next() == Some(n.as_str())
+        })
+    }
+
+    /// The agents to tell about a ticket: its assignee, else the agents of its queue.
+    fn agents_for(&self, ticket: &Ticket) -> Vec<&AgentConfig> {
+        if let Some(a) = ticket.assignee.as_deref().and_then(|a| self.cfg.agent(a)) {
+            return vec![a];
+        }
+        self.cfg
+            .agents
+            .iter()
+            .filter(|a| {
+                a.role == "agent" && (a.queues.is_empty() || a.queues.contains(&ticket.queue))
+            })
+            .collect()
+    }
+
+    /// The fields every mail about a ticket shares: our identity, a Message-ID naming the
+    /// ticket, the self-reference first in References, the ticket's Outlook conversation and
+    /// the hop count.
+    fn about_ticket(
+        &self,
+        ticket: &Ticket,
+        subject: &str,
+        threading: Option<(&str, &str)>,
+        answer: Answer,
+    ) -> OutgoingMail {
+        let id = &self.cfg.identity;
+        let self_ref = self.keys.self_reference(ticket.id, &id.message_id_domain);
+        let (in_reply_to, mut references) = match threading {
+            Some((mid, refs)) => {
+                let mut r: Vec<String> = refs.split_whitespace().map(str::to_string).collect();
+                r.push(mid.to_string());
+                (Some(mid.to_string()), r)
+            }
+            None => (None, Vec::new()),
+        };
+        references.retain(|r| r != &self_ref);
+        if references.len() > 19 {
+            references.drain(..references.len() - 19);
+        }
+        references.insert(0, self_ref);
+        OutgoingMail {
+            from_name: id.name.clone(),
+            from_address: id.address.clone(),
+            to: Vec::new(),
+            cc: Vec::new(),
+            reply_to: None,
+            subject: tagged_subject(&ticket_ref(&id.subject_tag, ticket.id), subject),
+            message_id: self.keys.message_id(Some(ticket.id), &id.message_id_domain),
+            in_reply_to,
+            references,
+            date: answer.now,
+            auto_submitted: None,
+            loop_marker: id.message_id_domain.clone(),
+            hops: answer.hops.saturating_add(1),
+            thread_index: ticket.thread_index.clone(),
+            thread_topic: Some(one_line(&ticket.subject)),
+            text: String::new(),
+            html: String::new(),
+        }
+    }
+
+    /// The customer's Reply-To: the ticket's plus address, when plus addressing is on.
+    fn customer_reply_to(&self, ticket: i64) -> Option<String> {
+        let id = &self.cfg.identity;
+        id.plus_addressing.then(|| {
+            self.keys
+                .ticket_address(&id.address, &id.plus_delimiter, ticket)
+        })
+    }
+
+    /// Renders, composes and queues one mail; a template or address problem becomes an event
+    /// on the ticket instead of failing the mail that caused it.
+    #[allow(clippy::too_many_arguments)]
+    fn queue_mail(
+        &self,
+        c: &mut AnyConnection,
+        ticket_id: i64,
+        kind: &str,
+        message_kind: MessageKind,
+        template: &str,
+        ctx: &impl serde::Serialize,
+        mut out: OutgoingMail,
+        answer: Answer,
+    ) -> diesel::QueryResult<Option<i64>> {
+        let rendered = match self.templates.render(template, ctx) {
+            Ok(r) => r,
+            Err(e) => {
+                models::insert_event(
+                    c,
+                    ticket_id,
+                    answer.now,
+                    "system",
+                    &format!("{kind}_failed"),
+                    &e.to_string(),
+                )?;
+                return Ok(None);
+            }
+        };
+        out.text = rendered.text;
+        out.html = rendered.html;
+        match compose(&out) {
+            Ok(raw) => outbox::enqueue(
+                c,
+                Some(ticket_id),
+                kind,
+                message_kind,
+                &out,
+                &raw,
+                answer.now,
+                answer.due_at,
+            )
+            .map(Some),
+            Err(e) => {
+                models::insert_event(
+                    c,
+                    ticket_id,
+                    answer.now,
+                    "system",
+                    &format!("{kind}_failed"),
+                    &e.to_string(),
+                )?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// An automatic answer (acknowledgement, command error) to `to`, unless the address had
+    /// `limits.auto_replies_per_hour` of them in the last hour: that stops two auto-responders
+    /// from ping-ponging through us.
+    #[allow(clippy::too_many_arguments)]
+    fn send_automatic(
+        &self,
+        c: &mut AnyConnection,
+        ticket: &Ticket,
+        kind: &'static str,
+        ctx: &impl serde::Serialize,
+        to: (Option<String>, String),
+        subject: &str,
+        answering: Option<&InboundMail>,
+        reply_to: Option<String>,
+        answer: Answer,
+    ) -> diesel::QueryResult<Option<i64>> {
+        let cap = self.cfg.limits.auto_replies_per_hour;
+        let recent = models::count_sent_to(c, &to.1, AUTOMATIC_KINDS, answer.now - 3_600_000)?;
+        if recent >= i64::from(cap) {
+            models::insert_event(
+                c,
+                ticket.id,
+                answer.now,
+                "system",
+                "auto_reply_suppressed",
+                &format!("no {kind} to {}: already {recent} automatic mails in the last hour (limits.auto_replies_per_hour = {cap})", to.1),
+            )?;
+            return Ok(None);
+        }
+        let threading = answering
+            .filter(|m| !m.message_id_synthesized)
+            .map(|m| (m.message_id.as_str(), m.references.join(" ")));
+        let mut out = self.about_ticket(
+            ticket,
+            subject,
+            threading.as_ref().map(|(m, r)| (*m, r.as_str())),
+            answer,
+        );
+        out.to = vec![to];
+        out.reply_to = reply_to;
+        out.auto_submitted = Some("auto-replied");
+        self.queue_mail(
+            c,
+            ticket.id,
+            kind,
+            MessageKind::Auto,
+            kind,
+            ctx,
+            out,
+            answer,
+        )
+    }
+
+    /// Queues the acknowledgement of a new ticket.
     fn acknowledge(
         &self,
         c: &mut AnyConnection,
         ticket_id: i64,
         mail: &InboundMail,
-        now: i64,
-        due_at: i64,
+        answer: Answer,
     ) -> diesel::QueryResult<Option<i64>> {
+        let Some(ticket) = models::get_ticket(c, ticket_id)? else {
+            return Ok(None);
+        };
         let id = &self.cfg.identity;
         let reference = ticket_ref(&id.subject_tag, ticket_id);
         // Reply-To wins, unless it names one of our own addresses (web forms and some clients
@@ -633,11 +1219,6 @@ impl Pipeline<'_> {
                 name: None,
                 address: String::new(),
             });
-        let subject = if mail.subject.is_empty() {
-            "(no subject)"
-        } else {
-            mail.subject.as_str()
-        };
         let ctx = AckContext {
             identity: IdentityCtx {
                 name: &id.name,
@@ -646,10 +1227,10 @@ impl Pipeline<'_> {
             ticket: TicketCtx {
                 id: ticket_id,
                 reference: &reference,
-                subject,
-                status: Status::New.as_str(),
-                priority: Priority::Normal.as_str(),
-                queue: "",
+                subject: &ticket.subject,
+                status: &ticket.status,
+                priority: &ticket.priority,
+                queue: &ticket.queue,
             },
             customer: PersonCtx {
                 address: &to.address,
@@ -657,47 +1238,203 @@ impl Pipeline<'_> {
                 display: to.name.as_deref().unwrap_or(&to.address),
             },
         };
-        let rendered = match self.templates.render("ack", &ctx) {
-            Ok(r) => r,
-            Err(e) => {
-                models::insert_event(c, ticket_id, now, "system", "ack_failed", &e.to_string())?;
-                return Ok(None);
-            }
-        };
-        let (in_reply_to, mut references) = if mail.message_id_synthesized {
-            (None, mail.references.clone())
-        } else {
-            let mut r = mail.references.clone();
-            r.push(mail.message_id.clone());
-            (Some(mail.message_id.clone()), r)
-        };
-        if references.len() > 20 {
-            references.drain(1..references.len() - 19);
-        }
-        let out = OutgoingMail {
-            from_name: id.name.clone(),
-            from_address: id.address.clone(),
-            to: vec![(to.name.clone(), to.address.clone())],
-            subject: tagged_subject(&reference, subject),
-            message_id: new_message_id(Some(ticket_id), &id.message_id_domain),
-            in_reply_to,
-            references,
-            date: now,
-            auto_submitted: Some("auto-replied"),
-            loop_marker: id.message_id_domain.clone(),
-            text: rendered.text,
-            html: rendered.html,
-        };
-        match compose(&out) {
-            Ok(raw) => {
-                outbox::enqueue(c, Some(ticket_id), "ack", &out, &raw, now, due_at).map(Some)
-            }
-            Err(e) => {
-                models::insert_event(c, ticket_id, now, "system", "ack_failed", &e.to_string())?;
-                Ok(None)
-            }
-        }
+        self.send_automatic(
+            c,
+            &ticket,
+            "ack",
+            &ctx,
+            (to.name.clone(), to.address.clone()),
+            &ticket.subject,
+            Some(mail),
+            self.customer_reply_to(ticket_id),
+            answer,
+        )
     }
+
+    /// Mails a new ticket or a customer's reply to the agents who should see it, each with a
+    /// Reply-To of their own that brings their answer back to this ticket as theirs.
+    fn notify_agents(
+        &self,
+        c: &mut AnyConnection,
+        ticket_id: i64,
+        mail: &InboundMail,
+        text: &str,
+        is_new: bool,
+        answer: Answer,
+    ) -> diesel::QueryResult<Vec<i64>> {
+        let Some(ticket) = models::get_ticket(c, ticket_id)? else {
+            return Ok(Vec::new());
+        };
+        let id = &self.cfg.identity;
+        let sender = mail_from(mail);
+        let customer_name = mail.from.as_ref().and_then(|f| f.name.clone());
+        let sla_due = ticket
+            .first_response_at
+            .is_none()
+            .then_some(ticket.first_response_due)
+            .flatten()
+            .or(ticket.resolution_due)
+            .map(crate::time::rfc3339);
+        let mut ids = Vec::new();
+        for agent in self.agents_for(&ticket) {
+            if agent.address == sender {
+                continue;
+            }
+            let ctx = serde_json::json!({
+                "marker": REPLY_MARKER,
+                "is_new": is_new,
+                "identity": {"name": id.name, "address": id.address},
+                "ticket": {
+                    "id": ticket.id,
+                    "ref": ticket_ref(&id.subject_tag, ticket.id),
+                    "subject": ticket.subject,
+                    "status": ticket.status,
+                    "priority": ticket.priority,
+                    "queue": ticket.queue,
+                    "assignee": ticket.assignee,
+                    "sla_due": sla_due,
+                },
+                "customer": {
+                    "address": sender,
+                    "name": customer_name,
+                    "display": customer_name.as_deref().unwrap_or(&sender),
+                },
+                "agent": {"name": agent.name, "address": agent.address},
+                "text": text,
+            });
+            let threading = (!mail.message_id_synthesized)
+                .then(|| (mail.message_id.as_str(), mail.references.join(" ")));
+            let mut out = self.about_ticket(
+                &ticket,
+                &mail.subject,
+                threading.as_ref().map(|(m, r)| (*m, r.as_str())),
+                answer,
+            );
+            out.from_name = match &customer_name {
+                Some(n) => format!("{n} via {}", id.name),
+                None => format!("{sender} via {}", id.name),
+            };
+            out.to = vec![(Some(agent.name.clone()), agent.address.clone())];
+            out.reply_to = Some(self.keys.agent_address(
+                &id.address,
+                &id.plus_delimiter,
+                ticket.id,
+                &agent.address,
+            ));
+            out.auto_submitted = Some("auto-generated");
+            if let Some(i) = self.queue_mail(
+                c,
+                ticket.id,
+                "notify_agent",
+                MessageKind::Notification,
+                "notify_agent",
+                &ctx,
+                out,
+                answer,
+            )? {
+                ids.push(i);
+            }
+        }
+        Ok(ids)
+    }
+
+    /// The agent's answer, to the requester and the CCs, from "Agent via Support", threaded to
+    /// the customer's last mail.
+    fn answer_customer(
+        &self,
+        c: &mut AnyConnection,
+        ticket: &Ticket,
+        agent: &AgentConfig,
+        text: &str,
+        answer: Answer,
+    ) -> diesel::QueryResult<Option<i64>> {
+        let id = &self.cfg.identity;
+        let own = self.cfg.own_addresses();
+        let people = models::participants_of_ticket(c, ticket.id)?;
+        let outsider = |a: &str| !own.iter().any(|o| o == a) && self.cfg.agent(a).is_none();
+        let requester = people
+            .iter()
+            .find(|(a, _, role)| role == "requester" && outsider(a))
+            .map(|(a, n, _)| (n.clone(), a.clone()))
+            .or_else(|| outsider(&ticket.requester).then(|| (None, ticket.requester.clone())));
+        let Some(requester) = requester else {
+            models::insert_event(
+                c,
+                ticket.id,
+                answer.now,
+                "system",
+                "agent_reply_failed",
+                "the ticket has no customer to answer",
+            )?;
+            return Ok(None);
+        };
+        let cc: Vec<(Option<String>, String)> = people
+            .iter()
+            .filter(|(a, _, role)| role != "requester" && outsider(a) && *a != requester.1)
+            .map(|(a, n, _)| (n.clone(), a.clone()))
+            .collect();
+        let last = models::last_customer_message(c, ticket.id)?;
+        let subject = format!("Re: {}", ticket.subject);
+        let mut out = self.about_ticket(
+            ticket,
+            &subject,
+            last.as_ref().map(|(m, r)| (m.as_str(), r.as_str())),
+            answer,
+        );
+        out.from_name = format!("{} via {}", agent.name, id.name);
+        out.to = vec![requester];
+        out.cc = cc;
+        out.reply_to = self.customer_reply_to(ticket.id);
+        let ctx = serde_json::json!({
+            "text": text,
+            "agent": {"name": agent.name, "address": agent.address},
+            "identity": {"name": id.name, "address": id.address},
+            "ticket": {"id": ticket.id, "ref": ticket_ref(&id.subject_tag, ticket.id), "subject": ticket.subject},
+        });
+        self.queue_mail(
+            c,
+            ticket.id,
+            "agent_reply",
+            MessageKind::Agent,
+            "agent_reply",
+            &ctx,
+            out,
+            answer,
+        )
+    }
+}
+
+/// Outbox kinds that are automatic answers to someone's mail (capped per address).
+const AUTOMATIC_KINDS: &[&str] = &["ack", "command_error"];
+
+/// When and in answer to what a mail is written.
+#[derive(Debug, Clone, Copy)]
+struct Answer {
+    /// Hops of the mail being answered.
+    hops: u32,
+    now: i64,
+    due_at: i64,
+}
+
+/// Where an agent's mail landed.
+struct AgentMailAt<'a> {
+    ticket_id: i64,
+    matched_by: Option<&'a str>,
+    to_notes: bool,
+}
+
+/// A fresh Outlook conversation index (1 reserved byte, 5 bytes of FILETIME, 16 random bytes),
+/// base64: our mail carries it so Outlook threads a conversation we start.
+fn new_thread_index(now_ms: i64) -> String {
+    use base64::Engine;
+    // 100 ns intervals since 1601-01-01.
+    let filetime = (now_ms.max(0) as u64 + 11_644_473_600_000) * 10_000;
+    let mut b = [0u8; 22];
+    b[0] = 1;
+    b[1..6].copy_from_slice(&filetime.to_be_bytes()[..5]);
+    b[6..14].copy_from_slice(&fastrand::u64(..).to_le_bytes());
+    b[14..22].copy_from_slice(&fastrand::u64(..).to_le_bytes());
+    base64::engine::general_purpose::STANDARD.encode(b)
 }
 
 /// True when the connection itself failed: retrying the batch mail by mail would not help.

@@ -8,11 +8,28 @@ use handlebars::Handlebars;
 use serde::Serialize;
 
 /// The templates postdesk ships: `(name, text source, html source)`.
-const BUILTIN: &[(&str, &str, &str)] = &[(
-    "ack",
-    include_str!("../mail-templates/ack.txt.hbs"),
-    include_str!("../mail-templates/ack.html.hbs"),
-)];
+const BUILTIN: &[(&str, &str, &str)] = &[
+    (
+        "ack",
+        include_str!("../mail-templates/ack.txt.hbs"),
+        include_str!("../mail-templates/ack.html.hbs"),
+    ),
+    (
+        "notify_agent",
+        include_str!("../mail-templates/notify_agent.txt.hbs"),
+        include_str!("../mail-templates/notify_agent.html.hbs"),
+    ),
+    (
+        "agent_reply",
+        include_str!("../mail-templates/agent_reply.txt.hbs"),
+        include_str!("../mail-templates/agent_reply.html.hbs"),
+    ),
+    (
+        "command_error",
+        include_str!("../mail-templates/command_error.txt.hbs"),
+        include_str!("../mail-templates/command_error.html.hbs"),
+    ),
+];
 
 /// Errors at the template boundary.
 #[derive(Debug, Clone, thiserror::Error)]

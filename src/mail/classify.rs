@@ -40,10 +40,16 @@ fn is_daemon(local: &str) -> bool {
     local == "mailer-daemon" || local == "postmaster" || local.starts_with("mailer-daemon")
 }
 
-/// Classifies a mail. `own_addresses` are the addresses postdesk sends from (lower case).
-pub fn classify(mail: &InboundMail, own_addresses: &[String]) -> MailClass {
+/// Classifies a mail. `own_addresses` are the addresses postdesk sends from (lower case);
+/// `own_marker` is the value of our loop header. Another helpdesk's loop header is not a loop
+/// here (its people write to us too); its hop counter is what stops ping-pong.
+pub fn classify(mail: &InboundMail, own_addresses: &[String], own_marker: &str) -> MailClass {
     let a = &mail.auto;
-    if let Some(v) = &a.loop_header {
+    if let Some(v) = a
+        .loop_header
+        .as_deref()
+        .filter(|v| v.eq_ignore_ascii_case(own_marker))
+    {
         return MailClass::Loop(format!("our own loop header ({v})"));
     }
     if let Some(from) = &mail.from {
@@ -100,7 +106,7 @@ mod tests {
             &ParseLimits::default(),
         )
         .unwrap();
-        classify(&m, &["support@example.test".to_string()])
+        classify(&m, &["support@example.test".to_string()], "example.test")
     }
 
     #[test]
@@ -119,6 +125,11 @@ mod tests {
             ("From: a@b.c\r\nContent-Type: multipart/report; report-type=delivery-status; boundary=x", "bounce"),
             ("From: Support <support@example.test>", "loop"),
             ("From: a@b.c\r\nX-Postdesk-Loop: example.test", "loop"),
+            ("From: a@b.c\r\nX-Postdesk-Loop: other-desk.example", "person"),
+            ("From: a@b.c\r\nPrecedence: junk", "list"),
+            ("From: a@b.c\r\nX-Autorespond: yes", "auto"),
+            ("From: a@b.c\r\nList-Unsubscribe: <mailto:u@b.c>", "list"),
+            ("From: a@b.c\r\nAuto-Submitted: auto-generated", "auto"),
         ];
         for (headers, want) in cases {
             let got = match class(headers) {

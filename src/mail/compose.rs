@@ -9,7 +9,7 @@ use lettre::message::header::{HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart};
 use lettre::Message;
 
-use super::parse::{one_line, LOOP_HEADER};
+use super::parse::{one_line, HOPS_HEADER, LOOP_HEADER};
 
 /// One mail to send.
 #[derive(Debug, Clone)]
@@ -17,6 +17,9 @@ pub struct OutgoingMail {
     pub from_name: String,
     pub from_address: String,
     pub to: Vec<(Option<String>, String)>,
+    pub cc: Vec<(Option<String>, String)>,
+    /// Where answers go: a plus address that leads back to the ticket.
+    pub reply_to: Option<String>,
     pub subject: String,
     /// `<id@domain>`.
     pub message_id: String,
@@ -29,6 +32,12 @@ pub struct OutgoingMail {
     pub auto_submitted: Option<&'static str>,
     /// Value of our loop-detection header (the identity's domain).
     pub loop_marker: String,
+    /// Helpdesk hops: one more than the mail this answers had.
+    pub hops: u32,
+    /// The ticket's Outlook conversation (Thread-Index, base64) and topic, echoed so Outlook
+    /// threads our mail with the customer's.
+    pub thread_index: Option<String>,
+    pub thread_topic: Option<String>,
     pub text: String,
     pub html: String,
 }
@@ -40,12 +49,6 @@ pub enum ComposeError {
     Address(String),
     #[error("cannot build the message: {0}")]
     Build(String),
-}
-
-/// Makes a fresh Message-ID for a mail about `ticket`: `<pd.TICKET.RANDOM@domain>`.
-pub fn new_message_id(ticket: Option<i64>, domain: &str) -> String {
-    let t = ticket.map(|t| t.to_string()).unwrap_or_else(|| "0".into());
-    format!("<pd.{t}.{:016x}@{domain}>", fastrand::u64(..))
 }
 
 /// `[Tag #id] subject`, without doubling a tag the subject already carries.
@@ -84,6 +87,21 @@ pub fn compose(mail: &OutgoingMail) -> Result<Vec<u8>, ComposeError> {
         .raw_header(raw_header(LOOP_HEADER, &mail.loop_marker));
     for (name, address) in &mail.to {
         b = b.to(mailbox(name.as_deref(), address)?);
+    }
+    for (name, address) in &mail.cc {
+        b = b.cc(mailbox(name.as_deref(), address)?);
+    }
+    if let Some(r) = &mail.reply_to {
+        b = b.reply_to(mailbox(Some(&mail.from_name), r)?);
+    }
+    if mail.hops > 0 {
+        b = b.raw_header(raw_header(HOPS_HEADER, &mail.hops.to_string()));
+    }
+    if let Some(ti) = &mail.thread_index {
+        b = b.raw_header(raw_header("Thread-Index", ti));
+    }
+    if let Some(topic) = &mail.thread_topic {
+        b = b.raw_header(raw_header("Thread-Topic", topic));
     }
     if let Some(irt) = &mail.in_reply_to {
         b = b.in_reply_to(one_line(irt));
@@ -130,6 +148,8 @@ mod tests {
             from_name: "Example Support".into(),
             from_address: "support@example.test".into(),
             to: vec![(Some("Zoë Customer".into()), "zoe@example.com".into())],
+            cc: vec![(None, "boss@example.com".into())],
+            reply_to: Some("support+3.abcdef012345@example.test".into()),
             subject: "[Support #3] Printer\r\nBcc: evil@example.com".into(),
             message_id: "<pd.3.abc@example.test>".into(),
             in_reply_to: Some("<c1@example.com>".into()),
@@ -137,6 +157,9 @@ mod tests {
             date: 1_795_000_000_000,
             auto_submitted: Some("auto-replied"),
             loop_marker: "example.test".into(),
+            hops: 2,
+            thread_index: Some("AdxYZ0123456789abcdefghijklmnopqrs=".into()),
+            thread_topic: Some("Printer".into()),
             text: "Grüße\n".into(),
             html: "<p>Grüße</p>".into(),
         }
@@ -154,6 +177,10 @@ mod tests {
             "MIME-Version: 1.0",
             "X-Postdesk-Loop: example.test",
             "multipart/alternative",
+            "Cc: boss@example.com",
+            "Reply-To: \"Example Support\" <support+3.abcdef012345@example.test>",
+            "X-Postdesk-Hops: 2",
+            "Thread-Topic: Printer",
         ] {
             assert!(text.contains(h), "missing {h} in\n{text}");
         }

@@ -1,7 +1,9 @@
 //! Mail as data: parsing incoming mail ([`parse`]), classifying it ([`classify`]) and composing
 //! outgoing mail ([`compose`]). No database and no network here.
 
+pub mod auth;
 pub mod classify;
 pub mod compose;
 pub mod dsn;
 pub mod parse;
+pub mod quote;

@@ -68,6 +68,15 @@ pub struct InboundMail {
     pub auto: AutoHeaders,
     /// What the mail reports when it is a delivery status notification (a bounce).
     pub dsn: Option<super::dsn::Dsn>,
+    /// Envelope recipients the delivering server recorded (Delivered-To, X-Original-To,
+    /// Envelope-To), lower case: where a plus address shows when To: does not name it.
+    pub envelope_to: Vec<String>,
+    /// The conversation part (first 22 bytes, base64) of an Outlook Thread-Index header.
+    pub thread_index: Option<String>,
+    /// Every Authentication-Results header, unfolded.
+    pub auth_results: Vec<String>,
+    /// How many helpdesk hops this mail has made (our X-Postdesk-Hops header; 0 if absent).
+    pub hops: u32,
     /// Hash over what makes this mail the same mail whichever way it arrived: Message-ID,
     /// Date, From, Subject and the body bytes (not the Received trail).
     pub dedupe_key: String,
@@ -91,6 +100,60 @@ pub struct AutoHeaders {
 
 /// The header postdesk puts on everything it sends, to recognise its own mail coming back.
 pub const LOOP_HEADER: &str = "X-Postdesk-Loop";
+
+/// The hop counter on everything postdesk sends in answer to a mail: the incoming count + 1.
+pub const HOPS_HEADER: &str = "X-Postdesk-Hops";
+
+/// The conversation part of an Outlook Thread-Index (base64 of a 22-byte header, then 5 bytes
+/// per reply): the first 22 bytes, base64 again, or `None` when it is not a Thread-Index.
+pub fn thread_index_root(value: &str) -> Option<String> {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let compact: String = value.chars().filter(|c| !c.is_whitespace()).collect();
+    let bytes = b64.decode(compact.as_bytes()).ok()?;
+    if bytes.len() < 22 || (bytes.len() - 22) % 5 != 0 {
+        return None;
+    }
+    Some(b64.encode(&bytes[..22]))
+}
+
+/// The conversation-level fields every parse reads the same way.
+struct Extra {
+    envelope_to: Vec<String>,
+    thread_index: Option<String>,
+    auth_results: Vec<String>,
+    hops: u32,
+}
+
+fn extra(msg: &Message<'_>) -> Extra {
+    let mut e = Extra {
+        envelope_to: Vec::new(),
+        thread_index: None,
+        auth_results: Vec::new(),
+        hops: 0,
+    };
+    for (name, value) in msg.headers_raw() {
+        if name.eq_ignore_ascii_case("Delivered-To")
+            || name.eq_ignore_ascii_case("X-Original-To")
+            || name.eq_ignore_ascii_case("Envelope-To")
+        {
+            let a = one_line(value)
+                .trim_start_matches('<')
+                .trim_end_matches('>')
+                .to_lowercase();
+            if a.contains('@') && !e.envelope_to.contains(&a) {
+                e.envelope_to.push(a);
+            }
+        } else if name.eq_ignore_ascii_case("Thread-Index") && e.thread_index.is_none() {
+            e.thread_index = thread_index_root(value);
+        } else if name.eq_ignore_ascii_case("Authentication-Results") {
+            e.auth_results.push(one_line(value));
+        } else if name.eq_ignore_ascii_case(HOPS_HEADER) {
+            e.hops = e.hops.max(value.trim().parse().unwrap_or(0));
+        }
+    }
+    e
+}
 
 /// Why a mail could not be parsed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -338,7 +401,12 @@ pub fn parse(raw: &[u8], hash: &str, limits: &ParseLimits) -> Result<InboundMail
         h.update(part);
     }
 
+    let x = extra(&msg);
     Ok(InboundMail {
+        envelope_to: x.envelope_to,
+        thread_index: x.thread_index,
+        auth_results: x.auth_results,
+        hops: x.hops,
         message_id,
         message_id_synthesized,
         in_reply_to: id_list(msg.in_reply_to()),
@@ -371,6 +439,7 @@ pub fn parse_headers_only(raw: &[u8], hash: &str) -> InboundMail {
             in_reply_to: id_list(msg.in_reply_to()),
             references: id_list(msg.references()),
             auto: auto_headers(&msg),
+            hops: extra(&msg).hops,
             ..InboundMail::default()
         },
         None => InboundMail::default(),

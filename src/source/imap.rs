@@ -254,6 +254,7 @@ pub fn uid_set(uids: &[u32]) -> String {
 pub struct Worker {
     pub cfg: Arc<Config>,
     pub templates: Arc<Templates>,
+    pub keys: Arc<crate::security::Keys>,
     /// Index of the mailbox in `cfg.mailboxes`.
     pub index: usize,
     /// This mailbox's own database connection.
@@ -447,9 +448,10 @@ impl Worker {
         };
         let uids: Vec<u32> = new.iter().map(|(u, _)| *u).collect();
 
-        let (cfg, templates, conn, index) = (
+        let (cfg, templates, keys, conn, index) = (
             self.cfg.clone(),
             self.templates.clone(),
+            self.keys.clone(),
             self.conn.clone(),
             self.index,
         );
@@ -461,6 +463,7 @@ impl Worker {
             let pipeline = Pipeline {
                 cfg: &cfg,
                 templates: &templates,
+                keys: &keys,
             };
             let now = crate::time::now_ms();
             let clock = BatchClock {

@@ -33,6 +33,10 @@ pub struct Ticket {
     pub first_response_at: Option<i64>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Conversation part of an Outlook Thread-Index (base64).
+    pub thread_index: Option<String>,
+    /// The closed ticket this one follows up.
+    pub linked_to: Option<i64>,
 }
 
 #[derive(Debug, Insertable)]
@@ -48,6 +52,8 @@ pub struct NewTicket<'a> {
     pub sla_policy: Option<&'a str>,
     pub created_at: i64,
     pub updated_at: i64,
+    pub thread_index: Option<&'a str>,
+    pub linked_to: Option<i64>,
 }
 
 /// Inserts a ticket and returns its id (its number in `[Tag #id]`).
@@ -82,6 +88,37 @@ pub fn touch_ticket(c: &mut Conn, id: i64, at: i64, status: Option<&str>) -> Que
             .execute(c)?,
     };
     Ok(())
+}
+
+/// Changes to a ticket; `None` leaves a field as it is.
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = tickets)]
+pub struct TicketChanges {
+    pub status: Option<String>,
+    pub priority: Option<String>,
+    pub queue: Option<String>,
+    pub assignee: Option<Option<String>>,
+    pub tags: Option<String>,
+    pub first_response_at: Option<i64>,
+    pub thread_index: Option<String>,
+    pub updated_at: Option<i64>,
+}
+
+pub fn update_ticket(c: &mut Conn, id: i64, changes: &TicketChanges) -> QueryResult<()> {
+    diesel::update(tickets::table.find(id))
+        .set(changes)
+        .execute(c)
+        .map(|_| ())
+}
+
+/// The newest ticket whose Outlook conversation is `root`.
+pub fn ticket_by_thread_index(c: &mut Conn, root: &str) -> QueryResult<Option<i64>> {
+    tickets::table
+        .filter(tickets::thread_index.eq(root))
+        .order(tickets::id.desc())
+        .select(tickets::id)
+        .first(c)
+        .optional()
 }
 
 /// Tickets, newest first, optionally filtered by status and queue.
@@ -258,6 +295,19 @@ pub fn tickets_of_message_ids(c: &mut Conn, ids: &[&str]) -> QueryResult<HashMap
     Ok(rows.into_iter().collect())
 }
 
+/// The newest mail the customer side (not agents, not us) wrote on a ticket: its Message-ID
+/// and References, to thread an answer to it.
+pub fn last_customer_message(c: &mut Conn, ticket: i64) -> QueryResult<Option<(String, String)>> {
+    messages::table
+        .filter(messages::ticket_id.eq(ticket))
+        .filter(messages::direction.eq("in"))
+        .filter(messages::kind.eq("customer"))
+        .order(messages::id.desc())
+        .select((messages::message_id, messages::refs))
+        .first(c)
+        .optional()
+}
+
 pub fn messages_of_ticket(c: &mut Conn, ticket: i64) -> QueryResult<Vec<MessageRow>> {
     messages::table
         .filter(messages::ticket_id.eq(ticket))
@@ -372,6 +422,13 @@ pub fn insert_participants(
 }
 
 /// `(address, name, role)` of a ticket's participants.
+pub fn is_participant(c: &mut Conn, ticket: i64, address: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        participants::table.find((ticket, address.to_string())),
+    ))
+    .get_result(c)
+}
+
 pub fn participants_of_ticket(
     c: &mut Conn,
     ticket: i64,
@@ -603,6 +660,17 @@ pub fn outbox_latest_to(c: &mut Conn, address: &str) -> QueryResult<Option<(i64,
 }
 
 /// Marks a row failed because a bounce reported its delivery failed.
+/// How many mails of the `kinds` went to exactly `[address]` since `since`.
+pub fn count_sent_to(c: &mut Conn, address: &str, kinds: &[&str], since: i64) -> QueryResult<i64> {
+    let rcpt = serde_json::to_string(&[address]).unwrap_or_default();
+    outbox::table
+        .filter(outbox::rcpt.eq(rcpt))
+        .filter(outbox::created_at.ge(since))
+        .filter(outbox::kind.eq_any(kinds))
+        .count()
+        .get_result(c)
+}
+
 pub fn mark_bounced(c: &mut Conn, id: i64, error: &str) -> QueryResult<()> {
     diesel::update(outbox::table.find(id))
         .set((outbox::status.eq("failed"), outbox::last_error.eq(error)))
@@ -661,4 +729,3 @@ pub fn mark_attempt_failed(
     };
     Ok(())
 }
-

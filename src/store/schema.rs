@@ -19,6 +19,8 @@ diesel::table! {
         first_response_at -> Nullable<BigInt>,
         created_at -> BigInt,
         updated_at -> BigInt,
+        thread_index -> Nullable<Text>,
+        linked_to -> Nullable<BigInt>,
     }
 }
 

@@ -2,7 +2,10 @@
 //! has already looked up; no I/O here.
 //!
 //! Layers, first match wins: a Message-ID named by In-Reply-To or References that we know
-//! (received or sent), then the subject tag `[Tag #id]`, else a new ticket.
+//! (received or sent) or that carries our HMAC (a self-reference); the subject tag
+//! `[Tag #id]` (from a participant, unless configured otherwise); a plus address we handed
+//! out (`support+42.MAC@`); an Outlook Thread-Index; else a new ticket. A reply to a ticket
+//! closed longer than the reopen window opens a new ticket linked to the old one.
 
 use std::collections::HashMap;
 
@@ -11,6 +14,8 @@ use std::collections::HashMap;
 pub enum MatchedBy {
     References,
     SubjectTag,
+    PlusAddress,
+    ThreadIndex,
 }
 
 impl MatchedBy {
@@ -18,20 +23,50 @@ impl MatchedBy {
         match self {
             MatchedBy::References => "references",
             MatchedBy::SubjectTag => "subject_tag",
+            MatchedBy::PlusAddress => "plus_address",
+            MatchedBy::ThreadIndex => "thread_index",
         }
     }
 }
 
 /// The outcome of threading one mail.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ThreadDecision {
     /// The mail belongs to this ticket.
     Existing {
         ticket_id: i64,
         matched_by: MatchedBy,
     },
-    /// Nothing links the mail to a ticket.
-    New,
+    /// Nothing links the mail to a ticket; `reason` says why a link that was there did not
+    /// count (a subject tag from a stranger).
+    New { reason: Option<String> },
+}
+
+/// A subject tag naming an existing ticket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tagged {
+    pub ticket_id: i64,
+    /// The sender takes part in that ticket (requester, CC, or an agent).
+    pub sender_known: bool,
+}
+
+/// Everything the pipeline looked up for one mail. Ids in `known` and `ours` are checked in
+/// candidate order; `ours` holds our own HMAC-carrying ids whose ticket exists.
+#[derive(Debug, Default)]
+pub struct Lookups<'a> {
+    pub known: HashMap<String, i64>,
+    pub ours: HashMap<&'a str, i64>,
+    pub tagged: Option<Tagged>,
+    pub plus_address: Option<i64>,
+    pub thread_index: Option<i64>,
+}
+
+/// Whether a tag from someone who is not a participant joins the ticket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StrangerTag {
+    /// Default: a new ticket, with the reason recorded.
+    NewTicket,
+    Join,
 }
 
 /// True for a Message-ID that can identify a mail: `<local@domain>` with no spaces. Bare words
@@ -62,16 +97,16 @@ pub fn candidate_ids<'a>(in_reply_to: &'a [String], references: &'a [String]) ->
 }
 
 /// Finds a subject tag `[<tag> #<number>]` (RT's format, case-insensitive tag, spaces allowed
-/// around `#`) and returns the number. The first well-formed tag wins.
-pub fn parse_subject_tag(subject: &str, tag: &str) -> Option<i64> {
+/// around `#`) for any of `tags` and returns the number. The first well-formed tag wins.
+pub fn parse_subject_tag<S: AsRef<str>>(subject: &str, tags: &[S]) -> Option<i64> {
     let lower = subject.to_lowercase();
-    let tag = tag.to_lowercase();
+    let tags: Vec<String> = tags.iter().map(|t| t.as_ref().to_lowercase()).collect();
     let mut from = 0;
     while let Some(pos) = lower[from..].find('[') {
         let start = from + pos + 1;
         from = start;
         let rest = &lower[start..];
-        let Some(rest) = rest.strip_prefix(tag.as_str()) else {
+        let Some(rest) = tags.iter().find_map(|t| rest.strip_prefix(t.as_str())) else {
             continue;
         };
         let rest = rest.trim_start();
@@ -84,33 +119,68 @@ pub fn parse_subject_tag(subject: &str, tag: &str) -> Option<i64> {
             continue;
         }
         if rest[digits.len()..].trim_start().starts_with(']') {
-            return digits.parse().ok();
+            return digits.parse().ok().filter(|n| *n > 0);
         }
     }
     None
 }
 
-/// Decides the ticket for a mail. `known` maps Message-IDs found in the store to their ticket;
-/// `tagged_ticket` is the subject tag's ticket when that ticket exists.
-pub fn decide(
-    candidates: &[&str],
-    known: &HashMap<String, i64>,
-    tagged_ticket: Option<i64>,
-) -> ThreadDecision {
+/// Decides the ticket for a mail from what was looked up.
+pub fn decide(candidates: &[&str], l: &Lookups<'_>, stranger: StrangerTag) -> ThreadDecision {
     for id in candidates {
-        if let Some(&ticket_id) = known.get(*id) {
+        if let Some(&ticket_id) = l.known.get(*id).or_else(|| l.ours.get(*id)) {
             return ThreadDecision::Existing {
                 ticket_id,
                 matched_by: MatchedBy::References,
             };
         }
     }
-    match tagged_ticket {
-        Some(ticket_id) => ThreadDecision::Existing {
+    let mut reason = None;
+    if let Some(t) = l.tagged {
+        if t.sender_known || stranger == StrangerTag::Join {
+            return ThreadDecision::Existing {
+                ticket_id: t.ticket_id,
+                matched_by: MatchedBy::SubjectTag,
+            };
+        }
+        reason = Some(format!(
+            "the subject names ticket #{}, but the sender takes no part in it",
+            t.ticket_id
+        ));
+    }
+    if let Some(ticket_id) = l.plus_address {
+        return ThreadDecision::Existing {
             ticket_id,
-            matched_by: MatchedBy::SubjectTag,
-        },
-        None => ThreadDecision::New,
+            matched_by: MatchedBy::PlusAddress,
+        };
+    }
+    if let Some(ticket_id) = l.thread_index {
+        return ThreadDecision::Existing {
+            ticket_id,
+            matched_by: MatchedBy::ThreadIndex,
+        };
+    }
+    ThreadDecision::New { reason }
+}
+
+/// What a mail that threads into a ticket does to it, by the ticket's status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rejoin {
+    /// Joins; the status stays.
+    Join,
+    /// Joins and sets the ticket open again (it was resolved, pending or recently closed).
+    Reopen,
+    /// The ticket was closed longer than the reopen window ago: a new ticket, linked to it.
+    NewLinked,
+}
+
+/// How a customer's reply treats a ticket in `status` last changed at `updated_at`.
+pub fn rejoin(status: &str, updated_at: i64, now: i64, reopen_window_ms: i64) -> Rejoin {
+    match status {
+        "resolved" | "pending" => Rejoin::Reopen,
+        "closed" if now.saturating_sub(updated_at) > reopen_window_ms => Rejoin::NewLinked,
+        "closed" => Rejoin::Reopen,
+        _ => Rejoin::Join,
     }
 }
 
@@ -155,34 +225,83 @@ mod tests {
             ("[Sales #42] other desk", None),
             ("[Support #4x2]", None),
             ("[Support #99999999999999999999]", None),
+            ("[Support #0] zero", None),
             ("[x] [Support #5]", Some(5)),
+            ("[RT #8] migrated from RT", Some(8)),
             ("no tag at all", None),
         ] {
-            assert_eq!(parse_subject_tag(subject, "Support"), want, "{subject}");
+            assert_eq!(
+                parse_subject_tag(subject, &["Support", "RT"]),
+                want,
+                "{subject}"
+            );
+        }
+    }
+
+    fn existing(ticket_id: i64, matched_by: MatchedBy) -> ThreadDecision {
+        ThreadDecision::Existing {
+            ticket_id,
+            matched_by,
         }
     }
 
     #[test]
-    fn decisions() {
-        let mut known = HashMap::new();
-        known.insert("<b@x>".to_string(), 2);
-        known.insert("<a@x>".to_string(), 1);
-        let refs_win = decide(&["<b@x>", "<a@x>"], &known, Some(9));
-        assert_eq!(
-            refs_win,
-            ThreadDecision::Existing {
-                ticket_id: 2,
-                matched_by: MatchedBy::References
-            }
-        );
-        let tag = decide(&["<z@x>"], &known, Some(9));
-        assert_eq!(
-            tag,
-            ThreadDecision::Existing {
+    fn every_layer_in_order() {
+        let tag = |sender_known| {
+            Some(Tagged {
                 ticket_id: 9,
-                matched_by: MatchedBy::SubjectTag
-            }
+                sender_known,
+            })
+        };
+        let mut l = Lookups {
+            known: HashMap::from([("<b@x>".to_string(), 2), ("<a@x>".to_string(), 1)]),
+            ours: HashMap::from([("<ticket-5.abc@y>", 5)]),
+            tagged: tag(true),
+            plus_address: Some(7),
+            thread_index: Some(8),
+        };
+        use MatchedBy::*;
+        use StrangerTag::*;
+        // (candidates, expected): references beat everything, in candidate order, ours too.
+        let table: Vec<(Vec<&str>, ThreadDecision)> = vec![
+            (vec!["<b@x>", "<a@x>"], existing(2, References)),
+            (vec!["<a@x>", "<b@x>"], existing(1, References)),
+            (vec!["<z@x>", "<ticket-5.abc@y>"], existing(5, References)),
+            (vec!["<z@x>"], existing(9, SubjectTag)),
+        ];
+        for (cands, want) in table {
+            assert_eq!(decide(&cands, &l, NewTicket), want, "{cands:?}");
+        }
+        // A stranger's tag does not join by default; the next layer decides.
+        l.tagged = tag(false);
+        assert_eq!(decide(&[], &l, NewTicket), existing(7, PlusAddress));
+        assert_eq!(decide(&[], &l, Join), existing(9, SubjectTag));
+        l.plus_address = None;
+        assert_eq!(decide(&[], &l, NewTicket), existing(8, ThreadIndex));
+        l.thread_index = None;
+        match decide(&[], &l, NewTicket) {
+            ThreadDecision::New { reason: Some(r) } => assert!(r.contains("#9"), "{r}"),
+            other => panic!("{other:?}"),
+        }
+        l.tagged = None;
+        assert_eq!(
+            decide(&[], &l, NewTicket),
+            ThreadDecision::New { reason: None }
         );
-        assert_eq!(decide(&[], &known, None), ThreadDecision::New);
+    }
+
+    #[test]
+    fn rejoin_by_status() {
+        let day = 86_400_000;
+        for (status, age, want) in [
+            ("new", 0, Rejoin::Join),
+            ("open", 90 * day, Rejoin::Join),
+            ("pending", day, Rejoin::Reopen),
+            ("resolved", 90 * day, Rejoin::Reopen),
+            ("closed", day, Rejoin::Reopen),
+            ("closed", 31 * day, Rejoin::NewLinked),
+        ] {
+            assert_eq!(rejoin(status, 0, age, 30 * day), want, "{status} {age}");
+        }
     }
 }

@@ -51,10 +51,14 @@ fn new_mail_opens_a_ticket_and_is_acknowledged() {
         header(ack, "In-Reply-To").as_deref(),
         Some("<plain-1@customer.example>")
     );
-    assert_eq!(
-        header(ack, "References").as_deref(),
-        Some("<plain-1@customer.example>")
-    );
+    // Our self-reference first (it survives a relay rewriting our Message-ID), then the chain.
+    let refs = header(ack, "References").unwrap();
+    let refs: Vec<&str> = refs.split_whitespace().collect();
+    assert!(refs[0].starts_with("<ticket-1."), "{refs:?}");
+    assert_eq!(refs[1..], ["<plain-1@customer.example>"]);
+    assert!(header(ack, "Reply-To").unwrap().contains("<support+1."));
+    assert!(header(ack, "Thread-Index").is_some());
+    assert_eq!(header(ack, "X-Postdesk-Hops").as_deref(), Some("1"));
     assert_eq!(
         header(ack, "Auto-Submitted").as_deref(),
         Some("auto-replied")

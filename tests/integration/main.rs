@@ -4,6 +4,7 @@
 
 mod util;
 
+mod conversation;
 mod corpus;
 mod imap;
 mod ingest;
