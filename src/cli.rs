@@ -347,6 +347,14 @@ fn ingest(
         templates: &templates,
         keys: &keys,
     };
+    // A mail that fails for good is reported to the ticket's agents in the same transaction.
+    let on_failure = |c: &mut store::AnyConnection, f: &outbox::FailedMail| {
+        pipeline.notify_delivery_failed(c, f, now_ms()).map(|_| ())
+    };
+    let rules = outbox::Rules {
+        retry: &cfg.retry,
+        on_failure: Some(&on_failure),
+    };
     // Rows this run will deliver itself are held from other senders until it is done.
     let held_until = if no_send {
         now_ms()
@@ -409,7 +417,7 @@ fn ingest(
             eprintln!("ingested {summary}");
             let attempts = attempts.map_err(Failure::runtime)?;
             let report = c
-                .transaction(|c| outbox::record(c, &attempts, &cfg.retry))
+                .transaction(|c| outbox::record(c, &attempts, &rules))
                 .map_err(Failure::runtime)?;
             Ok::<_, Failure>(Some(report))
         })?,
@@ -419,7 +427,7 @@ fn ingest(
                 process::run(&pipeline, &mut c, mb, mails, clock, |_| {}).map_err(store_err)?;
             eprintln!("ingested {summary}");
             Some(
-                outbox::deliver(&mut c, &t, &summary.outbox_ids, claim, &cfg.retry)
+                outbox::deliver(&mut c, &t, &summary.outbox_ids, claim, &rules)
                     .map_err(Failure::runtime)?,
             )
         }

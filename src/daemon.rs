@@ -117,7 +117,9 @@ pub async fn run(
     let conn = Arc::new(Mutex::new(store::connect(&cfg.database.url)?));
     tasks.spawn(send_outbox(
         transport,
-        cfg.retry,
+        cfg.clone(),
+        templates.clone(),
+        keys.clone(),
         conn,
         stop_rx.clone(),
         outbox_ready.clone(),
@@ -220,7 +222,9 @@ async fn watch_maildir(
 
 async fn send_outbox(
     transport: Arc<Transport>,
-    policy: crate::config::RetryPolicy,
+    cfg: Arc<Config>,
+    templates: Arc<Templates>,
+    keys: Arc<Keys>,
     conn: Arc<Mutex<AnyConnection>>,
     mut stop: watch::Receiver<bool>,
     ready: Arc<Notify>,
@@ -228,11 +232,26 @@ async fn send_outbox(
     let mut failures = 0;
     loop {
         let (t, c) = (transport.clone(), conn.clone());
+        let (cfg, templates, keys) = (cfg.clone(), templates.clone(), keys.clone());
         let job = tokio::task::spawn_blocking(move || {
             let mut c = c
                 .lock()
                 .map_err(|_| "database connection poisoned".to_string())?;
-            outbox::deliver_due(&mut c, &t, &policy).map_err(|e| e.to_string())
+            let pipeline = Pipeline {
+                cfg: &cfg,
+                templates: &templates,
+                keys: &keys,
+            };
+            let on_failure = |c: &mut AnyConnection, f: &outbox::FailedMail| {
+                pipeline
+                    .notify_delivery_failed(c, f, crate::time::now_ms())
+                    .map(|_| ())
+            };
+            let rules = outbox::Rules {
+                retry: &cfg.retry,
+                on_failure: Some(&on_failure),
+            };
+            outbox::deliver_due(&mut c, &t, &rules).map_err(|e| e.to_string())
         });
         let wait = match job.await {
             Ok(Ok(r)) => {

@@ -362,6 +362,24 @@ pub fn enqueue(
     Ok(id)
 }
 
+/// A mail that failed for good, as told to [`Rules::on_failure`].
+#[derive(Debug, Clone)]
+pub struct FailedMail {
+    pub outbox_id: i64,
+    pub ticket_id: i64,
+    pub to: Vec<String>,
+    pub error: String,
+}
+
+/// How deliveries are retried, and who hears of a mail that failed for good: `on_failure` runs
+/// in the transaction that records the failure (the pipeline queues the agents' notice there).
+#[derive(Clone, Copy)]
+pub struct Rules<'a> {
+    pub retry: &'a RetryPolicy,
+    #[allow(clippy::type_complexity)]
+    pub on_failure: Option<&'a dyn Fn(&mut AnyConnection, &FailedMail) -> diesel::QueryResult<()>>,
+}
+
 /// What one delivery run did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct DeliveryReport {
@@ -486,7 +504,7 @@ pub fn transmit(
 pub fn record(
     c: &mut AnyConnection,
     attempts: &[Attempt],
-    policy: &RetryPolicy,
+    rules: &Rules<'_>,
 ) -> Result<DeliveryReport, StoreError> {
     let mut report = DeliveryReport::default();
     let now = crate::time::now_ms();
@@ -505,7 +523,7 @@ pub fn record(
         let retry_at = if e.permanent {
             None
         } else {
-            next_attempt(policy, attempts, a.created_at, now)
+            next_attempt(rules.retry, attempts, a.created_at, now)
         };
         if retry_at.is_some() {
             report.retrying += 1;
@@ -518,6 +536,17 @@ pub fn record(
         if let (None, Some(ticket)) = (retry_at, a.ticket_id) {
             let detail = format!("{} to {}: {}", a.message_id, a.to.join(", "), e.message);
             models::insert_event(c, ticket, now, "system", "delivery_failed", &detail)?;
+            if let Some(hook) = rules.on_failure {
+                hook(
+                    c,
+                    &FailedMail {
+                        outbox_id: a.id,
+                        ticket_id: ticket,
+                        to: a.to.clone(),
+                        error: e.message.clone(),
+                    },
+                )?;
+            }
         }
     }
     Ok(report)
@@ -531,18 +560,18 @@ pub fn deliver(
     transport: &Transport,
     ids: &[i64],
     claim: Claim,
-    policy: &RetryPolicy,
+    rules: &Rules<'_>,
 ) -> Result<DeliveryReport, StoreError> {
     let mut report = DeliveryReport::default();
     if transport.idempotent() {
         for chunk in ids.chunks(200) {
             let attempts = transmit(c, transport, chunk, claim)?;
-            report += crate::store::with_relaxed_sync(c, |c| record(c, &attempts, policy))?;
+            report += crate::store::with_relaxed_sync(c, |c| record(c, &attempts, rules))?;
         }
     } else {
         let workers = transport.parallelism();
         for chunk in ids.chunks(SMTP_CHUNK * workers) {
-            report += deliver_parallel(c, transport, chunk, claim, policy, workers)?;
+            report += deliver_parallel(c, transport, chunk, claim, rules, workers)?;
         }
     }
     Ok(report)
@@ -555,7 +584,7 @@ fn deliver_parallel(
     transport: &Transport,
     ids: &[i64],
     claim: Claim,
-    policy: &RetryPolicy,
+    rules: &Rules<'_>,
     workers: usize,
 ) -> Result<DeliveryReport, StoreError> {
     let mut payloads = Vec::new();
@@ -579,7 +608,7 @@ fn deliver_parallel(
         }
         drop(tx);
         for a in rx {
-            match record(c, std::slice::from_ref(&a), policy) {
+            match record(c, std::slice::from_ref(&a), rules) {
                 Ok(r) => report += r,
                 Err(e) => {
                     // Send nothing more that could not be recorded; what is in flight is
@@ -597,7 +626,7 @@ fn deliver_parallel(
 pub fn deliver_due(
     c: &mut AnyConnection,
     transport: &Transport,
-    policy: &RetryPolicy,
+    rules: &Rules<'_>,
 ) -> Result<DeliveryReport, StoreError> {
     let mut total = DeliveryReport::default();
     loop {
@@ -606,7 +635,7 @@ pub fn deliver_due(
         if ids.is_empty() {
             return Ok(total);
         }
-        let r = deliver(c, transport, &ids, Claim::Due(now), policy)?;
+        let r = deliver(c, transport, &ids, Claim::Due(now), rules)?;
         total += r;
         if r.sent + r.retrying + r.failed == 0 {
             return Ok(total);

@@ -399,6 +399,19 @@ impl Pipeline<'_> {
         if let Some(ti) = &mail.thread_index {
             lookups.thread_index = models::ticket_by_thread_index(c, ti)?;
         }
+        // A reply that lost its threading headers ("Re: …" and nothing else) meets a recent
+        // ticket of the same subject only where that leaks nothing: list mail, or a sender
+        // who already takes part in the ticket.
+        let (key, replied) = thread::subject_key(&mail.subject);
+        if replied && candidates.is_empty() && key.chars().count() >= 4 {
+            let since = now - self.cfg.threading.reopen_window.as_millis() as i64;
+            for t in models::tickets_by_subject_key(c, &key, since)? {
+                if matches!(class, MailClass::List(_)) || models::is_participant(c, t, &sender)? {
+                    lookups.subject = Some(t);
+                    break;
+                }
+            }
+        }
         let (mut existing, mut matched_by, mut thread_reason) =
             match thread::decide(&candidates, &lookups, self.cfg.threading.stranger_tag) {
                 ThreadDecision::Existing {
@@ -555,6 +568,16 @@ impl Pipeline<'_> {
             &mail.text,
             now,
         )?;
+        // Ancestors we never received: a later mail naming them meets this ticket.
+        let absent: Vec<&str> = candidates
+            .iter()
+            .copied()
+            .filter(|id| !lookups.known.contains_key(*id) && !lookups.ours.contains_key(id))
+            .take(20)
+            .collect();
+        if !absent.is_empty() {
+            models::insert_thread_refs(c, ticket_id, &absent)?;
+        }
         // Whoever writes on an existing ticket takes part in it from now on (the requester
         // already does, so for them this changes nothing).
         if outcome == Outcome::Reply {
@@ -677,6 +700,16 @@ impl Pipeline<'_> {
                 "delivery_failed",
                 &format!("outbox #{outbox_id}: {error}"),
             )?;
+            self.notify_delivery_failed(
+                c,
+                &outbox::FailedMail {
+                    outbox_id,
+                    ticket_id: t,
+                    to: vec![failed.address.clone()],
+                    error: error.clone(),
+                },
+                now,
+            )?;
         }
         Ok(ticket)
     }
@@ -718,6 +751,7 @@ impl Pipeline<'_> {
                 created_at: now,
                 updated_at: now,
                 thread_index: Some(&thread_index),
+                subject_key: Some(&thread::subject_key(&mail.subject).0),
                 linked_to,
             },
         )?;
@@ -1003,6 +1037,65 @@ impl Pipeline<'_> {
             Some(ticket_id),
             outbox_ids,
         ))
+    }
+
+    /// Tells the ticket's agents (the assignee, else the queue's) that a mail failed for good,
+    /// from the sender or by a bounce. Mail that went to agents themselves is not reported
+    /// this way (a notice about a notice could loop), and the customer is never told.
+    pub fn notify_delivery_failed(
+        &self,
+        c: &mut AnyConnection,
+        failed: &outbox::FailedMail,
+        now: i64,
+    ) -> diesel::QueryResult<Vec<i64>> {
+        if failed.to.iter().all(|a| self.cfg.agent(a).is_some()) {
+            return Ok(Vec::new());
+        }
+        let Some(ticket) = models::get_ticket(c, failed.ticket_id)? else {
+            return Ok(Vec::new());
+        };
+        let id = &self.cfg.identity;
+        let answer = Answer {
+            hops: 0,
+            now,
+            due_at: now,
+        };
+        let mut ids = Vec::new();
+        for agent in self.agents_for(&ticket) {
+            let ctx = serde_json::json!({
+                "marker": REPLY_MARKER,
+                "ticket": {"ref": ticket_ref(&id.subject_tag, ticket.id), "subject": ticket.subject},
+                "to": failed.to.join(", "),
+                "error": failed.error,
+            });
+            let mut out = self.about_ticket(
+                &ticket,
+                &format!("Undelivered: {}", ticket.subject),
+                None,
+                answer,
+            );
+            out.to = vec![(Some(agent.name.clone()), agent.address.clone())];
+            out.reply_to = Some(self.keys.agent_address(
+                &id.address,
+                &id.plus_delimiter,
+                ticket.id,
+                &agent.address,
+            ));
+            out.auto_submitted = Some("auto-generated");
+            if let Some(i) = self.queue_mail(
+                c,
+                ticket.id,
+                "delivery_failed",
+                MessageKind::Notification,
+                "delivery_failed",
+                &ctx,
+                out,
+                answer,
+            )? {
+                ids.push(i);
+            }
+        }
+        Ok(ids)
     }
 
     /// The agent `name` means: an address, a display name, or an address's local part.

@@ -25,6 +25,11 @@ const BUILTIN: &[(&str, &str, &str)] = &[
         include_str!("../mail-templates/agent_reply.html.hbs"),
     ),
     (
+        "delivery_failed",
+        include_str!("../mail-templates/delivery_failed.txt.hbs"),
+        include_str!("../mail-templates/delivery_failed.html.hbs"),
+    ),
+    (
         "command_error",
         include_str!("../mail-templates/command_error.txt.hbs"),
         include_str!("../mail-templates/command_error.html.hbs"),

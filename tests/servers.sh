@@ -33,6 +33,7 @@ chmod 644 "$T/dovecot/key.pem"
 cat >"$T/dovecot/users" <<USERS
 support@example.test:{PLAIN}secret::::::
 agent@example.test:{PLAIN}secret::::::
+helpdesk@example.test:{PLAIN}secret::::::
 USERS
 cat >"$T/dovecot/dovecot.conf" <<CONF
 instance_name = pdtest-$$

@@ -82,7 +82,7 @@ pub fn classify(mail: &InboundMail, own_addresses: &[String], own_marker: &str) 
         _ => {}
     }
     if a.list_id {
-        return MailClass::List("List-Id header".into());
+        return MailClass::List("List-Id, List-Post or Mailing-List header".into());
     }
     if a.list_unsubscribe {
         return MailClass::List("List-Unsubscribe header".into());
@@ -119,6 +119,7 @@ mod tests {
             ("From: a@b.c\r\nPrecedence: bulk", "list"),
             ("From: a@b.c\r\nPrecedence: auto_reply", "auto"),
             ("From: a@b.c\r\nList-Id: <l.b.c>", "list"),
+            ("From: a@b.c\r\nMailing-List: contact l-help@b.c; run by ezmlm", "list"),
             ("From: a@b.c\r\nReturn-Path: <>", "auto"),
             ("From: MAILER-DAEMON@b.c", "bounce"),
             ("From: postmaster@b.c", "bounce"),

@@ -272,7 +272,9 @@ fn auto_headers(msg: &Message<'_>) -> AutoHeaders {
     AutoHeaders {
         auto_submitted: header_text(msg, "Auto-Submitted"),
         precedence: header_text(msg, "Precedence"),
-        list_id: msg.header_raw(HeaderName::ListId).is_some(),
+        list_id: msg.header_raw(HeaderName::ListId).is_some()
+            || msg.header_raw(HeaderName::ListPost).is_some()
+            || msg.header_raw("Mailing-List").is_some(),
         list_unsubscribe: msg.header_raw(HeaderName::ListUnsubscribe).is_some(),
         x_autoreply: msg.header_raw("X-Autoreply").is_some()
             || msg.header_raw("X-Autorespond").is_some(),

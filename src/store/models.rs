@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use diesel::prelude::*;
 
 use super::schema::{
-    attachments, events, inbound, mailbox_cursors, messages, outbox, participants, tickets,
+    attachments, events, inbound, mailbox_cursors, messages, outbox, participants, thread_refs,
+    tickets,
 };
 use super::AnyConnection;
 
@@ -35,6 +36,8 @@ pub struct Ticket {
     pub updated_at: i64,
     /// Conversation part of an Outlook Thread-Index (base64).
     pub thread_index: Option<String>,
+    /// The subject without reply prefixes and list tags, lower case.
+    pub subject_key: Option<String>,
     /// The closed ticket this one follows up.
     pub linked_to: Option<i64>,
 }
@@ -53,6 +56,7 @@ pub struct NewTicket<'a> {
     pub created_at: i64,
     pub updated_at: i64,
     pub thread_index: Option<&'a str>,
+    pub subject_key: Option<&'a str>,
     pub linked_to: Option<i64>,
 }
 
@@ -119,6 +123,31 @@ pub fn ticket_by_thread_index(c: &mut Conn, root: &str) -> QueryResult<Option<i6
         .select(tickets::id)
         .first(c)
         .optional()
+}
+
+/// The newest (up to 5) tickets not closed, active since `since`, whose subject key is `key`.
+pub fn tickets_by_subject_key(c: &mut Conn, key: &str, since: i64) -> QueryResult<Vec<i64>> {
+    tickets::table
+        .filter(tickets::subject_key.eq(key))
+        .filter(tickets::updated_at.ge(since))
+        .filter(tickets::status.ne("closed"))
+        .order(tickets::updated_at.desc())
+        .select(tickets::id)
+        .limit(5)
+        .load(c)
+}
+
+/// Records Message-IDs a ticket's mail referenced that are not in the store.
+pub fn insert_thread_refs(c: &mut Conn, ticket: i64, ids: &[&str]) -> QueryResult<()> {
+    for id in ids {
+        diesel::insert_into(thread_refs::table)
+            .values((
+                thread_refs::ref_id.eq(*id),
+                thread_refs::ticket_id.eq(ticket),
+            ))
+            .execute(c)?;
+    }
+    Ok(())
 }
 
 /// Tickets, newest first, optionally filtered by status and queue.
@@ -292,7 +321,22 @@ pub fn tickets_of_message_ids(c: &mut Conn, ids: &[&str]) -> QueryResult<HashMap
         .select((messages::message_id, messages::ticket_id))
         .load(c)?;
     // Descending order: the oldest message's ticket is inserted last and wins.
-    Ok(rows.into_iter().collect())
+    let mut found: HashMap<String, i64> = rows.into_iter().collect();
+    let rest: Vec<&str> = ids
+        .iter()
+        .copied()
+        .filter(|i| !found.contains_key(*i))
+        .collect();
+    if !rest.is_empty() {
+        // Ids we never received, but an earlier mail referenced too: the same conversation.
+        let shared: Vec<(String, i64)> = thread_refs::table
+            .filter(thread_refs::ref_id.eq_any(rest))
+            .order(thread_refs::id.desc())
+            .select((thread_refs::ref_id, thread_refs::ticket_id))
+            .load(c)?;
+        found.extend(shared);
+    }
+    Ok(found)
 }
 
 /// The newest mail the customer side (not agents, not us) wrote on a ticket: its Message-ID

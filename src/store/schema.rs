@@ -20,6 +20,7 @@ diesel::table! {
         created_at -> BigInt,
         updated_at -> BigInt,
         thread_index -> Nullable<Text>,
+        subject_key -> Nullable<Text>,
         linked_to -> Nullable<BigInt>,
     }
 }
@@ -99,6 +100,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    thread_refs (id) {
+        id -> BigInt,
+        ref_id -> Text,
+        ticket_id -> BigInt,
+    }
+}
+
+diesel::table! {
     mailbox_cursors (mailbox) {
         mailbox -> Text,
         uid_validity -> BigInt,
@@ -140,4 +149,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     events,
     mailbox_cursors,
     outbox,
+    thread_refs,
 );

@@ -16,6 +16,7 @@ pub enum MatchedBy {
     SubjectTag,
     PlusAddress,
     ThreadIndex,
+    Subject,
 }
 
 impl MatchedBy {
@@ -25,6 +26,7 @@ impl MatchedBy {
             MatchedBy::SubjectTag => "subject_tag",
             MatchedBy::PlusAddress => "plus_address",
             MatchedBy::ThreadIndex => "thread_index",
+            MatchedBy::Subject => "subject",
         }
     }
 }
@@ -59,6 +61,9 @@ pub struct Lookups<'a> {
     pub tagged: Option<Tagged>,
     pub plus_address: Option<i64>,
     pub thread_index: Option<i64>,
+    /// A ticket with the same subject key, for a reply that lost its threading headers, when
+    /// joining it leaks nothing (list mail, or a sender who takes part in the ticket).
+    pub subject: Option<i64>,
 }
 
 /// Whether a tag from someone who is not a participant joins the ticket.
@@ -160,7 +165,68 @@ pub fn decide(candidates: &[&str], l: &Lookups<'_>, stranger: StrangerTag) -> Th
             matched_by: MatchedBy::ThreadIndex,
         };
     }
+    if let Some(ticket_id) = l.subject {
+        return ThreadDecision::Existing {
+            ticket_id,
+            matched_by: MatchedBy::Subject,
+        };
+    }
     ThreadDecision::New { reason }
+}
+
+/// Reply and forward prefixes in the languages mail clients write them.
+const PREFIXES: &[&str] = &[
+    "re", "aw", "sv", "vs", "r", "rif", "ref", "antw", "odp", "fw", "fwd", "wg", "tr", "rv",
+];
+
+/// Splits one reply prefix (`Re:`, `RE[2]:`, `Re(3):`, `Re^2:`) off the front of `s`.
+fn strip_prefix(s: &str) -> Option<&str> {
+    let word_end = s
+        .find(|c: char| !c.is_ascii_alphabetic())
+        .unwrap_or(s.len());
+    let word = s[..word_end].to_ascii_lowercase();
+    if !PREFIXES.contains(&word.as_str()) {
+        return None;
+    }
+    let mut rest = &s[word_end..];
+    if let Some(r) = rest.strip_prefix(['(', '[', '^']) {
+        let digits = r.find(|c: char| !c.is_ascii_digit()).unwrap_or(r.len());
+        rest = r[digits..].strip_prefix([')', ']']).unwrap_or(&r[digits..]);
+    }
+    rest.trim_start().strip_prefix(':').map(str::trim_start)
+}
+
+/// A subject without reply prefixes, `[list]` tags and extra spaces, lower case, and whether
+/// it had a reply prefix: the key that lets list mail that lost its headers meet its thread.
+pub fn subject_key(subject: &str) -> (String, bool) {
+    let mut s = subject.trim();
+    let mut replied = false;
+    loop {
+        if let Some(rest) = strip_prefix(s) {
+            replied = true;
+            s = rest;
+        } else if s.starts_with('[') {
+            match s.find(']') {
+                Some(end) => s = s[end + 1..].trim_start(),
+                None => break,
+            }
+        } else if let Some(rest) = s.strip_prefix('(').and_then(|r| {
+            // "(1) Foo": a numbered first message.
+            let d = r.find(|c: char| !c.is_ascii_digit())?;
+            (d > 0).then(|| r[d..].strip_prefix(')')).flatten()
+        }) {
+            s = rest.trim_start();
+        } else {
+            break;
+        }
+    }
+    (
+        s.split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_lowercase(),
+        replied,
+    )
 }
 
 /// What a mail that threads into a ticket does to it, by the ticket's status.
@@ -259,6 +325,7 @@ mod tests {
             tagged: tag(true),
             plus_address: Some(7),
             thread_index: Some(8),
+            subject: Some(6),
         };
         use MatchedBy::*;
         use StrangerTag::*;
@@ -279,6 +346,8 @@ mod tests {
         l.plus_address = None;
         assert_eq!(decide(&[], &l, NewTicket), existing(8, ThreadIndex));
         l.thread_index = None;
+        assert_eq!(decide(&[], &l, NewTicket), existing(6, Subject));
+        l.subject = None;
         match decide(&[], &l, NewTicket) {
             ThreadDecision::New { reason: Some(r) } => assert!(r.contains("#9"), "{r}"),
             other => panic!("{other:?}"),
@@ -288,6 +357,28 @@ mod tests {
             decide(&[], &l, NewTicket),
             ThreadDecision::New { reason: None }
         );
+    }
+
+    #[test]
+    fn subject_keys() {
+        for (subject, key, replied) in [
+            ("Working Group Proposal", "working group proposal", false),
+            ("Re: Working Group Proposal", "working group proposal", true),
+            ("RE: [p5ml] Re: karie  help", "karie help", true),
+            ("[p5ml] Re: karie help", "karie help", true),
+            ("R: AW: Sv: Fwd: x", "x", true),
+            ("Re(2): Foo", "foo", true),
+            ("Re[3]: Foo", "foo", true),
+            ("(1) Foo", "foo", false),
+            ("Reply needed", "reply needed", false),
+            ("Re: [Support #4] Printer", "printer", true),
+        ] {
+            assert_eq!(
+                subject_key(subject),
+                (key.to_string(), replied),
+                "{subject}"
+            );
+        }
     }
 
     #[test]

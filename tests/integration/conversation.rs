@@ -561,3 +561,22 @@ fn mail_that_made_too_many_helpdesk_hops_is_never_answered() {
     let ack = &sent(&e, "ack", "carol@example.com")[0];
     assert_eq!(header(ack, "X-Postdesk-Hops").as_deref(), Some("3"));
 }
+
+#[test]
+fn a_reply_without_threading_headers_joins_by_subject_only_from_a_participant() {
+    let e = env();
+    let (ticket, _) = ticket_with_notification(&e);
+    let bare = |from: &str, id: &str| {
+        format!(
+            "From: {from}\r\nTo: support@example.test\r\nSubject: Re: Printer on fire\r\nMessage-ID: <{id}>\r\n\r\nsame thing\r\n"
+        )
+    };
+    // Someone else guessing the subject must not join (and so receive the answers).
+    let row = ingest(&e, &bare("eve@example.org", "s1@example.org"));
+    assert_eq!(row["outcome"], "new_ticket", "{row}");
+    let row = ingest(&e, &bare("carol@example.com", "s2@example.com"));
+    assert_eq!(
+        (row["ticket_id"].as_i64(), row["matched_by"].as_str()),
+        (Some(ticket), Some("subject"))
+    );
+}

@@ -130,3 +130,68 @@ fn every_corpus_mail_is_stored_with_an_outcome() {
     // Every From (bare address), Subject and Message-ID expectation in the file: 24.
     assert_eq!(checked, 24, "expectations checked");
 }
+
+/// Ticket grouping on real list mail with ground truth (mail-thread-perl: 43 mails, 11
+/// conversations, with missing roots, header-less replies and broken In-Reply-To), ingested in
+/// Date order with `accept_list_mail = true`: pairwise precision and recall must both be ≥ 0.99.
+#[test]
+fn list_mail_is_grouped_like_the_ground_truth() {
+    let root = fixture("corpus/mail-thread-perl");
+    let truth: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(root.join("groundtruth.json")).unwrap()).unwrap();
+    let thread_of: HashMap<String, usize> = truth["threads"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .enumerate()
+        .flat_map(|(i, t)| {
+            t.as_array()
+                .unwrap()
+                .iter()
+                .map(move |id| (format!("<{}>", id.as_str().unwrap()), i))
+        })
+        .collect();
+    let env = Env::with("", None);
+    // The mailbox of the standard test config, with list mail accepted.
+    let cfg = std::fs::read_to_string(&env.config).unwrap().replace(
+        "queue = \"general\"\npoll",
+        "queue = \"general\"\naccept_list_mail = true\npoll",
+    );
+    assert!(cfg.contains("accept_list_mail = true"));
+    std::fs::write(&env.config, cfg).unwrap();
+    let dir = root.join("by-date");
+    env.ok(&["ingest", "--no-send", dir.to_str().unwrap()]);
+    let ticket_of: HashMap<String, i64> = env
+        .inbound()
+        .iter()
+        .map(|r| {
+            (
+                r["message_id"].as_str().unwrap().to_string(),
+                r["ticket_id"]
+                    .as_i64()
+                    .expect("every list mail is in a ticket"),
+            )
+        })
+        .collect();
+    assert_eq!(ticket_of.len(), 43);
+    let ids: Vec<&String> = thread_of.keys().collect();
+    let (mut tp, mut fp, mut fn_) = (0, 0, 0);
+    for (i, a) in ids.iter().enumerate() {
+        for b in &ids[i + 1..] {
+            let truth = thread_of[*a] == thread_of[*b];
+            let ours = ticket_of[*a] == ticket_of[*b];
+            match (truth, ours) {
+                (true, true) => tp += 1,
+                (false, true) => fp += 1,
+                (true, false) => fn_ += 1,
+                _ => {}
+            }
+        }
+    }
+    let precision = tp as f64 / (tp + fp) as f64;
+    let recall = tp as f64 / (tp + fn_) as f64;
+    assert!(
+        precision >= 0.99 && recall >= 0.99,
+        "precision {precision:.3}, recall {recall:.3} (tp {tp}, fp {fp}, fn {fn_})"
+    );
+}

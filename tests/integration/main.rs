@@ -8,5 +8,6 @@ mod conversation;
 mod corpus;
 mod imap;
 mod ingest;
+mod mutt;
 mod serve;
 mod smtp;

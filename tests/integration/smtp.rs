@@ -298,3 +298,50 @@ fn parallel_connections_deliver_every_mail_exactly_once() {
         assert_eq!(got.len(), 1, "{mid} delivered {} times", got.len());
     }
 }
+
+#[test]
+fn the_agents_hear_of_a_failed_delivery_and_the_customer_does_not() {
+    let (Some(smtp), Some(root)) = (
+        server_env("POSTDESK_TEST_SMTP"),
+        server_env("POSTDESK_TEST_MAILROOT"),
+    ) else {
+        return;
+    };
+    let _servers = crate::util::servers_shared();
+    let env = Env::with(
+        "\n[[agents]]\naddress = \"agent@example.test\"\nname = \"Alice Agent\"\nqueues = [\"general\"]\n",
+        Some(&smtp_transport(&smtp)),
+    );
+    let tag = format!("{:x}", fastrand::u64(..));
+    let mail = format!("From: Nobody <rejected@customer.example>\r\nTo: support@example.test\r\nSubject: Bounce me {tag}\r\nMessage-ID: <rej-{tag}@customer.example>\r\n\r\nx\r\n");
+    assert!(env
+        .run_stdin(&["ingest", "-"], mail.as_bytes())
+        .status
+        .success());
+    let rows = env.outbox();
+    let ack = rows.iter().find(|r| r["kind"] == "ack").unwrap();
+    assert_eq!(ack["status"], "failed", "{ack}");
+    let notice = rows
+        .iter()
+        .find(|r| r["kind"] == "delivery_failed")
+        .unwrap_or_else(|| panic!("no notice for the agents: {rows:?}"));
+    assert_eq!(notice["to"], serde_json::json!(["agent@example.test"]));
+    assert!(rows
+        .iter()
+        .filter(|r| r["kind"] != "ack")
+        .all(|r| r["to"] != serde_json::json!(["rejected@customer.example"])));
+    // `serve` delivers the notice into the agent's mailbox.
+    let d = env.serve();
+    let got = wait_for(30, "the notice in the agent's mailbox", || {
+        let dir = PathBuf::from(&root).join("example.test/agent/Maildir/new");
+        let hit = std::fs::read_dir(dir)
+            .ok()?
+            .filter_map(|e| std::fs::read(e.ok()?.path()).ok())
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .find(|t| t.contains(&format!("Bounce me {tag}")) && t.contains("Undelivered"));
+        hit
+    });
+    assert!(got.contains("rejected@customer.example"), "{got}");
+    assert!(got.contains("5.1.1"), "the server's reason: {got}");
+    env.terminate(d);
+}

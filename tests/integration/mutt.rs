@@ -1,0 +1,207 @@
+//! The whole conversation through the real servers, with a real mail client: a customer writes
+//! (through Postfix into the desk's Dovecot mailbox), `serve` opens a ticket and notifies the
+//! agent; the agent answers the notification with mutt (batch mode, over IMAP and SMTP), with a
+//! command above her text; the customer receives only her text, from the support identity,
+//! threaded to their own mail.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use crate::util::{header, server_env, servers_shared, wait_for, Env};
+
+/// Mail files in a Dovecot Maildir (new and cur) that contain `needle`.
+fn in_maildir(dir: &Path, needle: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for sub in ["new", "cur"] {
+        let Ok(rd) = std::fs::read_dir(dir.join(sub)) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            if let Ok(b) = std::fs::read(e.path()) {
+                let t = String::from_utf8_lossy(&b)
+                    .replace("\r\n", "\n")
+                    .replace('\n', "\r\n");
+                if t.contains(needle) {
+                    out.push(t);
+                }
+            }
+        }
+    }
+    out
+}
+
+fn smtp_send(smtp: &str, from: &str, to: &str, data: &str) {
+    use std::io::{BufRead, BufReader, Write};
+    let s = std::net::TcpStream::connect(smtp).unwrap();
+    let mut r = BufReader::new(s.try_clone().unwrap());
+    let mut w = s;
+    let mut line = String::new();
+    let mut expect = |r: &mut BufReader<std::net::TcpStream>, code: &str| loop {
+        line.clear();
+        r.read_line(&mut line).unwrap();
+        assert!(line.starts_with(code), "SMTP: expected {code}, got {line}");
+        if line.as_bytes().get(3) == Some(&b' ') {
+            break;
+        }
+    };
+    expect(&mut r, "220");
+    for (cmd, code) in [
+        ("EHLO customer.test".to_string(), "250"),
+        (format!("MAIL FROM:<{from}>"), "250"),
+        (format!("RCPT TO:<{to}>"), "250"),
+        ("DATA".to_string(), "354"),
+    ] {
+        write!(w, "{cmd}\r\n").unwrap();
+        expect(&mut r, code);
+    }
+    write!(w, "{data}\r\n.\r\n").unwrap();
+    expect(&mut r, "250");
+    write!(w, "QUIT\r\n").unwrap();
+}
+
+#[test]
+fn an_agent_answers_a_notification_with_mutt_and_the_customer_gets_the_answer_threaded() {
+    let (Some(imap), Some(smtp), Some(root)) = (
+        server_env("POSTDESK_TEST_IMAP"),
+        server_env("POSTDESK_TEST_SMTP"),
+        server_env("POSTDESK_TEST_MAILROOT"),
+    ) else {
+        return;
+    };
+    let _servers = servers_shared();
+    let (ihost, iport) = imap.rsplit_once(':').unwrap();
+    let (shost, sport) = smtp.rsplit_once(':').unwrap();
+    // The desk's address has a Dovecot account of its own (helpdesk@); the agent is agent@.
+    let env = Env::with(
+        &format!(
+            "\n[[agents]]\naddress = \"agent@example.test\"\nname = \"Alice Agent\"\nqueues = [\"general\"]\n\
+             \n[[mailboxes]]\nname = \"desk\"\nkind = \"imap\"\nhost = \"{ihost}\"\nport = {iport}\ntls = \"none\"\n\
+             username = \"helpdesk@example.test\"\npassword = \"secret\"\nfolder = \"INBOX\"\nafter = \"delete\"\n\
+             poll_interval = \"500ms\"\nqueue = \"general\"\n"
+        ),
+        Some(&format!(
+            "kind = \"smtp\"\nhost = \"{shost}\"\nport = {sport}\ntls = \"none\"\nretry_first = \"1s\""
+        )),
+    );
+    let text = std::fs::read_to_string(&env.config).unwrap();
+    let start = text.find("[[mailboxes]]\nname = \"support\"").unwrap();
+    let end = start
+        + text[start..].find("poll_interval = \"200ms\"\n").unwrap()
+        + "poll_interval = \"200ms\"\n".len();
+    let text = format!("{}{}", &text[..start], &text[end..]).replace(
+        "address = \"support@example.test\"",
+        "address = \"helpdesk@example.test\"",
+    );
+    std::fs::write(&env.config, text).unwrap();
+    let daemon = env.serve();
+
+    let customer = format!("c{:x}@customer.test", fastrand::u64(..));
+    let customer_mid = format!("<{customer}>");
+    smtp_send(
+        &smtp,
+        &customer,
+        "helpdesk@example.test",
+        &format!(
+            "From: Carol Customer <{customer}>\r\nTo: helpdesk@example.test\r\nSubject: Printer on fire\r\n\
+             Message-ID: {customer_mid}\r\nDate: Sat, 21 Nov 2026 09:00:00 +0100\r\n\r\nOur printer is on fire. Please help.\r\n"
+        ),
+    );
+
+    // The notification reaches the agent's mailbox.
+    let agent_dir = PathBuf::from(&root).join("example.test/agent/Maildir");
+    let note = wait_for(60, "the notification in the agent's mailbox", || {
+        in_maildir(&agent_dir, &customer)
+            .into_iter()
+            .find(|m| header(m, "Subject").is_some_and(|s| s.contains("Printer on fire")))
+    });
+    let note_mid = header(&note, "Message-ID").unwrap();
+    assert!(
+        header(&note, "Reply-To").unwrap().contains("helpdesk+1."),
+        "{note}"
+    );
+
+    // mutt answers it: a command and a line of text above the quoted notification.
+    let dir = env.path("mutt");
+    std::fs::create_dir_all(&dir).unwrap();
+    let editor = dir.join("editor.sh");
+    std::fs::write(
+        &editor,
+        "#!/bin/sh\n{ printf '#priority high\\n\\nWe put the fire out and replaced the fuser.\\n\\n'; cat \"$1\"; } > \"$1.new\" && mv \"$1.new\" \"$1\"\n",
+    )
+    .unwrap();
+    Command::new("chmod")
+        .arg("+x")
+        .arg(&editor)
+        .status()
+        .unwrap();
+    let rc = dir.join("muttrc");
+    std::fs::write(
+        &rc,
+        format!(
+            "set folder=\"imap://agent%40example.test@{imap}/\"\nset spoolfile=\"+INBOX\"\nset imap_pass=\"secret\"\n\
+             set smtp_url=\"smtp://{smtp}/\"\nset from=\"agent@example.test\"\nset realname=\"Alice Agent\"\n\
+             set hostname=\"example.test\"\nset editor=\"{}\"\nset fast_reply=yes\nset include=yes\nset reply_to=yes\n\
+             set abort_unmodified=no\nset copy=no\nset record=\"\"\nset quit=yes\nset wait_key=no\nset header_cache=\"\"\n\
+             set ssl_starttls=no\nset ssl_force_tls=no\nset mail_check=60\nset sleep_time=0\nset confirmappend=no\n",
+            editor.display()
+        ),
+    )
+    .unwrap();
+    let mutt = format!(
+        "mutt -n -F {} -e 'push \"<limit>~i {}<enter><reply><send-message><quit>\"'",
+        rc.display(),
+        note_mid.trim_matches(['<', '>'])
+    );
+    let status = Command::new("script")
+        .args(["-qec", &mutt, "/dev/null"])
+        .env("HOME", &dir)
+        .env("TERM", "xterm")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .expect("mutt runs (tests/run.sh installs it)");
+    assert!(status.success(), "mutt failed: {status}");
+
+    // The customer gets the answer: from the desk, threaded to their mail, only the new text.
+    let catchall = PathBuf::from(&root).join("catchall/Maildir");
+    let answer = wait_for(60, "the agent's answer in the customer's mailbox", || {
+        in_maildir(&catchall, &customer).into_iter().find(|m| {
+            header(m, "From").is_some_and(|f| f.contains("Alice Agent via Example Support"))
+        })
+    });
+    assert_eq!(
+        header(&answer, "In-Reply-To").as_deref(),
+        Some(customer_mid.as_str())
+    );
+    assert!(header(&answer, "From")
+        .unwrap()
+        .contains("<helpdesk@example.test>"));
+    assert!(header(&answer, "Delivered-To").unwrap().contains(&customer));
+    let body = answer.replace("=\r\n", "");
+    assert!(
+        body.contains("We put the fire out and replaced the fuser."),
+        "{answer}"
+    );
+    for gone in [
+        "#priority",
+        "Reply above this line",
+        "Our printer is on fire",
+    ] {
+        assert!(
+            !body.contains(gone),
+            "'{gone}' reached the customer:\n{answer}"
+        );
+    }
+    let t = env.ticket(1);
+    assert_eq!(t["priority"], "high", "the command was obeyed");
+    assert_eq!(t["status"], "open");
+    let inbound = env.inbound();
+    assert!(
+        inbound
+            .iter()
+            .any(|r| r["outcome"] == "agent_reply" && r["matched_by"] == "plus_address"),
+        "{inbound:?}"
+    );
+    env.terminate(daemon);
+}
