@@ -59,16 +59,13 @@ fn smtp_send(smtp: &str, from: &str, to: &str, data: &str) {
     write!(w, "QUIT\r\n").unwrap();
 }
 
-#[test]
-fn an_agent_answers_a_notification_with_mutt_and_the_customer_gets_the_answer_threaded() {
-    let (Some(imap), Some(smtp), Some(root)) = (
-        server_env("POSTDESK_TEST_IMAP"),
-        server_env("POSTDESK_TEST_SMTP"),
-        server_env("POSTDESK_TEST_MAILROOT"),
-    ) else {
-        return;
-    };
-    let _servers = servers_shared();
+/// The desk's mailbox is shared by the tests here: one at a time.
+static DESK: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// A desk whose address (helpdesk@example.test) has a Dovecot account of its own, read over
+/// IMAP (mail deleted once stored, so the passes on both backends start empty), sending through
+/// Postfix; agent@example.test is its agent. `extra` is appended to the config.
+fn desk_env(imap: &str, smtp: &str, extra: &str) -> Env {
     let (ihost, iport) = imap.rsplit_once(':').unwrap();
     let (shost, sport) = smtp.rsplit_once(':').unwrap();
     // The desk's address has a Dovecot account of its own (helpdesk@); the agent is agent@.
@@ -77,7 +74,7 @@ fn an_agent_answers_a_notification_with_mutt_and_the_customer_gets_the_answer_th
             "\n[[agents]]\naddress = \"agent@example.test\"\nname = \"Alice Agent\"\nqueues = [\"general\"]\n\
              \n[[mailboxes]]\nname = \"desk\"\nkind = \"imap\"\nhost = \"{ihost}\"\nport = {iport}\ntls = \"none\"\n\
              username = \"helpdesk@example.test\"\npassword = \"secret\"\nfolder = \"INBOX\"\nafter = \"delete\"\n\
-             poll_interval = \"500ms\"\nqueue = \"general\"\n"
+             poll_interval = \"500ms\"\nqueue = \"general\"\n{extra}"
         ),
         Some(&format!(
             "kind = \"smtp\"\nhost = \"{shost}\"\nport = {sport}\ntls = \"none\"\nretry_first = \"1s\""
@@ -93,6 +90,21 @@ fn an_agent_answers_a_notification_with_mutt_and_the_customer_gets_the_answer_th
         "address = \"helpdesk@example.test\"",
     );
     std::fs::write(&env.config, text).unwrap();
+    env
+}
+
+#[test]
+fn an_agent_answers_a_notification_with_mutt_and_the_customer_gets_the_answer_threaded() {
+    let (Some(imap), Some(smtp), Some(root)) = (
+        server_env("POSTDESK_TEST_IMAP"),
+        server_env("POSTDESK_TEST_SMTP"),
+        server_env("POSTDESK_TEST_MAILROOT"),
+    ) else {
+        return;
+    };
+    let _servers = servers_shared();
+    let _desk = DESK.lock().unwrap_or_else(|e| e.into_inner());
+    let env = desk_env(&imap, &smtp, "");
     let daemon = env.serve();
 
     let customer = format!("c{:x}@customer.test", fastrand::u64(..));
@@ -203,5 +215,98 @@ fn an_agent_answers_a_notification_with_mutt_and_the_customer_gets_the_answer_th
             .any(|r| r["outcome"] == "agent_reply" && r["matched_by"] == "plus_address"),
         "{inbound:?}"
     );
+    env.terminate(daemon);
+}
+
+#[test]
+fn through_the_servers_a_forged_command_is_refused_and_an_auto_responder_is_capped() {
+    let (Some(imap), Some(smtp), Some(root)) = (
+        server_env("POSTDESK_TEST_IMAP"),
+        server_env("POSTDESK_TEST_SMTP"),
+        server_env("POSTDESK_TEST_MAILROOT"),
+    ) else {
+        return;
+    };
+    let _servers = servers_shared();
+    let _desk = DESK.lock().unwrap_or_else(|e| e.into_inner());
+    let env = desk_env(&imap, &smtp, "\n[limits]\nauto_replies_per_hour = 3\n");
+    let daemon = env.serve();
+    let catchall = PathBuf::from(&root).join("catchall/Maildir");
+
+    // A naive auto-responder: it answers every mail it gets with a new one (no threading
+    // headers, no Auto-Submitted), so each answer would open a ticket and get acknowledged.
+    let bot = format!("bot{:x}@customer.test", fastrand::u64(..));
+    let mail = |n: usize| {
+        format!(
+            "From: {bot}\r\nTo: helpdesk@example.test\r\nSubject: Automatic answer {n}\r\n\
+             Message-ID: <{n}.{bot}>\r\n\r\nI received your mail and will read it later.\r\n"
+        )
+    };
+    let acks = |want: usize| {
+        wait_for(60, &format!("{want} acknowledgements to the bot"), || {
+            let n = in_maildir(&catchall, &bot).len();
+            (n >= want).then_some(n)
+        })
+    };
+    smtp_send(&smtp, &bot, "helpdesk@example.test", &mail(0));
+    for round in 1..=3 {
+        acks(round);
+        smtp_send(&smtp, &bot, "helpdesk@example.test", &mail(round));
+    }
+    // The fourth mail is stored as a ticket, and not answered.
+    wait_for(60, "the bot's fourth mail stored", || {
+        (env.inbound()
+            .iter()
+            .filter(|r| r["from"] == bot.as_str())
+            .count()
+            == 4)
+            .then_some(())
+    });
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    assert_eq!(in_maildir(&catchall, &bot).len(), 3, "capped at 3 an hour");
+    let t = env.ticket(4);
+    assert!(
+        t["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "auto_reply_suppressed"),
+        "{t}"
+    );
+
+    // A forged command: From the agent, threaded, but not to her signed reply address.
+    let agent_dir = PathBuf::from(&root).join("example.test/agent/Maildir");
+    let note = wait_for(60, "a notification about the bot's ticket", || {
+        in_maildir(&agent_dir, &bot).into_iter().next()
+    });
+    let note_mid = header(&note, "Message-ID").unwrap();
+    let ticket: i64 = {
+        let s = header(&note, "Subject").unwrap();
+        s[s.find('#').unwrap() + 1..s.find(']').unwrap()]
+            .parse()
+            .unwrap()
+    };
+    smtp_send(
+        &smtp,
+        "agent@example.test",
+        "helpdesk@example.test",
+        &format!(
+            "From: Alice Agent <agent@example.test>\r\nTo: helpdesk@example.test\r\nSubject: Re: [Support #{ticket}]\r\n\
+             Message-ID: <forged.{bot}>\r\nIn-Reply-To: {note_mid}\r\n\r\n#status closed\r\n#assign me\r\n"
+        ),
+    );
+    let row = wait_for(60, "the forged mail stored", || {
+        env.inbound()
+            .into_iter()
+            .find(|r| r["message_id"] == format!("<forged.{bot}>").as_str())
+    });
+    assert_eq!(row["outcome"], "reply", "{row}");
+    assert!(
+        row["reason"].as_str().unwrap().contains("not verified"),
+        "{row}"
+    );
+    let t = env.ticket(ticket);
+    assert_eq!(t["status"], "new");
+    assert!(t["assignee"].is_null());
     env.terminate(daemon);
 }
