@@ -529,8 +529,14 @@ impl Pipeline<'_> {
             (MailClass::Person, None) => (Outcome::NewTicket, Some(MessageKind::Customer)),
         };
 
+        let mut opened = None;
         let ticket_id = match (outcome, existing) {
-            (Outcome::NewTicket, _) => Some(self.open_ticket(c, mailbox, mail, now, linked_to)?),
+            (Outcome::NewTicket, _) => {
+                let t = self.open_ticket(c, mailbox, mail, now, linked_to)?;
+                let id = t.id;
+                opened = Some(t);
+                Some(id)
+            }
             (_, Some(t)) if kind.is_some() => Some(t),
             _ => None,
         };
@@ -611,7 +617,8 @@ impl Pipeline<'_> {
                 )?;
             }
             if class.may_answer() && !hops_over {
-                if let Some(id) = self.acknowledge(c, ticket_id, mail, answer)? {
+                let ticket = opened.as_ref().expect("a new ticket was opened");
+                if let Some(id) = self.acknowledge(c, ticket, mail, answer)? {
                     outbox_ids.push(id);
                 }
             }
@@ -721,7 +728,7 @@ impl Pipeline<'_> {
         mail: &InboundMail,
         now: i64,
         linked_to: Option<i64>,
-    ) -> diesel::QueryResult<i64> {
+    ) -> diesel::QueryResult<Ticket> {
         let requester = mail_from(mail);
         let subject = if mail.subject.is_empty() {
             "(no subject)"
@@ -732,6 +739,13 @@ impl Pipeline<'_> {
             .thread_index
             .clone()
             .unwrap_or_else(|| new_thread_index(now));
+        let sla_policy = self
+            .cfg
+            .queues
+            .iter()
+            .find(|q| q.name == mailbox.queue)
+            .and_then(|q| q.sla.clone());
+        let subject_key = thread::subject_key(&mail.subject).0;
         let id = models::insert_ticket(
             c,
             &NewTicket {
@@ -742,16 +756,11 @@ impl Pipeline<'_> {
                 requester: &requester,
                 assignee: None,
                 tags: "[]",
-                sla_policy: self
-                    .cfg
-                    .queues
-                    .iter()
-                    .find(|q| q.name == mailbox.queue)
-                    .and_then(|q| q.sla.as_deref()),
+                sla_policy: sla_policy.as_deref(),
                 created_at: now,
                 updated_at: now,
                 thread_index: Some(&thread_index),
-                subject_key: Some(&thread::subject_key(&mail.subject).0),
+                subject_key: Some(&subject_key),
                 linked_to,
             },
         )?;
@@ -770,7 +779,27 @@ impl Pipeline<'_> {
             }
         }
         models::insert_participants(c, id, &people)?;
-        Ok(id)
+        // The row as stored, without reading it back.
+        Ok(Ticket {
+            id,
+            subject: subject.to_string(),
+            status: Status::New.as_str().into(),
+            priority: Priority::Normal.as_str().into(),
+            queue: mailbox.queue.clone(),
+            requester,
+            assignee: None,
+            tags: "[]".into(),
+            sla_policy,
+            first_response_due: None,
+            resolution_due: None,
+            sla_breached: false,
+            first_response_at: None,
+            created_at: now,
+            updated_at: now,
+            thread_index: Some(thread_index),
+            subject_key: Some(subject_key),
+            linked_to,
+        })
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -1290,13 +1319,11 @@ impl Pipeline<'_> {
     fn acknowledge(
         &self,
         c: &mut AnyConnection,
-        ticket_id: i64,
+        ticket: &Ticket,
         mail: &InboundMail,
         answer: Answer,
     ) -> diesel::QueryResult<Option<i64>> {
-        let Some(ticket) = models::get_ticket(c, ticket_id)? else {
-            return Ok(None);
-        };
+        let ticket_id = ticket.id;
         let id = &self.cfg.identity;
         let reference = ticket_ref(&id.subject_tag, ticket_id);
         // Reply-To wins, unless it names one of our own addresses (web forms and some clients
@@ -1333,7 +1360,7 @@ impl Pipeline<'_> {
         };
         self.send_automatic(
             c,
-            &ticket,
+            ticket,
             "ack",
             &ctx,
             (to.name.clone(), to.address.clone()),
@@ -1355,6 +1382,9 @@ impl Pipeline<'_> {
         is_new: bool,
         answer: Answer,
     ) -> diesel::QueryResult<Vec<i64>> {
+        if self.cfg.agents.is_empty() {
+            return Ok(Vec::new());
+        }
         let Some(ticket) = models::get_ticket(c, ticket_id)? else {
             return Ok(Vec::new());
         };
@@ -1498,7 +1528,7 @@ impl Pipeline<'_> {
 }
 
 /// Outbox kinds that are automatic answers to someone's mail (capped per address).
-const AUTOMATIC_KINDS: &[&str] = &["ack", "command_error"];
+const AUTOMATIC_KINDS: &[&str; 2] = &["ack", "command_error"];
 
 /// When and in answer to what a mail is written.
 #[derive(Debug, Clone, Copy)]

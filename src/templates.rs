@@ -52,9 +52,11 @@ pub struct Rendered {
     pub html: String,
 }
 
-/// The templates, compiled once, on first use or up front with [`Templates::builtin`].
+/// The templates, each compiled once, on its first use or all up front with
+/// [`Templates::builtin`].
 pub struct Templates {
-    compiled: OnceLock<Result<Compiled, TemplateError>>,
+    /// One slot per entry of `BUILTIN`, in order.
+    compiled: Vec<OnceLock<Result<Compiled, TemplateError>>>,
 }
 
 struct Compiled {
@@ -62,24 +64,24 @@ struct Compiled {
     html: Handlebars<'static>,
 }
 
-fn compile() -> Result<Compiled, TemplateError> {
+/// Compiles one built-in pair into registries of its own: a process that sends only
+/// acknowledgements (an MTA pipe) compiles only those.
+fn compile((name, t, h): &(&str, &str, &str)) -> Result<Compiled, TemplateError> {
     let mut text = Handlebars::new();
     text.set_strict_mode(true);
     text.register_escape_fn(handlebars::no_escape);
     let mut html = Handlebars::new();
     html.set_strict_mode(true);
-    for (name, t, h) in BUILTIN {
-        text.register_template_string(name, t)
-            .map_err(|e| TemplateError::Compile {
-                name: format!("{name}.txt.hbs"),
-                message: e.to_string(),
-            })?;
-        html.register_template_string(name, h)
-            .map_err(|e| TemplateError::Compile {
-                name: format!("{name}.html.hbs"),
-                message: e.to_string(),
-            })?;
-    }
+    text.register_template_string(name, t)
+        .map_err(|e| TemplateError::Compile {
+            name: format!("{name}.txt.hbs"),
+            message: e.to_string(),
+        })?;
+    html.register_template_string(name, h)
+        .map_err(|e| TemplateError::Compile {
+            name: format!("{name}.html.hbs"),
+            message: e.to_string(),
+        })?;
     Ok(Compiled { text, html })
 }
 
@@ -87,28 +89,36 @@ impl Templates {
     /// Compiles the built-in templates now, reporting any error (for `check` and `serve`).
     pub fn builtin() -> Result<Templates, TemplateError> {
         let t = Templates::lazy();
-        t.compiled()?;
+        for (name, _, _) in BUILTIN {
+            t.compiled(name)?;
+        }
         Ok(t)
     }
 
-    /// The built-in templates, compiled when first rendered: a short-lived process that
+    /// The built-in templates, each compiled when first rendered: a short-lived process that
     /// answers no mail (a reply, a duplicate) never pays for compiling them.
     pub fn lazy() -> Templates {
         Templates {
-            compiled: OnceLock::new(),
+            compiled: BUILTIN.iter().map(|_| OnceLock::new()).collect(),
         }
     }
 
-    fn compiled(&self) -> Result<&Compiled, TemplateError> {
-        self.compiled
-            .get_or_init(compile)
+    fn compiled(&self, name: &str) -> Result<&Compiled, TemplateError> {
+        let Some(i) = BUILTIN.iter().position(|(n, _, _)| *n == name) else {
+            return Err(TemplateError::Render {
+                name: name.to_string(),
+                message: "no such template".into(),
+            });
+        };
+        self.compiled[i]
+            .get_or_init(|| compile(&BUILTIN[i]))
             .as_ref()
             .map_err(Clone::clone)
     }
 
     /// Renders both halves of template `name`.
     pub fn render(&self, name: &str, ctx: &impl Serialize) -> Result<Rendered, TemplateError> {
-        let c = self.compiled()?;
+        let c = self.compiled(name)?;
         let err = |file: String, e: handlebars::RenderError| TemplateError::Render {
             name: file,
             message: e.to_string(),

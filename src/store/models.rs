@@ -705,12 +705,17 @@ pub fn outbox_latest_to(c: &mut Conn, address: &str) -> QueryResult<Option<(i64,
 
 /// Marks a row failed because a bounce reported its delivery failed.
 /// How many mails of the `kinds` went to exactly `[address]` since `since`.
-pub fn count_sent_to(c: &mut Conn, address: &str, kinds: &[&str], since: i64) -> QueryResult<i64> {
+pub fn count_sent_to(
+    c: &mut Conn,
+    address: &str,
+    kinds: &[&str; 2],
+    since: i64,
+) -> QueryResult<i64> {
     let rcpt = serde_json::to_string(&[address]).unwrap_or_default();
     outbox::table
         .filter(outbox::rcpt.eq(rcpt))
         .filter(outbox::created_at.ge(since))
-        .filter(outbox::kind.eq_any(kinds))
+        .filter(outbox::kind.eq(kinds[0]).or(outbox::kind.eq(kinds[1])))
         .count()
         .get_result(c)
 }
