@@ -1048,12 +1048,7 @@ impl Pipeline<'_> {
                 to,
                 &subject,
                 Some(mail),
-                Some(self.keys.agent_address(
-                    &self.cfg.identity.address,
-                    &self.cfg.identity.plus_delimiter,
-                    ticket_id,
-                    &agent.address,
-                )),
+                Some(self.agent_reply_address(ticket_id, agent)),
                 answer,
             )? {
                 outbox_ids.push(id);
@@ -1089,42 +1084,62 @@ impl Pipeline<'_> {
             now,
             due_at: now,
         };
+        let ctx = serde_json::json!({
+            "marker": REPLY_MARKER,
+            "ticket": {"ref": ticket_ref(&id.subject_tag, ticket.id), "subject": ticket.subject},
+            "to": failed.to.join(", "),
+            "error": failed.error,
+        });
         let mut ids = Vec::new();
         for agent in self.agents_for(&ticket) {
-            let ctx = serde_json::json!({
-                "marker": REPLY_MARKER,
-                "ticket": {"ref": ticket_ref(&id.subject_tag, ticket.id), "subject": ticket.subject},
-                "to": failed.to.join(", "),
-                "error": failed.error,
-            });
-            let mut out = self.about_ticket(
+            let out = self.about_ticket(
                 &ticket,
                 &format!("Undelivered: {}", ticket.subject),
                 None,
                 answer,
             );
-            out.to = vec![(Some(agent.name.clone()), agent.address.clone())];
-            out.reply_to = Some(self.keys.agent_address(
-                &id.address,
-                &id.plus_delimiter,
-                ticket.id,
-                &agent.address,
-            ));
-            out.auto_submitted = Some("auto-generated");
-            if let Some(i) = self.queue_mail(
-                c,
-                ticket.id,
-                "delivery_failed",
-                MessageKind::Notification,
-                "delivery_failed",
-                &ctx,
-                out,
-                answer,
-            )? {
+            if let Some(i) =
+                self.send_to_agent(c, ticket.id, agent, "delivery_failed", &ctx, out, answer)?
+            {
                 ids.push(i);
             }
         }
         Ok(ids)
+    }
+
+    /// The signed address that brings `agent`'s answer back to `ticket` as theirs.
+    fn agent_reply_address(&self, ticket: i64, agent: &AgentConfig) -> String {
+        let id = &self.cfg.identity;
+        self.keys
+            .agent_address(&id.address, &id.plus_delimiter, ticket, &agent.address)
+    }
+
+    /// Queues a notice to one agent (template and outbox kind `kind`): To the agent, Reply-To
+    /// their own signed address, marked automatic.
+    #[allow(clippy::too_many_arguments)]
+    fn send_to_agent(
+        &self,
+        c: &mut AnyConnection,
+        ticket: i64,
+        agent: &AgentConfig,
+        kind: &str,
+        ctx: &impl serde::Serialize,
+        mut out: OutgoingMail,
+        answer: Answer,
+    ) -> diesel::QueryResult<Option<i64>> {
+        out.to = vec![(Some(agent.name.clone()), agent.address.clone())];
+        out.reply_to = Some(self.agent_reply_address(ticket, agent));
+        out.auto_submitted = Some("auto-generated");
+        self.queue_mail(
+            c,
+            ticket,
+            kind,
+            MessageKind::Notification,
+            kind,
+            ctx,
+            out,
+            answer,
+        )
     }
 
     /// The agent `name` means: an address, a display name, or an address's local part.
@@ -1291,9 +1306,7 @@ impl Pipeline<'_> {
             )?;
             return Ok(None);
         }
-        let threading = answering
-            .filter(|m| !m.message_id_synthesized)
-            .map(|m| (m.message_id.as_str(), m.references.join(" ")));
+        let threading = answering.and_then(answer_threading);
         let mut out = self.about_ticket(
             ticket,
             subject,
@@ -1398,6 +1411,7 @@ impl Pipeline<'_> {
             .flatten()
             .or(ticket.resolution_due)
             .map(crate::time::rfc3339);
+        let threading = answer_threading(mail);
         let mut ids = Vec::new();
         for agent in self.agents_for(&ticket) {
             if agent.address == sender {
@@ -1425,8 +1439,6 @@ impl Pipeline<'_> {
                 "agent": {"name": agent.name, "address": agent.address},
                 "text": text,
             });
-            let threading = (!mail.message_id_synthesized)
-                .then(|| (mail.message_id.as_str(), mail.references.join(" ")));
             let mut out = self.about_ticket(
                 &ticket,
                 &mail.subject,
@@ -1437,24 +1449,9 @@ impl Pipeline<'_> {
                 Some(n) => format!("{n} via {}", id.name),
                 None => format!("{sender} via {}", id.name),
             };
-            out.to = vec![(Some(agent.name.clone()), agent.address.clone())];
-            out.reply_to = Some(self.keys.agent_address(
-                &id.address,
-                &id.plus_delimiter,
-                ticket.id,
-                &agent.address,
-            ));
-            out.auto_submitted = Some("auto-generated");
-            if let Some(i) = self.queue_mail(
-                c,
-                ticket.id,
-                "notify_agent",
-                MessageKind::Notification,
-                "notify_agent",
-                &ctx,
-                out,
-                answer,
-            )? {
+            if let Some(i) =
+                self.send_to_agent(c, ticket.id, agent, "notify_agent", &ctx, out, answer)?
+            {
                 ids.push(i);
             }
         }
@@ -1525,6 +1522,12 @@ impl Pipeline<'_> {
             answer,
         )
     }
+}
+
+/// What an answer to `mail` threads to: its Message-ID and References, unless the id was made
+/// up here (then nobody else knows it).
+fn answer_threading(mail: &InboundMail) -> Option<(&str, String)> {
+    (!mail.message_id_synthesized).then(|| (mail.message_id.as_str(), mail.references.join(" ")))
 }
 
 /// Outbox kinds that are automatic answers to someone's mail (capped per address).

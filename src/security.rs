@@ -174,6 +174,10 @@ impl Keys {
         delimiter: &str,
         sender: &str,
     ) -> Option<AddressToken> {
+        // Most mail goes to the plain address: turn it away before allocating anything.
+        if !address.contains(delimiter) {
+            return None;
+        }
         let (base, address) = (base.to_lowercase(), address.to_lowercase());
         let (base_local, base_domain) = base.rsplit_once('@')?;
         let (local, domain) = address.rsplit_once('@')?;

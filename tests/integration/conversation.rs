@@ -71,6 +71,12 @@ fn text_part(mail: &str) -> String {
     body[..end].replace("=\r\n", "").replace("=3D", "=")
 }
 
+/// The address in a mail's Reply-To header (`"Name" <address>`).
+fn reply_address(mail: &str) -> String {
+    let v = header(mail, "Reply-To").expect("a Reply-To header");
+    v[v.find('<').unwrap() + 1..v.find('>').unwrap()].to_string()
+}
+
 /// Opens a ticket from Carol and returns (ticket id, the notification Alice got).
 fn ticket_with_notification(e: &Env) -> (i64, String) {
     let row = ingest(
@@ -141,8 +147,7 @@ fn a_new_ticket_notifies_the_queue_agents_with_their_own_reply_address() {
 fn an_agent_answers_from_her_mail_client_and_the_customer_gets_only_the_new_text() {
     let e = env();
     let (ticket, note) = ticket_with_notification(&e);
-    let to = header(&note, "Reply-To").unwrap();
-    let to = to[to.find('<').unwrap() + 1..to.find('>').unwrap()].to_string();
+    let to = reply_address(&note);
     let mail = agent_reply(
         &note,
         "alice@example.test",
@@ -229,8 +234,7 @@ fn a_forged_agent_mail_is_a_customer_mail_and_nothing_in_it_is_obeyed() {
         "{reason}"
     );
     // Mallory using Alice's own reply address is not Alice either.
-    let to = header(&note, "Reply-To").unwrap();
-    let to = to[to.find('<').unwrap() + 1..to.find('>').unwrap()].to_string();
+    let to = reply_address(&note);
     let mallory = agent_reply(&note, "mallory@example.com", &to, "#status closed");
     ingest(&e, &mallory);
     assert_eq!(e.ticket(ticket)["status"], "new");
@@ -240,8 +244,7 @@ fn a_forged_agent_mail_is_a_customer_mail_and_nothing_in_it_is_obeyed() {
 fn commands_alone_change_the_ticket_and_send_the_customer_nothing() {
     let e = env();
     let (ticket, note) = ticket_with_notification(&e);
-    let to = header(&note, "Reply-To").unwrap();
-    let to = to[to.find('<').unwrap() + 1..to.find('>').unwrap()].to_string();
+    let to = reply_address(&note);
     let before = e.outbox().len();
     let row = ingest(
         &e,
@@ -263,8 +266,7 @@ fn commands_alone_change_the_ticket_and_send_the_customer_nothing() {
 fn a_bad_command_gets_a_short_reply_saying_what_was_not_done() {
     let e = env();
     let (ticket, note) = ticket_with_notification(&e);
-    let to = header(&note, "Reply-To").unwrap();
-    let to = to[to.find('<').unwrap() + 1..to.find('>').unwrap()].to_string();
+    let to = reply_address(&note);
     ingest(
         &e,
         &agent_reply(
@@ -298,8 +300,7 @@ fn a_bad_command_gets_a_short_reply_saying_what_was_not_done() {
 fn an_internal_note_is_stored_and_never_sent_to_the_customer() {
     let e = env();
     let (ticket, note) = ticket_with_notification(&e);
-    let to = header(&note, "Reply-To").unwrap();
-    let to = to[to.find('<').unwrap() + 1..to.find('>').unwrap()].to_string();
+    let to = reply_address(&note);
     let row = ingest(
         &e,
         &agent_reply(
@@ -394,8 +395,7 @@ fn threading_by_self_reference_plus_address_thread_index_and_tag() {
     );
 
     // A fresh mail to the ticket's plus address (Reply-To of the acknowledgement).
-    let reply_to = header(ack, "Reply-To").unwrap();
-    let plus = &reply_to[reply_to.find('<').unwrap() + 1..reply_to.find('>').unwrap()];
+    let plus = &reply_address(ack);
     let to_plus = format!(
         "From: carol@example.com\r\nTo: {plus}\r\nSubject: new words\r\nMessage-ID: <r2@example.com>\r\n\r\nhello\r\n"
     );

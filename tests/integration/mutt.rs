@@ -4,31 +4,10 @@
 //! command above her text; the customer receives only her text, from the support identity,
 //! threaded to their own mail.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use crate::util::{header, server_env, servers_shared, wait_for, Env};
-
-/// Mail files in a Dovecot Maildir (new and cur) that contain `needle`.
-fn in_maildir(dir: &Path, needle: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for sub in ["new", "cur"] {
-        let Ok(rd) = std::fs::read_dir(dir.join(sub)) else {
-            continue;
-        };
-        for e in rd.flatten() {
-            if let Ok(b) = std::fs::read(e.path()) {
-                let t = String::from_utf8_lossy(&b)
-                    .replace("\r\n", "\n")
-                    .replace('\n', "\r\n");
-                if t.contains(needle) {
-                    out.push(t);
-                }
-            }
-        }
-    }
-    out
-}
+use crate::util::{header, in_maildir, server_env, servers_shared, wait_for, Env};
 
 fn smtp_send(smtp: &str, from: &str, to: &str, data: &str) {
     use std::io::{BufRead, BufReader, Write};

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use crate::util::{header, server_env, wait_for, Env};
+use crate::util::{header, in_maildir, server_env, wait_for, Env};
 
 fn smtp_transport(hostport: &str) -> String {
     let (host, port) = hostport.rsplit_once(':').unwrap();
@@ -332,14 +332,11 @@ fn the_agents_hear_of_a_failed_delivery_and_the_customer_does_not() {
         .all(|r| r["to"] != serde_json::json!(["rejected@customer.example"])));
     // `serve` delivers the notice into the agent's mailbox.
     let d = env.serve();
+    let agent_dir = PathBuf::from(&root).join("example.test/agent/Maildir");
     let got = wait_for(30, "the notice in the agent's mailbox", || {
-        let dir = PathBuf::from(&root).join("example.test/agent/Maildir/new");
-        let hit = std::fs::read_dir(dir)
-            .ok()?
-            .filter_map(|e| std::fs::read(e.ok()?.path()).ok())
-            .map(|b| String::from_utf8_lossy(&b).into_owned())
-            .find(|t| t.contains(&format!("Bounce me {tag}")) && t.contains("Undelivered"));
-        hit
+        in_maildir(&agent_dir, &format!("Bounce me {tag}"))
+            .into_iter()
+            .find(|t| t.contains("Undelivered"))
     });
     assert!(got.contains("rejected@customer.example"), "{got}");
     assert!(got.contains("5.1.1"), "the server's reason: {got}");

@@ -274,6 +274,27 @@ pub fn header(mail: &str, name: &str) -> Option<String> {
     None
 }
 
+/// Mail files in a Dovecot Maildir (new and cur) that contain `needle`.
+pub fn in_maildir(dir: &Path, needle: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for sub in ["new", "cur"] {
+        let Ok(rd) = std::fs::read_dir(dir.join(sub)) else {
+            continue;
+        };
+        for e in rd.flatten() {
+            if let Ok(b) = std::fs::read(e.path()) {
+                let t = String::from_utf8_lossy(&b)
+                    .replace("\r\n", "\n")
+                    .replace('\n', "\r\n");
+                if t.contains(needle) {
+                    out.push(t);
+                }
+            }
+        }
+    }
+    out
+}
+
 /// Polls `f` every 100 ms until it returns `Some`, or panics after `secs`.
 pub fn wait_for<T>(secs: u64, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
