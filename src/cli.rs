@@ -9,7 +9,7 @@ use diesel::Connection;
 use serde_json::{json, Value};
 
 use crate::config::{Config, MailboxSource};
-use crate::outbox::{self, Transport};
+use crate::outbox::{self, Transport, Via};
 use crate::process::{self, BatchClock, Pipeline};
 use crate::source::files;
 use crate::store::{self, models};
@@ -271,15 +271,31 @@ fn check(cfg: &Config) -> Outcome {
             }
         }
     }
-    match Transport::from_config(&cfg.transport, &cfg.identity.message_id_domain) {
-        Ok(Transport::Smtp(s)) => match s.probe() {
+    match Transport::from_config(cfg) {
+        Ok(Transport {
+            via: Via::Smtp(s), ..
+        }) => match s.probe() {
             Ok(()) => report(true, "transport: smtp server answers".into()),
             Err(e) => report(false, format!("transport: smtp: {e}")),
         },
-        Ok(Transport::File { dir }) => {
-            report(true, format!("transport: files in {}", dir.display()))
-        }
+        Ok(Transport {
+            via: Via::File { dir },
+            ..
+        }) => report(true, format!("transport: files in {}", dir.display())),
         Err(e) => report(false, format!("transport: {e}")),
+    }
+    if let Some(d) = &cfg.dkim {
+        report(
+            true,
+            format!(
+                "dkim: signing {} as d={} s={} (publish the public key at {}._domainkey.{})",
+                d.algorithm(),
+                d.domain,
+                d.selector,
+                d.selector,
+                d.domain
+            ),
+        );
     }
     if bad > 0 {
         Err(Failure::runtime(format!("{bad} check(s) failed")))
@@ -333,10 +349,7 @@ fn ingest(
     let transport = if no_send {
         None
     } else {
-        Some(
-            Transport::from_config(&cfg.transport, &cfg.identity.message_id_domain)
-                .map_err(Failure::runtime)?,
-        )
+        Some(Transport::from_config(cfg).map_err(Failure::runtime)?)
     };
     let mut c = store::open(&cfg.database.url)
         .map(store::ShortLived::new)

@@ -74,6 +74,8 @@ pub struct Config {
     pub agents: Vec<AgentConfig>,
     pub queues: Vec<QueueConfig>,
     pub limits: Limits,
+    /// `[dkim]`: sign everything we send (domain, selector, key_file).
+    pub dkim: Option<std::sync::Arc<crate::mail::dkim::Signer>>,
 }
 
 #[derive(Debug, Clone)]
@@ -1092,6 +1094,40 @@ impl Reader {
             None => Limits::default(),
         };
 
+        let dkim = match self.table(&mut top, "dkim", false) {
+            Some(t) => {
+                let mut s = Section::new(t, "dkim");
+                let domain = self.required_string(&mut s, "domain", "the signing domain (d=)");
+                let selector = self.required_string(&mut s, "selector", "the DNS selector (s=)");
+                let key_file = self.required_string(
+                    &mut s,
+                    "key_file",
+                    "a path to a PEM private key (RSA or Ed25519)",
+                );
+                self.unknown_keys(&s);
+                match (domain, selector, key_file) {
+                    (Some(d), Some(sel), Some(f)) => match std::fs::read(&f) {
+                        Ok(pem) => match crate::mail::dkim::Signer::from_pem(&pem, &d, &sel) {
+                            Ok(signer) => Some(std::sync::Arc::new(signer)),
+                            Err(e) => {
+                                self.problem(s.key("key_file"), format!("'{f}': {e}"));
+                                None
+                            }
+                        },
+                        Err(e) => {
+                            self.problem(
+                                s.key("key_file"),
+                                format!("expected a readable file, but '{f}' cannot be read: {e}"),
+                            );
+                            None
+                        }
+                    },
+                    _ => None,
+                }
+            }
+            None => None,
+        };
+
         // Sections that later versions act on; accepted here so one config serves them all.
         for later in ["rules", "sla", "calendars", "digests"] {
             self.get(&mut top, later);
@@ -1110,6 +1146,7 @@ impl Reader {
             agents,
             queues,
             limits,
+            dkim,
         })
     }
 
@@ -1409,6 +1446,28 @@ name = "general"
         let missing = imap.replace("POSTDESK_TEST_PW", "POSTDESK_TEST_UNSET_VAR");
         assert!(errors(&missing).iter().any(|e| e
             .contains("password_env: expected the environment variable POSTDESK_TEST_UNSET_VAR")));
+    }
+
+    #[test]
+    fn dkim_key_problems_name_the_file_and_the_key() {
+        let key = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/dkim/rsa.key");
+        let good = format!(
+            "{GOOD}\n[dkim]\ndomain = \"example.test\"\nselector = \"pd1\"\nkey_file = \"{key}\"\n"
+        );
+        let c = Config::parse(&good, Path::new("pd.toml")).unwrap();
+        assert_eq!(c.dkim.unwrap().algorithm(), "rsa-sha256");
+        let missing = good.replace(key, "/nonexistent/dkim.key");
+        assert!(errors(&missing).iter().any(|e| e.contains("pd.toml")
+            && e.contains("dkim.key_file")
+            && e.contains("/nonexistent/dkim.key")));
+        let not_a_key = good.replace(key, concat!(env!("CARGO_MANIFEST_DIR"), "/Cargo.toml"));
+        assert!(errors(&not_a_key)
+            .iter()
+            .any(|e| e.contains("dkim.key_file") && e.contains("expected a PEM private key")));
+        let no_selector = good.replace("selector = \"pd1\"\n", "");
+        assert!(errors(&no_selector)
+            .iter()
+            .any(|e| e.contains("dkim.selector")));
     }
 
     #[test]

@@ -40,8 +40,7 @@ pub fn serve(cfg: Config) -> Result<(), DaemonError> {
     if cfg.security.agent_auth == AgentAuth::TrustedRelay {
         tracing::warn!("security.agent_auth = \"trusted_relay\": any mail with an agent's From address is obeyed as that agent's; use it only behind a relay that checks senders");
     }
-    let transport = Transport::from_config(&cfg.transport, &cfg.identity.message_id_domain)
-        .map_err(|e| DaemonError::Setup(e.to_string()))?;
+    let transport = Transport::from_config(&cfg).map_err(|e| DaemonError::Setup(e.to_string()))?;
 
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

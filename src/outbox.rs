@@ -39,8 +39,16 @@ pub struct TransportError {
     pub message: String,
 }
 
-/// Where outgoing mail goes.
-pub enum Transport {
+/// Where outgoing mail goes, and how it is signed on the way.
+pub struct Transport {
+    pub via: Via,
+    /// `[dkim]`: every message is signed as it is handed over (not when it is queued, so a
+    /// key change applies to mail still waiting).
+    dkim: Option<std::sync::Arc<crate::mail::dkim::Signer>>,
+}
+
+/// The way out.
+pub enum Via {
     /// One `.eml` file per mail, named after its Message-ID (so a repeat overwrites, never
     /// duplicates), written to a temporary name and renamed into place.
     File {
@@ -51,7 +59,49 @@ pub enum Transport {
 
 impl Transport {
     /// Builds the transport the config names.
-    pub fn from_config(cfg: &TransportConfig, hello: &str) -> Result<Transport, TransportError> {
+    pub fn from_config(cfg: &crate::config::Config) -> Result<Transport, TransportError> {
+        Ok(Transport {
+            via: Via::from_config(&cfg.transport, &cfg.identity.message_id_domain)?,
+            dkim: cfg.dkim.clone(),
+        })
+    }
+
+    /// How many mails this transport may have in flight at once.
+    pub fn parallelism(&self) -> usize {
+        match &self.via {
+            Via::File { .. } => 1,
+            Via::Smtp(s) => s.parallel.max(1),
+        }
+    }
+
+    /// Whether delivering the same row twice leaves one copy (true for files).
+    pub fn idempotent(&self) -> bool {
+        matches!(self.via, Via::File { .. })
+    }
+
+    /// Delivers one message, signed if `[dkim]` is configured.
+    pub fn send(
+        &self,
+        from: &str,
+        to: &[String],
+        message_id: &str,
+        raw: &[u8],
+    ) -> Result<(), TransportError> {
+        match &self.dkim {
+            Some(signer) => {
+                let signed = signer.sign(raw).map_err(|message| TransportError {
+                    permanent: true,
+                    message,
+                })?;
+                self.via.send(from, to, message_id, &signed)
+            }
+            None => self.via.send(from, to, message_id, raw),
+        }
+    }
+}
+
+impl Via {
+    fn from_config(cfg: &TransportConfig, hello: &str) -> Result<Via, TransportError> {
         let err = |m: String| TransportError {
             permanent: true,
             message: m,
@@ -64,7 +114,7 @@ impl Transport {
                         dir.display()
                     ))
                 })?;
-                Ok(Transport::File { dir: dir.clone() })
+                Ok(Via::File { dir: dir.clone() })
             }
             TransportConfig::Smtp(s) => {
                 let tls = match s.tls {
@@ -74,7 +124,7 @@ impl Transport {
                             .map_err(|e| err(format!("smtp {}: {e}", s.host)))?,
                     ),
                 };
-                Ok(Transport::Smtp(Box::new(SmtpSender {
+                Ok(Via::Smtp(Box::new(SmtpSender {
                     host: s.host.clone(),
                     port: s.port,
                     implicit_tls: s.tls == Tls::Tls,
@@ -93,21 +143,7 @@ impl Transport {
         }
     }
 
-    /// How many mails this transport may have in flight at once.
-    pub fn parallelism(&self) -> usize {
-        match self {
-            Transport::File { .. } => 1,
-            Transport::Smtp(s) => s.parallel.max(1),
-        }
-    }
-
-    /// Whether delivering the same row twice leaves one copy (true for files).
-    pub fn idempotent(&self) -> bool {
-        matches!(self, Transport::File { .. })
-    }
-
-    /// Delivers one message.
-    pub fn send(
+    fn send(
         &self,
         from: &str,
         to: &[String],
@@ -115,13 +151,11 @@ impl Transport {
         raw: &[u8],
     ) -> Result<(), TransportError> {
         match self {
-            Transport::File { dir } => {
-                write_file(dir, message_id, raw).map_err(|e| TransportError {
-                    permanent: false,
-                    message: format!("cannot write to {}: {e}", dir.display()),
-                })
-            }
-            Transport::Smtp(smtp) => {
+            Via::File { dir } => write_file(dir, message_id, raw).map_err(|e| TransportError {
+                permanent: false,
+                message: format!("cannot write to {}: {e}", dir.display()),
+            }),
+            Via::Smtp(smtp) => {
                 let bad = |m: String| TransportError {
                     permanent: true,
                     message: m,

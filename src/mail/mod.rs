@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod classify;
 pub mod compose;
+pub mod dkim;
 pub mod dsn;
 pub mod parse;
 pub mod quote;
