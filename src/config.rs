@@ -9,6 +9,9 @@ use std::time::Duration;
 
 use toml::{Table, Value};
 
+mod policy;
+pub use policy::{EscalationStep, Notify, Scheduler, SlaPolicy, Targets};
+
 /// One problem in a config file.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConfigProblem {
@@ -76,6 +79,11 @@ pub struct Config {
     pub limits: Limits,
     /// `[dkim]`: sign everything we send (domain, selector, key_file).
     pub dkim: Option<std::sync::Arc<crate::mail::dkim::Signer>>,
+    /// `[[sla]]` policies (calendars resolved).
+    pub sla: Vec<SlaPolicy>,
+    /// `[[rules]]`, compiled, in order.
+    pub rules: Vec<crate::ticket::rules::Rule>,
+    pub scheduler: Scheduler,
 }
 
 #[derive(Debug, Clone)]
@@ -1128,10 +1136,14 @@ impl Reader {
             None => None,
         };
 
-        // Sections that later versions act on; accepted here so one config serves them all.
-        for later in ["rules", "sla", "calendars", "digests"] {
-            self.get(&mut top, later);
-        }
+        let calendars = self.calendars(&mut top);
+        let sla = self.sla(&mut top, &calendars, &agents);
+        self.check_queue_policies(&queues, &sla);
+        let rules = self.rules(&mut top, &queues, &agents, &sla);
+        let scheduler = self.scheduler(&mut top);
+
+        // `[[digests]]` is acted on by a later version; accepted so one config serves both.
+        self.get(&mut top, "digests");
         self.unknown_keys(&top);
 
         Some(Config {
@@ -1147,6 +1159,9 @@ impl Reader {
             queues,
             limits,
             dkim,
+            sla,
+            rules,
+            scheduler,
         })
     }
 
@@ -1446,6 +1461,113 @@ name = "general"
         let missing = imap.replace("POSTDESK_TEST_PW", "POSTDESK_TEST_UNSET_VAR");
         assert!(errors(&missing).iter().any(|e| e
             .contains("password_env: expected the environment variable POSTDESK_TEST_UNSET_VAR")));
+    }
+
+    const POLICY: &str = r#"
+[[agents]]
+address = "alice@example.test"
+queues = ["general"]
+
+[[agents]]
+address = "boss@example.test"
+role = "manager"
+
+[[queues]]
+name = "vip"
+sla = "standard"
+
+[[calendars]]
+name = "office"
+timezone = "Europe/Berlin"
+hours = { mon = "09:00-17:00", tue = "09:00-17:00", wed = "09:00-17:00", thu = "09:00-17:00", fri = "09:00-12:00, 13:00-17:00" }
+holidays = ["2026-12-25", "2026-12-26"]
+
+[[sla]]
+name = "standard"
+calendar = "office"
+first_response = { low = "8h", normal = "4h", high = "1h", urgent = "30m" }
+next_response  = { normal = "8h" }
+resolution     = { normal = "24h" }
+warn_at = 0.8
+pause_when = ["pending"]
+escalate = [
+  { at = "warning", notify = ["assignee"] },
+  { at = "breach", notify = ["assignee", "managers"], raise_priority = true },
+  { at = "breach", after = "4h", reassign = "least_open" },
+]
+
+[[rules]]
+name = "urgent from bigcorp"
+match = "all"
+conditions = [
+  { field = "from", op = "domain", value = "bigcorp.example" },
+  { field = "subject", op = "regex", value = "(?i)urgent|outage" },
+]
+actions = { priority = "urgent", queue = "vip", tags = ["vip"], sla = "standard", assign = "round_robin" }
+stop = true
+
+[scheduler]
+sla_sweep = "*/30 * * * * *"
+"#;
+
+    #[test]
+    fn policies_rules_and_calendars() {
+        use crate::ticket::model::Priority;
+        let c = Config::parse(&format!("{GOOD}{POLICY}"), Path::new("pd.toml")).unwrap();
+        let p = &c.sla[0];
+        assert_eq!(p.first_response.get(Priority::Urgent), Some(30 * 60_000));
+        // a priority without its own next-response target falls back to normal
+        assert_eq!(p.next_response.get(Priority::Urgent), Some(8 * 3_600_000));
+        assert_eq!(p.checkpoints.len(), 3);
+        assert_eq!(
+            p.escalate[1].notify,
+            vec![Notify::Assignee, Notify::Managers]
+        );
+        assert!(matches!(p.hours, crate::ticket::sla::Hours::Calendar(_)));
+        assert_eq!(c.rules[0].name, "urgent from bigcorp");
+        assert_eq!(c.rules[0].conditions.len(), 2);
+        assert!(c.rules[0].stop);
+        assert_eq!(c.queues[1].sla.as_deref(), Some("standard"));
+
+        // Every mistake is reported at once, naming the rule, the key and what was expected.
+        let bad = format!("{GOOD}{POLICY}")
+            .replace("(?i)urgent|outage", "(urgent")
+            .replace("queue = \"vip\", tags", "queue = \"nope\", tags")
+            .replace(
+                "assign = \"round_robin\"",
+                "assign = \"carol@example.test\"",
+            )
+            .replace("op = \"domain\"", "op = \"endswith\"")
+            .replace("calendar = \"office\"", "calendar = \"shop\"")
+            .replace("Europe/Berlin", "Europe/Atlantis")
+            .replace(
+                "fri = \"09:00-12:00, 13:00-17:00\"",
+                "fri = \"17:00-09:00\"",
+            )
+            .replace("at = \"warning\", notify", "at = \"soon\", notify")
+            .replace("*/30 * * * * *", "every minute");
+        let e = errors(&bad);
+        for want in [
+            "rules[0] 'urgent from bigcorp': conditions[1].value: the regex does not compile",
+            "rules[0] 'urgent from bigcorp': actions.queue: names the queue 'nope'",
+            "rules[0] 'urgent from bigcorp': actions.assign: expected an [[agents]] address",
+            "rules[0] 'urgent from bigcorp': conditions[0].op: unknown op \"endswith\"",
+            "sla[0].calendar: names the calendar 'shop'",
+            "calendars[0].timezone: expected an IANA timezone",
+            "calendars[0].hours.fri: \"17:00-09:00\" closes before it opens",
+            "sla[0].escalate[0].at: expected \"warning\" or \"breach\", found \"soon\"",
+            "scheduler.sla_sweep: expected a cron schedule",
+        ] {
+            assert!(
+                e.iter().any(|l| l.contains(want) && l.contains("pd.toml")),
+                "{want} not in {e:#?}"
+            );
+        }
+        let bad_queue = format!("{GOOD}{POLICY}")
+            .replace("sla = \"standard\"\n\n[[cal", "sla = \"gold\"\n\n[[cal");
+        assert!(errors(&bad_queue)
+            .iter()
+            .any(|l| l.contains("queues[1].sla: names the SLA policy 'gold'")));
     }
 
     #[test]

@@ -42,6 +42,11 @@ string_enum!(
 );
 
 string_enum!(
+    /// What kind of work a ticket is (set by rules).
+    TicketType { Incident = "incident", Request = "request", Problem = "problem", Change = "change" }
+);
+
+string_enum!(
     /// Which way a message went.
     Direction { In = "in", Out = "out" }
 );
