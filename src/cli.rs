@@ -50,6 +50,16 @@ pub enum Command {
         #[arg(required = true)]
         paths: Vec<String>,
     },
+    /// SLA clocks: `sla sweep [--now RFC3339]`.
+    Sla {
+        #[command(subcommand)]
+        action: SlaAction,
+    },
+    /// Triage rules: `rules test FILE`.
+    Rules {
+        #[command(subcommand)]
+        action: RulesAction,
+    },
     /// List tickets.
     Tickets {
         #[arg(long)]
@@ -81,6 +91,36 @@ pub enum Command {
         pending: bool,
         #[arg(long)]
         failed: bool,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SlaAction {
+    /// Run one SLA sweep: fire the warnings, breaches and escalations due, and deliver their mail.
+    Sweep {
+        /// The time to sweep at (RFC 3339; default now), for tests and cron-less setups.
+        #[arg(long)]
+        now: Option<String>,
+        /// Leave the mails queued for `serve` to deliver.
+        #[arg(long)]
+        no_send: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesAction {
+    /// Dry run: which rules match a mail, in order, and what the ticket would become.
+    Test {
+        /// A raw mail (RFC 5322 file).
+        file: PathBuf,
+        /// The mailbox it counts as arriving on (default: the first).
+        #[arg(long)]
+        mailbox: Option<String>,
+        /// Test the rules for replies (on = "reply") instead of those for new tickets.
+        #[arg(long)]
+        reply: bool,
         #[arg(long)]
         json: bool,
     },
@@ -192,6 +232,18 @@ pub fn run(cli: Cli) -> Outcome {
             no_send,
             paths,
         } => ingest(&cfg, mailbox, at, no_send, &paths),
+        Command::Sla {
+            action: SlaAction::Sweep { now, no_send },
+        } => sla_sweep(&cfg, now, no_send),
+        Command::Rules {
+            action:
+                RulesAction::Test {
+                    file,
+                    mailbox,
+                    reply,
+                    json,
+                },
+        } => rules_test(&cfg, &file, mailbox, reply, json),
         Command::Tickets {
             status,
             queue,
@@ -464,6 +516,94 @@ fn ingest(
     Ok(())
 }
 
+fn sla_sweep(cfg: &Config, now: Option<String>, no_send: bool) -> Outcome {
+    let now = now
+        .map(|a| parse_rfc3339(&a).map_err(|e| Failure::usage(format!("--now: {e}"))))
+        .transpose()?
+        .unwrap_or_else(now_ms);
+    let templates = Templates::lazy();
+    let keys = crate::security::Keys::load_or_create(&cfg.security.secret_file)
+        .map_err(Failure::runtime)?;
+    let mut c = open_store(cfg)?;
+    let pipeline = Pipeline {
+        cfg,
+        templates: &templates,
+        keys: &keys,
+    };
+    let hold = if no_send {
+        now_ms()
+    } else {
+        now_ms() + HOLD_MS
+    };
+    let started = std::time::Instant::now();
+    let (report, ids) =
+        crate::sla::sweep(&pipeline, &mut c, now, hold).map_err(Failure::runtime)?;
+    let elapsed = started.elapsed();
+    let mut out = serde_json::to_value(report).unwrap_or_default();
+    out["elapsed_ms"] = json!((elapsed.as_secs_f64() * 1e6).round() / 1e3);
+    if !no_send && !ids.is_empty() {
+        let t = Transport::from_config(cfg).map_err(Failure::runtime)?;
+        let on_failure = |c: &mut store::AnyConnection, f: &outbox::FailedMail| {
+            pipeline.notify_delivery_failed(c, f, now_ms()).map(|_| ())
+        };
+        let rules = outbox::Rules {
+            retry: &cfg.retry,
+            on_failure: Some(&on_failure),
+        };
+        let r = outbox::deliver(&mut c, &t, &ids, outbox::Claim::Held(hold), &rules)
+            .map_err(Failure::runtime)?;
+        out["sent"] = json!(r.sent);
+    }
+    println!("{out}");
+    Ok(())
+}
+
+fn rules_test(
+    cfg: &Config,
+    file: &std::path::Path,
+    mailbox: Option<String>,
+    reply: bool,
+    as_json: bool,
+) -> Outcome {
+    let raw = std::fs::read(file)
+        .map_err(|e| Failure::usage(format!("cannot read {}: {e}", file.display())))?;
+    let mb = match &mailbox {
+        Some(n) => cfg.mailboxes.iter().find(|m| m.name == *n).ok_or_else(|| {
+            Failure::usage(format!("--mailbox: no mailbox named '{n}' in the config"))
+        })?,
+        None => cfg
+            .mailboxes
+            .first()
+            .ok_or_else(|| Failure::usage("the config defines no mailbox"))?,
+    };
+    let t = process::triage_dry_run(cfg, mb, &raw, reply).map_err(Failure::usage)?;
+    if as_json {
+        print_json(&t);
+    } else {
+        let matched = t["matched"].as_array().cloned().unwrap_or_default();
+        if matched.is_empty() {
+            println!("no rule matches");
+        }
+        for (i, m) in matched.iter().enumerate() {
+            println!("{}. {}", i + 1, m.as_str().unwrap_or_default());
+        }
+        println!("would become:");
+        if let Some(o) = t["ticket"].as_object() {
+            for (k, v) in o {
+                println!(
+                    "  {k}: {}",
+                    if v.is_string() {
+                        v.as_str().unwrap_or_default().to_string()
+                    } else {
+                        v.to_string()
+                    }
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
 /// How long `ingest` holds the rows it creates from other senders, to deliver them itself.
 const HOLD_MS: i64 = 10 * 60 * 1000;
 
@@ -499,11 +639,13 @@ pub fn ticket_json(cfg: &Config, t: &models::Ticket, message_ids: &[String]) -> 
         "sla": {
             "policy": t.sla_policy,
             "first_response_due": ms_or_null(t.first_response_due),
+            "next_response_due": ms_or_null(t.next_response_due),
             "resolution_due": ms_or_null(t.resolution_due),
             "breached": t.sla_breached,
         },
         "first_response_at": ms_or_null(t.first_response_at),
         "linked_to": t.linked_to,
+        "type": t.ticket_type,
         "message_ids": message_ids,
     })
 }

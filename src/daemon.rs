@@ -123,6 +123,17 @@ pub async fn run(
         stop_rx.clone(),
         outbox_ready.clone(),
     ));
+    if !cfg.sla.is_empty() {
+        let conn = Arc::new(Mutex::new(store::connect(&cfg.database.url)?));
+        tasks.spawn(sweep_sla(
+            cfg.clone(),
+            templates.clone(),
+            keys.clone(),
+            conn,
+            stop_rx.clone(),
+            outbox_ready.clone(),
+        ));
+    }
     tracing::info!(mailboxes = cfg.mailboxes.len(), "postdesk is running");
 
     shutdown.await;
@@ -132,6 +143,64 @@ pub async fn run(
     while tasks.join_next().await.is_some() {}
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Sweeps the SLA clocks on the `[scheduler] sla_sweep` schedule (every minute by default).
+/// A sweep that fails (database away) is logged and the next tick tries again.
+async fn sweep_sla(
+    cfg: Arc<Config>,
+    templates: Arc<Templates>,
+    keys: Arc<Keys>,
+    conn: Arc<Mutex<AnyConnection>>,
+    mut stop: watch::Receiver<bool>,
+    outbox_ready: Arc<Notify>,
+) {
+    while !*stop.borrow() {
+        let now = chrono::Utc::now();
+        let Some(next) = cfg.scheduler.sla_sweep.after(&now).next() else {
+            return;
+        };
+        let wait = (next - now).to_std().unwrap_or_default();
+        sleep_or_stop(wait, &mut stop).await;
+        if *stop.borrow() {
+            break;
+        }
+        let (cfg2, templates2, keys2, conn2) =
+            (cfg.clone(), templates.clone(), keys.clone(), conn.clone());
+        let job =
+            tokio::task::spawn_blocking(move || -> Result<crate::sla::SweepReport, String> {
+                let pipeline = Pipeline {
+                    cfg: &cfg2,
+                    templates: &templates2,
+                    keys: &keys2,
+                };
+                let mut c = conn2
+                    .lock()
+                    .map_err(|_| "database connection poisoned".to_string())?;
+                let now = crate::time::now_ms();
+                crate::sla::sweep(&pipeline, &mut c, now, now)
+                    .map(|(r, _)| r)
+                    .map_err(|e| e.to_string())
+            });
+        match job.await {
+            Ok(Ok(r)) => {
+                if r.clocks > 0 {
+                    tracing::info!(
+                        warnings = r.warnings,
+                        breaches = r.breaches,
+                        steps = r.steps,
+                        mails = r.mails,
+                        "SLA sweep"
+                    );
+                }
+                if r.mails > 0 {
+                    outbox_ready.notify_one();
+                }
+            }
+            Ok(Err(e)) => tracing::warn!("SLA sweep failed, trying again at the next tick: {e}"),
+            Err(e) => tracing::error!("SLA sweep crashed: {e}"),
+        }
+    }
 }
 
 async fn sleep_or_stop(d: Duration, stop: &mut watch::Receiver<bool>) {

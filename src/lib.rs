@@ -12,6 +12,7 @@ pub mod mail;
 pub mod outbox;
 pub mod process;
 pub mod security;
+pub mod sla;
 pub mod source;
 pub mod store;
 pub mod templates;

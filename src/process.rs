@@ -17,6 +17,7 @@ use crate::mail::parse::{self, one_line, InboundMail, ParseLimits};
 use crate::mail::quote::{self, REPLY_MARKER};
 use crate::outbox;
 use crate::security::{AddressToken, Keys};
+use crate::sla::SlaEvent;
 use crate::source::{maildir, RawMail};
 use crate::store::models::{
     self, NewAttachment, NewInbound, NewMessage, NewTicket, Ticket, TicketChanges,
@@ -25,6 +26,7 @@ use crate::store::{AnyConnection, StoreError};
 use crate::templates::{AckContext, IdentityCtx, PersonCtx, Templates, TicketCtx};
 use crate::ticket::commands::{self, Assignee, Command};
 use crate::ticket::model::{ticket_ref, Direction, MessageKind, Outcome, Priority, Status};
+use crate::ticket::rules;
 use crate::ticket::thread::{self, Lookups, MatchedBy, Rejoin, Tagged, ThreadDecision};
 
 /// A mail made ready for storing: everything that needs no database.
@@ -529,10 +531,35 @@ impl Pipeline<'_> {
             (MailClass::Person, None) => (Outcome::NewTicket, Some(MessageKind::Customer)),
         };
 
+        // Triage: rules for a new ticket (or a reply) decide its queue, priority, assignee,
+        // tags, policy and type; a rule may call it spam (kept, no ticket).
+        let on = match (outcome, kind) {
+            (Outcome::NewTicket, _) => Some(rules::On::New),
+            (Outcome::Reply, Some(MessageKind::Customer)) => Some(rules::On::Reply),
+            _ => None,
+        };
+        let decision = match on {
+            Some(on) if self.cfg.rules.iter().any(|r| r.on == on) => rules::evaluate(
+                &self.cfg.rules,
+                &facts(mail, &p.raw.bytes, mailbox, &self.cfg.rules),
+                on,
+            ),
+            _ => rules::Decision::default(),
+        };
+        let (outcome, reason) = if decision.actions.spam && on == Some(rules::On::New) {
+            let why = format!("spam by rule '{}'", decision.matched.join("', '"));
+            (
+                Outcome::Spam,
+                Some(reason.map_or(why.clone(), |r| format!("{r}; {why}"))),
+            )
+        } else {
+            (outcome, reason)
+        };
+
         let mut opened = None;
         let ticket_id = match (outcome, existing) {
             (Outcome::NewTicket, _) => {
-                let t = self.open_ticket(c, mailbox, mail, now, linked_to)?;
+                let t = self.open_ticket(c, mailbox, mail, now, linked_to, &decision)?;
                 let id = t.id;
                 opened = Some(t);
                 Some(id)
@@ -616,7 +643,16 @@ impl Pipeline<'_> {
                     &format!("followed up by ticket #{ticket_id}"),
                 )?;
             }
-            if class.may_answer() && !hops_over {
+            if decision.actions.acknowledge == Some(false) {
+                models::insert_event(
+                    c,
+                    ticket_id,
+                    now,
+                    "system",
+                    "ack_suppressed",
+                    &format!("by rule '{}'", decision.matched.join("', '")),
+                )?;
+            } else if class.may_answer() && !hops_over {
                 let ticket = opened.as_ref().expect("a new ticket was opened");
                 if let Some(id) = self.acknowledge(c, ticket, mail, answer)? {
                     outbox_ids.push(id);
@@ -639,6 +675,9 @@ impl Pipeline<'_> {
             )?;
             let reopen = reopen && outcome == Outcome::Reply;
             models::touch_ticket(c, ticket_id, now, reopen.then_some(Status::Open.as_str()))?;
+            if outcome == Outcome::Reply {
+                self.after_customer_reply(c, ticket_id, &decision, now)?;
+            }
         }
         if matches!(outcome, Outcome::NewTicket | Outcome::Reply) {
             let text = if outcome == Outcome::Reply {
@@ -728,8 +767,17 @@ impl Pipeline<'_> {
         mail: &InboundMail,
         now: i64,
         linked_to: Option<i64>,
+        triage: &rules::Decision,
     ) -> diesel::QueryResult<Ticket> {
         let requester = mail_from(mail);
+        let a = &triage.actions;
+        let queue = a.queue.clone().unwrap_or_else(|| mailbox.queue.clone());
+        let priority = a.priority.unwrap_or(Priority::Normal);
+        let assignee = match &a.assign {
+            Some(how) => crate::sla::pick_agent(self.cfg, c, how, &queue)?,
+            None => None,
+        };
+        let tags = serde_json::to_string(&a.tags).unwrap_or_else(|_| "[]".into());
         let subject = if mail.subject.is_empty() {
             "(no subject)"
         } else {
@@ -739,29 +787,32 @@ impl Pipeline<'_> {
             .thread_index
             .clone()
             .unwrap_or_else(|| new_thread_index(now));
-        let sla_policy = self
-            .cfg
-            .queues
-            .iter()
-            .find(|q| q.name == mailbox.queue)
-            .and_then(|q| q.sla.clone());
+        let sla_policy = a.sla.clone().or_else(|| {
+            self.cfg
+                .queues
+                .iter()
+                .find(|q| q.name == queue)
+                .and_then(|q| q.sla.clone())
+        });
+        let ticket_type = a.ticket_type.map(|t| t.as_str());
         let subject_key = thread::subject_key(&mail.subject).0;
         let id = models::insert_ticket(
             c,
             &NewTicket {
                 subject,
                 status: Status::New.as_str(),
-                priority: Priority::Normal.as_str(),
-                queue: &mailbox.queue,
+                priority: priority.as_str(),
+                queue: &queue,
                 requester: &requester,
-                assignee: None,
-                tags: "[]",
+                assignee: assignee.as_deref(),
+                tags: &tags,
                 sla_policy: sla_policy.as_deref(),
                 created_at: now,
                 updated_at: now,
                 thread_index: Some(&thread_index),
                 subject_key: Some(&subject_key),
                 linked_to,
+                ticket_type,
             },
         )?;
         let own = self.cfg.own_addresses();
@@ -779,16 +830,26 @@ impl Pipeline<'_> {
             }
         }
         models::insert_participants(c, id, &people)?;
+        if !triage.matched.is_empty() {
+            models::insert_event(
+                c,
+                id,
+                now,
+                "system",
+                "rules",
+                &format!("matched '{}'", triage.matched.join("', '")),
+            )?;
+        }
         // The row as stored, without reading it back.
-        Ok(Ticket {
+        let mut ticket = Ticket {
             id,
             subject: subject.to_string(),
             status: Status::New.as_str().into(),
-            priority: Priority::Normal.as_str().into(),
-            queue: mailbox.queue.clone(),
+            priority: priority.as_str().into(),
+            queue,
             requester,
-            assignee: None,
-            tags: "[]".into(),
+            assignee,
+            tags,
             sla_policy,
             first_response_due: None,
             resolution_due: None,
@@ -799,7 +860,16 @@ impl Pipeline<'_> {
             thread_index: Some(thread_index),
             subject_key: Some(subject_key),
             linked_to,
-        })
+            ticket_type: ticket_type.map(str::to_string),
+            next_response_due: None,
+        };
+        if ticket.sla_policy.is_some() {
+            crate::sla::sync(c, self.cfg, &ticket, now, SlaEvent::Opened)?;
+            if let Some(t) = models::get_ticket(c, id)? {
+                ticket = t;
+            }
+        }
+        Ok(ticket)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -1017,7 +1087,21 @@ impl Pipeline<'_> {
             _ => {}
         }
         changes.updated_at = Some(now);
+        let touched_sla = sent
+            || changes.status.is_some()
+            || changes.priority.is_some()
+            || changes.queue.is_some();
         models::update_ticket(c, ticket_id, &changes)?;
+        if touched_sla && ticket.sla_policy.is_some() {
+            if let Some(t) = models::get_ticket(c, ticket_id)? {
+                let ev = if sent {
+                    SlaEvent::Answered
+                } else {
+                    SlaEvent::Changed
+                };
+                crate::sla::sync(c, self.cfg, &t, now, ev)?;
+            }
+        }
         if !errors.is_empty() {
             let ctx = serde_json::json!({
                 "marker": REPLY_MARKER,
@@ -1061,6 +1145,61 @@ impl Pipeline<'_> {
             Some(ticket_id),
             outbox_ids,
         ))
+    }
+
+    /// A customer wrote on a ticket: reply rules apply, and the SLA clocks learn of it
+    /// (a next-response clock starts, paused clocks resume as the ticket is open again).
+    fn after_customer_reply(
+        &self,
+        c: &mut AnyConnection,
+        ticket_id: i64,
+        triage: &rules::Decision,
+        now: i64,
+    ) -> diesel::QueryResult<()> {
+        let Some(mut ticket) = models::get_ticket(c, ticket_id)? else {
+            return Ok(());
+        };
+        let a = &triage.actions;
+        if !triage.matched.is_empty() {
+            let mut changes = TicketChanges::default();
+            if let Some(q) = &a.queue {
+                changes.queue = Some(q.clone());
+                ticket.queue = q.clone();
+            }
+            if let Some(pr) = a.priority {
+                changes.priority = Some(pr.as_str().into());
+                ticket.priority = pr.as_str().into();
+            }
+            if let Some(how) = &a.assign {
+                let agent = crate::sla::pick_agent(self.cfg, c, how, &ticket.queue)?;
+                changes.assignee = Some(agent.clone());
+                ticket.assignee = agent;
+            }
+            if !a.tags.is_empty() {
+                let mut tags: Vec<String> = serde_json::from_str(&ticket.tags).unwrap_or_default();
+                for t in &a.tags {
+                    if !tags.contains(t) {
+                        tags.push(t.clone());
+                    }
+                }
+                ticket.tags = serde_json::to_string(&tags).unwrap_or_else(|_| "[]".into());
+                changes.tags = Some(ticket.tags.clone());
+            }
+            if let Some(pol) = &a.sla {
+                changes.sla_policy = Some(Some(pol.clone()));
+                ticket.sla_policy = Some(pol.clone());
+            }
+            models::update_ticket(c, ticket_id, &changes)?;
+            models::insert_event(
+                c,
+                ticket_id,
+                now,
+                "system",
+                "rules",
+                &format!("matched '{}'", triage.matched.join("', '")),
+            )?;
+        }
+        crate::sla::sync(c, self.cfg, &ticket, now, SlaEvent::CustomerReply)
     }
 
     /// Tells the ticket's agents (the assignee, else the queue's) that a mail failed for good,
@@ -1117,7 +1256,7 @@ impl Pipeline<'_> {
     /// Queues a notice to one agent (template and outbox kind `kind`): To the agent, Reply-To
     /// their own signed address, marked automatic.
     #[allow(clippy::too_many_arguments)]
-    fn send_to_agent(
+    pub(crate) fn send_to_agent(
         &self,
         c: &mut AnyConnection,
         ticket: i64,
@@ -1143,7 +1282,7 @@ impl Pipeline<'_> {
     }
 
     /// The agent `name` means: an address, a display name, or an address's local part.
-    fn find_agent(&self, name: &str) -> Option<&AgentConfig> {
+    pub(crate) fn find_agent(&self, name: &str) -> Option<&AgentConfig> {
         let n = name.trim().to_lowercase();
         self.cfg.agents.iter().find(|a| {
             a.address == n
@@ -1153,7 +1292,7 @@ impl Pipeline<'_> {
     }
 
     /// The agents to tell about a ticket: its assignee, else the agents of its queue.
-    fn agents_for(&self, ticket: &Ticket) -> Vec<&AgentConfig> {
+    pub(crate) fn agents_for(&self, ticket: &Ticket) -> Vec<&AgentConfig> {
         if let Some(a) = ticket.assignee.as_deref().and_then(|a| self.cfg.agent(a)) {
             return vec![a];
         }
@@ -1169,7 +1308,7 @@ impl Pipeline<'_> {
     /// The fields every mail about a ticket shares: our identity, a Message-ID naming the
     /// ticket, the self-reference first in References, the ticket's Outlook conversation and
     /// the hop count.
-    fn about_ticket(
+    pub(crate) fn about_ticket(
         &self,
         ticket: &Ticket,
         subject: &str,
@@ -1535,11 +1674,11 @@ const AUTOMATIC_KINDS: &[&str; 2] = &["ack", "command_error"];
 
 /// When and in answer to what a mail is written.
 #[derive(Debug, Clone, Copy)]
-struct Answer {
+pub(crate) struct Answer {
     /// Hops of the mail being answered.
-    hops: u32,
-    now: i64,
-    due_at: i64,
+    pub(crate) hops: u32,
+    pub(crate) now: i64,
+    pub(crate) due_at: i64,
 }
 
 /// Where an agent's mail landed.
@@ -1576,6 +1715,86 @@ fn is_connection_error(e: &diesel::result::Error) -> bool {
                 || m.contains("database or disk is full")
         }
         _ => false,
+    }
+}
+
+/// `rules test`: what the rules make of a raw mail, without a database: the rules that
+/// match, in order, and the ticket's queue, priority, assignment, tags, policy and type (a
+/// `round_robin` / `least_open` assignment is named, as the pick depends on the workload).
+pub fn triage_dry_run(
+    cfg: &Config,
+    mailbox: &MailboxConfig,
+    raw: &[u8],
+    reply: bool,
+) -> Result<serde_json::Value, String> {
+    let limits = ParseLimits {
+        max_attachment_size: cfg.limits.max_attachment_size,
+    };
+    let mail = parse::parse(raw, "", &limits).map_err(|e| format!("not a mail: {e}"))?;
+    let on = if reply {
+        rules::On::Reply
+    } else {
+        rules::On::New
+    };
+    let d = rules::evaluate(&cfg.rules, &facts(&mail, raw, mailbox, &cfg.rules), on);
+    let a = &d.actions;
+    let queue = a.queue.clone().unwrap_or_else(|| mailbox.queue.clone());
+    let sla = a.sla.clone().or_else(|| {
+        cfg.queues
+            .iter()
+            .find(|q| q.name == queue)
+            .and_then(|q| q.sla.clone())
+    });
+    let assignee = a.assign.as_ref().map(|x| match x {
+        rules::Assign::Agent(a) => a.clone(),
+        rules::Assign::RoundRobin => "round_robin".into(),
+        rules::Assign::LeastOpen => "least_open".into(),
+    });
+    Ok(serde_json::json!({
+        "matched": d.matched,
+        "ticket": {
+            "spam": a.spam,
+            "queue": queue,
+            "priority": a.priority.unwrap_or(Priority::Normal).as_str(),
+            "assignee": assignee,
+            "tags": a.tags,
+            "sla_policy": sla,
+            "type": a.ticket_type.map(|t| t.as_str()),
+            "acknowledge": a.acknowledge.unwrap_or(true),
+        },
+    }))
+}
+
+/// What the rules may look at in a mail; its headers are read only when a rule asks.
+fn facts<'m>(
+    mail: &'m InboundMail,
+    raw: &[u8],
+    mailbox: &'m MailboxConfig,
+    rules: &[rules::Rule],
+) -> rules::Facts<'m> {
+    let wants_headers = rules.iter().any(|r| {
+        r.conditions
+            .iter()
+            .any(|c| matches!(c.field, rules::Field::Header(_)))
+    });
+    rules::Facts {
+        from: mail.from.as_ref().map_or("", |f| f.address.as_str()),
+        to: mail
+            .to
+            .iter()
+            .map(|a| a.address.as_str())
+            .chain(mail.envelope_to.iter().map(String::as_str))
+            .collect(),
+        cc: mail.cc.iter().map(|a| a.address.as_str()).collect(),
+        subject: &mail.subject,
+        body: &mail.text,
+        headers: if wants_headers {
+            rules::raw_headers(raw)
+        } else {
+            Vec::new()
+        },
+        attachment_names: mail.attachments.iter().map(|a| a.name.as_str()).collect(),
+        mailbox: &mailbox.name,
     }
 }
 

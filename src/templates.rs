@@ -30,6 +30,16 @@ const BUILTIN: &[(&str, &str, &str)] = &[
         include_str!("../mail-templates/delivery_failed.html.hbs"),
     ),
     (
+        "sla_warning",
+        include_str!("../mail-templates/sla_warning.txt.hbs"),
+        include_str!("../mail-templates/sla_warning.html.hbs"),
+    ),
+    (
+        "sla_breach",
+        include_str!("../mail-templates/sla_breach.txt.hbs"),
+        include_str!("../mail-templates/sla_breach.html.hbs"),
+    ),
+    (
         "command_error",
         include_str!("../mail-templates/command_error.txt.hbs"),
         include_str!("../mail-templates/command_error.html.hbs"),

@@ -22,6 +22,20 @@ pub fn parse_rfc3339(s: &str) -> Result<i64, String> {
         .map_err(|e| format!("'{s}' is not an RFC 3339 time such as 2026-11-21T09:30:00Z ({e})"))
 }
 
+/// A duration for people: "2 d 3 h", "3 h 20 min", "45 min", "under a minute".
+pub fn human_duration(ms: i64) -> String {
+    let m = ms.max(0) / 60_000;
+    let (d, h, min) = (m / 1440, (m % 1440) / 60, m % 60);
+    match (d, h, min) {
+        (0, 0, 0) => "under a minute".into(),
+        (0, 0, m) => format!("{m} min"),
+        (0, h, 0) => format!("{h} h"),
+        (0, h, m) => format!("{h} h {m} min"),
+        (d, 0, _) => format!("{d} d"),
+        (d, h, _) => format!("{d} d {h} h"),
+    }
+}
+
 /// Capped exponential backoff with jitter after `failures` failures in a row: about 1 s, 2 s,
 /// 4 s … up to 5 minutes, each between half and all of that.
 pub fn backoff(failures: u32) -> std::time::Duration {
@@ -40,6 +54,21 @@ mod tests {
         let ms = parse_rfc3339("2026-11-21T09:30:00+01:00").unwrap();
         assert_eq!(rfc3339(ms), "2026-11-21T08:30:00Z");
         assert!(parse_rfc3339("yesterday").is_err());
+    }
+
+    #[test]
+    fn durations_for_people() {
+        for (ms, want) in [
+            (0, "under a minute"),
+            (59_000, "under a minute"),
+            (45 * 60_000, "45 min"),
+            (3 * 3_600_000, "3 h"),
+            (200 * 60_000, "3 h 20 min"),
+            (2 * 86_400_000 + 3 * 3_600_000 + 60_000, "2 d 3 h"),
+            (86_400_000, "1 d"),
+        ] {
+            assert_eq!(human_duration(ms), want);
+        }
     }
 
     #[test]

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use diesel::prelude::*;
 
 use super::schema::{
-    attachments, events, inbound, mailbox_cursors, messages, outbox, participants, thread_refs,
-    tickets,
+    attachments, events, inbound, mailbox_cursors, messages, outbox, participants, sla_clocks,
+    thread_refs, tickets,
 };
 use super::AnyConnection;
 
@@ -40,6 +40,9 @@ pub struct Ticket {
     pub subject_key: Option<String>,
     /// The closed ticket this one follows up.
     pub linked_to: Option<i64>,
+    /// incident, request, problem or change (set by rules).
+    pub ticket_type: Option<String>,
+    pub next_response_due: Option<i64>,
 }
 
 #[derive(Debug, Insertable)]
@@ -58,6 +61,7 @@ pub struct NewTicket<'a> {
     pub thread_index: Option<&'a str>,
     pub subject_key: Option<&'a str>,
     pub linked_to: Option<i64>,
+    pub ticket_type: Option<&'a str>,
 }
 
 /// Inserts a ticket and returns its id (its number in `[Tag #id]`).
@@ -106,6 +110,11 @@ pub struct TicketChanges {
     pub first_response_at: Option<i64>,
     pub thread_index: Option<String>,
     pub updated_at: Option<i64>,
+    pub sla_policy: Option<Option<String>>,
+    pub first_response_due: Option<Option<i64>>,
+    pub next_response_due: Option<Option<i64>>,
+    pub resolution_due: Option<Option<i64>>,
+    pub sla_breached: Option<bool>,
 }
 
 pub fn update_ticket(c: &mut Conn, id: i64, changes: &TicketChanges) -> QueryResult<()> {
@@ -777,4 +786,105 @@ pub fn mark_attempt_failed(
             .execute(c)?,
     };
     Ok(())
+}
+
+/// One SLA clock as stored (see migrations …_sla and `ticket::sla::Clock`).
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = sla_clocks, treat_none_as_null = true)]
+pub struct SlaClockRow {
+    pub ticket_id: i64,
+    pub target: String,
+    pub target_ms: i64,
+    pub started_at: i64,
+    pub warn_at: Option<i64>,
+    pub due_at: Option<i64>,
+    pub warn_left: Option<i64>,
+    pub due_left: Option<i64>,
+    pub stage: i32,
+    pub breached: bool,
+    pub stopped_at: Option<i64>,
+    pub next_check: Option<i64>,
+}
+
+/// A ticket's clocks.
+pub fn sla_clocks_of(c: &mut Conn, ticket: i64) -> QueryResult<Vec<SlaClockRow>> {
+    sla_clocks::table
+        .filter(sla_clocks::ticket_id.eq(ticket))
+        .select(SlaClockRow::as_select())
+        .load(c)
+}
+
+/// Writes a clock: inserted when the ticket has none for its target yet, else replaced.
+pub fn save_sla_clock(c: &mut Conn, row: &SlaClockRow) -> QueryResult<()> {
+    let n = diesel::update(
+        sla_clocks::table
+            .filter(sla_clocks::ticket_id.eq(row.ticket_id))
+            .filter(sla_clocks::target.eq(&row.target)),
+    )
+    .set(row)
+    .execute(c)?;
+    if n == 0 {
+        diesel::insert_into(sla_clocks::table)
+            .values(row)
+            .execute(c)?;
+    }
+    Ok(())
+}
+
+/// Writes a clock the sweep advanced, only if nobody advanced it since it was read (its
+/// stage is still `read_stage`). Returns whether it was written.
+pub fn advance_sla_clock(c: &mut Conn, row: &SlaClockRow, read_stage: i32) -> QueryResult<bool> {
+    diesel::update(
+        sla_clocks::table
+            .filter(sla_clocks::ticket_id.eq(row.ticket_id))
+            .filter(sla_clocks::target.eq(&row.target))
+            .filter(sla_clocks::stage.eq(read_stage)),
+    )
+    .set(row)
+    .execute(c)
+    .map(|n| n == 1)
+}
+
+/// Clocks with a checkpoint due at `now`, earliest first (the partial index on next_check).
+pub fn due_sla_clocks(c: &mut Conn, now: i64, limit: i64) -> QueryResult<Vec<SlaClockRow>> {
+    sla_clocks::table
+        .filter(sla_clocks::next_check.le(now))
+        .order(sla_clocks::next_check.asc())
+        .limit(limit)
+        .select(SlaClockRow::as_select())
+        .load(c)
+}
+
+/// Tickets by id, for a batch of due clocks.
+pub fn tickets_by_ids(c: &mut Conn, ids: &[i64]) -> QueryResult<Vec<Ticket>> {
+    tickets::table
+        .filter(tickets::id.eq_any(ids))
+        .select(Ticket::as_select())
+        .load(c)
+}
+
+/// The agent most recently given a ticket of `queue` (for round robin).
+pub fn last_assignee_in_queue(c: &mut Conn, queue: &str) -> QueryResult<Option<String>> {
+    tickets::table
+        .filter(tickets::queue.eq(queue))
+        .filter(tickets::assignee.is_not_null())
+        .order(tickets::id.desc())
+        .select(tickets::assignee)
+        .first::<Option<String>>(c)
+        .optional()
+        .map(Option::flatten)
+}
+
+/// New or open tickets per assignee among `agents` (for least_open).
+pub fn open_per_assignee(c: &mut Conn, agents: &[String]) -> QueryResult<Vec<(String, i64)>> {
+    let rows: Vec<(Option<String>, i64)> = tickets::table
+        .filter(tickets::assignee.eq_any(agents))
+        .filter(tickets::status.eq_any(["new", "open"]))
+        .group_by(tickets::assignee)
+        .select((tickets::assignee, diesel::dsl::count_star()))
+        .load(c)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(a, n)| Some((a?, n)))
+        .collect())
 }

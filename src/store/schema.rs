@@ -22,6 +22,26 @@ diesel::table! {
         thread_index -> Nullable<Text>,
         subject_key -> Nullable<Text>,
         linked_to -> Nullable<BigInt>,
+        ticket_type -> Nullable<Text>,
+        next_response_due -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    sla_clocks (id) {
+        id -> BigInt,
+        ticket_id -> BigInt,
+        target -> Text,
+        target_ms -> BigInt,
+        started_at -> BigInt,
+        warn_at -> Nullable<BigInt>,
+        due_at -> Nullable<BigInt>,
+        warn_left -> Nullable<BigInt>,
+        due_left -> Nullable<BigInt>,
+        stage -> Integer,
+        breached -> Bool,
+        stopped_at -> Nullable<BigInt>,
+        next_check -> Nullable<BigInt>,
     }
 }
 
@@ -139,6 +159,7 @@ diesel::joinable!(messages -> tickets (ticket_id));
 diesel::joinable!(attachments -> messages (message_row_id));
 diesel::joinable!(events -> tickets (ticket_id));
 diesel::joinable!(participants -> tickets (ticket_id));
+diesel::joinable!(sla_clocks -> tickets (ticket_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     tickets,
@@ -150,4 +171,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     mailbox_cursors,
     outbox,
     thread_refs,
+    sla_clocks,
 );

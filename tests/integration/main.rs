@@ -10,4 +10,5 @@ mod imap;
 mod ingest;
 mod mutt;
 mod serve;
+mod sla;
 mod smtp;

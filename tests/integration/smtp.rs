@@ -31,6 +31,8 @@ fn acknowledgement_reaches_the_customer_through_postfix() {
     ) else {
         return;
     };
+    // Shared with the other server tests; the Postfix-down test waits for it.
+    let _servers = crate::util::servers_shared();
     let env = Env::with("", Some(&smtp_transport(&smtp)));
     // A unique customer address, so parallel tests and passes do not see each other's mail.
     let customer = format!("c{:x}@customer.example", fastrand::u64(..));
@@ -381,6 +383,8 @@ fn dkim_signed_mail_verifies_after_postfix_and_dovecot_and_a_changed_body_does_n
     ) else {
         return;
     };
+    // Shared with the other server tests; the Postfix-down test waits for it.
+    let _servers = crate::util::servers_shared();
     let key = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/dkim/rsa.key");
     let env = Env::with(
         &format!(

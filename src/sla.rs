@@ -1,0 +1,459 @@
+//! SLA clocks against the database: keeping a ticket's clocks in step with what happens to it
+//! ([`sync`]), and the sweep that fires warnings, breaches and escalation steps ([`sweep`]).
+//! The arithmetic is in [`crate::ticket::sla`]; this module reads and writes rows.
+//!
+//! Each clock's due times are computed when something happens to its ticket and stored with
+//! `next_check`, the time of its next checkpoint, so a sweep reads only the clocks that are due
+//! (a partial index), never every open ticket. A checkpoint is fired by moving the clock's
+//! `stage` on from the value read, in the transaction that records its events and queues its
+//! mails: whichever sweeper gets there first fires it, and only once.
+
+use std::collections::HashMap;
+
+use diesel::Connection;
+
+use crate::config::{Config, Notify, SlaPolicy};
+use crate::process::{Answer, Pipeline};
+use crate::store::models::{self, SlaClockRow, Ticket, TicketChanges};
+use crate::store::AnyConnection;
+use crate::ticket::model::{ticket_ref, Priority, Status};
+use crate::ticket::rules::{self, Assign};
+use crate::ticket::sla::{Checkpoint, Clock, Target};
+use crate::time::{human_duration, rfc3339};
+
+/// What happened to a ticket, as far as its clocks care.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlaEvent {
+    /// A ticket was opened: the first-response and resolution clocks start.
+    Opened,
+    /// The customer wrote again: after a first response, a next-response clock starts.
+    CustomerReply,
+    /// An agent answered the customer: the response clocks are met.
+    Answered,
+    /// Status, priority or policy changed.
+    Changed,
+}
+
+/// The policy a ticket is under, if any (and if the config still has it).
+pub fn policy_of<'c>(cfg: &'c Config, ticket: &Ticket) -> Option<&'c SlaPolicy> {
+    let name = ticket.sla_policy.as_deref()?;
+    cfg.sla.iter().find(|p| p.name == name)
+}
+
+fn to_clock(r: &SlaClockRow) -> Option<Clock> {
+    Some(Clock {
+        target: Target::parse(&r.target)?,
+        target_ms: r.target_ms,
+        started_at: r.started_at,
+        warn_at: r.warn_at,
+        due_at: r.due_at,
+        warn_left: r.warn_left,
+        due_left: r.due_left,
+        stage: r.stage,
+        breached: r.breached,
+        stopped_at: r.stopped_at,
+    })
+}
+
+fn to_row(ticket: i64, c: &Clock, p: &SlaPolicy) -> SlaClockRow {
+    SlaClockRow {
+        ticket_id: ticket,
+        target: c.target.as_str().into(),
+        target_ms: c.target_ms,
+        started_at: c.started_at,
+        warn_at: c.warn_at,
+        due_at: c.due_at,
+        warn_left: c.warn_left,
+        due_left: c.due_left,
+        stage: c.stage,
+        breached: c.breached,
+        stopped_at: c.stopped_at,
+        next_check: c.next_check(&p.checkpoints),
+    }
+}
+
+/// Brings a ticket's clocks in step with the ticket as it now is (status, priority, first
+/// response) after `ev`, and writes the due times shown on the ticket.
+pub fn sync(
+    c: &mut AnyConnection,
+    cfg: &Config,
+    ticket: &Ticket,
+    now: i64,
+    ev: SlaEvent,
+) -> diesel::QueryResult<()> {
+    let Some(p) = policy_of(cfg, ticket) else {
+        return Ok(());
+    };
+    let prio = Priority::parse(&ticket.priority).unwrap_or(Priority::Normal);
+    let status = Status::parse(&ticket.status).unwrap_or(Status::Open);
+    let rows = if ev == SlaEvent::Opened {
+        Vec::new()
+    } else {
+        models::sla_clocks_of(c, ticket.id)?
+    };
+    let before: HashMap<Target, Clock> = rows
+        .iter()
+        .filter_map(to_clock)
+        .map(|k| (k.target, k))
+        .collect();
+    let mut clocks = before.clone();
+    let start = |t: Target| {
+        p.targets(t)
+            .get(prio)
+            .map(|ms| Clock::start(t, ms, p.warn_at, now, &p.hours))
+    };
+    match ev {
+        SlaEvent::Opened => {
+            for t in [Target::FirstResponse, Target::Resolution] {
+                if let Some(k) = start(t) {
+                    clocks.insert(t, k);
+                }
+            }
+        }
+        SlaEvent::CustomerReply => {
+            let waiting = clocks
+                .get(&Target::NextResponse)
+                .is_some_and(|k| k.stopped_at.is_none());
+            if ticket.first_response_at.is_some() && !waiting {
+                if let Some(k) = start(Target::NextResponse) {
+                    clocks.insert(Target::NextResponse, k);
+                }
+            }
+        }
+        SlaEvent::Answered => {
+            for t in [Target::FirstResponse, Target::NextResponse] {
+                if let Some(k) = clocks.get_mut(&t) {
+                    k.stop(now);
+                }
+            }
+        }
+        SlaEvent::Changed => {}
+    }
+    let done = matches!(status, Status::Resolved | Status::Closed);
+    for k in clocks.values_mut() {
+        if done && k.target != Target::Resolution {
+            k.stop(now);
+        } else if done || p.pause_when.contains(&status) {
+            k.pause(now, &p.hours);
+        } else {
+            k.resume(now, &p.hours);
+        }
+        if let Some(ms) = p.targets(k.target).get(prio) {
+            k.retarget(ms, p.warn_at, now, &p.hours);
+        }
+    }
+    for (t, k) in &clocks {
+        if before.get(t) != Some(k) {
+            models::save_sla_clock(c, &to_row(ticket.id, k, p))?;
+        }
+    }
+    let due = |t: Target| clocks.get(&t).and_then(|k| k.due_at);
+    let changes = TicketChanges {
+        first_response_due: Some(due(Target::FirstResponse)),
+        next_response_due: Some(due(Target::NextResponse)),
+        resolution_due: Some(due(Target::Resolution)),
+        sla_breached: Some(clocks.values().any(|k| k.breached)),
+        ..TicketChanges::default()
+    };
+    let unchanged = changes.first_response_due == Some(ticket.first_response_due)
+        && changes.next_response_due == Some(ticket.next_response_due)
+        && changes.resolution_due == Some(ticket.resolution_due)
+        && changes.sla_breached == Some(ticket.sla_breached);
+    if !unchanged {
+        models::update_ticket(c, ticket.id, &changes)?;
+    }
+    Ok(())
+}
+
+/// What one sweep did.
+#[derive(Debug, Default, Clone, Copy, serde::Serialize)]
+pub struct SweepReport {
+    /// Clocks that had a checkpoint due.
+    pub clocks: usize,
+    pub warnings: usize,
+    pub breaches: usize,
+    /// Escalation steps carried out (notices, priority raises, reassignments).
+    pub steps: usize,
+    /// Mails queued.
+    pub mails: usize,
+}
+
+/// How many due clocks one transaction takes.
+const SWEEP_CHUNK: i64 = 1000;
+
+/// Fires every checkpoint due at `now`: events, escalation mails (sla_warning, sla_breach),
+/// priority raises and reassignments. Returns the outbox rows queued with what it did.
+///
+/// The mails are queued due at `send_at` (a caller that delivers them itself holds them).
+pub fn sweep(
+    p: &Pipeline<'_>,
+    c: &mut AnyConnection,
+    now: i64,
+    send_at: i64,
+) -> diesel::QueryResult<(SweepReport, Vec<i64>)> {
+    let mut report = SweepReport::default();
+    let mut outbox_ids = Vec::new();
+    loop {
+        let n = c.transaction(|c| {
+            let due = models::due_sla_clocks(c, now, SWEEP_CHUNK)?;
+            let ids: Vec<i64> = due.iter().map(|r| r.ticket_id).collect();
+            let tickets: HashMap<i64, Ticket> = models::tickets_by_ids(c, &ids)?
+                .into_iter()
+                .map(|t| (t.id, t))
+                .collect();
+            for row in &due {
+                fire(
+                    p,
+                    c,
+                    row,
+                    tickets.get(&row.ticket_id),
+                    (now, send_at),
+                    &mut report,
+                    &mut outbox_ids,
+                )?;
+            }
+            Ok::<_, diesel::result::Error>(due.len())
+        })?;
+        if (n as i64) < SWEEP_CHUNK {
+            break;
+        }
+    }
+    Ok((report, outbox_ids))
+}
+
+fn fire(
+    p: &Pipeline<'_>,
+    c: &mut AnyConnection,
+    row: &SlaClockRow,
+    ticket: Option<&Ticket>,
+    (now, send_at): (i64, i64),
+    report: &mut SweepReport,
+    outbox_ids: &mut Vec<i64>,
+) -> diesel::QueryResult<()> {
+    let (Some(ticket), Some(clock)) = (ticket, to_clock(row)) else {
+        return park(c, row);
+    };
+    let Some(policy) = policy_of(p.cfg, ticket) else {
+        return park(c, row);
+    };
+    let fired = clock.due_checkpoints(&policy.checkpoints, now);
+    let mut next = clock.clone();
+    next.stage += fired.len() as i32;
+    if fired.contains(&Checkpoint::Breach) {
+        next.breached = true;
+    }
+    let mut new_row = to_row(ticket.id, &next, policy);
+    if fired.is_empty() && new_row.next_check == row.next_check {
+        // Nothing due after all (the row's next_check is stale): look again when it says.
+        new_row.next_check = next.next_check(&policy.checkpoints).filter(|t| *t > now);
+    }
+    if !models::advance_sla_clock(c, &new_row, row.stage)? {
+        return Ok(()); // another sweeper fired it
+    }
+    report.clocks += 1;
+    let mut ticket = ticket.clone();
+    for cp in fired {
+        let what = clock.target.as_str().replace('_', " ");
+        let due = clock.due_at.unwrap_or(now);
+        let (kind, detail) = match cp {
+            Checkpoint::Warning => {
+                report.warnings += 1;
+                ("sla_warning", format!("{what} due {}", rfc3339(due)))
+            }
+            Checkpoint::Breach => {
+                report.breaches += 1;
+                ("sla_breach", format!("{what} was due {}", rfc3339(due)))
+            }
+            Checkpoint::AfterBreach(a) => (
+                "sla_escalation",
+                format!(
+                    "{what} {} past its due time {}",
+                    human_duration(a),
+                    rfc3339(due)
+                ),
+            ),
+        };
+        models::insert_event(c, ticket.id, now, "system", kind, &detail)?;
+        if cp == Checkpoint::Breach && !ticket.sla_breached {
+            models::update_ticket(
+                c,
+                ticket.id,
+                &TicketChanges {
+                    sla_breached: Some(true),
+                    ..TicketChanges::default()
+                },
+            )?;
+            ticket.sla_breached = true;
+        }
+        for step in policy.escalate.iter().filter(|s| s.at == cp) {
+            report.steps += 1;
+            let mut changed = false;
+            if step.raise_priority {
+                let prio = Priority::parse(&ticket.priority).unwrap_or(Priority::Normal);
+                let up = match prio {
+                    Priority::Low => Priority::Normal,
+                    Priority::Normal => Priority::High,
+                    _ => Priority::Urgent,
+                };
+                if up != prio {
+                    models::insert_event(
+                        c,
+                        ticket.id,
+                        now,
+                        "system",
+                        "priority",
+                        &format!("{prio} -> {up} (SLA escalation)"),
+                    )?;
+                    ticket.priority = up.as_str().into();
+                    changed = true;
+                }
+            }
+            if let Some(how) = &step.reassign {
+                if let Some(agent) = pick_agent(p.cfg, c, how, &ticket.queue)? {
+                    if ticket.assignee.as_deref() != Some(agent.as_str()) {
+                        models::insert_event(
+                            c,
+                            ticket.id,
+                            now,
+                            "system",
+                            "assign",
+                            &format!("{agent} (SLA escalation)"),
+                        )?;
+                        ticket.assignee = Some(agent);
+                        changed = true;
+                    }
+                }
+            }
+            if changed {
+                models::update_ticket(
+                    c,
+                    ticket.id,
+                    &TicketChanges {
+                        priority: Some(ticket.priority.clone()),
+                        assignee: Some(ticket.assignee.clone()),
+                        updated_at: Some(now),
+                        ..TicketChanges::default()
+                    },
+                )?;
+                sync(c, p.cfg, &ticket, now, SlaEvent::Changed)?;
+            }
+            let ids = notify(
+                p,
+                c,
+                &ticket,
+                policy,
+                &clock,
+                cp,
+                &step.notify,
+                (now, send_at),
+            )?;
+            report.mails += ids.len();
+            outbox_ids.extend(ids);
+        }
+    }
+    Ok(())
+}
+
+/// A clock whose ticket or policy is gone is not looked at again.
+fn park(c: &mut AnyConnection, row: &SlaClockRow) -> diesel::QueryResult<()> {
+    let mut r = row.clone();
+    r.next_check = None;
+    models::advance_sla_clock(c, &r, row.stage).map(|_| ())
+}
+
+/// The agent `how` picks within `queue` (round robin, least open, or a named one).
+pub fn pick_agent(
+    cfg: &Config,
+    c: &mut AnyConnection,
+    how: &Assign,
+    queue: &str,
+) -> diesel::QueryResult<Option<String>> {
+    let pool: Vec<String> = cfg
+        .agents
+        .iter()
+        .filter(|a| {
+            a.role == "agent" && (a.queues.is_empty() || a.queues.iter().any(|q| q == queue))
+        })
+        .map(|a| a.address.clone())
+        .collect();
+    Ok(match how {
+        Assign::Agent(a) => Some(a.clone()),
+        Assign::RoundRobin => {
+            let last = models::last_assignee_in_queue(c, queue)?;
+            rules::round_robin(&pool, last.as_deref()).cloned()
+        }
+        Assign::LeastOpen => {
+            let open = models::open_per_assignee(c, &pool)?;
+            rules::least_open(&pool, &open).cloned()
+        }
+    })
+}
+
+#[allow(clippy::too_many_arguments)]
+fn notify(
+    p: &Pipeline<'_>,
+    c: &mut AnyConnection,
+    ticket: &Ticket,
+    policy: &SlaPolicy,
+    clock: &Clock,
+    cp: Checkpoint,
+    who: &[Notify],
+    (now, send_at): (i64, i64),
+) -> diesel::QueryResult<Vec<i64>> {
+    let cfg = p.cfg;
+    let mut agents: Vec<&crate::config::AgentConfig> = Vec::new();
+    for n in who {
+        let add: Vec<&crate::config::AgentConfig> = match n {
+            Notify::Assignee => p.agents_for(ticket),
+            Notify::Queue => cfg
+                .agents
+                .iter()
+                .filter(|a| {
+                    a.role == "agent" && (a.queues.is_empty() || a.queues.contains(&ticket.queue))
+                })
+                .collect(),
+            Notify::Managers => cfg.agents.iter().filter(|a| a.role == "manager").collect(),
+        };
+        for a in add {
+            if !agents.iter().any(|x| x.address == a.address) {
+                agents.push(a);
+            }
+        }
+    }
+    if agents.is_empty() {
+        return Ok(Vec::new());
+    }
+    let due = clock.due_at.unwrap_or(now);
+    let (template, prefix) = match cp {
+        Checkpoint::Warning => ("sla_warning", "SLA warning"),
+        _ => ("sla_breach", "SLA breached"),
+    };
+    let what = clock.target.as_str().replace('_', " ");
+    let reference = ticket_ref(&cfg.identity.subject_tag, ticket.id);
+    let ctx = serde_json::json!({
+        "marker": crate::mail::quote::REPLY_MARKER,
+        "ticket": {"ref": reference, "subject": ticket.subject, "queue": ticket.queue,
+                   "priority": ticket.priority, "status": ticket.status},
+        "target": what,
+        "due": rfc3339(due),
+        "left": human_duration(policy.hours.between(now, due)),
+        "late": human_duration(now - due),
+        "requester": ticket.requester,
+        "assignee": ticket.assignee.as_deref().unwrap_or("nobody"),
+        "policy": policy.name,
+    });
+    let answer = Answer {
+        hops: 0,
+        now,
+        due_at: send_at,
+    };
+    let subject = format!("{prefix} ({what}): {}", ticket.subject);
+    let mut ids = Vec::new();
+    for agent in agents {
+        let out = p.about_ticket(ticket, &subject, None, answer);
+        if let Some(i) = p.send_to_agent(c, ticket.id, agent, template, &ctx, out, answer)? {
+            ids.push(i);
+        }
+    }
+    Ok(ids)
+}
