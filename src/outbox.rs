@@ -396,6 +396,89 @@ pub fn enqueue(
     Ok(id)
 }
 
+/// One mail for [`enqueue_many`].
+pub struct Queued {
+    pub ticket_id: i64,
+    pub kind: &'static str,
+    pub message_kind: MessageKind,
+    pub mail: OutgoingMail,
+    pub raw: Vec<u8>,
+}
+
+/// [`enqueue`] for many mails at once (a sweep's notices): the rows go in a few multi-row
+/// statements instead of two per mail. Returns the outbox ids, in order.
+pub fn enqueue_many(
+    c: &mut AnyConnection,
+    items: &[Queued],
+    now: i64,
+    due_at: i64,
+) -> diesel::QueryResult<Vec<i64>> {
+    let addrs = |v: &[(Option<String>, String)]| {
+        serde_json::to_string(&v.iter().map(|(_, a)| a.as_str()).collect::<Vec<_>>())
+            .unwrap_or_else(|_| "[]".into())
+    };
+    let owned: Vec<(String, String, String, String)> = items
+        .iter()
+        .map(|q| {
+            let rcpt: Vec<&str> = q
+                .mail
+                .to
+                .iter()
+                .chain(&q.mail.cc)
+                .map(|(_, a)| a.as_str())
+                .collect();
+            (
+                serde_json::to_string(&rcpt).unwrap_or_else(|_| "[]".into()),
+                q.mail.references.join(" "),
+                addrs(&q.mail.to),
+                addrs(&q.mail.cc),
+            )
+        })
+        .collect();
+    let rows: Vec<NewOutbox<'_>> = items
+        .iter()
+        .zip(&owned)
+        .map(|(q, o)| NewOutbox {
+            ticket_id: Some(q.ticket_id),
+            kind: q.kind,
+            env_from: &q.mail.from_address,
+            rcpt: &o.0,
+            subject: &q.mail.subject,
+            message_id: &q.mail.message_id,
+            raw: &q.raw,
+            status: OutboxStatus::Pending.as_str(),
+            attempts: 0,
+            next_attempt_at: due_at,
+            created_at: now,
+        })
+        .collect();
+    let ids = models::insert_outbox_many(c, &rows)?;
+    let messages: Vec<NewMessage<'_>> = items
+        .iter()
+        .zip(&owned)
+        .map(|(q, o)| NewMessage {
+            ticket_id: q.ticket_id,
+            inbound_id: None,
+            message_id: &q.mail.message_id,
+            in_reply_to: q.mail.in_reply_to.as_deref(),
+            refs: &o.1,
+            direction: Direction::Out.as_str(),
+            kind: q.message_kind.as_str(),
+            from_addr: &q.mail.from_address,
+            from_name: Some(&q.mail.from_name),
+            to_addrs: &o.2,
+            cc_addrs: &o.3,
+            subject: &q.mail.subject,
+            date: q.mail.date,
+            text_body: &q.mail.text,
+            html_body: None,
+            created_at: now,
+        })
+        .collect();
+    models::insert_messages(c, &messages)?;
+    Ok(ids)
+}
+
 /// A mail that failed for good, as told to [`Rules::on_failure`].
 #[derive(Debug, Clone)]
 pub struct FailedMail {

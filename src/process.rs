@@ -1281,6 +1281,29 @@ impl Pipeline<'_> {
         )
     }
 
+    /// A notice to one agent, rendered and composed but not queued (for [`outbox::enqueue_many`]):
+    /// the same mail [`Self::send_to_agent`] queues. The error says what failed.
+    pub(crate) fn compose_to_agent(
+        &self,
+        ticket: i64,
+        agent: &AgentConfig,
+        template: &str,
+        ctx: &impl serde::Serialize,
+        mut out: OutgoingMail,
+    ) -> Result<(OutgoingMail, Vec<u8>), String> {
+        out.to = vec![(Some(agent.name.clone()), agent.address.clone())];
+        out.reply_to = Some(self.agent_reply_address(ticket, agent));
+        out.auto_submitted = Some("auto-generated");
+        let rendered = self
+            .templates
+            .render(template, ctx)
+            .map_err(|e| e.to_string())?;
+        out.text = rendered.text;
+        out.html = rendered.html;
+        let raw = compose(&out).map_err(|e| e.to_string())?;
+        Ok((out, raw))
+    }
+
     /// The agent `name` means: an address, a display name, or an address's local part.
     pub(crate) fn find_agent(&self, name: &str) -> Option<&AgentConfig> {
         let n = name.trim().to_lowercase();

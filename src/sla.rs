@@ -13,10 +13,11 @@ use std::collections::HashMap;
 use diesel::Connection;
 
 use crate::config::{Config, Notify, SlaPolicy};
+use crate::outbox;
 use crate::process::{Answer, Pipeline};
-use crate::store::models::{self, SlaClockRow, Ticket, TicketChanges};
+use crate::store::models::{self, NextCheck, SlaClockRow, Ticket, TicketChanges};
 use crate::store::AnyConnection;
-use crate::ticket::model::{ticket_ref, Priority, Status};
+use crate::ticket::model::{ticket_ref, MessageKind, Priority, Status};
 use crate::ticket::rules::{self, Assign};
 use crate::ticket::sla::{Checkpoint, Clock, Target};
 use crate::time::{human_duration, rfc3339};
@@ -181,10 +182,23 @@ pub struct SweepReport {
 /// How many due clocks one transaction takes.
 const SWEEP_CHUNK: i64 = 1000;
 
+/// What one chunk of a sweep writes, gathered so it goes out in a few statements.
+#[derive(Default)]
+struct Plan {
+    /// Clocks by the state they move to: (stage, breached, next check) -> clock ids.
+    stages: HashMap<(i32, bool, NextCheck), Vec<i64>>,
+    events: Vec<(i64, &'static str, String)>,
+    breached: Vec<i64>,
+    mails: Vec<outbox::Queued>,
+}
+
 /// Fires every checkpoint due at `now`: events, escalation mails (sla_warning, sla_breach),
 /// priority raises and reassignments. Returns the outbox rows queued with what it did.
 ///
 /// The mails are queued due at `send_at` (a caller that delivers them itself holds them).
+/// Clocks are claimed (their next_check cleared) in the statement that reads them, and what
+/// they cause is written in the same transaction, so a checkpoint fires once even with several
+/// sweepers, and not at all if the transaction fails (the next sweep tries again).
 pub fn sweep(
     p: &Pipeline<'_>,
     c: &mut AnyConnection,
@@ -195,23 +209,26 @@ pub fn sweep(
     let mut outbox_ids = Vec::new();
     loop {
         let n = c.transaction(|c| {
-            let due = models::due_sla_clocks(c, now, SWEEP_CHUNK)?;
-            let ids: Vec<i64> = due.iter().map(|r| r.ticket_id).collect();
-            let tickets: HashMap<i64, Ticket> = models::tickets_by_ids(c, &ids)?
+            let due = models::claim_due_sla_clocks(c, now, SWEEP_CHUNK)?;
+            let ids: Vec<i64> = due.iter().map(|(_, r)| r.ticket_id).collect();
+            let mut tickets: HashMap<i64, Ticket> = models::tickets_by_ids(c, &ids)?
                 .into_iter()
                 .map(|t| (t.id, t))
                 .collect();
-            for row in &due {
-                fire(
-                    p,
-                    c,
-                    row,
-                    tickets.get(&row.ticket_id),
-                    (now, send_at),
-                    &mut report,
-                    &mut outbox_ids,
-                )?;
+            let mut plan = Plan::default();
+            for (id, row) in &due {
+                let ticket = tickets.get_mut(&row.ticket_id);
+                fire(p, c, *id, row, ticket, now, &mut plan, &mut report)?;
             }
+            for ((stage, breached, next), ids) in &plan.stages {
+                models::set_sla_stage(c, ids, *stage, *breached, *next)?;
+            }
+            models::insert_events(c, now, "system", &plan.events)?;
+            if !plan.breached.is_empty() {
+                models::mark_sla_breached(c, &plan.breached)?;
+            }
+            report.mails += plan.mails.len();
+            outbox_ids.extend(outbox::enqueue_many(c, &plan.mails, now, send_at)?);
             Ok::<_, diesel::result::Error>(due.len())
         })?;
         if (n as i64) < SWEEP_CHUNK {
@@ -221,40 +238,53 @@ pub fn sweep(
     Ok((report, outbox_ids))
 }
 
+#[allow(clippy::too_many_arguments)]
 fn fire(
     p: &Pipeline<'_>,
     c: &mut AnyConnection,
+    id: i64,
     row: &SlaClockRow,
-    ticket: Option<&Ticket>,
-    (now, send_at): (i64, i64),
+    ticket: Option<&mut Ticket>,
+    now: i64,
+    plan: &mut Plan,
     report: &mut SweepReport,
-    outbox_ids: &mut Vec<i64>,
 ) -> diesel::QueryResult<()> {
     let (Some(ticket), Some(clock)) = (ticket, to_clock(row)) else {
-        return park(c, row);
+        // A clock whose ticket is gone is not looked at again.
+        plan.stages
+            .entry((row.stage, row.breached, NextCheck::Never))
+            .or_default()
+            .push(id);
+        return Ok(());
     };
     let Some(policy) = policy_of(p.cfg, ticket) else {
-        return park(c, row);
+        plan.stages
+            .entry((row.stage, row.breached, NextCheck::Never))
+            .or_default()
+            .push(id);
+        return Ok(());
     };
     let fired = clock.due_checkpoints(&policy.checkpoints, now);
-    let mut next = clock.clone();
-    next.stage += fired.len() as i32;
-    if fired.contains(&Checkpoint::Breach) {
-        next.breached = true;
-    }
-    let mut new_row = to_row(ticket.id, &next, policy);
-    if fired.is_empty() && new_row.next_check == row.next_check {
-        // Nothing due after all (the row's next_check is stale): look again when it says.
-        new_row.next_check = next.next_check(&policy.checkpoints).filter(|t| *t > now);
-    }
-    if !models::advance_sla_clock(c, &new_row, row.stage)? {
-        return Ok(()); // another sweeper fired it
+    let stage = clock.stage + fired.len() as i32;
+    let breached = clock.breached || fired.contains(&Checkpoint::Breach);
+    let next = match policy.checkpoints.get(stage as usize) {
+        _ if !clock.running() => NextCheck::Never,
+        None => NextCheck::Never,
+        Some(Checkpoint::Warning) => NextCheck::WarnAt,
+        Some(Checkpoint::Breach) => NextCheck::DueAt,
+        Some(Checkpoint::AfterBreach(a)) => NextCheck::DuePlus(*a),
+    };
+    plan.stages
+        .entry((stage, breached, next))
+        .or_default()
+        .push(id);
+    if fired.is_empty() {
+        return Ok(());
     }
     report.clocks += 1;
-    let mut ticket = ticket.clone();
+    let what = clock.target.as_str().replace('_', " ");
+    let due = clock.due_at.unwrap_or(now);
     for cp in fired {
-        let what = clock.target.as_str().replace('_', " ");
-        let due = clock.due_at.unwrap_or(now);
         let (kind, detail) = match cp {
             Checkpoint::Warning => {
                 report.warnings += 1;
@@ -262,6 +292,10 @@ fn fire(
             }
             Checkpoint::Breach => {
                 report.breaches += 1;
+                if !ticket.sla_breached {
+                    plan.breached.push(ticket.id);
+                    ticket.sla_breached = true;
+                }
                 ("sla_breach", format!("{what} was due {}", rfc3339(due)))
             }
             Checkpoint::AfterBreach(a) => (
@@ -273,18 +307,7 @@ fn fire(
                 ),
             ),
         };
-        models::insert_event(c, ticket.id, now, "system", kind, &detail)?;
-        if cp == Checkpoint::Breach && !ticket.sla_breached {
-            models::update_ticket(
-                c,
-                ticket.id,
-                &TicketChanges {
-                    sla_breached: Some(true),
-                    ..TicketChanges::default()
-                },
-            )?;
-            ticket.sla_breached = true;
-        }
+        plan.events.push((ticket.id, kind, detail));
         for step in policy.escalate.iter().filter(|s| s.at == cp) {
             report.steps += 1;
             let mut changed = false;
@@ -296,14 +319,11 @@ fn fire(
                     _ => Priority::Urgent,
                 };
                 if up != prio {
-                    models::insert_event(
-                        c,
+                    plan.events.push((
                         ticket.id,
-                        now,
-                        "system",
                         "priority",
-                        &format!("{prio} -> {up} (SLA escalation)"),
-                    )?;
+                        format!("{prio} -> {up} (SLA escalation)"),
+                    ));
                     ticket.priority = up.as_str().into();
                     changed = true;
                 }
@@ -311,14 +331,11 @@ fn fire(
             if let Some(how) = &step.reassign {
                 if let Some(agent) = pick_agent(p.cfg, c, how, &ticket.queue)? {
                     if ticket.assignee.as_deref() != Some(agent.as_str()) {
-                        models::insert_event(
-                            c,
+                        plan.events.push((
                             ticket.id,
-                            now,
-                            "system",
                             "assign",
-                            &format!("{agent} (SLA escalation)"),
-                        )?;
+                            format!("{agent} (SLA escalation)"),
+                        ));
                         ticket.assignee = Some(agent);
                         changed = true;
                     }
@@ -335,30 +352,13 @@ fn fire(
                         ..TicketChanges::default()
                     },
                 )?;
-                sync(c, p.cfg, &ticket, now, SlaEvent::Changed)?;
+                // The other clocks follow the new priority (this one is set by the plan).
+                sync(c, p.cfg, ticket, now, SlaEvent::Changed)?;
             }
-            let ids = notify(
-                p,
-                c,
-                &ticket,
-                policy,
-                &clock,
-                cp,
-                &step.notify,
-                (now, send_at),
-            )?;
-            report.mails += ids.len();
-            outbox_ids.extend(ids);
+            notify(p, ticket, policy, &clock, cp, &step.notify, now, plan);
         }
     }
     Ok(())
-}
-
-/// A clock whose ticket or policy is gone is not looked at again.
-fn park(c: &mut AnyConnection, row: &SlaClockRow) -> diesel::QueryResult<()> {
-    let mut r = row.clone();
-    r.next_check = None;
-    models::advance_sla_clock(c, &r, row.stage).map(|_| ())
 }
 
 /// The agent `how` picks within `queue` (round robin, least open, or a named one).
@@ -389,17 +389,18 @@ pub fn pick_agent(
     })
 }
 
+/// Composes the step's notices into the plan; a template or address problem becomes an event.
 #[allow(clippy::too_many_arguments)]
 fn notify(
     p: &Pipeline<'_>,
-    c: &mut AnyConnection,
     ticket: &Ticket,
     policy: &SlaPolicy,
     clock: &Clock,
     cp: Checkpoint,
     who: &[Notify],
-    (now, send_at): (i64, i64),
-) -> diesel::QueryResult<Vec<i64>> {
+    now: i64,
+    plan: &mut Plan,
+) {
     let cfg = p.cfg;
     let mut agents: Vec<&crate::config::AgentConfig> = Vec::new();
     for n in who {
@@ -421,10 +422,10 @@ fn notify(
         }
     }
     if agents.is_empty() {
-        return Ok(Vec::new());
+        return;
     }
     let due = clock.due_at.unwrap_or(now);
-    let (template, prefix) = match cp {
+    let (template, prefix): (&'static str, &str) = match cp {
         Checkpoint::Warning => ("sla_warning", "SLA warning"),
         _ => ("sla_breach", "SLA breached"),
     };
@@ -445,15 +446,20 @@ fn notify(
     let answer = Answer {
         hops: 0,
         now,
-        due_at: send_at,
+        due_at: now,
     };
     let subject = format!("{prefix} ({what}): {}", ticket.subject);
-    let mut ids = Vec::new();
     for agent in agents {
         let out = p.about_ticket(ticket, &subject, None, answer);
-        if let Some(i) = p.send_to_agent(c, ticket.id, agent, template, &ctx, out, answer)? {
-            ids.push(i);
+        match p.compose_to_agent(ticket.id, agent, template, &ctx, out) {
+            Ok((mail, raw)) => plan.mails.push(outbox::Queued {
+                ticket_id: ticket.id,
+                kind: template,
+                message_kind: MessageKind::Notification,
+                mail,
+                raw,
+            }),
+            Err(e) => plan.events.push((ticket.id, "sla_notice_failed", e)),
         }
     }
-    Ok(ids)
 }

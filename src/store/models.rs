@@ -613,6 +613,45 @@ pub struct NewOutbox<'a> {
     pub created_at: i64,
 }
 
+/// Inserts many outbox rows and returns their ids, in order: multi-row statements on
+/// PostgreSQL (a round trip saved per row), one statement per row on SQLite (in process).
+pub fn insert_outbox_many(c: &mut Conn, rows: &[NewOutbox<'_>]) -> QueryResult<Vec<i64>> {
+    match c {
+        AnyConnection::Postgresql(p) => {
+            let mut ids = Vec::with_capacity(rows.len());
+            for chunk in rows.chunks(200) {
+                ids.extend(
+                    diesel::insert_into(outbox::table)
+                        .values(chunk)
+                        .returning(outbox::id)
+                        .get_results::<i64>(p)?,
+                );
+            }
+            Ok(ids)
+        }
+        AnyConnection::Sqlite(_) => rows.iter().map(|r| insert_outbox(c, r)).collect(),
+    }
+}
+
+/// Inserts many messages (multi-row statements on PostgreSQL).
+pub fn insert_messages(c: &mut Conn, rows: &[NewMessage<'_>]) -> QueryResult<()> {
+    match c {
+        AnyConnection::Postgresql(p) => {
+            for chunk in rows.chunks(200) {
+                diesel::insert_into(messages::table)
+                    .values(chunk)
+                    .execute(p)?;
+            }
+        }
+        AnyConnection::Sqlite(_) => {
+            for r in rows {
+                insert_message(c, r)?;
+            }
+        }
+    }
+    Ok(())
+}
+
 pub fn insert_outbox(c: &mut Conn, row: &NewOutbox<'_>) -> QueryResult<i64> {
     diesel::insert_into(outbox::table)
         .values(row)
@@ -845,14 +884,128 @@ pub fn advance_sla_clock(c: &mut Conn, row: &SlaClockRow, read_stage: i32) -> Qu
     .map(|n| n == 1)
 }
 
-/// Clocks with a checkpoint due at `now`, earliest first (the partial index on next_check).
-pub fn due_sla_clocks(c: &mut Conn, now: i64, limit: i64) -> QueryResult<Vec<SlaClockRow>> {
-    sla_clocks::table
+/// Claims up to `limit` clocks with a checkpoint due at `now`, earliest first (the partial
+/// index on next_check): their next_check is cleared in the same statement, so a second
+/// sweeper (which waits for the row locks, then finds them no longer due) never takes them too.
+pub fn claim_due_sla_clocks(
+    c: &mut Conn,
+    now: i64,
+    limit: i64,
+) -> QueryResult<Vec<(i64, SlaClockRow)>> {
+    // SQLite: take the write lock before reading (a read that later wants to write fails when
+    // another writer committed in between); PostgreSQL: a no-op.
+    diesel::update(sla_clocks::table.filter(sla_clocks::id.eq(-1)))
+        .set(sla_clocks::stage.eq(sla_clocks::stage))
+        .execute(c)?;
+    let ids: Vec<i64> = sla_clocks::table
         .filter(sla_clocks::next_check.le(now))
         .order(sla_clocks::next_check.asc())
         .limit(limit)
-        .select(SlaClockRow::as_select())
-        .load(c)
+        .select(sla_clocks::id)
+        .load(c)?;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    // On PostgreSQL a second sweeper that read the same ids waits here for the first one's row
+    // locks, then finds next_check no longer due and takes none of them.
+    let q = diesel::update(
+        sla_clocks::table
+            .filter(sla_clocks::id.eq_any(&ids))
+            .filter(sla_clocks::next_check.le(now)),
+    )
+    .set(sla_clocks::next_check.eq(None::<i64>));
+    match c {
+        AnyConnection::Sqlite(s) => q
+            .returning((sla_clocks::id, SlaClockRow::as_returning()))
+            .get_results(s),
+        AnyConnection::Postgresql(p) => q
+            .returning((sla_clocks::id, SlaClockRow::as_returning()))
+            .get_results(p),
+    }
+}
+
+/// Where a clock's next check falls after the sweep, as a column of its own row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NextCheck {
+    Never,
+    WarnAt,
+    DueAt,
+    /// This long after the due time.
+    DuePlus(i64),
+}
+
+/// Moves claimed clocks on: one statement for every clock that ends in the same state.
+pub fn set_sla_stage(
+    c: &mut Conn,
+    ids: &[i64],
+    stage: i32,
+    breached: bool,
+    next: NextCheck,
+) -> QueryResult<()> {
+    let target = sla_clocks::table.filter(sla_clocks::id.eq_any(ids));
+    let base = (
+        sla_clocks::stage.eq(stage),
+        sla_clocks::breached.eq(breached),
+    );
+    match next {
+        NextCheck::Never => diesel::update(target)
+            .set((base, sla_clocks::next_check.eq(None::<i64>)))
+            .execute(c)?,
+        NextCheck::WarnAt => diesel::update(target)
+            .set((base, sla_clocks::next_check.eq(sla_clocks::warn_at)))
+            .execute(c)?,
+        NextCheck::DueAt => diesel::update(target)
+            .set((base, sla_clocks::next_check.eq(sla_clocks::due_at)))
+            .execute(c)?,
+        NextCheck::DuePlus(a) => diesel::update(target)
+            .set((base, sla_clocks::next_check.eq(sla_clocks::due_at + a)))
+            .execute(c)?,
+    };
+    Ok(())
+}
+
+/// Marks tickets as having breached an SLA target.
+pub fn mark_sla_breached(c: &mut Conn, ids: &[i64]) -> QueryResult<()> {
+    diesel::update(tickets::table.filter(tickets::id.eq_any(ids)))
+        .set(tickets::sla_breached.eq(true))
+        .execute(c)
+        .map(|_| ())
+}
+
+/// Records many events at once: (ticket, kind, detail), all at `at` by `actor`.
+pub fn insert_events(
+    c: &mut Conn,
+    at: i64,
+    actor: &str,
+    rows: &[(i64, &str, String)],
+) -> QueryResult<()> {
+    for chunk in rows.chunks(500) {
+        let values: Vec<_> = chunk
+            .iter()
+            .map(|(t, k, d)| {
+                (
+                    events::ticket_id.eq(*t),
+                    events::at.eq(at),
+                    events::actor.eq(actor),
+                    events::kind.eq(*k),
+                    events::detail.eq(d.as_str()),
+                )
+            })
+            .collect();
+        match c {
+            AnyConnection::Postgresql(p) => {
+                diesel::insert_into(events::table)
+                    .values(values)
+                    .execute(p)?;
+            }
+            AnyConnection::Sqlite(_) => {
+                for v in values {
+                    diesel::insert_into(events::table).values(v).execute(c)?;
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Tickets by id, for a batch of due clocks.

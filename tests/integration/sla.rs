@@ -328,3 +328,85 @@ fn an_answer_meets_the_first_response_and_pending_pauses_the_resolution_clock() 
     assert_eq!(t["sla"]["next_response_due"], "2026-11-27T14:00:00Z");
     assert_eq!(t["sla"]["breached"], false);
 }
+
+#[test]
+fn two_sweepers_at_once_fire_each_checkpoint_once() {
+    let e = Env::with(POLICY, None);
+    let mut ids = Vec::new();
+    for i in 0..20 {
+        let row = ingest_at(
+            &e,
+            "2026-11-23T10:00:00+01:00",
+            &mail(
+                "carol@example.com",
+                &format!("m{i}@example.com"),
+                &format!("Question {i}"),
+                "",
+            ),
+        );
+        ids.push(row["ticket_id"].as_i64().unwrap());
+    }
+    // Wednesday: every first-response clock is past its warning and its breach.
+    let spawn = || {
+        e.cmd(&["sla", "sweep", "--now", "2026-11-25T12:00:00+01:00"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (a, b) = (spawn(), spawn());
+    let mut fired = 0;
+    for child in [a, b] {
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let r: Value = serde_json::from_slice(&out.stdout).unwrap();
+        fired += r["breaches"].as_i64().unwrap();
+    }
+    // 20 first-response breaches and the resolution clocks' (16 h from Monday 10:00 is due
+    // Wednesday 10:00): 40 in all, split between the two sweepers however they raced.
+    assert_eq!(fired, 40);
+    for id in ids {
+        assert_eq!(events(&e, id, "sla_breach").len(), 2, "ticket {id}");
+        assert_eq!(events(&e, id, "sla_warning").len(), 2, "ticket {id}");
+    }
+    assert_eq!(
+        sent_to(&e, "sla_breach", "boss@example.test"),
+        40,
+        "one notice to the manager per breach"
+    );
+    // and the step two hours past each breach: the (reassigned) assignee hears of it once
+    assert_eq!(
+        sent_to(&e, "sla_breach", "alice@example.test")
+            + sent_to(&e, "sla_breach", "bob@example.test"),
+        40
+    );
+}
+
+#[test]
+fn serve_sweeps_on_its_schedule() {
+    let e = Env::with(
+        &format!("{POLICY}\n[scheduler]\nsla_sweep = \"* * * * * *\"\n"),
+        None,
+    );
+    // Received a week ago: long past its warning.
+    let row = ingest_at(
+        &e,
+        &crate::util::rfc3339_ago(7 * 24 * 3600),
+        &mail("carol@example.com", "old@example.com", "Forgotten", ""),
+    );
+    let id = row["ticket_id"].as_i64().unwrap();
+    let d = e.serve();
+    crate::util::wait_for(20, "the sweep in serve", || {
+        (events(&e, id, "sla_breach").len() == 2).then_some(())
+    });
+    e.terminate(d);
+    assert_eq!(e.ticket(id)["sla"]["breached"], true);
+    assert!(e
+        .outbox()
+        .iter()
+        .any(|r| r["kind"] == "sla_breach" && r["status"] == "sent"));
+}

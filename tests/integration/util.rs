@@ -369,3 +369,9 @@ impl Env {
         );
     }
 }
+
+/// The time `secs` seconds ago, as RFC 3339 (for `ingest --at`).
+pub fn rfc3339_ago(secs: i64) -> String {
+    (chrono::Utc::now() - chrono::Duration::seconds(secs))
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
