@@ -1571,6 +1571,7 @@ impl Pipeline<'_> {
             .is_none()
             .then_some(ticket.first_response_due)
             .flatten()
+            .or(ticket.next_response_due)
             .or(ticket.resolution_due)
             .map(crate::time::rfc3339);
         let threading = answer_threading(mail);

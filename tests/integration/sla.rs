@@ -288,6 +288,8 @@ fn an_answer_meets_the_first_response_and_pending_pauses_the_resolution_clock() 
         .into_iter()
         .find(|m| m.contains("alice@example.test") && m.contains("Reply above this line"))
         .expect("Alice's notification");
+    // the notification names the first-response due time (Monday 14:00 Berlin)
+    assert!(note.contains("2026-11-23T13:00:00Z"), "{note}");
     let to = header(&note, "Reply-To").unwrap();
     let to = &to[to.find('<').unwrap() + 1..to.find('>').unwrap()];
     let answer = format!(
