@@ -870,20 +870,6 @@ pub fn save_sla_clock(c: &mut Conn, row: &SlaClockRow) -> QueryResult<()> {
     Ok(())
 }
 
-/// Writes a clock the sweep advanced, only if nobody advanced it since it was read (its
-/// stage is still `read_stage`). Returns whether it was written.
-pub fn advance_sla_clock(c: &mut Conn, row: &SlaClockRow, read_stage: i32) -> QueryResult<bool> {
-    diesel::update(
-        sla_clocks::table
-            .filter(sla_clocks::ticket_id.eq(row.ticket_id))
-            .filter(sla_clocks::target.eq(&row.target))
-            .filter(sla_clocks::stage.eq(read_stage)),
-    )
-    .set(row)
-    .execute(c)
-    .map(|n| n == 1)
-}
-
 /// Claims up to `limit` clocks with a checkpoint due at `now`, earliest first (the partial
 /// index on next_check): their next_check is cleared in the same statement, so a second
 /// sweeper (which waits for the row locks, then finds them no longer due) never takes them too.
