@@ -273,7 +273,7 @@ fn check(cfg: &Config) -> Outcome {
         }
     };
     report(true, format!("config {}", cfg.file.display()));
-    match Templates::builtin() {
+    match Templates::all(cfg.templates_dir.as_deref()) {
         Ok(_) => report(true, "templates".into()),
         Err(e) => report(false, format!("templates: {e}")),
     }
@@ -395,7 +395,7 @@ fn ingest(
         .map(|a| parse_rfc3339(&a).map_err(|e| Failure::usage(format!("--at: {e}"))))
         .transpose()?;
     let items = files::expand(paths).map_err(|e| Failure::usage(e.to_string()))?;
-    let templates = Templates::lazy();
+    let templates = Templates::lazy(cfg.templates_dir.as_deref());
     let keys = crate::security::Keys::load_or_create(&cfg.security.secret_file)
         .map_err(Failure::runtime)?;
     let transport = if no_send {
@@ -521,7 +521,7 @@ fn sla_sweep(cfg: &Config, now: Option<String>, no_send: bool) -> Outcome {
         .map(|a| parse_rfc3339(&a).map_err(|e| Failure::usage(format!("--now: {e}"))))
         .transpose()?
         .unwrap_or_else(now_ms);
-    let templates = Templates::lazy();
+    let templates = Templates::lazy(cfg.templates_dir.as_deref());
     let keys = crate::security::Keys::load_or_create(&cfg.security.secret_file)
         .map_err(Failure::runtime)?;
     let mut c = open_store(cfg)?;

@@ -84,6 +84,8 @@ pub struct Config {
     /// `[[rules]]`, compiled, in order.
     pub rules: Vec<crate::ticket::rules::Rule>,
     pub scheduler: Scheduler,
+    /// `[templates] dir`: overrides of the built-in mail templates, and templates of its own.
+    pub templates_dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -1136,10 +1138,34 @@ impl Reader {
             None => None,
         };
 
+        let templates_dir = match self.table(&mut top, "templates", false) {
+            Some(t) => {
+                let mut s = Section::new(t, "templates");
+                let dir = self.required_string(
+                    &mut s,
+                    "dir",
+                    "a directory of NAME.txt.hbs / NAME.html.hbs files",
+                );
+                self.unknown_keys(&s);
+                dir.and_then(|d| {
+                    let p = PathBuf::from(&d);
+                    if p.is_dir() {
+                        Some(p)
+                    } else {
+                        self.problem(
+                            s.key("dir"),
+                            format!("expected a directory, but '{d}' is not one"),
+                        );
+                        None
+                    }
+                })
+            }
+            None => None,
+        };
         let calendars = self.calendars(&mut top);
         let sla = self.sla(&mut top, &calendars, &agents);
         self.check_queue_policies(&queues, &sla);
-        let rules = self.rules(&mut top, &queues, &agents, &sla);
+        let rules = self.rules(&mut top, &queues, &agents, &sla, templates_dir.as_deref());
         let scheduler = self.scheduler(&mut top);
 
         // `[[digests]]` is acted on by a later version; accepted so one config serves both.
@@ -1162,6 +1188,7 @@ impl Reader {
             sla,
             rules,
             scheduler,
+            templates_dir,
         })
     }
 

@@ -654,7 +654,13 @@ impl Pipeline<'_> {
                 )?;
             } else if class.may_answer() && !hops_over {
                 let ticket = opened.as_ref().expect("a new ticket was opened");
-                if let Some(id) = self.acknowledge(c, ticket, mail, answer)? {
+                if let Some(id) = self.acknowledge(
+                    c,
+                    ticket,
+                    mail,
+                    decision.actions.template.as_deref(),
+                    answer,
+                )? {
                     outbox_ids.push(id);
                 }
             }
@@ -1127,7 +1133,7 @@ impl Pipeline<'_> {
             if let Some(id) = self.send_automatic(
                 c,
                 &ticket,
-                "command_error",
+                ("command_error", None),
                 &ctx,
                 to,
                 &subject,
@@ -1441,13 +1447,14 @@ impl Pipeline<'_> {
 
     /// An automatic answer (acknowledgement, command error) to `to`, unless the address had
     /// `limits.auto_replies_per_hour` of them in the last hour: that stops two auto-responders
-    /// from ping-ponging through us.
+    /// from ping-ponging through us. `kind` is the outbox kind; the template is `template`,
+    /// else the one named like the kind.
     #[allow(clippy::too_many_arguments)]
     fn send_automatic(
         &self,
         c: &mut AnyConnection,
         ticket: &Ticket,
-        kind: &'static str,
+        (kind, template): (&'static str, Option<&str>),
         ctx: &impl serde::Serialize,
         to: (Option<String>, String),
         subject: &str,
@@ -1483,7 +1490,7 @@ impl Pipeline<'_> {
             ticket.id,
             kind,
             MessageKind::Auto,
-            kind,
+            template.unwrap_or(kind),
             ctx,
             out,
             answer,
@@ -1496,6 +1503,7 @@ impl Pipeline<'_> {
         c: &mut AnyConnection,
         ticket: &Ticket,
         mail: &InboundMail,
+        template: Option<&str>,
         answer: Answer,
     ) -> diesel::QueryResult<Option<i64>> {
         let ticket_id = ticket.id;
@@ -1536,7 +1544,7 @@ impl Pipeline<'_> {
         self.send_automatic(
             c,
             ticket,
-            "ack",
+            ("ack", template),
             &ctx,
             (to.name.clone(), to.address.clone()),
             &ticket.subject,
@@ -1785,6 +1793,7 @@ pub fn triage_dry_run(
             "sla_policy": sla,
             "type": a.ticket_type.map(|t| t.as_str()),
             "acknowledge": a.acknowledge.unwrap_or(true),
+            "template": a.template,
         },
     }))
 }

@@ -1,8 +1,11 @@
 //! Mail templates: handlebars pairs (`NAME.txt.hbs`, `NAME.html.hbs`) from mail-templates/,
-//! compiled into the binary and rendered in strict mode (an unknown variable is an error).
+//! compiled into the binary, overridable from `[templates] dir`, and rendered in strict mode
+//! (an unknown variable is an error).
 //! The HTML half escapes every value; the text half does not need to.
 
-use std::sync::OnceLock;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use handlebars::Handlebars;
 use serde::Serialize;
@@ -63,10 +66,12 @@ pub struct Rendered {
 }
 
 /// The templates, each compiled once, on its first use or all up front with
-/// [`Templates::builtin`].
+/// [`Templates::all`]. With a directory (`[templates] dir`), a `NAME.txt.hbs` or
+/// `NAME.html.hbs` there replaces that half of the built-in `NAME`, and a pair of files with a
+/// new name is a template of its own (for a rule's `template` action).
 pub struct Templates {
-    /// One slot per entry of `BUILTIN`, in order.
-    compiled: Vec<OnceLock<Result<Compiled, TemplateError>>>,
+    dir: Option<PathBuf>,
+    compiled: Mutex<HashMap<String, Arc<Result<Compiled, TemplateError>>>>,
 }
 
 struct Compiled {
@@ -74,61 +79,141 @@ struct Compiled {
     html: Handlebars<'static>,
 }
 
-/// Compiles one built-in pair into registries of its own: a process that sends only
-/// acknowledgements (an MTA pipe) compiles only those.
-fn compile((name, t, h): &(&str, &str, &str)) -> Result<Compiled, TemplateError> {
-    let mut text = Handlebars::new();
-    text.set_strict_mode(true);
-    text.register_escape_fn(handlebars::no_escape);
-    let mut html = Handlebars::new();
-    html.set_strict_mode(true);
-    text.register_template_string(name, t)
-        .map_err(|e| TemplateError::Compile {
-            name: format!("{name}.txt.hbs"),
-            message: e.to_string(),
-        })?;
-    html.register_template_string(name, h)
-        .map_err(|e| TemplateError::Compile {
-            name: format!("{name}.html.hbs"),
-            message: e.to_string(),
-        })?;
-    Ok(Compiled { text, html })
+/// The built-in source of one half, if `name` is built in.
+fn builtin(name: &str, html: bool) -> Option<&'static str> {
+    BUILTIN
+        .iter()
+        .find(|(n, _, _)| *n == name)
+        .map(|(_, t, h)| if html { *h } else { *t })
+}
+
+/// The names a directory offers: every `NAME.txt.hbs` with its `NAME.html.hbs`.
+fn names_in(dir: &Path) -> Vec<String> {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut v: Vec<String> = rd
+        .filter_map(|e| {
+            let name = e.ok()?.file_name().into_string().ok()?;
+            name.strip_suffix(".txt.hbs").map(str::to_string)
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// Whether template `name` exists: built in, or as a pair of files in `dir`.
+pub fn exists(name: &str, dir: Option<&Path>) -> bool {
+    builtin(name, false).is_some()
+        || dir.is_some_and(|d| {
+            d.join(format!("{name}.txt.hbs")).is_file()
+                && d.join(format!("{name}.html.hbs")).is_file()
+        })
+}
+
+/// Compiles one pair into registries of its own: a process that sends only acknowledgements
+/// (an MTA pipe) compiles only those. Errors name the file (and handlebars' line and column).
+fn compile(name: &str, dir: Option<&Path>) -> Result<Compiled, TemplateError> {
+    let source = |html: bool| -> Result<(String, String), TemplateError> {
+        let file = format!("{name}.{}.hbs", if html { "html" } else { "txt" });
+        if let Some(d) = dir {
+            let path = d.join(&file);
+            if path.is_file() {
+                return std::fs::read_to_string(&path)
+                    .map(|t| (path.display().to_string(), t))
+                    .map_err(|e| TemplateError::Compile {
+                        name: path.display().to_string(),
+                        message: format!("cannot be read: {e}"),
+                    });
+            }
+        }
+        builtin(name, html)
+            .map(|t| (format!("mail-templates/{file}"), t.to_string()))
+            .ok_or_else(|| TemplateError::Compile {
+                name: file.clone(),
+                message: "no such template (neither built in nor in the templates directory)"
+                    .into(),
+            })
+    };
+    let registry = |escape: bool, (file, text): (String, String)| {
+        let mut h = Handlebars::new();
+        h.set_strict_mode(true);
+        if !escape {
+            h.register_escape_fn(handlebars::no_escape);
+        }
+        h.register_template_string(name, text)
+            .map_err(|e| TemplateError::Compile {
+                name: file,
+                message: e.to_string(),
+            })?;
+        Ok::<_, TemplateError>(h)
+    };
+    Ok(Compiled {
+        text: registry(false, source(false)?)?,
+        html: registry(true, source(true)?)?,
+    })
 }
 
 impl Templates {
-    /// Compiles the built-in templates now, reporting any error (for `check` and `serve`).
+    /// The built-in templates only, compiled now (tests).
     pub fn builtin() -> Result<Templates, TemplateError> {
-        let t = Templates::lazy();
-        for (name, _, _) in BUILTIN {
-            t.compiled(name)?;
+        Templates::all(None)
+    }
+
+    /// Compiles every template now (built in, overridden, and the directory's own), reporting
+    /// the first error (for `check` and `serve`).
+    pub fn all(dir: Option<&Path>) -> Result<Templates, TemplateError> {
+        let t = Templates::lazy(dir);
+        for name in t.names() {
+            t.compiled(&name)?;
         }
         Ok(t)
     }
 
-    /// The built-in templates, each compiled when first rendered: a short-lived process that
-    /// answers no mail (a reply, a duplicate) never pays for compiling them.
-    pub fn lazy() -> Templates {
+    /// Every template, each compiled when first rendered: a short-lived process that answers
+    /// no mail (a reply, a duplicate) never pays for compiling them.
+    pub fn lazy(dir: Option<&Path>) -> Templates {
         Templates {
-            compiled: BUILTIN.iter().map(|_| OnceLock::new()).collect(),
+            dir: dir.map(Path::to_path_buf),
+            compiled: Mutex::new(HashMap::new()),
         }
     }
 
-    fn compiled(&self, name: &str) -> Result<&Compiled, TemplateError> {
-        let Some(i) = BUILTIN.iter().position(|(n, _, _)| *n == name) else {
+    /// The names of all templates: the built-in ones, then the directory's own.
+    pub fn names(&self) -> Vec<String> {
+        let mut v: Vec<String> = BUILTIN.iter().map(|(n, _, _)| n.to_string()).collect();
+        if let Some(d) = &self.dir {
+            for n in names_in(d) {
+                if !v.contains(&n) {
+                    v.push(n);
+                }
+            }
+        }
+        v
+    }
+
+    fn compiled(&self, name: &str) -> Result<Arc<Result<Compiled, TemplateError>>, TemplateError> {
+        if !exists(name, self.dir.as_deref()) {
             return Err(TemplateError::Render {
                 name: name.to_string(),
                 message: "no such template".into(),
             });
-        };
-        self.compiled[i]
-            .get_or_init(|| compile(&BUILTIN[i]))
-            .as_ref()
-            .map_err(Clone::clone)
+        }
+        let mut map = self.compiled.lock().unwrap_or_else(|e| e.into_inner());
+        let c = map
+            .entry(name.to_string())
+            .or_insert_with(|| Arc::new(compile(name, self.dir.as_deref())))
+            .clone();
+        if let Err(e) = c.as_ref() {
+            return Err(e.clone());
+        }
+        Ok(c)
     }
 
     /// Renders both halves of template `name`.
     pub fn render(&self, name: &str, ctx: &impl Serialize) -> Result<Rendered, TemplateError> {
         let c = self.compiled(name)?;
+        let c = c.as_ref().as_ref().map_err(Clone::clone)?;
         let err = |file: String, e: handlebars::RenderError| TemplateError::Render {
             name: file,
             message: e.to_string(),
@@ -214,6 +299,42 @@ mod tests {
             r.html
         );
         assert!(!r.html.contains("<b>bold</b>"));
+    }
+
+    #[test]
+    fn a_directory_overrides_halves_and_adds_templates() {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::write(d.join("ack.txt.hbs"), "Moin {{customer.display}}!").unwrap();
+        std::fs::write(d.join("vip.txt.hbs"), "VIP {{ticket.ref}}").unwrap();
+        std::fs::write(d.join("vip.html.hbs"), "<p>VIP {{ticket.ref}}</p>").unwrap();
+        let t = Templates::all(Some(d)).unwrap();
+        assert!(t.names().contains(&"vip".to_string()));
+        assert!(exists("vip", Some(d)) && exists("ack", None) && !exists("vip", None));
+        let ctx = serde_json::json!({"customer": {"display": "Carol"}, "ticket": {"ref": "[S #1]"},
+            "identity": {"name": "x", "address": "y"}});
+        let r = t.render("ack", &ctx);
+        // the text half is overridden; the built-in HTML half still needs its own variables
+        assert!(r.is_err());
+        let full = serde_json::json!({"customer": {"display": "Carol", "address": "c@x", "name": "Carol"},
+            "ticket": {"ref": "[S #1]", "id": 1, "subject": "s", "status": "new", "priority": "normal", "queue": "q"},
+            "identity": {"name": "x", "address": "y"}});
+        let r = t.render("ack", &full).unwrap();
+        assert_eq!(r.text, "Moin Carol!");
+        assert!(r.html.contains("Carol"));
+        assert_eq!(t.render("vip", &full).unwrap().html, "<p>VIP [S #1]</p>");
+
+        // A syntax error names the file and where in it.
+        std::fs::write(d.join("ack.txt.hbs"), "line one\n{{#if x}}never closed\n").unwrap();
+        let e = Templates::all(Some(d))
+            .err()
+            .expect("a compile error")
+            .to_string();
+        assert!(
+            e.contains(&d.join("ack.txt.hbs").display().to_string()),
+            "{e}"
+        );
+        assert!(e.contains("line") || e.contains("Line"), "{e}");
     }
 
     #[test]

@@ -431,6 +431,7 @@ impl Reader {
         queues: &[QueueConfig],
         agents: &[AgentConfig],
         sla: &[SlaPolicy],
+        templates_dir: Option<&std::path::Path>,
     ) -> Vec<Rule> {
         let mut out = Vec::new();
         for (i, t) in self.array_of_tables(top, "rules").into_iter().enumerate() {
@@ -557,6 +558,13 @@ impl Reader {
                                 "expected incident, request, problem or change, found \"{ty}\""
                             ),
                         );
+                    }
+                }
+                if let Some(t) = self.string(&mut a_s, "template", "the name of a mail template") {
+                    if crate::templates::exists(&t, templates_dir) {
+                        actions.template = Some(t);
+                    } else {
+                        self.problem(a_s.key("template"), format!("names the template '{t}', which is neither built in nor a pair {t}.txt.hbs / {t}.html.hbs in [templates] dir"));
                     }
                 }
                 if a_s.table.contains_key("acknowledge") {

@@ -412,3 +412,64 @@ fn serve_sweeps_on_its_schedule() {
         .iter()
         .any(|r| r["kind"] == "sla_breach" && r["status"] == "sent"));
 }
+
+#[test]
+fn a_rule_answers_with_a_template_from_the_templates_directory() {
+    let tpl = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tpl.path().join("vip_ack.txt.hbs"),
+        "Dear {{customer.display}}, our VIP desk has {{ticket.ref}} and calls you within the hour.",
+    )
+    .unwrap();
+    std::fs::write(
+        tpl.path().join("vip_ack.html.hbs"),
+        "<p>Dear {{customer.display}}, our VIP desk has {{ticket.ref}}.</p>",
+    )
+    .unwrap();
+    let extra = format!(
+        "\n[templates]\ndir = \"{}\"\n\n[[rules]]\nname = \"vip answer\"\nconditions = [{{ field = \"from\", op = \"domain\", value = \"vip.example\" }}]\nactions = {{ template = \"vip_ack\" }}\n",
+        tpl.path().display()
+    );
+    let e = Env::with(&format!("{POLICY}{extra}"), None);
+    ingest_at(
+        &e,
+        "2026-11-23T10:00:00+01:00",
+        &mail("Vera <vera@vip.example>", "v1@vip", "Help", ""),
+    );
+    ingest_at(
+        &e,
+        "2026-11-23T10:00:00+01:00",
+        &mail("carol@example.com", "c9@example.com", "Help", ""),
+    );
+    let files = e.outbox_files();
+    let vip = files
+        .iter()
+        .find(|m| header(m, "To").is_some_and(|t| t.contains("vera@vip.example")))
+        .expect("Vera's acknowledgement");
+    assert!(vip.contains("our VIP desk has [Support #1]"), "{vip}");
+    assert_eq!(
+        header(vip, "Auto-Submitted").as_deref(),
+        Some("auto-replied")
+    );
+    let plain = files
+        .iter()
+        .find(|m| header(m, "To").is_some_and(|t| t.contains("carol@example.com")))
+        .expect("Carol's acknowledgement");
+    assert!(!plain.contains("VIP desk"), "the others get the usual one");
+
+    // A rule naming a template that does not exist is a config error naming the rule.
+    let bad = Env::with(
+        &format!(
+            "{POLICY}{}",
+            extra.replace("template = \"vip_ack\"", "template = \"gold_ack\"")
+        ),
+        None,
+    );
+    let out = bad.run(&["check"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("'vip answer': actions.template: names the template 'gold_ack'"),
+        "{err}"
+    );
+}
