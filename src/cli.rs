@@ -60,6 +60,16 @@ pub enum Command {
         #[command(subcommand)]
         action: RulesAction,
     },
+    /// Render and queue the digest NAME now (`--dry-run` prints the mail instead).
+    Digest {
+        name: String,
+        /// Print the whole mail (MIME) to stdout; queue and record nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// The time the figures are taken at (RFC 3339; default now), for tests and imports.
+        #[arg(long)]
+        now: Option<String>,
+    },
     /// List tickets.
     Tickets {
         #[arg(long)]
@@ -244,6 +254,7 @@ pub fn run(cli: Cli) -> Outcome {
                     json,
                 },
         } => rules_test(&cfg, &file, mailbox, reply, json),
+        Command::Digest { name, dry_run, now } => digest_cmd(&cfg, &name, dry_run, now),
         Command::Tickets {
             status,
             queue,
@@ -555,6 +566,57 @@ fn sla_sweep(cfg: &Config, now: Option<String>, no_send: bool) -> Outcome {
         out["sent"] = json!(r.sent);
     }
     println!("{out}");
+    Ok(())
+}
+
+fn digest_cmd(cfg: &Config, name: &str, dry_run: bool, now: Option<String>) -> Outcome {
+    let d = cfg.digests.iter().find(|d| d.name == name).ok_or_else(|| {
+        Failure::usage(format!("no [[digests]] entry named '{name}' in the config"))
+    })?;
+    let now = now
+        .map(|a| parse_rfc3339(&a).map_err(|e| Failure::usage(format!("--now: {e}"))))
+        .transpose()?
+        .unwrap_or_else(now_ms);
+    let templates = Templates::lazy(cfg.templates_dir.as_deref());
+    let keys = crate::security::Keys::load_or_create(&cfg.security.secret_file)
+        .map_err(Failure::runtime)?;
+    let mut c = open_store(cfg)?;
+    let pipeline = Pipeline {
+        cfg,
+        templates: &templates,
+        keys: &keys,
+    };
+    if dry_run {
+        let started = std::time::Instant::now();
+        let ctx = crate::digest::gather(&pipeline, &mut c, d, now).map_err(Failure::runtime)?;
+        let (_, raw) =
+            crate::digest::compose_digest(&pipeline, d, &ctx, now).map_err(Failure::runtime)?;
+        use std::io::Write;
+        std::io::stdout()
+            .write_all(&raw)
+            .map_err(|e| Failure::runtime(format!("cannot write the digest: {e}")))?;
+        eprintln!(
+            "digest '{name}' rendered in {:.1} ms (dry run: nothing queued)",
+            started.elapsed().as_secs_f64() * 1000.0
+        );
+        return Ok(());
+    }
+    let hold = now_ms() + HOLD_MS;
+    match crate::digest::run(&pipeline, &mut c, d, now, now, hold).map_err(Failure::runtime)? {
+        crate::digest::RunOutcome::AlreadySent => {
+            eprintln!("digest '{name}' for this time was already sent");
+        }
+        crate::digest::RunOutcome::Queued(id) => {
+            let t = Transport::from_config(cfg).map_err(Failure::runtime)?;
+            let rules = outbox::Rules {
+                retry: &cfg.retry,
+                on_failure: None,
+            };
+            let r = outbox::deliver(&mut c, &t, &[id], outbox::Claim::Held(hold), &rules)
+                .map_err(Failure::runtime)?;
+            eprintln!("digest '{name}' queued as outbox #{id}, {} sent", r.sent);
+        }
+    }
     Ok(())
 }
 

@@ -10,7 +10,7 @@ use std::time::Duration;
 use toml::{Table, Value};
 
 mod policy;
-pub use policy::{EscalationStep, Notify, Scheduler, SlaPolicy, Targets};
+pub use policy::{DigestConfig, EscalationStep, Notify, Scheduler, SlaPolicy, Targets};
 
 /// One problem in a config file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,6 +86,8 @@ pub struct Config {
     pub scheduler: Scheduler,
     /// `[templates] dir`: overrides of the built-in mail templates, and templates of its own.
     pub templates_dir: Option<PathBuf>,
+    /// `[[digests]]`.
+    pub digests: Vec<DigestConfig>,
 }
 
 #[derive(Debug, Clone)]
@@ -1168,8 +1170,7 @@ impl Reader {
         let rules = self.rules(&mut top, &queues, &agents, &sla, templates_dir.as_deref());
         let scheduler = self.scheduler(&mut top);
 
-        // `[[digests]]` is acted on by a later version; accepted so one config serves both.
-        self.get(&mut top, "digests");
+        let digests = self.digests(&mut top, &queues);
         self.unknown_keys(&top);
 
         Some(Config {
@@ -1189,6 +1190,7 @@ impl Reader {
             rules,
             scheduler,
             templates_dir,
+            digests,
         })
     }
 

@@ -135,6 +135,17 @@ pub async fn run(
             outbox_ready.clone(),
         ));
     }
+    if !cfg.digests.is_empty() {
+        let conn = Arc::new(Mutex::new(store::connect(&cfg.database.url)?));
+        tasks.spawn(send_digests(
+            cfg.clone(),
+            templates.clone(),
+            keys.clone(),
+            conn,
+            stop_rx.clone(),
+            outbox_ready.clone(),
+        ));
+    }
     tracing::info!(mailboxes = cfg.mailboxes.len(), "postdesk is running");
 
     shutdown.await;
@@ -201,6 +212,100 @@ async fn sweep_sla(
             Ok(Err(e)) => tracing::warn!("SLA sweep failed, trying again at the next tick: {e}"),
             Err(e) => tracing::error!("SLA sweep crashed: {e}"),
         }
+    }
+}
+
+/// Sends each `[[digests]]` entry on its schedule; at start, a run missed while the service was
+/// down is sent once (`catch_up`). A run is recorded with its mail, so it is sent once however
+/// many instances reach it.
+async fn send_digests(
+    cfg: Arc<Config>,
+    templates: Arc<Templates>,
+    keys: Arc<Keys>,
+    conn: Arc<Mutex<AnyConnection>>,
+    mut stop: watch::Receiver<bool>,
+    outbox_ready: Arc<Notify>,
+) {
+    // (digest index, scheduled time) pairs to send now; at start, the missed runs.
+    let mut due: Vec<(usize, i64)> = Vec::new();
+    {
+        let (cfg2, conn2) = (cfg.clone(), conn.clone());
+        let missed = tokio::task::spawn_blocking(move || -> Vec<(usize, i64)> {
+            let Ok(mut c) = conn2.lock() else {
+                return Vec::new();
+            };
+            let now = crate::time::now_ms();
+            cfg2.digests
+                .iter()
+                .enumerate()
+                .filter(|(_, d)| d.catch_up)
+                .filter_map(|(i, d)| match crate::digest::missed_run(&mut c, d, now) {
+                    Ok(t) => t.map(|t| (i, t)),
+                    Err(e) => {
+                        tracing::warn!(digest = %d.name, "cannot look for a missed run: {e}");
+                        None
+                    }
+                })
+                .collect()
+        })
+        .await
+        .unwrap_or_default();
+        due.extend(missed);
+    }
+    let mut after = crate::time::now_ms();
+    while !*stop.borrow() {
+        for (i, at) in std::mem::take(&mut due) {
+            let (cfg2, templates2, keys2, conn2) =
+                (cfg.clone(), templates.clone(), keys.clone(), conn.clone());
+            let name = cfg.digests[i].name.clone();
+            let job = tokio::task::spawn_blocking(
+                move || -> Result<crate::digest::RunOutcome, String> {
+                    let pipeline = Pipeline {
+                        cfg: &cfg2,
+                        templates: &templates2,
+                        keys: &keys2,
+                    };
+                    let mut c = conn2
+                        .lock()
+                        .map_err(|_| "database connection poisoned".to_string())?;
+                    let now = crate::time::now_ms();
+                    crate::digest::run(&pipeline, &mut c, &cfg2.digests[i], at, now, now)
+                },
+            );
+            match job.await {
+                Ok(Ok(crate::digest::RunOutcome::Queued(id))) => {
+                    tracing::info!(digest = %name, outbox = id, "digest queued");
+                    outbox_ready.notify_one();
+                }
+                Ok(Ok(crate::digest::RunOutcome::AlreadySent)) => {
+                    tracing::debug!(digest = %name, "digest run already sent")
+                }
+                Ok(Err(e)) => tracing::warn!(digest = %name, "digest failed: {e}"),
+                Err(e) => tracing::error!(digest = %name, "digest crashed: {e}"),
+            }
+        }
+        // The next scheduled time of any digest.
+        let next = cfg
+            .digests
+            .iter()
+            .enumerate()
+            .filter_map(|(i, d)| crate::digest::next_occurrence(d, after).map(|t| (i, t)))
+            .min_by_key(|(_, t)| *t);
+        let Some((_, t)) = next else {
+            return;
+        };
+        let wait = (t - crate::time::now_ms()).max(0) as u64;
+        sleep_or_stop(Duration::from_millis(wait), &mut stop).await;
+        if *stop.borrow() {
+            break;
+        }
+        let now = crate::time::now_ms();
+        for (i, d) in cfg.digests.iter().enumerate() {
+            for at in crate::digest::occurrences(d, after, now) {
+                due.push((i, at));
+            }
+        }
+        after = now;
     }
 }
 

@@ -8,6 +8,7 @@
 pub mod cli;
 pub mod config;
 pub mod daemon;
+pub mod digest;
 pub mod mail;
 pub mod outbox;
 pub mod process;

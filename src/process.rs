@@ -868,6 +868,7 @@ impl Pipeline<'_> {
             linked_to,
             ticket_type: ticket_type.map(str::to_string),
             next_response_due: None,
+            resolved_at: None,
         };
         if ticket.sla_policy.is_some() {
             crate::sla::sync(c, self.cfg, &ticket, now, SlaEvent::Opened)?;
@@ -967,6 +968,9 @@ impl Pipeline<'_> {
             match cmd {
                 Command::Status(s) => {
                     changes.status = Some(s.as_str().into());
+                    if matches!(s, Status::Resolved | Status::Closed) {
+                        changes.resolved_at = Some(Some(now));
+                    }
                     status_set = true;
                     done.push(format!("status {s}"));
                 }

@@ -43,6 +43,11 @@ const BUILTIN: &[(&str, &str, &str)] = &[
         include_str!("../mail-templates/sla_breach.html.hbs"),
     ),
     (
+        "digest",
+        include_str!("../mail-templates/digest.txt.hbs"),
+        include_str!("../mail-templates/digest.html.hbs"),
+    ),
+    (
         "command_error",
         include_str!("../mail-templates/command_error.txt.hbs"),
         include_str!("../mail-templates/command_error.html.hbs"),

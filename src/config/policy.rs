@@ -93,6 +93,26 @@ impl Default for Scheduler {
     }
 }
 
+/// One `[[digests]]` entry.
+#[derive(Debug, Clone)]
+pub struct DigestConfig {
+    pub name: String,
+    /// When it is sent (cron syntax with seconds), read in `timezone`.
+    pub schedule: cron::Schedule,
+    pub timezone: chrono_tz::Tz,
+    pub to: Vec<String>,
+    /// Only these queues (empty: all).
+    pub queues: Vec<String>,
+    /// The period "new", "resolved" and the SLA attainment count over.
+    pub period_ms: i64,
+    /// Open tickets due within this time are listed as at risk.
+    pub due_within_ms: i64,
+    /// How many of the oldest open tickets are listed.
+    pub oldest: usize,
+    /// After downtime, send the run that was missed (once) at start.
+    pub catch_up: bool,
+}
+
 const WEEKDAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
 /// `"09:00-12:00, 13:00-17:00"` as minutes after midnight.
@@ -588,6 +608,94 @@ impl Reader {
                 actions,
                 stop,
             });
+        }
+        out
+    }
+
+    pub(super) fn digests(
+        &mut self,
+        top: &mut Section<'_>,
+        queues: &[QueueConfig],
+    ) -> Vec<DigestConfig> {
+        let mut out: Vec<DigestConfig> = Vec::new();
+        for (i, t) in self.array_of_tables(top, "digests").into_iter().enumerate() {
+            let mut s = Section::new(t, format!("digests[{i}]"));
+            let name = self.required_string(&mut s, "name", "a digest name");
+            let schedule = self
+                .required_string(&mut s, "cron", "a cron schedule with seconds such as \"0 0 8 * * Mon-Fri\"")
+                .and_then(|c| match c.parse::<cron::Schedule>() {
+                    Ok(x) => Some(x),
+                    Err(e) => {
+                        self.problem(s.key("cron"), format!("expected a cron schedule with seconds such as \"0 0 8 * * Mon-Fri\": {e}"));
+                        None
+                    }
+                });
+            let timezone = match self.string(
+                &mut s,
+                "timezone",
+                "an IANA timezone such as \"Europe/Berlin\"",
+            ) {
+                None => Some(chrono_tz::UTC),
+                Some(z) => match z.parse::<chrono_tz::Tz>() {
+                    Ok(tz) => Some(tz),
+                    Err(_) => {
+                        self.problem(s.key("timezone"), format!("expected an IANA timezone such as \"Europe/Berlin\", found \"{z}\""));
+                        None
+                    }
+                },
+            };
+            let to: Vec<String> = self
+                .string_list(&mut s, "to")
+                .into_iter()
+                .map(|a| a.to_lowercase())
+                .collect();
+            if to.is_empty()
+                || to
+                    .iter()
+                    .any(|a| !a.contains('@') || a.contains(['\r', '\n', ',', '<', '>']))
+            {
+                self.problem(
+                    s.key("to"),
+                    "expected a list of one or more email addresses",
+                );
+            }
+            let dq = self.string_list(&mut s, "queues");
+            for q in &dq {
+                if !queues.iter().any(|x| x.name == *q) {
+                    self.problem(
+                        s.key("queues"),
+                        format!("names the queue '{q}', which no [[queues]] entry defines"),
+                    );
+                }
+            }
+            let period_ms = self
+                .duration(&mut s, "period", Duration::from_secs(86_400))
+                .as_millis() as i64;
+            let due_within_ms = self
+                .duration(&mut s, "due_within", Duration::from_secs(4 * 3600))
+                .as_millis() as i64;
+            let oldest = self.count(&mut s, "oldest", 10) as usize;
+            let catch_up = self.bool(&mut s, "catch_up", true);
+            self.unknown_keys(&s);
+            if let (Some(name), Some(schedule), Some(timezone)) = (name, schedule, timezone) {
+                if out.iter().any(|d| d.name == name) {
+                    self.problem(
+                        s.key("name"),
+                        format!("the digest '{name}' is defined twice"),
+                    );
+                }
+                out.push(DigestConfig {
+                    name,
+                    schedule,
+                    timezone,
+                    to,
+                    queues: dq,
+                    period_ms,
+                    due_within_ms,
+                    oldest,
+                    catch_up,
+                });
+            }
         }
         out
     }

@@ -24,6 +24,17 @@ diesel::table! {
         linked_to -> Nullable<BigInt>,
         ticket_type -> Nullable<Text>,
         next_response_due -> Nullable<BigInt>,
+        resolved_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    digest_runs (id) {
+        id -> BigInt,
+        name -> Text,
+        scheduled_for -> BigInt,
+        sent_at -> BigInt,
+        outbox_id -> Nullable<BigInt>,
     }
 }
 
@@ -172,4 +183,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     outbox,
     thread_refs,
     sla_clocks,
+    digest_runs,
 );

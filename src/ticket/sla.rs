@@ -273,9 +273,13 @@ impl Clock {
         }
     }
 
-    /// Pauses a running clock, keeping the business time left.
+    /// Pauses a running clock, keeping the business time left; paused after its due time, it
+    /// counts as breached.
     pub fn pause(&mut self, now: i64, hours: &Hours) {
         if let (true, Some(due), Some(warn)) = (self.running(), self.due_at, self.warn_at) {
+            if due < now {
+                self.breached = true;
+            }
             self.due_left = Some(hours.between(now, due));
             self.warn_left = Some(hours.between(now, warn));
             self.due_at = None;
@@ -616,6 +620,10 @@ mod tests {
         p.retarget(4 * H, 0.5, t0 + 5 * H, &hours);
         assert!(p.paused());
         assert_eq!(p.due_left, Some(2 * H));
+        // paused (say, resolved) after the due time: breached
+        let mut late = Clock::start(Target::Resolution, H, 0.5, t0, &hours);
+        late.pause(t0 + 2 * H, &hours);
+        assert!(late.breached && late.paused());
     }
 
     proptest! {
