@@ -156,6 +156,7 @@ pub fn gather(
         },
         "period": {"new": new, "resolved": resolved},
         "sla": {"first_response": share(fr_n, fr_met), "resolution": share(res_n, res_met)},
+        "counts": {"breached": breached.len(), "at_risk": at_risk.len()},
         "breached": breached,
         "at_risk": at_risk,
         "oldest": oldest,

@@ -1036,6 +1036,15 @@ pub fn open_per_assignee(c: &mut Conn, agents: &[String]) -> QueryResult<Vec<(St
 /// Statuses that count as open in figures.
 pub const OPEN_STATUSES: [&str; 3] = ["new", "open", "pending"];
 
+/// (key, count) rows of a GROUP BY.
+pub type Counts = Vec<(String, i64)>;
+/// (assignee, status, count).
+pub type AgentStatusCount = (Option<String>, String, i64);
+/// (assignee, count).
+pub type AgentCount = (Option<String>, i64);
+/// (created, answered or resolved, SLA policy) of one ticket.
+pub type Span = (i64, Option<i64>, Option<String>);
+
 type BoxedTickets<'a> = tickets::BoxedQuery<'a, <AnyConnection as diesel::Connection>::Backend>;
 
 fn in_queues<'a>(q: BoxedTickets<'a>, queues: &'a [String]) -> BoxedTickets<'a> {
@@ -1047,10 +1056,7 @@ fn in_queues<'a>(q: BoxedTickets<'a>, queues: &'a [String]) -> BoxedTickets<'a> 
 }
 
 /// Open tickets counted by status and by queue.
-pub fn open_counts(
-    c: &mut Conn,
-    queues: &[String],
-) -> QueryResult<(Vec<(String, i64)>, Vec<(String, i64)>)> {
+pub fn open_counts(c: &mut Conn, queues: &[String]) -> QueryResult<(Counts, Counts)> {
     let mut by_status = tickets::table
         .filter(tickets::status.eq_any(OPEN_STATUSES))
         .group_by(tickets::status)
@@ -1171,10 +1177,7 @@ pub fn oldest_open(c: &mut Conn, queues: &[String], limit: i64) -> QueryResult<V
 pub fn load_per_agent(
     c: &mut Conn,
     queues: &[String],
-) -> QueryResult<(
-    Vec<(Option<String>, String, i64)>,
-    Vec<(Option<String>, i64)>,
-)> {
+) -> QueryResult<(Vec<AgentStatusCount>, Vec<AgentCount>)> {
     let mut by_status = tickets::table
         .filter(tickets::status.eq_any(OPEN_STATUSES))
         .group_by((tickets::assignee, tickets::status))
@@ -1206,7 +1209,7 @@ pub fn durations_in(
     resolved: bool,
     from: i64,
     to: i64,
-) -> QueryResult<Vec<(i64, Option<i64>, Option<String>)>> {
+) -> QueryResult<Vec<Span>> {
     let q = in_queues(tickets::table.into_boxed(), queues);
     if resolved {
         q.filter(tickets::resolved_at.between(from, to))

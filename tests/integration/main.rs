@@ -6,6 +6,7 @@ mod util;
 
 mod conversation;
 mod corpus;
+mod digest;
 mod imap;
 mod ingest;
 mod mutt;
