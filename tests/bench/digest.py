@@ -97,7 +97,7 @@ def bench(args, backend):
         db.commit()
         db.close()
     else:
-        psql(url, ROWS.format(series="generate_series(1, %d) AS n" % args.tickets, now=NOW))
+        psql(url, ROWS.format(series="generate_series(1::bigint, %d) AS n" % args.tickets, now=NOW))
         psql(url, "VACUUM ANALYZE")
     print("  %s: %d tickets written in %.0f s" % (backend, args.tickets, time.time() - t0), file=sys.stderr)
     times = []
