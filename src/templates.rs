@@ -82,7 +82,21 @@ pub struct Templates {
 struct Compiled {
     text: Handlebars<'static>,
     html: Handlebars<'static>,
+    /// Where each half came from (an override's path, or the built-in's name), for errors.
+    text_file: String,
+    html_file: String,
 }
+
+handlebars::handlebars_helper!(duration_helper: |ms: i64| crate::time::human_duration(ms));
+handlebars::handlebars_helper!(datetime_helper: |ms: i64, tz: str| {
+    use chrono::TimeZone;
+    let zone: chrono_tz::Tz = tz.parse().unwrap_or(chrono_tz::UTC);
+    chrono::Utc
+        .timestamp_millis_opt(ms)
+        .single()
+        .map(|t| t.with_timezone(&zone).format("%Y-%m-%d %H:%M %Z").to_string())
+        .unwrap_or_default()
+});
 
 /// The built-in source of one half, if `name` is built in.
 fn builtin(name: &str, html: bool) -> Option<&'static str> {
@@ -143,19 +157,26 @@ fn compile(name: &str, dir: Option<&Path>) -> Result<Compiled, TemplateError> {
     let registry = |escape: bool, (file, text): (String, String)| {
         let mut h = Handlebars::new();
         h.set_strict_mode(true);
+        // {{duration MS}}: "3 h 20 min"; {{datetime MS "Europe/Berlin"}}: "2026-11-30 14:00 CET".
+        h.register_helper("duration", Box::new(duration_helper));
+        h.register_helper("datetime", Box::new(datetime_helper));
         if !escape {
             h.register_escape_fn(handlebars::no_escape);
         }
         h.register_template_string(name, text)
             .map_err(|e| TemplateError::Compile {
-                name: file,
+                name: file.clone(),
                 message: e.to_string(),
             })?;
-        Ok::<_, TemplateError>(h)
+        Ok::<_, TemplateError>((h, file))
     };
+    let (text, text_file) = registry(false, source(false)?)?;
+    let (html, html_file) = registry(true, source(true)?)?;
     Ok(Compiled {
-        text: registry(false, source(false)?)?,
-        html: registry(true, source(true)?)?,
+        text,
+        html,
+        text_file,
+        html_file,
     })
 }
 
@@ -167,10 +188,14 @@ impl Templates {
 
     /// Compiles every template now (built in, overridden, and the directory's own), reporting
     /// the first error (for `check` and `serve`).
+    /// Each is also rendered with a sample of what postdesk gives it (a template of the
+    /// directory's own gets the acknowledgement's), so a misspelt or unknown variable is found
+    /// here, with its file, line and column, not when a mail is due.
     pub fn all(dir: Option<&Path>) -> Result<Templates, TemplateError> {
         let t = Templates::lazy(dir);
         for name in t.names() {
             t.compiled(&name)?;
+            t.render(&name, &sample(&name))?;
         }
         Ok(t)
     }
@@ -227,12 +252,76 @@ impl Templates {
             text: c
                 .text
                 .render(name, ctx)
-                .map_err(|e| err(format!("{name}.txt.hbs"), e))?,
+                .map_err(|e| err(c.text_file.clone(), e))?,
             html: c
                 .html
                 .render(name, ctx)
-                .map_err(|e| err(format!("{name}.html.hbs"), e))?,
+                .map_err(|e| err(c.html_file.clone(), e))?,
         })
+    }
+}
+
+/// A sample of what postdesk gives template `name` (the same shape as the real contexts in
+/// process.rs, sla.rs and digest.rs; the snapshot tests render every template with it).
+pub fn sample(name: &str) -> serde_json::Value {
+    use serde_json::json;
+    let identity = json!({"name": "Example Support", "address": "support@example.test"});
+    let customer = json!({"address": "carol@example.com", "name": "Carol Customer", "display": "Carol Customer"});
+    let agent = json!({"name": "Alice Agent", "address": "alice@example.test"});
+    let marker = "## Reply above this line ##";
+    match name {
+        "notify_agent" => json!({
+            "marker": marker, "is_new": true, "identity": identity,
+            "ticket": {"id": 42, "ref": "[Support #42]", "subject": "Printer <on> fire", "status": "new",
+                       "priority": "normal", "queue": "general", "assignee": null, "sla_due": "2026-11-30T13:00:00Z"},
+            "customer": customer, "agent": agent, "text": "Our printer is on fire.\nPlease help.",
+        }),
+        "agent_reply" => json!({
+            "text": "We are on our way.\n\nAlice", "agent": agent, "identity": identity,
+            "ticket": {"id": 42, "ref": "[Support #42]", "subject": "Printer <on> fire"},
+        }),
+        "delivery_failed" => json!({
+            "marker": marker, "ticket": {"ref": "[Support #42]", "subject": "Printer <on> fire"},
+            "to": "carol@example.com", "error": "550 5.1.1 <carol@example.com>: Recipient address rejected",
+        }),
+        "command_error" => json!({
+            "marker": marker, "ticket": {"ref": "[Support #42]"},
+            "errors": [{"line": "#priority hihg", "reason": "expected low, normal, high or urgent"}],
+            "done": ["status pending"], "sent": true,
+        }),
+        "sla_warning" | "sla_breach" => json!({
+            "marker": marker,
+            "ticket": {"ref": "[Support #42]", "subject": "Printer <on> fire", "queue": "general",
+                       "priority": "high", "status": "open"},
+            "target": "first response", "due": "2026-11-30T13:00:00Z", "left": "1 h 30 min",
+            "late": "2 h", "requester": "carol@example.com", "assignee": "alice@example.test", "policy": "standard",
+        }),
+        "digest" => {
+            let t = |extra: (&str, &str)| json!({"ref": "[Support #42]", "subject": "Printer <on> fire",
+                "requester": "carol@example.com", "assignee": "alice@example.test", "status": "open", extra.0: extra.1});
+            json!({
+                "identity": identity,
+                "digest": {"name": "daily", "queues": "all queues", "from": "2026-11-29 08:00 CET",
+                           "to": "2026-11-30 08:00 CET", "period": "1 d", "due_within": "4 h"},
+                "open": {"total": 3, "by_status": [{"status": "new", "count": 1}, {"status": "open", "count": 2}],
+                         "by_queue": [{"queue": "general", "count": 3}]},
+                "period": {"new": 4, "resolved": 2},
+                "sla": {"first_response": {"measured": 4, "met": 3, "percent": "75.0 %"},
+                        "resolution": {"measured": 2, "met": 2, "percent": "100.0 %"}},
+                "counts": {"breached": 1, "at_risk": 1},
+                "breached": [t(("late", "2 h"))], "at_risk": [t(("left", "1 h"))], "oldest": [t(("age", "3 d 2 h"))],
+                "agents": [{"agent": "alice@example.test", "open": 2, "pending": 0, "breached": 1}],
+                "times": {"first_response": {"count": 4, "median": "1 h", "p90": "3 h 20 min"},
+                          "resolution": {"count": 2, "median": "5 h", "p90": "1 d 2 h"}},
+            })
+        }
+        // ack, and a template of the directory's own that a rule answers with
+        _ => json!({
+            "identity": identity,
+            "ticket": {"id": 42, "ref": "[Support #42]", "subject": "Printer <on> fire", "status": "new",
+                       "priority": "normal", "queue": "general"},
+            "customer": customer,
+        }),
     }
 }
 
@@ -340,6 +429,62 @@ mod tests {
             "{e}"
         );
         assert!(e.contains("line") || e.contains("Line"), "{e}");
+    }
+
+    /// Every built-in template rendered with its sample, compared with the snapshot in
+    /// tests/fixtures/snapshots (UPDATE_SNAPSHOTS=1 writes them anew). The HTML half must be
+    /// well-formed enough: every tag opened is closed, no value arrives unescaped.
+    #[test]
+    fn snapshots_of_every_template() {
+        let t = Templates::builtin().unwrap();
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/snapshots");
+        let update = std::env::var_os("UPDATE_SNAPSHOTS").is_some();
+        for (name, _, _) in BUILTIN {
+            let r = t.render(name, &sample(name)).unwrap();
+            assert!(!r.html.contains("Printer <on>"), "{name}: unescaped value in HTML");
+            for tag in ["html", "body", "table", "tr", "td", "p", "h1", "h2", "strong"] {
+                let opened = r.html.matches(&format!("<{tag}>")).count()
+                    + r.html.matches(&format!("<{tag} ")).count();
+                let closed = r.html.matches(&format!("</{tag}>")).count();
+                assert_eq!(opened, closed, "{name}: <{tag}> opened {opened}, closed {closed}");
+            }
+            for (ext, got) in [("txt", &r.text), ("html", &r.html)] {
+                let f = dir.join(format!("{name}.{ext}"));
+                if update {
+                    std::fs::create_dir_all(&dir).unwrap();
+                    std::fs::write(&f, got).unwrap();
+                }
+                let want = std::fs::read_to_string(&f)
+                    .unwrap_or_else(|_| panic!("no snapshot {} (UPDATE_SNAPSHOTS=1)", f.display()));
+                assert_eq!(got, &want, "{name}.{ext} differs from its snapshot");
+            }
+        }
+    }
+
+    #[test]
+    fn an_unknown_variable_in_an_override_is_found_by_check_with_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("sla_breach.txt.hbs"),
+            "SLA breached\n{{ticket.ref}} was due {{ticket.due_at}}\n",
+        )
+        .unwrap();
+        let e = Templates::all(Some(dir.path())).err().expect("an error").to_string();
+        let file = dir.path().join("sla_breach.txt.hbs").display().to_string();
+        assert!(e.contains(&file), "{e}");
+        assert!(e.contains("line 2"), "{e}");
+        assert!(e.contains("ticket.due_at"), "{e}");
+    }
+
+    #[test]
+    fn duration_and_datetime_helpers() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("h.txt.hbs"), "{{duration 12000000}} | {{datetime 1796000000000 \"America/New_York\"}}").unwrap();
+        std::fs::write(dir.path().join("h.html.hbs"), "{{duration 60000}}").unwrap();
+        let t = Templates::lazy(Some(dir.path()));
+        let r = t.render("h", &serde_json::json!({})).unwrap();
+        assert_eq!(r.text, "3 h 20 min | 2026-11-29 19:53 EST");
+        assert_eq!(r.html, "1 min");
     }
 
     #[test]
