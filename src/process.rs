@@ -1073,6 +1073,7 @@ impl Pipeline<'_> {
                     "note",
                     &format!("inbound #{inbound_id}"),
                 )?;
+                outbox_ids.extend(self.share_note(c, &ticket, agent, &body, answer)?);
             }
             Outcome::AgentReply => {
                 if let Some(id) = self.answer_customer(c, &ticket, agent, &body, answer)? {
@@ -1110,6 +1111,21 @@ impl Pipeline<'_> {
                     SlaEvent::Changed
                 };
                 crate::sla::sync(c, self.cfg, &t, now, ev)?;
+            }
+        }
+        if outcome == Outcome::Command && errors.is_empty() && !done.is_empty() {
+            if let Some(t) = models::get_ticket(c, ticket_id)? {
+                outbox_ids.extend(self.command_receipt(c, &t, agent, &done, answer)?);
+                if let Some(s) = changes
+                    .status
+                    .as_deref()
+                    .and_then(Status::parse)
+                    .filter(|s| matches!(s, Status::Resolved | Status::Closed))
+                {
+                    if ticket.status != s.as_str() {
+                        outbox_ids.extend(self.status_changed(c, &t, agent, answer)?);
+                    }
+                }
             }
         }
         if !errors.is_empty() {
@@ -1644,6 +1660,60 @@ impl Pipeline<'_> {
         answer: Answer,
     ) -> diesel::QueryResult<Option<i64>> {
         let id = &self.cfg.identity;
+        let ctx = serde_json::json!({
+            "text": text,
+            "agent": {"name": agent.name, "address": agent.address},
+            "identity": {"name": id.name, "address": id.address},
+            "ticket": {"id": ticket.id, "ref": ticket_ref(&id.subject_tag, ticket.id), "subject": ticket.subject},
+        });
+        self.to_customer(
+            c,
+            ticket,
+            agent,
+            ("agent_reply", MessageKind::Agent, None),
+            &ctx,
+            answer,
+        )
+    }
+
+    /// Tells the customer their ticket was resolved or closed by an agent's command alone (an
+    /// answer with text tells them itself).
+    fn status_changed(
+        &self,
+        c: &mut AnyConnection,
+        ticket: &Ticket,
+        agent: &AgentConfig,
+        answer: Answer,
+    ) -> diesel::QueryResult<Option<i64>> {
+        let id = &self.cfg.identity;
+        let ctx = serde_json::json!({
+            "agent": {"name": agent.name, "address": agent.address},
+            "identity": {"name": id.name, "address": id.address},
+            "ticket": {"id": ticket.id, "ref": ticket_ref(&id.subject_tag, ticket.id),
+                       "subject": ticket.subject, "status": ticket.status},
+        });
+        self.to_customer(
+            c,
+            ticket,
+            agent,
+            ("status_changed", MessageKind::Auto, Some("auto-generated")),
+            &ctx,
+            answer,
+        )
+    }
+
+    /// A mail to the ticket's customer (requester, others in copy), threaded to their last mail,
+    /// From "Agent via Support", Reply-To the ticket's address.
+    fn to_customer(
+        &self,
+        c: &mut AnyConnection,
+        ticket: &Ticket,
+        agent: &AgentConfig,
+        (template, kind, auto): (&str, MessageKind, Option<&'static str>),
+        ctx: &serde_json::Value,
+        answer: Answer,
+    ) -> diesel::QueryResult<Option<i64>> {
+        let id = &self.cfg.identity;
         let own = self.cfg.own_addresses();
         let people = models::participants_of_ticket(c, ticket.id)?;
         let outsider = |a: &str| !own.iter().any(|o| o == a) && self.cfg.agent(a).is_none();
@@ -1658,8 +1728,8 @@ impl Pipeline<'_> {
                 ticket.id,
                 answer.now,
                 "system",
-                "agent_reply_failed",
-                "the ticket has no customer to answer",
+                &format!("{template}_failed"),
+                "the ticket has no customer to write to",
             )?;
             return Ok(None);
         };
@@ -1680,22 +1750,76 @@ impl Pipeline<'_> {
         out.to = vec![requester];
         out.cc = cc;
         out.reply_to = self.customer_reply_to(ticket.id);
+        out.auto_submitted = auto;
+        self.queue_mail(c, ticket.id, template, kind, template, ctx, out, answer)
+    }
+
+    /// An internal note goes to the ticket's other agents (the assignee, else the queue's),
+    /// never to the customer; each can answer it from their own reply address.
+    fn share_note(
+        &self,
+        c: &mut AnyConnection,
+        ticket: &Ticket,
+        author: &AgentConfig,
+        text: &str,
+        answer: Answer,
+    ) -> diesel::QueryResult<Vec<i64>> {
+        let id = &self.cfg.identity;
+        let mut to: Vec<&AgentConfig> = self
+            .agents_for(ticket)
+            .into_iter()
+            .filter(|a| a.address != author.address)
+            .collect();
+        if to.is_empty() && ticket.assignee.as_deref() == Some(author.address.as_str()) {
+            // The assignee wrote it: the queue's other agents hear of it.
+            let mut unassigned = ticket.clone();
+            unassigned.assignee = None;
+            to = self
+                .agents_for(&unassigned)
+                .into_iter()
+                .filter(|a| a.address != author.address)
+                .collect();
+        }
         let ctx = serde_json::json!({
+            "marker": REPLY_MARKER,
+            "ticket": {"ref": ticket_ref(&id.subject_tag, ticket.id), "subject": ticket.subject},
+            "author": {"name": author.name, "address": author.address},
             "text": text,
-            "agent": {"name": agent.name, "address": agent.address},
-            "identity": {"name": id.name, "address": id.address},
-            "ticket": {"id": ticket.id, "ref": ticket_ref(&id.subject_tag, ticket.id), "subject": ticket.subject},
         });
-        self.queue_mail(
-            c,
-            ticket.id,
-            "agent_reply",
-            MessageKind::Agent,
-            "agent_reply",
-            &ctx,
-            out,
-            answer,
-        )
+        let mut ids = Vec::new();
+        for agent in to {
+            let out = self.about_ticket(
+                ticket,
+                &format!("Internal note: {}", ticket.subject),
+                None,
+                answer,
+            );
+            if let Some(i) = self.send_to_agent(c, ticket.id, agent, "note", &ctx, out, answer)? {
+                ids.push(i);
+            }
+        }
+        Ok(ids)
+    }
+
+    /// Confirms to an agent what a mail of commands alone did.
+    fn command_receipt(
+        &self,
+        c: &mut AnyConnection,
+        ticket: &Ticket,
+        agent: &AgentConfig,
+        done: &[String],
+        answer: Answer,
+    ) -> diesel::QueryResult<Option<i64>> {
+        let id = &self.cfg.identity;
+        let ctx = serde_json::json!({
+            "marker": REPLY_MARKER,
+            "ticket": {"ref": ticket_ref(&id.subject_tag, ticket.id), "subject": ticket.subject,
+                       "status": ticket.status, "priority": ticket.priority,
+                       "assignee": ticket.assignee.as_deref().unwrap_or("nobody"), "queue": ticket.queue},
+            "done": done,
+        });
+        let out = self.about_ticket(ticket, &format!("Done: {}", ticket.subject), None, answer);
+        self.send_to_agent(c, ticket.id, agent, "command_receipt", &ctx, out, answer)
     }
 }
 

@@ -48,6 +48,21 @@ const BUILTIN: &[(&str, &str, &str)] = &[
         include_str!("../mail-templates/digest.html.hbs"),
     ),
     (
+        "note",
+        include_str!("../mail-templates/note.txt.hbs"),
+        include_str!("../mail-templates/note.html.hbs"),
+    ),
+    (
+        "command_receipt",
+        include_str!("../mail-templates/command_receipt.txt.hbs"),
+        include_str!("../mail-templates/command_receipt.html.hbs"),
+    ),
+    (
+        "status_changed",
+        include_str!("../mail-templates/status_changed.txt.hbs"),
+        include_str!("../mail-templates/status_changed.html.hbs"),
+    ),
+    (
         "command_error",
         include_str!("../mail-templates/command_error.txt.hbs"),
         include_str!("../mail-templates/command_error.html.hbs"),
@@ -289,6 +304,20 @@ pub fn sample(name: &str) -> serde_json::Value {
             "errors": [{"line": "#priority hihg", "reason": "expected low, normal, high or urgent"}],
             "done": ["status pending"], "sent": true,
         }),
+        "note" => json!({
+            "marker": marker, "ticket": {"ref": "[Support #42]", "subject": "Printer <on> fire"},
+            "author": agent, "text": "Carol called: it is the second floor printer.",
+        }),
+        "command_receipt" => json!({
+            "marker": marker,
+            "ticket": {"ref": "[Support #42]", "subject": "Printer <on> fire", "status": "pending",
+                       "priority": "high", "assignee": "alice@example.test", "queue": "general"},
+            "done": ["status pending", "priority high"],
+        }),
+        "status_changed" => json!({
+            "agent": agent, "identity": identity,
+            "ticket": {"id": 42, "ref": "[Support #42]", "subject": "Printer <on> fire", "status": "resolved"},
+        }),
         "sla_warning" | "sla_breach" => json!({
             "marker": marker,
             "ticket": {"ref": "[Support #42]", "subject": "Printer <on> fire", "queue": "general",
@@ -297,8 +326,10 @@ pub fn sample(name: &str) -> serde_json::Value {
             "late": "2 h", "requester": "carol@example.com", "assignee": "alice@example.test", "policy": "standard",
         }),
         "digest" => {
-            let t = |extra: (&str, &str)| json!({"ref": "[Support #42]", "subject": "Printer <on> fire",
-                "requester": "carol@example.com", "assignee": "alice@example.test", "status": "open", extra.0: extra.1});
+            let t = |extra: (&str, &str)| {
+                json!({"ref": "[Support #42]", "subject": "Printer <on> fire",
+                "requester": "carol@example.com", "assignee": "alice@example.test", "status": "open", extra.0: extra.1})
+            };
             json!({
                 "identity": identity,
                 "digest": {"name": "daily", "queues": "all queues", "from": "2026-11-29 08:00 CET",
@@ -441,12 +472,20 @@ mod tests {
         let update = std::env::var_os("UPDATE_SNAPSHOTS").is_some();
         for (name, _, _) in BUILTIN {
             let r = t.render(name, &sample(name)).unwrap();
-            assert!(!r.html.contains("Printer <on>"), "{name}: unescaped value in HTML");
-            for tag in ["html", "body", "table", "tr", "td", "p", "h1", "h2", "strong"] {
+            assert!(
+                !r.html.contains("Printer <on>"),
+                "{name}: unescaped value in HTML"
+            );
+            for tag in [
+                "html", "body", "table", "tr", "td", "p", "h1", "h2", "strong",
+            ] {
                 let opened = r.html.matches(&format!("<{tag}>")).count()
                     + r.html.matches(&format!("<{tag} ")).count();
                 let closed = r.html.matches(&format!("</{tag}>")).count();
-                assert_eq!(opened, closed, "{name}: <{tag}> opened {opened}, closed {closed}");
+                assert_eq!(
+                    opened, closed,
+                    "{name}: <{tag}> opened {opened}, closed {closed}"
+                );
             }
             for (ext, got) in [("txt", &r.text), ("html", &r.html)] {
                 let f = dir.join(format!("{name}.{ext}"));
@@ -469,7 +508,10 @@ mod tests {
             "SLA breached\n{{ticket.ref}} was due {{ticket.due_at}}\n",
         )
         .unwrap();
-        let e = Templates::all(Some(dir.path())).err().expect("an error").to_string();
+        let e = Templates::all(Some(dir.path()))
+            .err()
+            .expect("an error")
+            .to_string();
         let file = dir.path().join("sla_breach.txt.hbs").display().to_string();
         assert!(e.contains(&file), "{e}");
         assert!(e.contains("line 2"), "{e}");
@@ -479,7 +521,11 @@ mod tests {
     #[test]
     fn duration_and_datetime_helpers() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("h.txt.hbs"), "{{duration 12000000}} | {{datetime 1796000000000 \"America/New_York\"}}").unwrap();
+        std::fs::write(
+            dir.path().join("h.txt.hbs"),
+            "{{duration 12000000}} | {{datetime 1796000000000 \"America/New_York\"}}",
+        )
+        .unwrap();
         std::fs::write(dir.path().join("h.html.hbs"), "{{duration 60000}}").unwrap();
         let t = Templates::lazy(Some(dir.path()));
         let r = t.render("h", &serde_json::json!({})).unwrap();

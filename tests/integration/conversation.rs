@@ -259,7 +259,56 @@ fn commands_alone_change_the_ticket_and_send_the_customer_nothing() {
     let t = e.ticket(ticket);
     assert_eq!(t["status"], "pending");
     assert_eq!(t["assignee"], "bob@example.test");
-    assert_eq!(e.outbox().len(), before, "nothing sent");
+    // The customer hears nothing; Alice gets a receipt saying what was done.
+    let new: Vec<Value> = e.outbox().into_iter().skip(before).collect();
+    assert!(
+        new.iter().all(|r| r["to"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t != "carol@example.com")),
+        "nothing to the customer: {new:?}"
+    );
+    let receipt = sent(&e, "command_receipt", "alice@example.test");
+    assert_eq!(receipt.len(), 1, "{new:?}");
+    let text = text_part(&receipt[0]);
+    assert!(
+        text.contains("- status pending") && text.contains("- assigned to bob@example.test"),
+        "{text}"
+    );
+    assert!(text.contains("Nothing was sent to the customer."), "{text}");
+    assert_eq!(new.len(), 1, "only the receipt: {new:?}");
+}
+
+#[test]
+fn resolving_by_command_alone_tells_the_customer_once() {
+    let e = env();
+    let (ticket, note) = ticket_with_notification(&e);
+    let to = reply_address(&note);
+    ingest(
+        &e,
+        &agent_reply(&note, "alice@example.test", &to, "#status resolved"),
+    );
+    assert_eq!(e.ticket(ticket)["status"], "resolved");
+    let told = sent(&e, "status_changed", "carol@example.com");
+    assert_eq!(told.len(), 1);
+    let m = &told[0];
+    assert_eq!(
+        header(m, "In-Reply-To").as_deref(),
+        Some("<c1@example.com>"),
+        "threaded"
+    );
+    assert_eq!(
+        header(m, "Auto-Submitted").as_deref(),
+        Some("auto-generated")
+    );
+    assert!(text_part(m).contains("is now resolved"), "{m}");
+    // resolving an already resolved ticket tells nobody again
+    ingest(
+        &e,
+        &agent_reply(&note, "alice@example.test", &to, "#status resolved"),
+    );
+    assert_eq!(sent(&e, "status_changed", "carol@example.com").len(), 1);
 }
 
 #[test]
@@ -322,6 +371,18 @@ fn an_internal_note_is_stored_and_never_sent_to_the_customer() {
     assert_eq!(notes[0]["text"], "Called Carol, she is sending logs.");
     assert!(sent(&e, "agent_reply", "carol@example.com").is_empty());
     assert_eq!(t["status"], "new", "a note is no answer");
+    // Bob (the queue's other agent) gets the note, marked internal; Alice, its author, does not.
+    let to_bob = sent(&e, "note", "bob@example.test");
+    assert_eq!(to_bob.len(), 1);
+    assert!(text_part(&to_bob[0]).contains("Internal note by Alice Agent"));
+    assert!(text_part(&to_bob[0]).contains("Called Carol, she is sending logs."));
+    assert!(sent(&e, "note", "alice@example.test").is_empty());
+    assert!(e.outbox().iter().all(|r| r["to"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|t| t != "carol@example.com")
+        || r["kind"] == "ack"));
 }
 
 #[test]
