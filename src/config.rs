@@ -261,6 +261,8 @@ pub struct AgentConfig {
     pub name: String,
     pub role: String,
     pub queues: Vec<String>,
+    /// IANA timezone the agent reads times in (`timezone`, default UTC).
+    pub timezone: String,
 }
 
 #[derive(Debug, Clone)]
@@ -1061,6 +1063,21 @@ impl Reader {
                     format!("expected \"agent\" or \"manager\", found \"{role}\""),
                 );
             }
+            let timezone = self
+                .string(
+                    &mut s,
+                    "timezone",
+                    "an IANA timezone such as \"Europe/Berlin\"",
+                )
+                .unwrap_or_else(|| "UTC".into());
+            if timezone.parse::<chrono_tz::Tz>().is_err() {
+                self.problem(
+                    s.key("timezone"),
+                    format!(
+                        "expected an IANA timezone such as \"Europe/Berlin\", found \"{timezone}\""
+                    ),
+                );
+            }
             let agent_queues = self.string_list(&mut s, "queues");
             for q in &agent_queues {
                 if !queue_names.contains(q) {
@@ -1078,6 +1095,7 @@ impl Reader {
                     address,
                     role,
                     queues: agent_queues,
+                    timezone,
                 });
             }
         }

@@ -1600,8 +1600,7 @@ impl Pipeline<'_> {
             .then_some(ticket.first_response_due)
             .flatten()
             .or(ticket.next_response_due)
-            .or(ticket.resolution_due)
-            .map(crate::time::rfc3339);
+            .or(ticket.resolution_due);
         let threading = answer_threading(mail);
         let mut ids = Vec::new();
         for agent in self.agents_for(&ticket) {
@@ -1620,14 +1619,15 @@ impl Pipeline<'_> {
                     "priority": ticket.priority,
                     "queue": ticket.queue,
                     "assignee": ticket.assignee,
-                    "sla_due": sla_due,
+                    "sla_due": sla_due.map(crate::time::rfc3339),
+                    "sla_due_ms": sla_due,
                 },
                 "customer": {
                     "address": sender,
                     "name": customer_name,
                     "display": customer_name.as_deref().unwrap_or(&sender),
                 },
-                "agent": {"name": agent.name, "address": agent.address},
+                "agent": {"name": agent.name, "address": agent.address, "timezone": agent.timezone},
                 "text": text,
             });
             let mut out = self.about_ticket(

@@ -442,6 +442,8 @@ fn notify(
         "requester": ticket.requester,
         "assignee": ticket.assignee.as_deref().unwrap_or("nobody"),
         "policy": policy.name,
+        "due_ms": due,
+        "recipient": {"timezone": "UTC"},
     });
     let answer = Answer {
         hops: 0,
@@ -449,8 +451,11 @@ fn notify(
         due_at: now,
     };
     let subject = format!("{prefix} ({what}): {}", ticket.subject);
+    let mut ctx = ctx;
     for agent in agents {
         let out = p.about_ticket(ticket, &subject, None, answer);
+        // Times in the notice are read in the recipient's timezone.
+        ctx["recipient"]["timezone"] = serde_json::Value::from(agent.timezone.as_str());
         match p.compose_to_agent(ticket.id, agent, template, &ctx, out) {
             Ok((mail, raw)) => plan.mails.push(outbox::Queued {
                 ticket_id: ticket.id,

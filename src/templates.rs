@@ -282,13 +282,14 @@ pub fn sample(name: &str) -> serde_json::Value {
     use serde_json::json;
     let identity = json!({"name": "Example Support", "address": "support@example.test"});
     let customer = json!({"address": "carol@example.com", "name": "Carol Customer", "display": "Carol Customer"});
-    let agent = json!({"name": "Alice Agent", "address": "alice@example.test"});
+    let agent = json!({"name": "Alice Agent", "address": "alice@example.test", "timezone": "Europe/Berlin"});
     let marker = "## Reply above this line ##";
     match name {
         "notify_agent" => json!({
             "marker": marker, "is_new": true, "identity": identity,
             "ticket": {"id": 42, "ref": "[Support #42]", "subject": "Printer <on> fire", "status": "new",
-                       "priority": "normal", "queue": "general", "assignee": null, "sla_due": "2026-11-30T13:00:00Z"},
+                       "priority": "normal", "queue": "general", "assignee": null, "sla_due": "2026-11-30T13:00:00Z",
+                       "sla_due_ms": 1_796_043_600_000i64},
             "customer": customer, "agent": agent, "text": "Our printer is on fire.\nPlease help.",
         }),
         "agent_reply" => json!({
@@ -324,6 +325,7 @@ pub fn sample(name: &str) -> serde_json::Value {
                        "priority": "high", "status": "open"},
             "target": "first response", "due": "2026-11-30T13:00:00Z", "left": "1 h 30 min",
             "late": "2 h", "requester": "carol@example.com", "assignee": "alice@example.test", "policy": "standard",
+            "due_ms": 1_796_043_600_000i64, "recipient": {"timezone": "Europe/Berlin"},
         }),
         "digest" => {
             let t = |extra: (&str, &str)| {

@@ -15,6 +15,7 @@ sla = "standard"
 address = "alice@example.test"
 name = "Alice Agent"
 queues = ["general", "vip"]
+timezone = "Europe/Berlin"
 
 [[agents]]
 address = "bob@example.test"
@@ -224,6 +225,19 @@ fn warnings_breaches_and_escalations_fire_once_on_business_hours() {
     assert_eq!(r["mails"], 2, "{r}");
     assert_eq!(sent_to(&e, "sla_warning", "alice@example.test"), 1);
     assert_eq!(sent_to(&e, "sla_warning", "bob@example.test"), 1);
+    // each reads the due time in their own timezone (Alice: Berlin, Bob: UTC)
+    let warnings: Vec<String> = e
+        .outbox_files()
+        .into_iter()
+        .filter(|m| m.contains("SLA warning"))
+        .map(|m| m.replace("=\r\n", ""))
+        .collect();
+    assert!(warnings
+        .iter()
+        .any(|m| m.contains("alice@") && m.contains("2026-11-30 11:00 CET")));
+    assert!(warnings
+        .iter()
+        .any(|m| m.contains("bob@") && m.contains("2026-11-30 10:00 UTC")));
     let r = sweep(&e, "2026-11-28T11:00:00+01:00");
     assert_eq!(r["clocks"], 0, "fired once: {r}");
     assert_eq!(e.ticket(id)["sla"]["breached"], false);
@@ -288,8 +302,8 @@ fn an_answer_meets_the_first_response_and_pending_pauses_the_resolution_clock() 
         .into_iter()
         .find(|m| m.contains("alice@example.test") && m.contains("Reply above this line"))
         .expect("Alice's notification");
-    // the notification names the first-response due time (Monday 14:00 Berlin)
-    assert!(note.contains("2026-11-23T13:00:00Z"), "{note}");
+    // the notification names the first-response due time, in Alice's timezone
+    assert!(note.contains("2026-11-23 14:00 CET"), "{note}");
     let to = header(&note, "Reply-To").unwrap();
     let to = &to[to.find('<').unwrap() + 1..to.find('>').unwrap()];
     let answer = format!(
