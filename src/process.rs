@@ -1890,7 +1890,8 @@ pub fn triage_dry_run(
     let limits = ParseLimits {
         max_attachment_size: cfg.limits.max_attachment_size,
     };
-    let mail = parse::parse(raw, "", &limits).map_err(|e| format!("not a mail: {e}"))?;
+    let mail = parse::parse(raw, &parse::content_hash(raw), &limits)
+        .map_err(|e| format!("not a mail: {e}"))?;
     let on = if reply {
         rules::On::Reply
     } else {

@@ -169,6 +169,59 @@ pub fn content_hash(raw: &[u8]) -> String {
     hex::encode(Sha256::digest(raw))
 }
 
+/// An attachment's name made harmless wherever it is stored, shown or written: no directories
+/// (`../`, `C:\`), no NUL, control, bidi-override or zero-width characters, no leading dots
+/// or trailing dots and spaces, no reserved Windows device name (CON, NUL, COM1 …), and at most
+/// 200 bytes with the extension kept. What is left of nothing is "attachment".
+pub fn safe_file_name(raw: &str) -> String {
+    let base = raw.rsplit(['/', '\\']).next().unwrap_or("");
+    let mut name: String = base
+        .chars()
+        .filter(|c| {
+            !c.is_control()
+                && !matches!(c, '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}')
+        })
+        .map(|c| if matches!(c, ':' | '*' | '?' | '"' | '<' | '>' | '|') { '_' } else { c })
+        .collect();
+    name = name
+        .trim()
+        .trim_start_matches('.')
+        .trim_end_matches(['.', ' '])
+        .to_string();
+    let stem = name
+        .split('.')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_uppercase();
+    let reserved = matches!(stem.as_str(), "CON" | "PRN" | "AUX" | "NUL")
+        || ((stem.starts_with("COM") || stem.starts_with("LPT"))
+            && stem.len() == 4
+            && stem.as_bytes()[3].is_ascii_digit());
+    if reserved {
+        name.insert(0, '_');
+    }
+    const MAX: usize = 200;
+    if name.len() > MAX {
+        let ext = name
+            .rsplit_once('.')
+            .map(|(_, e)| e)
+            .filter(|e| !e.is_empty() && e.len() <= 16)
+            .map(|e| format!(".{e}"))
+            .unwrap_or_default();
+        let mut cut = MAX - ext.len();
+        while !name.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        name = format!("{}{ext}", &name[..cut]);
+    }
+    if name.is_empty() {
+        "attachment".into()
+    } else {
+        name
+    }
+}
+
 /// Replaces CR, LF, NUL and other control characters with spaces and trims: for any value from
 /// a mail that may end up in a header or a one-line field.
 pub fn one_line(s: &str) -> String {
@@ -324,7 +377,10 @@ pub fn parse(raw: &[u8], hash: &str, limits: &ParseLimits) -> Result<InboundMail
     {
         Some(id) => (id, false),
         None => (
-            format!("<{}@synthesized.postdesk.invalid>", &hash[..32]),
+            format!(
+                "<{}@synthesized.postdesk.invalid>",
+                hash.get(..32).unwrap_or(hash)
+            ),
             true,
         ),
     };
@@ -371,7 +427,7 @@ pub fn parse(raw: &[u8], hash: &str, limits: &ParseLimits) -> Result<InboundMail
         };
         let name = part
             .attachment_name()
-            .map(one_line)
+            .map(safe_file_name)
             .filter(|n| !n.is_empty());
         let size = bytes.len();
         attachments.push(Attachment {
@@ -513,6 +569,74 @@ mod tests {
             "{}",
             m.text
         );
+    }
+
+    #[test]
+    fn attachment_names_are_neutralised() {
+        let long = format!("{}.pdf", "a".repeat(300));
+        let cases: Vec<(&str, String)> = vec![
+            ("report.pdf", "report.pdf".into()),
+            ("../../etc/passwd", "passwd".into()),
+            ("..\\..\\Windows\\system32\\evil.dll", "evil.dll".into()),
+            ("C:\\boot.ini", "boot.ini".into()),
+            ("nul\u{0}byte.txt", "nulbyte.txt".into()),
+            ("invoice\u{202E}fdp.exe", "invoicefdp.exe".into()),
+            ("zero\u{200B}width.doc", "zerowidth.doc".into()),
+            ("line\r\nbreak.txt", "linebreak.txt".into()),
+            ("CON", "_CON".into()),
+            ("com1.txt", "_com1.txt".into()),
+            ("lpt9", "_lpt9".into()),
+            ("console.txt", "console.txt".into()),
+            ("...hidden", "hidden".into()),
+            ("trailing. . ", "trailing".into()),
+            ("a:b*c?.txt", "a_b_c_.txt".into()),
+            ("../", "attachment".into()),
+            ("", "attachment".into()),
+            (long.as_str(), format!("{}.pdf", "a".repeat(196))),
+        ];
+        for (raw, want) in cases {
+            assert_eq!(safe_file_name(raw), want, "{raw:?}");
+        }
+        // multi-byte names are cut on a character boundary
+        let cut = safe_file_name(&format!("{}.txt", "ä".repeat(150)));
+        assert!(cut.len() <= 200 && cut.ends_with(".txt"), "{cut}");
+    }
+
+    #[test]
+    fn charsets_decode_to_utf8() {
+        // (charset, encoded body bytes, expected text)
+        let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+            (
+                "iso-2022-jp",
+                b"\x1b$B$3$s$K$A$O\x1b(B".to_vec(),
+                "こんにちは",
+            ),
+            ("gb18030", vec![0xc4, 0xe3, 0xba, 0xc3], "你好"),
+            ("big5", vec![0xa7, 0x41, 0xa6, 0x6e], "你好"),
+            ("koi8-r", vec![0xf0, 0xd2, 0xc9, 0xd7, 0xc5, 0xd4], "Привет"),
+            // windows-1252 quotes and euro sign in mail labelled ISO-8859-1
+            (
+                "iso-8859-1",
+                vec![0x93, b'H', b'i', 0x94, b' ', 0x80, b'5'],
+                "\u{201c}Hi\u{201d} \u{20ac}5",
+            ),
+            ("utf-7", b"Hi +AOQ-".to_vec(), "Hi ä"),
+        ];
+        for (cs, body, want) in cases {
+            let mut raw = format!(
+                "From: a@b.c\r\nSubject: x\r\nContent-Type: text/plain; charset={cs}\r\n\r\n"
+            )
+            .into_bytes();
+            raw.extend_from_slice(&body);
+            raw.extend_from_slice(b"\r\n");
+            let m = parse(&raw, &content_hash(&raw), &ParseLimits::default()).unwrap();
+            assert_eq!(m.text.trim(), want, "{cs}");
+        }
+        // encoded words in those charsets, and broken ones kept as they are
+        let m = p("From: =?koi8-r?b?8NLJ18XU?= <a@b.c>\r\nSubject: =?iso-2022-jp?b?GyRCJDMkcyRLJEEkTxsoQg==?= =?utf-8?q?broken\r\n\r\nx\r\n");
+        assert_eq!(m.from.unwrap().name.as_deref(), Some("Привет"));
+        assert!(m.subject.starts_with("こんにちは"), "{}", m.subject);
+        assert!(m.subject.contains("broken"), "{}", m.subject);
     }
 
     #[test]

@@ -612,3 +612,50 @@ fn a_bounce_is_matched_to_the_outbox_row_and_ticket_it_reports_on() {
     assert_eq!(env.tickets().len(), 1, "a bounce never opens a ticket");
     assert_eq!(env.outbox().len(), 1, "a bounce is never answered");
 }
+
+/// The header block of a composed mail, folded lines joined.
+fn header_names(mail: &str) -> Vec<String> {
+    let head = &mail[..mail.find("\r\n\r\n").unwrap_or(mail.len())];
+    head.split("\r\n")
+        .filter(|l| !l.starts_with([' ', '\t']))
+        .filter_map(|l| l.split_once(':').map(|(k, _)| k.to_ascii_lowercase()))
+        .collect()
+}
+
+#[test]
+fn line_breaks_in_subjects_names_and_attachment_names_never_make_headers() {
+    let e = Env::new();
+    // CR LF hidden in encoded words (subject, display name) and raw in an attachment name.
+    let mail = "From: =?utf-8?q?Eve=0D=0ABcc=3A_victim=40example.org?= <eve@example.com>\r\n\
+                To: support@example.test\r\n\
+                Subject: =?utf-8?q?Hello=0D=0ABcc=3A_victim=40example.org=0D=0A=0D=0Abody?=\r\n\
+                Message-ID: <inject@example.com>\r\n\
+                MIME-Version: 1.0\r\n\
+                Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
+                --b\r\nContent-Type: text/plain\r\n\r\nHi\r\n\
+                --b\r\nContent-Type: application/octet-stream\r\n\
+                Content-Disposition: attachment; filename=\"..\\\\..\\\\x\u{202e}gpj.exe\"\r\n\r\nAAAA\r\n--b--\r\n";
+    let out = e.run_stdin(&["ingest", "-"], mail.as_bytes());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let files = e.outbox_files();
+    assert!(!files.is_empty());
+    for m in &files {
+        let names = header_names(m);
+        assert!(
+            !names.iter().any(|n| n == "bcc"),
+            "a Bcc header was made: {names:?}\n{m}"
+        );
+        assert_eq!(names.iter().filter(|n| *n == "subject").count(), 1);
+    }
+    let t = e.ticket(1);
+    assert!(
+        !t["subject"].as_str().unwrap().contains(['\r', '\n']),
+        "{t}"
+    );
+    let att = &t["messages"][0]["attachments"][0];
+    assert_eq!(att["name"], "xgpj.exe", "{att}");
+}

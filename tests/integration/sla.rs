@@ -198,6 +198,15 @@ fn rules_triage_new_mail_spam_is_kept_without_a_ticket() {
         "{human}"
     );
     assert_eq!(e.tickets().len(), 3);
+    // a mail without a Message-ID is tested too
+    let bare = e.path("bare.eml");
+    std::fs::write(
+        &bare,
+        "From: ops@bigcorp.example\r\nSubject: outage\r\n\r\nx\r\n",
+    )
+    .unwrap();
+    let dry = e.json(&["rules", "test", bare.to_str().unwrap(), "--json"]);
+    assert_eq!(dry["matched"], serde_json::json!(["bigcorp"]));
 }
 
 #[test]
