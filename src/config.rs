@@ -211,6 +211,8 @@ pub struct SecurityConfig {
     pub secret_file: PathBuf,
     /// `authserv_id`: the hosts whose Authentication-Results headers are trusted (dkim mode).
     pub authserv_ids: Vec<String>,
+    /// `remote_images = "block"` (default) or `"keep"`: remote images in stored HTML.
+    pub block_remote_images: bool,
 }
 
 /// How a mail from an agent address is verified before anything in it is obeyed.
@@ -966,17 +968,33 @@ impl Reader {
                         "agent_auth = \"dkim\" needs the authserv-id of the server that checks DKIM (its Authentication-Results headers are trusted), such as \"mx.example.test\"",
                     );
                 }
+                let block_remote_images = match self
+                    .string(&mut s, "remote_images", "\"block\" or \"keep\"")
+                    .as_deref()
+                {
+                    None | Some("block") => true,
+                    Some("keep") => false,
+                    Some(other) => {
+                        self.problem(
+                            s.key("remote_images"),
+                            format!("expected \"block\" or \"keep\", found \"{other}\""),
+                        );
+                        true
+                    }
+                };
                 self.unknown_keys(&s);
                 SecurityConfig {
                     agent_auth,
                     secret_file: PathBuf::from(secret_file),
                     authserv_ids: authserv_ids.into_iter().map(|a| a.to_lowercase()).collect(),
+                    block_remote_images,
                 }
             }
             None => SecurityConfig {
                 agent_auth: AgentAuth::Token,
                 secret_file: PathBuf::from("var/secret"),
                 authserv_ids: Vec::new(),
+                block_remote_images: true,
             },
         };
 

@@ -54,6 +54,7 @@ pub fn prepare(raw: RawMail, cfg: &Config, own: &[String]) -> Prepared {
     } else {
         let limits = ParseLimits {
             max_attachment_size: cfg.limits.max_attachment_size,
+            block_remote_images: cfg.security.block_remote_images,
         };
         match catch_unwind(AssertUnwindSafe(|| {
             parse::parse(&raw.bytes, &hash, &limits)
@@ -1889,6 +1890,7 @@ pub fn triage_dry_run(
 ) -> Result<serde_json::Value, String> {
     let limits = ParseLimits {
         max_attachment_size: cfg.limits.max_attachment_size,
+        block_remote_images: cfg.security.block_remote_images,
     };
     let mail = parse::parse(raw, &parse::content_hash(raw), &limits)
         .map_err(|e| format!("not a mail: {e}"))?;

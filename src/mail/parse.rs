@@ -15,12 +15,16 @@ pub struct ParseLimits {
     /// Attachments larger than this are recorded (name, type, size) without their content;
     /// the raw mail still holds them.
     pub max_attachment_size: usize,
+    /// Drop remote images (http, https, protocol-relative `src`) from stored HTML: a tracking
+    /// pixel then never reports that the mail was read. The alt text stays.
+    pub block_remote_images: bool,
 }
 
 impl Default for ParseLimits {
     fn default() -> Self {
         ParseLimits {
             max_attachment_size: 25 * 1024 * 1024,
+            block_remote_images: true,
         }
     }
 }
@@ -339,11 +343,26 @@ fn auto_headers(msg: &Message<'_>) -> AutoHeaders {
 
 /// Sanitises HTML from a mail for display: no scripts, event handlers, forms or remote
 /// behaviour survive; links get `rel="noopener noreferrer"`.
-pub fn sanitize_html(html: &str) -> String {
-    ammonia::Builder::default()
-        .link_rel(Some("noopener noreferrer nofollow"))
-        .clean(html)
-        .to_string()
+/// With `block_remote_images`, an image's remote `src` is dropped (its alt text stays); inline
+/// (`cid:`) images are kept either way.
+pub fn sanitize_html(html: &str, block_remote_images: bool) -> String {
+    let mut b = ammonia::Builder::default();
+    b.link_rel(Some("noopener noreferrer nofollow"));
+    b.add_url_schemes(["cid"]);
+    if block_remote_images {
+        b.attribute_filter(|element, attribute, value| {
+            let remote = {
+                let v = value.trim_start().to_ascii_lowercase();
+                v.starts_with("http:") || v.starts_with("https:") || v.starts_with("//")
+            };
+            if element == "img" && (attribute == "src" || attribute == "srcset") && remote {
+                None
+            } else {
+                Some(value.into())
+            }
+        });
+    }
+    b.clean(html).to_string()
 }
 
 fn body_bytes(raw: &[u8]) -> &[u8] {
@@ -397,7 +416,7 @@ pub fn parse(raw: &[u8], hash: &str, limits: &ParseLimits) -> Result<InboundMail
             PartType::Html(h) => Some(h.as_ref()),
             _ => None,
         })
-        .map(sanitize_html);
+        .map(|h| sanitize_html(h, limits.block_remote_images));
     let text = if msg.text_body.is_empty() && html.is_none() {
         String::new()
     } else {
@@ -568,6 +587,90 @@ mod tests {
             m.text.contains("Hi") && m.text.contains("there"),
             "{}",
             m.text
+        );
+    }
+
+    /// An XSS cheat-sheet style corpus: nothing executable survives, the visible text does.
+    #[test]
+    fn nothing_executable_survives_sanitising() {
+        let corpus = [
+            "<script>alert(1)</script>visible",
+            "<img src=x onerror=alert(1)>visible",
+            "<body onload=alert(1)>visible</body>",
+            "<a href=\"javascript:alert(1)\">visible</a>",
+            "<a href=\" jAvAsCrIpT:alert(1)\">visible</a>",
+            "<a href=\"&#106;avascript:alert(1)\">visible</a>",
+            "<a href=\"data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==\">visible</a>",
+            "<a href=\"vbscript:msgbox(1)\">visible</a>",
+            "<div style=\"width: expression(alert(1))\">visible</div>",
+            "<div style=\"background:url(javascript:alert(1))\">visible</div>",
+            "<style>body{background:url(javascript:alert(1))}</style>visible",
+            "<svg><script>alert(1)</script></svg>visible",
+            "<svg onload=alert(1)>visible</svg>",
+            // mutation XSS: what follows <style> is style text, so the visible text goes first
+            "visible<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>",
+            "<meta http-equiv=\"refresh\" content=\"0;url=javascript:alert(1)\">visible",
+            "<base href=\"javascript:alert(1)//\">visible",
+            "<form action=\"https://evil.example/\"><input name=p><button>visible</button></form>",
+            "<iframe src=\"https://evil.example/\"></iframe>visible",
+            "<iframe srcdoc=\"<script>alert(1)</script>\"></iframe>visible",
+            "<object data=\"x.swf\"></object><embed src=\"x.swf\">visible",
+            "<link rel=stylesheet href=\"https://evil.example/x.css\">visible",
+            "<img src=\"data:image/svg+xml;base64,PHN2ZyBvbmxvYWQ9YWxlcnQoMSk+\">visible",
+            "<details open ontoggle=alert(1)>visible</details>",
+            "<p title=\"</p><script>alert(1)</script>\">visible</p>",
+            "<<script>script>alert(1)<</script>/script>visible",
+        ];
+        let bad = [
+            "<script",
+            "onerror",
+            "onload",
+            "ontoggle",
+            "javascript:",
+            "vbscript:",
+            "data:",
+            "expression(",
+            "<svg",
+            "<meta",
+            "<base",
+            "<form",
+            "<input",
+            "<iframe",
+            "srcdoc",
+            "<object",
+            "<embed",
+            "<link",
+            "<style",
+            "<math",
+        ];
+        for html in corpus {
+            let out = sanitize_html(html, true).to_lowercase();
+            for b in bad {
+                assert!(!out.contains(b), "{b} survived in {out:?} (from {html:?})");
+            }
+            assert!(
+                out.contains("visible"),
+                "the text is gone: {out:?} (from {html:?})"
+            );
+        }
+    }
+
+    #[test]
+    fn remote_images_are_kept_or_blocked_as_configured() {
+        let html = "<p>Hi<img src=\"https://track.example/p.gif?u=1\" alt=\"logo\"><img src=\"//cdn.example/x.png\"><img src=\"cid:part1@x\" alt=\"inline\"></p>";
+        let blocked = sanitize_html(html, true);
+        assert!(
+            !blocked.contains("track.example") && !blocked.contains("cdn.example"),
+            "{blocked}"
+        );
+        assert!(
+            blocked.contains("alt=\"logo\"") && blocked.contains("cid:part1@x"),
+            "{blocked}"
+        );
+        let kept = sanitize_html(html, false);
+        assert!(
+            kept.contains("https://track.example/p.gif?u=1") && kept.contains("cid:part1@x"),
+            "{kept}"
         );
     }
 
