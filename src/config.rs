@@ -283,6 +283,32 @@ pub struct Limits {
     pub auto_replies_per_hour: u32,
     /// Mail that has passed this many helpdesks (X-Postdesk-Hops) is never answered.
     pub max_hops: u32,
+    /// More header fields, or a longer one, and only the headers are kept (too_large).
+    pub max_headers: usize,
+    pub max_header_length: usize,
+    /// More MIME parts, or deeper nesting, and only the headers are kept (too_large).
+    pub max_mime_parts: usize,
+    pub max_mime_depth: usize,
+    /// Attachments stored separately per mail (the raw mail keeps the rest).
+    pub max_attachments: usize,
+    /// HTML given to the sanitiser, and decoded text stored, are cut to these sizes.
+    pub max_html_size: usize,
+    pub max_text_size: usize,
+}
+
+impl Limits {
+    /// The limits the parser applies.
+    pub fn parse_limits(&self, block_remote_images: bool) -> crate::mail::parse::ParseLimits {
+        crate::mail::parse::ParseLimits {
+            max_attachment_size: self.max_attachment_size,
+            block_remote_images,
+            max_mime_parts: self.max_mime_parts,
+            max_mime_depth: self.max_mime_depth,
+            max_attachments: self.max_attachments,
+            max_html_size: self.max_html_size,
+            max_text_size: self.max_text_size,
+        }
+    }
 }
 
 impl Default for Limits {
@@ -292,6 +318,13 @@ impl Default for Limits {
             max_attachment_size: 25 * 1024 * 1024,
             auto_replies_per_hour: 10,
             max_hops: 5,
+            max_headers: 2000,
+            max_header_length: 256 * 1024,
+            max_mime_parts: 500,
+            max_mime_depth: 30,
+            max_attachments: 200,
+            max_html_size: 5 * 1024 * 1024,
+            max_text_size: 2 * 1024 * 1024,
         }
     }
 }
@@ -1135,6 +1168,16 @@ impl Reader {
                         d.auto_replies_per_hour,
                     ),
                     max_hops: self.count(&mut s, "max_hops", d.max_hops),
+                    max_headers: self.count(&mut s, "max_headers", d.max_headers as u32) as usize,
+                    max_header_length: self.size(&mut s, "max_header_length", d.max_header_length),
+                    max_mime_parts: self.count(&mut s, "max_mime_parts", d.max_mime_parts as u32)
+                        as usize,
+                    max_mime_depth: self.count(&mut s, "max_mime_depth", d.max_mime_depth as u32)
+                        as usize,
+                    max_attachments: self.count(&mut s, "max_attachments", d.max_attachments as u32)
+                        as usize,
+                    max_html_size: self.size(&mut s, "max_html_size", d.max_html_size),
+                    max_text_size: self.size(&mut s, "max_text_size", d.max_text_size),
                 };
                 self.unknown_keys(&s);
                 l

@@ -13,7 +13,7 @@ use crate::mail::auth::dkim_aligned;
 use crate::mail::classify::{classify, MailClass};
 use crate::mail::compose::{compose, tagged_subject, OutgoingMail};
 use crate::mail::dsn::Dsn;
-use crate::mail::parse::{self, one_line, InboundMail, ParseLimits};
+use crate::mail::parse::{self, one_line, InboundMail};
 use crate::mail::quote::{self, REPLY_MARKER};
 use crate::outbox;
 use crate::security::{AddressToken, Keys};
@@ -40,8 +40,8 @@ pub struct Prepared {
 #[derive(Debug)]
 pub enum Parsed {
     Mail(Box<InboundMail>, MailClass),
-    /// Over `max_message_size`: only the headers are read and kept.
-    TooLarge(Box<InboundMail>),
+    /// Over a size or structure limit: only the headers are read and kept, with the reason.
+    TooLarge(Box<InboundMail>, String),
     /// Not a mail at all; the error is stored with the raw bytes.
     Failed(String),
 }
@@ -49,13 +49,32 @@ pub enum Parsed {
 /// Hashes, parses and classifies one raw mail. Never panics: a parser panic becomes a failure.
 pub fn prepare(raw: RawMail, cfg: &Config, own: &[String]) -> Prepared {
     let hash = parse::content_hash(&raw.bytes);
-    let parsed = if raw.oversized.is_some() || raw.bytes.len() > cfg.limits.max_message_size {
-        Parsed::TooLarge(Box::new(parse::parse_headers_only(&raw.bytes, &hash)))
+    let lim = &cfg.limits;
+    let (headers, longest) = parse::header_stats(&raw.bytes);
+    let headers_only = |reason: String| {
+        Parsed::TooLarge(
+            Box::new(parse::parse_headers_only(&raw.bytes, &hash)),
+            reason,
+        )
+    };
+    let parsed = if raw.oversized.is_some() || raw.bytes.len() > lim.max_message_size {
+        headers_only(format!(
+            "{} bytes is over limits.max_message_size ({} bytes); headers kept",
+            raw.oversized.unwrap_or(raw.bytes.len()),
+            lim.max_message_size
+        ))
+    } else if headers > lim.max_headers {
+        headers_only(format!(
+            "{headers} header fields is over limits.max_headers ({}); the first headers kept",
+            lim.max_headers
+        ))
+    } else if longest > lim.max_header_length {
+        headers_only(format!(
+            "a header field of {longest} bytes is over limits.max_header_length ({} bytes); the first headers kept",
+            lim.max_header_length
+        ))
     } else {
-        let limits = ParseLimits {
-            max_attachment_size: cfg.limits.max_attachment_size,
-            block_remote_images: cfg.security.block_remote_images,
-        };
+        let limits = lim.parse_limits(cfg.security.block_remote_images);
         match catch_unwind(AssertUnwindSafe(|| {
             parse::parse(&raw.bytes, &hash, &limits)
         })) {
@@ -63,6 +82,7 @@ pub fn prepare(raw: RawMail, cfg: &Config, own: &[String]) -> Prepared {
                 let class = classify(&mail, own, &cfg.identity.message_id_domain);
                 Parsed::Mail(Box::new(mail), class)
             }
+            Ok(Err(parse::ParseError::OverLimit(reason))) => headers_only(reason),
             Ok(Err(e)) => Parsed::Failed(e.to_string()),
             Err(_) => Parsed::Failed("the MIME parser crashed on this message".into()),
         }
@@ -271,12 +291,7 @@ impl Pipeline<'_> {
                 )?;
                 return Ok(result(p, Some(Outcome::Failed), Some(id), None, Vec::new()));
             }
-            Parsed::TooLarge(mail) => {
-                let reason = format!(
-                    "{} bytes is over limits.max_message_size ({} bytes); headers kept",
-                    p.raw.size(),
-                    self.cfg.limits.max_message_size
-                );
+            Parsed::TooLarge(mail, reason) => {
                 let id = self.record(
                     c,
                     mailbox,
@@ -285,7 +300,7 @@ impl Pipeline<'_> {
                     Outcome::TooLarge,
                     None,
                     None,
-                    Some(&reason),
+                    Some(reason),
                     None,
                     clock,
                 )?;
@@ -504,6 +519,7 @@ impl Pipeline<'_> {
         let hops_over = mail.hops >= self.cfg.limits.max_hops;
         let reason: Option<String> = [
             class.reason().map(str::to_string),
+            (!mail.limits_hit.is_empty()).then(|| mail.limits_hit.join("; ")),
             thread_reason,
             agent_note,
             hops_over.then(|| {
@@ -1888,10 +1904,7 @@ pub fn triage_dry_run(
     raw: &[u8],
     reply: bool,
 ) -> Result<serde_json::Value, String> {
-    let limits = ParseLimits {
-        max_attachment_size: cfg.limits.max_attachment_size,
-        block_remote_images: cfg.security.block_remote_images,
-    };
+    let limits = cfg.limits.parse_limits(cfg.security.block_remote_images);
     let mail = parse::parse(raw, &parse::content_hash(raw), &limits)
         .map_err(|e| format!("not a mail: {e}"))?;
     let on = if reply {

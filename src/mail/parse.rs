@@ -18,6 +18,15 @@ pub struct ParseLimits {
     /// Drop remote images (http, https, protocol-relative `src`) from stored HTML: a tracking
     /// pixel then never reports that the mail was read. The alt text stays.
     pub block_remote_images: bool,
+    /// A mail with more MIME parts, or nested deeper, keeps only its headers (too_large).
+    pub max_mime_parts: usize,
+    pub max_mime_depth: usize,
+    /// Attachments after this many are not stored separately (the raw mail keeps them).
+    pub max_attachments: usize,
+    /// HTML given to the sanitiser is cut to this many bytes.
+    pub max_html_size: usize,
+    /// The decoded text is cut to this many bytes.
+    pub max_text_size: usize,
 }
 
 impl Default for ParseLimits {
@@ -25,8 +34,64 @@ impl Default for ParseLimits {
         ParseLimits {
             max_attachment_size: 25 * 1024 * 1024,
             block_remote_images: true,
+            max_mime_parts: 500,
+            max_mime_depth: 30,
+            max_attachments: 200,
+            max_html_size: 5 * 1024 * 1024,
+            max_text_size: 2 * 1024 * 1024,
         }
     }
+}
+
+/// Cuts `s` to at most `max` bytes on a character boundary; true when it cut.
+fn cut_to(s: &mut String, max: usize) -> bool {
+    if s.len() <= max {
+        return false;
+    }
+    let mut at = max;
+    while !s.is_char_boundary(at) {
+        at -= 1;
+    }
+    s.truncate(at);
+    true
+}
+
+/// How deep the MIME tree of a parsed message nests (1 for a single part).
+fn mime_depth(msg: &Message<'_>) -> usize {
+    let mut deepest = 0;
+    let mut stack = vec![(0u32, 1usize)];
+    let mut seen = 0;
+    while let Some((id, depth)) = stack.pop() {
+        seen += 1;
+        if seen > msg.parts.len() {
+            break; // a malformed tree that loops
+        }
+        deepest = deepest.max(depth);
+        if let Some(PartType::Multipart(children)) = msg.parts.get(id as usize).map(|p| &p.body) {
+            stack.extend(children.iter().map(|c| (*c, depth + 1)));
+        }
+    }
+    deepest
+}
+
+/// The number of header fields of a raw mail and the length of its longest (unfolded) one,
+/// read without parsing: a mail with 5 MB of headers is judged in one pass.
+pub fn header_stats(raw: &[u8]) -> (usize, usize) {
+    let (mut count, mut longest, mut current) = (0usize, 0usize, 0usize);
+    for line in raw.split(|b| *b == b'\n') {
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            break;
+        }
+        if line[0] == b' ' || line[0] == b'\t' {
+            current += line.len();
+        } else {
+            count += 1;
+            current = line.len();
+        }
+        longest = longest.max(current);
+    }
+    (count, longest)
 }
 
 /// One address as written in a header: the lower-cased address and the display name.
@@ -84,6 +149,8 @@ pub struct InboundMail {
     /// Hash over what makes this mail the same mail whichever way it arrived: Message-ID,
     /// Date, From, Subject and the body bytes (not the Received trail).
     pub dedupe_key: String,
+    /// Limits this mail reached while parsing (what was cut), for the inbound record.
+    pub limits_hit: Vec<String>,
 }
 
 /// The headers that mark automatic, bulk or looping mail.
@@ -166,6 +233,9 @@ pub enum ParseError {
     Empty,
     #[error("not an RFC 5322 message: no header fields found")]
     NoHeaders,
+    /// Over a structural limit: the mail keeps only its headers.
+    #[error("{0}")]
+    OverLimit(String),
 }
 
 /// Lower-case hex SHA-256 of the raw bytes: the exact-duplicate key.
@@ -410,21 +480,58 @@ pub fn parse(raw: &[u8], hash: &str, limits: &ParseLimits) -> Result<InboundMail
         .map(|d| d.to_timestamp() * 1000);
     let from = msg.from().and_then(|a| a.first()).and_then(addr);
 
+    if msg.parts.len() > limits.max_mime_parts {
+        return Err(ParseError::OverLimit(format!(
+            "{} MIME parts is over limits.max_mime_parts ({}); headers kept",
+            msg.parts.len(),
+            limits.max_mime_parts
+        )));
+    }
+    let depth = mime_depth(&msg);
+    if depth > limits.max_mime_depth {
+        return Err(ParseError::OverLimit(format!(
+            "MIME nesting {depth} deep is over limits.max_mime_depth ({}); headers kept",
+            limits.max_mime_depth
+        )));
+    }
+    let mut limits_hit = Vec::new();
     let html = msg
         .html_bodies()
         .find_map(|p| match &p.body {
             PartType::Html(h) => Some(h.as_ref()),
             _ => None,
         })
-        .map(|h| sanitize_html(h, limits.block_remote_images));
-    let text = if msg.text_body.is_empty() && html.is_none() {
+        .map(|h| {
+            let mut h = h.to_string();
+            if cut_to(&mut h, limits.max_html_size) {
+                limits_hit.push(format!(
+                    "HTML cut to limits.max_html_size ({} bytes)",
+                    limits.max_html_size
+                ));
+            }
+            sanitize_html(&h, limits.block_remote_images)
+        });
+    let mut text = if msg.text_body.is_empty() && html.is_none() {
         String::new()
     } else {
         msg.body_text(0).map(no_nul).unwrap_or_default()
     };
+    if cut_to(&mut text, limits.max_text_size) {
+        limits_hit.push(format!(
+            "text cut to limits.max_text_size ({} bytes)",
+            limits.max_text_size
+        ));
+    }
 
     let mut attachments = Vec::new();
-    for part in msg.attachments() {
+    let total = msg.attachments().count();
+    if total > limits.max_attachments {
+        limits_hit.push(format!(
+            "{total} attachments: only the first limits.max_attachments ({}) stored separately",
+            limits.max_attachments
+        ));
+    }
+    for part in msg.attachments().take(limits.max_attachments) {
         let (content_type, bytes): (String, Cow<'_, [u8]>) = match &part.body {
             PartType::Message(m) => ("message/rfc822".into(), Cow::Borrowed(m.raw_message())),
             body => {
@@ -500,6 +607,7 @@ pub fn parse(raw: &[u8], hash: &str, limits: &ParseLimits) -> Result<InboundMail
         auto: auto_headers(&msg),
         dsn: super::dsn::read(&msg),
         dedupe_key: hex::encode(h.finalize()),
+        limits_hit,
     })
 }
 
@@ -672,6 +780,16 @@ mod tests {
             kept.contains("https://track.example/p.gif?u=1") && kept.contains("cid:part1@x"),
             "{kept}"
         );
+    }
+
+    #[test]
+    fn header_stats_count_fields_and_unfold_long_ones() {
+        assert_eq!(
+            header_stats(b"A: 1\r\nB: 22\r\n  33\r\n\r\nbody: x\r\n"),
+            (2, 9)
+        );
+        assert_eq!(header_stats(b"A: 1\nB: 2\n\nC: 3\n"), (2, 4));
+        assert_eq!(header_stats(b""), (0, 0));
     }
 
     #[test]

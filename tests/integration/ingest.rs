@@ -659,3 +659,86 @@ fn line_breaks_in_subjects_names_and_attachment_names_never_make_headers() {
     let att = &t["messages"][0]["attachments"][0];
     assert_eq!(att["name"], "xgpj.exe", "{att}");
 }
+
+#[test]
+fn structural_limits_give_a_recorded_outcome() {
+    let e = Env::with(
+        "\n[limits]\nmax_headers = 20\nmax_header_length = 2000\nmax_mime_depth = 5\nmax_attachments = 1\nmax_text_size = 64\n",
+        None,
+    );
+    let dir = e.path("limits");
+    std::fs::create_dir_all(&dir).unwrap();
+    let head = |id: &str| {
+        format!("From: a@example.com\r\nTo: support@example.test\r\nSubject: {id}\r\nMessage-ID: <{id}@x>\r\n")
+    };
+    let many: String = (0..30).map(|i| format!("X-Filler-{i}: y\r\n")).collect();
+    std::fs::write(
+        dir.join("1.eml"),
+        format!("{}{many}\r\nbody\r\n", head("many-headers")),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("2.eml"),
+        format!(
+            "{}X-Long: {}\r\n\r\nbody\r\n",
+            head("long-header"),
+            "y".repeat(5000)
+        ),
+    )
+    .unwrap();
+    let mut nested = "Content-Type: text/plain\r\n\r\ninnermost\r\n".to_string();
+    for i in 0..8 {
+        nested = format!("Content-Type: multipart/mixed; boundary=\"b{i}\"\r\n\r\n--b{i}\r\n{nested}\r\n--b{i}--\r\n");
+    }
+    std::fs::write(
+        dir.join("3.eml"),
+        format!("{}MIME-Version: 1.0\r\n{nested}", head("nested")),
+    )
+    .unwrap();
+    let att = |n: u32| {
+        format!("--b\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename=\"f{n}.bin\"\r\n\r\nAAAA\r\n")
+    };
+    std::fs::write(
+        dir.join("4.eml"),
+        format!(
+            "{}MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain\r\n\r\n{}\r\n{}{}{}--b--\r\n",
+            head("cut"),
+            "long text ".repeat(50),
+            att(1),
+            att(2),
+            att(3)
+        ),
+    )
+    .unwrap();
+    e.ingest(&[dir.to_str().unwrap()]);
+    let rows = e.inbound();
+    let by = |s: &str| {
+        rows.iter()
+            .find(|r| r["subject"] == s)
+            .unwrap_or_else(|| panic!("{s}: {rows:?}"))
+            .clone()
+    };
+    for (subject, want) in [
+        ("many-headers", "limits.max_headers"),
+        ("long-header", "limits.max_header_length"),
+        ("nested", "limits.max_mime_depth"),
+    ] {
+        let r = by(subject);
+        assert_eq!(r["outcome"], "too_large", "{r}");
+        assert!(
+            r["reason"].as_str().unwrap_or_default().contains(want),
+            "{r}"
+        );
+    }
+    let cut = by("cut");
+    assert_eq!(cut["outcome"], "new_ticket", "{cut}");
+    let reason = cut["reason"].as_str().unwrap_or_default();
+    assert!(
+        reason.contains("limits.max_text_size") && reason.contains("limits.max_attachments"),
+        "{cut}"
+    );
+    let t = e.ticket(cut["ticket_id"].as_i64().unwrap());
+    let m = &t["messages"][0];
+    assert!(m["text"].as_str().unwrap().len() <= 64, "{m}");
+    assert_eq!(m["attachments"].as_array().unwrap().len(), 1, "{m}");
+}
