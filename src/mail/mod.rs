@@ -8,3 +8,4 @@ pub mod dkim;
 pub mod dsn;
 pub mod parse;
 pub mod quote;
+pub mod tnef;

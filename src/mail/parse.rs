@@ -555,6 +555,30 @@ pub fn parse(raw: &[u8], hash: &str, limits: &ParseLimits) -> Result<InboundMail
             .attachment_name()
             .map(safe_file_name)
             .filter(|n| !n.is_empty());
+        // Outlook's winmail.dat: its real attachments (and its body, when the mail has no
+        // text) instead of the blob; a blob that does not decode is kept as it is.
+        let is_tnef = content_type == "application/ms-tnef"
+            || name
+                .as_deref()
+                .is_some_and(|n| n.eq_ignore_ascii_case("winmail.dat"));
+        if let Some(t) = is_tnef.then(|| super::tnef::decode(&bytes)).flatten() {
+            if text.trim().is_empty() {
+                if let Some(body) = t.body.filter(|b| !b.trim().is_empty()) {
+                    text = no_nul(body.into());
+                    cut_to(&mut text, limits.max_text_size);
+                }
+            }
+            for (n, data) in t.attachments {
+                let size = data.len();
+                attachments.push(Attachment {
+                    name: safe_file_name(&n),
+                    content_type: "application/octet-stream".into(),
+                    size,
+                    content: (size <= limits.max_attachment_size).then_some(data),
+                });
+            }
+            continue;
+        }
         let size = bytes.len();
         attachments.push(Attachment {
             name: name.unwrap_or_else(|| "attachment".into()),
@@ -790,6 +814,37 @@ mod tests {
         );
         assert_eq!(header_stats(b"A: 1\nB: 2\n\nC: 3\n"), (2, 4));
         assert_eq!(header_stats(b""), (0, 0));
+    }
+
+    #[test]
+    fn winmail_dat_gives_its_attachments_and_body() {
+        use base64::Engine;
+        let blob = super::super::tnef::encode(
+            Some("The body Outlook put in winmail.dat"),
+            &[("../report.pdf", b"%PDF-1.4 data")],
+        );
+        let b64 = base64::engine::general_purpose::STANDARD.encode(&blob);
+        let m = p(&format!(
+            "From: a@b.c\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
+             --b\r\nContent-Type: application/ms-tnef; name=\"winmail.dat\"\r\n\
+             Content-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename=\"winmail.dat\"\r\n\r\n\
+             {b64}\r\n--b--\r\n"
+        ));
+        assert_eq!(m.attachments.len(), 1, "{:?}", m.attachments);
+        assert_eq!(m.attachments[0].name, "report.pdf");
+        assert_eq!(
+            m.attachments[0].content.as_deref(),
+            Some(&b"%PDF-1.4 data"[..])
+        );
+        assert_eq!(m.text.trim(), "The body Outlook put in winmail.dat");
+        // a broken blob is kept as it is
+        let m = p("From: a@b.c\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
+             --b\r\nContent-Type: text/plain\r\n\r\nhi\r\n\
+             --b\r\nContent-Type: application/ms-tnef\r\nContent-Disposition: attachment; filename=\"winmail.dat\"\r\n\r\n\
+             garbage\r\n--b--\r\n");
+        assert_eq!(m.attachments.len(), 1);
+        assert_eq!(m.attachments[0].name, "winmail.dat");
+        assert_eq!(m.text.trim(), "hi");
     }
 
     #[test]
