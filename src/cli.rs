@@ -8,7 +8,7 @@ use clap::{Parser, Subcommand};
 use diesel::Connection;
 use serde_json::{json, Value};
 
-use crate::config::{Config, MailboxSource};
+use crate::config::{Config, MailboxConfig, MailboxSource};
 use crate::outbox::{self, Transport, Via};
 use crate::process::{self, BatchClock, Pipeline};
 use crate::source::files;
@@ -386,29 +386,10 @@ fn ingest(
             Failure::runtime(m)
         }
     };
-    let mb = match &mailbox {
-        Some(name) => cfg.mailbox(name).ok_or_else(|| {
-            let names: Vec<&str> = cfg.mailboxes.iter().map(|m| m.name.as_str()).collect();
-            Failure::usage(format!(
-                "--mailbox: no mailbox named '{name}' in {} (configured: {})",
-                cfg.file.display(),
-                names.join(", ")
-            ))
-        })?,
-        None => cfg.mailboxes.first().ok_or_else(|| {
-            Failure::usage(format!(
-                "{}: no [[mailboxes]] configured; ingest needs one to take the queue from",
-                cfg.file.display()
-            ))
-        })?,
-    };
-    let at = at
-        .map(|a| parse_rfc3339(&a).map_err(|e| Failure::usage(format!("--at: {e}"))))
-        .transpose()?;
+    let mb = pick_mailbox(cfg, mailbox.as_deref())?;
+    let at = time_arg("--at", at)?;
     let items = files::expand(paths).map_err(|e| Failure::usage(e.to_string()))?;
-    let templates = Templates::lazy(cfg.templates_dir.as_deref());
-    let keys = crate::security::Keys::load_or_create(&cfg.security.secret_file)
-        .map_err(Failure::runtime)?;
+    let (templates, keys) = pipeline_parts(cfg)?;
     let transport = if no_send {
         None
     } else {
@@ -527,14 +508,63 @@ fn ingest(
     Ok(())
 }
 
-fn sla_sweep(cfg: &Config, now: Option<String>, no_send: bool) -> Outcome {
-    let now = now
-        .map(|a| parse_rfc3339(&a).map_err(|e| Failure::usage(format!("--now: {e}"))))
-        .transpose()?
-        .unwrap_or_else(now_ms);
-    let templates = Templates::lazy(cfg.templates_dir.as_deref());
+/// The mailbox `--mailbox NAME` names, else the first.
+fn pick_mailbox<'c>(cfg: &'c Config, name: Option<&str>) -> Result<&'c MailboxConfig, Failure> {
+    match name {
+        Some(name) => cfg.mailbox(name).ok_or_else(|| {
+            let names: Vec<&str> = cfg.mailboxes.iter().map(|m| m.name.as_str()).collect();
+            Failure::usage(format!(
+                "--mailbox: no mailbox named '{name}' in {} (configured: {})",
+                cfg.file.display(),
+                names.join(", ")
+            ))
+        }),
+        None => cfg.mailboxes.first().ok_or_else(|| {
+            Failure::usage(format!(
+                "{}: no [[mailboxes]] configured; mail needs one to take the queue from",
+                cfg.file.display()
+            ))
+        }),
+    }
+}
+
+/// An RFC 3339 time given as `flag` (`--at`, `--now`).
+fn time_arg(flag: &str, value: Option<String>) -> Result<Option<i64>, Failure> {
+    value
+        .map(|a| parse_rfc3339(&a).map_err(|e| Failure::usage(format!("{flag}: {e}"))))
+        .transpose()
+}
+
+/// What a [`Pipeline`] borrows: the templates (compiled when used) and the HMAC keys.
+fn pipeline_parts(cfg: &Config) -> Result<(Templates, crate::security::Keys), Failure> {
     let keys = crate::security::Keys::load_or_create(&cfg.security.secret_file)
         .map_err(Failure::runtime)?;
+    Ok((Templates::lazy(cfg.templates_dir.as_deref()), keys))
+}
+
+/// Delivers rows this process queued and holds until `hold`; a mail that fails for good is
+/// reported to the ticket's agents.
+fn deliver_held(
+    pipeline: &Pipeline<'_>,
+    c: &mut store::AnyConnection,
+    ids: &[i64],
+    hold: i64,
+) -> Result<outbox::DeliveryReport, Failure> {
+    let cfg = pipeline.cfg;
+    let t = Transport::from_config(cfg).map_err(Failure::runtime)?;
+    let on_failure = |c: &mut store::AnyConnection, f: &outbox::FailedMail| {
+        pipeline.notify_delivery_failed(c, f, now_ms()).map(|_| ())
+    };
+    let rules = outbox::Rules {
+        retry: &cfg.retry,
+        on_failure: Some(&on_failure),
+    };
+    outbox::deliver(c, &t, ids, outbox::Claim::Held(hold), &rules).map_err(Failure::runtime)
+}
+
+fn sla_sweep(cfg: &Config, now: Option<String>, no_send: bool) -> Outcome {
+    let now = time_arg("--now", now)?.unwrap_or_else(now_ms);
+    let (templates, keys) = pipeline_parts(cfg)?;
     let mut c = open_store(cfg)?;
     let pipeline = Pipeline {
         cfg,
@@ -553,17 +583,7 @@ fn sla_sweep(cfg: &Config, now: Option<String>, no_send: bool) -> Outcome {
     let mut out = serde_json::to_value(report).unwrap_or_default();
     out["elapsed_ms"] = json!((elapsed.as_secs_f64() * 1e6).round() / 1e3);
     if !no_send && !ids.is_empty() {
-        let t = Transport::from_config(cfg).map_err(Failure::runtime)?;
-        let on_failure = |c: &mut store::AnyConnection, f: &outbox::FailedMail| {
-            pipeline.notify_delivery_failed(c, f, now_ms()).map(|_| ())
-        };
-        let rules = outbox::Rules {
-            retry: &cfg.retry,
-            on_failure: Some(&on_failure),
-        };
-        let r = outbox::deliver(&mut c, &t, &ids, outbox::Claim::Held(hold), &rules)
-            .map_err(Failure::runtime)?;
-        out["sent"] = json!(r.sent);
+        out["sent"] = json!(deliver_held(&pipeline, &mut c, &ids, hold)?.sent);
     }
     println!("{out}");
     Ok(())
@@ -573,13 +593,8 @@ fn digest_cmd(cfg: &Config, name: &str, dry_run: bool, now: Option<String>) -> O
     let d = cfg.digests.iter().find(|d| d.name == name).ok_or_else(|| {
         Failure::usage(format!("no [[digests]] entry named '{name}' in the config"))
     })?;
-    let now = now
-        .map(|a| parse_rfc3339(&a).map_err(|e| Failure::usage(format!("--now: {e}"))))
-        .transpose()?
-        .unwrap_or_else(now_ms);
-    let templates = Templates::lazy(cfg.templates_dir.as_deref());
-    let keys = crate::security::Keys::load_or_create(&cfg.security.secret_file)
-        .map_err(Failure::runtime)?;
+    let now = time_arg("--now", now)?.unwrap_or_else(now_ms);
+    let (templates, keys) = pipeline_parts(cfg)?;
     let mut c = open_store(cfg)?;
     let pipeline = Pipeline {
         cfg,
@@ -607,13 +622,7 @@ fn digest_cmd(cfg: &Config, name: &str, dry_run: bool, now: Option<String>) -> O
             eprintln!("digest '{name}' for this time was already sent");
         }
         crate::digest::RunOutcome::Queued(id) => {
-            let t = Transport::from_config(cfg).map_err(Failure::runtime)?;
-            let rules = outbox::Rules {
-                retry: &cfg.retry,
-                on_failure: None,
-            };
-            let r = outbox::deliver(&mut c, &t, &[id], outbox::Claim::Held(hold), &rules)
-                .map_err(Failure::runtime)?;
+            let r = deliver_held(&pipeline, &mut c, &[id], hold)?;
             eprintln!("digest '{name}' queued as outbox #{id}, {} sent", r.sent);
         }
     }
@@ -629,15 +638,7 @@ fn rules_test(
 ) -> Outcome {
     let raw = std::fs::read(file)
         .map_err(|e| Failure::usage(format!("cannot read {}: {e}", file.display())))?;
-    let mb = match &mailbox {
-        Some(n) => cfg.mailboxes.iter().find(|m| m.name == *n).ok_or_else(|| {
-            Failure::usage(format!("--mailbox: no mailbox named '{n}' in the config"))
-        })?,
-        None => cfg
-            .mailboxes
-            .first()
-            .ok_or_else(|| Failure::usage("the config defines no mailbox"))?,
-    };
+    let mb = pick_mailbox(cfg, mailbox.as_deref())?;
     let t = process::triage_dry_run(cfg, mb, &raw, reply).map_err(Failure::usage)?;
     if as_json {
         print_json(&t);

@@ -347,6 +347,16 @@ impl Config {
         self.agents.iter().find(|a| a.address == address)
     }
 
+    /// The agents (not managers) who work `queue`: those listing it, and those listing none.
+    pub fn queue_agents<'a, 'q>(
+        &'a self,
+        queue: &'q str,
+    ) -> impl Iterator<Item = &'a AgentConfig> + use<'a, 'q> {
+        self.agents.iter().filter(move |a| {
+            a.role == "agent" && (a.queues.is_empty() || a.queues.iter().any(|q| q == queue))
+        })
+    }
+
     /// Every subject tag recognised: the identity's first.
     pub fn subject_tags(&self) -> Vec<&str> {
         std::iter::once(self.identity.subject_tag.as_str())
@@ -787,7 +797,7 @@ impl Reader {
                     match item {
                         Value::Table(t) => out.push(t),
                         v => self.problem(
-                            format!("{k}[{i}]"),
+                            format!("{}[{i}]", parent.key(k)),
                             format!("expected a table [[{k}]], found {}", type_name(v)),
                         ),
                     }

@@ -124,27 +124,21 @@ pub async fn run(
         stop_rx.clone(),
         outbox_ready.clone(),
     ));
-    if !cfg.sla.is_empty() {
-        let conn = Arc::new(Mutex::new(store::connect(&cfg.database.url)?));
-        tasks.spawn(sweep_sla(
-            cfg.clone(),
-            templates.clone(),
-            keys.clone(),
-            conn,
-            stop_rx.clone(),
-            outbox_ready.clone(),
-        ));
-    }
-    if !cfg.digests.is_empty() {
-        let conn = Arc::new(Mutex::new(store::connect(&cfg.database.url)?));
-        tasks.spawn(send_digests(
-            cfg.clone(),
-            templates.clone(),
-            keys.clone(),
-            conn,
-            stop_rx.clone(),
-            outbox_ready.clone(),
-        ));
+    if !cfg.sla.is_empty() || !cfg.digests.is_empty() {
+        let task = || -> Result<TaskCtx, DaemonError> {
+            Ok(TaskCtx {
+                cfg: cfg.clone(),
+                templates: templates.clone(),
+                keys: keys.clone(),
+                conn: Arc::new(Mutex::new(store::connect(&cfg.database.url)?)),
+            })
+        };
+        if !cfg.sla.is_empty() {
+            tasks.spawn(sweep_sla(task()?, stop_rx.clone(), outbox_ready.clone()));
+        }
+        if !cfg.digests.is_empty() {
+            tasks.spawn(send_digests(task()?, stop_rx.clone(), outbox_ready.clone()));
+        }
     }
     tracing::info!(mailboxes = cfg.mailboxes.len(), "postdesk is running");
 
@@ -157,19 +151,47 @@ pub async fn run(
     Ok(())
 }
 
-/// Sweeps the SLA clocks on the `[scheduler] sla_sweep` schedule (every minute by default).
-/// A sweep that fails (database away) is logged and the next tick tries again.
-async fn sweep_sla(
+/// What a scheduled task works with: the shared parts of a [`Pipeline`] and a database
+/// connection of its own.
+#[derive(Clone)]
+struct TaskCtx {
     cfg: Arc<Config>,
     templates: Arc<Templates>,
     keys: Arc<Keys>,
     conn: Arc<Mutex<AnyConnection>>,
-    mut stop: watch::Receiver<bool>,
-    outbox_ready: Arc<Notify>,
-) {
+}
+
+impl TaskCtx {
+    /// Runs `f` on the blocking pool with a pipeline and the task's connection; a panic in it
+    /// is an error like any other.
+    async fn with_db<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Pipeline<'_>, &mut AnyConnection) -> Result<T, String> + Send + 'static,
+    ) -> Result<T, String> {
+        let ctx = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let pipeline = Pipeline {
+                cfg: &ctx.cfg,
+                templates: &ctx.templates,
+                keys: &ctx.keys,
+            };
+            let mut c = ctx
+                .conn
+                .lock()
+                .map_err(|_| "database connection poisoned".to_string())?;
+            f(&pipeline, &mut c)
+        })
+        .await
+        .map_err(|e| format!("crashed: {e}"))?
+    }
+}
+
+/// Sweeps the SLA clocks on the `[scheduler] sla_sweep` schedule (every minute by default).
+/// A sweep that fails (database away) is logged and the next tick tries again.
+async fn sweep_sla(ctx: TaskCtx, mut stop: watch::Receiver<bool>, outbox_ready: Arc<Notify>) {
     while !*stop.borrow() {
         let now = chrono::Utc::now();
-        let Some(next) = cfg.scheduler.sla_sweep.after(&now).next() else {
+        let Some(next) = ctx.cfg.scheduler.sla_sweep.after(&now).next() else {
             return;
         };
         let wait = (next - now).to_std().unwrap_or_default();
@@ -177,25 +199,16 @@ async fn sweep_sla(
         if *stop.borrow() {
             break;
         }
-        let (cfg2, templates2, keys2, conn2) =
-            (cfg.clone(), templates.clone(), keys.clone(), conn.clone());
-        let job =
-            tokio::task::spawn_blocking(move || -> Result<crate::sla::SweepReport, String> {
-                let pipeline = Pipeline {
-                    cfg: &cfg2,
-                    templates: &templates2,
-                    keys: &keys2,
-                };
-                let mut c = conn2
-                    .lock()
-                    .map_err(|_| "database connection poisoned".to_string())?;
+        let job = ctx
+            .with_db(|pipeline, c| {
                 let now = crate::time::now_ms();
-                crate::sla::sweep(&pipeline, &mut c, now, now)
+                crate::sla::sweep(pipeline, c, now, now)
                     .map(|(r, _)| r)
                     .map_err(|e| e.to_string())
-            });
-        match job.await {
-            Ok(Ok(r)) => {
+            })
+            .await;
+        match job {
+            Ok(r) => {
                 if r.clocks > 0 {
                     tracing::info!(
                         warnings = r.warnings,
@@ -209,8 +222,7 @@ async fn sweep_sla(
                     outbox_ready.notify_one();
                 }
             }
-            Ok(Err(e)) => tracing::warn!("SLA sweep failed, trying again at the next tick: {e}"),
-            Err(e) => tracing::error!("SLA sweep crashed: {e}"),
+            Err(e) => tracing::warn!("SLA sweep failed, trying again at the next tick: {e}"),
         }
     }
 }
@@ -218,80 +230,56 @@ async fn sweep_sla(
 /// Sends each `[[digests]]` entry on its schedule; at start, a run missed while the service was
 /// down is sent once (`catch_up`). A run is recorded with its mail, so it is sent once however
 /// many instances reach it.
-async fn send_digests(
-    cfg: Arc<Config>,
-    templates: Arc<Templates>,
-    keys: Arc<Keys>,
-    conn: Arc<Mutex<AnyConnection>>,
-    mut stop: watch::Receiver<bool>,
-    outbox_ready: Arc<Notify>,
-) {
+async fn send_digests(ctx: TaskCtx, mut stop: watch::Receiver<bool>, outbox_ready: Arc<Notify>) {
+    let cfg = ctx.cfg.clone();
     // (digest index, scheduled time) pairs to send now; at start, the missed runs.
-    let mut due: Vec<(usize, i64)> = Vec::new();
-    {
-        let (cfg2, conn2) = (cfg.clone(), conn.clone());
-        let missed = tokio::task::spawn_blocking(move || -> Vec<(usize, i64)> {
-            let Ok(mut c) = conn2.lock() else {
-                return Vec::new();
-            };
+    let mut due: Vec<(usize, i64)> = ctx
+        .with_db(|p, c| {
             let now = crate::time::now_ms();
-            cfg2.digests
+            Ok(p.cfg
+                .digests
                 .iter()
                 .enumerate()
                 .filter(|(_, d)| d.catch_up)
-                .filter_map(|(i, d)| match crate::digest::missed_run(&mut c, d, now) {
+                .filter_map(|(i, d)| match crate::digest::missed_run(c, d, now) {
                     Ok(t) => t.map(|t| (i, t)),
                     Err(e) => {
                         tracing::warn!(digest = %d.name, "cannot look for a missed run: {e}");
                         None
                     }
                 })
-                .collect()
+                .collect())
         })
         .await
         .unwrap_or_default();
-        due.extend(missed);
-    }
     let mut after = crate::time::now_ms();
     while !*stop.borrow() {
         for (i, at) in std::mem::take(&mut due) {
-            let (cfg2, templates2, keys2, conn2) =
-                (cfg.clone(), templates.clone(), keys.clone(), conn.clone());
             let name = cfg.digests[i].name.clone();
-            let job = tokio::task::spawn_blocking(
-                move || -> Result<crate::digest::RunOutcome, String> {
-                    let pipeline = Pipeline {
-                        cfg: &cfg2,
-                        templates: &templates2,
-                        keys: &keys2,
-                    };
-                    let mut c = conn2
-                        .lock()
-                        .map_err(|_| "database connection poisoned".to_string())?;
+            let job = ctx
+                .with_db(move |p, c| {
                     let now = crate::time::now_ms();
-                    crate::digest::run(&pipeline, &mut c, &cfg2.digests[i], at, now, now)
-                },
-            );
-            match job.await {
-                Ok(Ok(crate::digest::RunOutcome::Queued(id))) => {
+                    crate::digest::run(p, c, &p.cfg.digests[i], at, now, now)
+                })
+                .await;
+            match job {
+                Ok(crate::digest::RunOutcome::Queued(id)) => {
                     tracing::info!(digest = %name, outbox = id, "digest queued");
                     outbox_ready.notify_one();
                 }
-                Ok(Ok(crate::digest::RunOutcome::AlreadySent)) => {
+                Ok(crate::digest::RunOutcome::AlreadySent) => {
                     tracing::debug!(digest = %name, "digest run already sent")
                 }
-                Ok(Err(e)) => tracing::warn!(digest = %name, "digest failed: {e}"),
-                Err(e) => tracing::error!(digest = %name, "digest crashed: {e}"),
+                Err(e) => tracing::warn!(digest = %name, "digest failed: {e}"),
             }
         }
         // The next scheduled time of any digest.
         let next = cfg
             .digests
             .iter()
-            .enumerate()
-            .filter_map(|(i, d)| crate::digest::next_occurrence(d, after).map(|t| (i, t)))
-            .min_by_key(|(_, t)| *t);
-        let Some((_, t)) = next else {
+            .filter_map(|d| crate::digest::next_occurrence(d, after))
+            .min();
+        let Some(t) = next else {
             return;
         };
         let wait = (t - crate::time::now_ms()).max(0) as u64;

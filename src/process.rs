@@ -887,12 +887,7 @@ impl Pipeline<'_> {
             next_response_due: None,
             resolved_at: None,
         };
-        if ticket.sla_policy.is_some() {
-            crate::sla::sync(c, self.cfg, &ticket, now, SlaEvent::Opened)?;
-            if let Some(t) = models::get_ticket(c, id)? {
-                ticket = t;
-            }
-        }
+        crate::sla::sync(c, self.cfg, &mut ticket, now, SlaEvent::Opened)?;
         Ok(ticket)
     }
 
@@ -1120,29 +1115,31 @@ impl Pipeline<'_> {
             || changes.priority.is_some()
             || changes.queue.is_some();
         models::update_ticket(c, ticket_id, &changes)?;
-        if touched_sla && ticket.sla_policy.is_some() {
-            if let Some(t) = models::get_ticket(c, ticket_id)? {
-                let ev = if sent {
-                    SlaEvent::Answered
-                } else {
-                    SlaEvent::Changed
-                };
-                crate::sla::sync(c, self.cfg, &t, now, ev)?;
-            }
+        let clocks = touched_sla && ticket.sla_policy.is_some();
+        let receipt = outcome == Outcome::Command && errors.is_empty() && !done.is_empty();
+        // The ticket as changed, read once for the clocks and the receipt.
+        let changed = if clocks || receipt {
+            models::get_ticket(c, ticket_id)?
+        } else {
+            None
+        };
+        if let (true, Some(mut t)) = (clocks, changed.clone()) {
+            let ev = if sent {
+                SlaEvent::Answered
+            } else {
+                SlaEvent::Changed
+            };
+            crate::sla::sync(c, self.cfg, &mut t, now, ev)?;
         }
-        if outcome == Outcome::Command && errors.is_empty() && !done.is_empty() {
-            if let Some(t) = models::get_ticket(c, ticket_id)? {
-                outbox_ids.extend(self.command_receipt(c, &t, agent, &done, answer)?);
-                if let Some(s) = changes
-                    .status
-                    .as_deref()
-                    .and_then(Status::parse)
-                    .filter(|s| matches!(s, Status::Resolved | Status::Closed))
-                {
-                    if ticket.status != s.as_str() {
-                        outbox_ids.extend(self.status_changed(c, &t, agent, answer)?);
-                    }
-                }
+        if let (true, Some(t)) = (receipt, changed) {
+            outbox_ids.extend(self.command_receipt(c, &t, agent, &done, answer)?);
+            let closed_now = changes
+                .status
+                .as_deref()
+                .and_then(Status::parse)
+                .is_some_and(|s| matches!(s, Status::Resolved | Status::Closed));
+            if closed_now && ticket.status != t.status {
+                outbox_ids.extend(self.status_changed(c, &t, agent, answer)?);
             }
         }
         if !errors.is_empty() {
@@ -1199,6 +1196,10 @@ impl Pipeline<'_> {
         triage: &rules::Decision,
         now: i64,
     ) -> diesel::QueryResult<()> {
+        // Nothing to do (and no read) when no rule matched and no SLA policy exists.
+        if triage.matched.is_empty() && self.cfg.sla.is_empty() {
+            return Ok(());
+        }
         let Some(mut ticket) = models::get_ticket(c, ticket_id)? else {
             return Ok(());
         };
@@ -1242,7 +1243,7 @@ impl Pipeline<'_> {
                 &format!("matched '{}'", triage.matched.join("', '")),
             )?;
         }
-        crate::sla::sync(c, self.cfg, &ticket, now, SlaEvent::CustomerReply)
+        crate::sla::sync(c, self.cfg, &mut ticket, now, SlaEvent::CustomerReply)
     }
 
     /// Tells the ticket's agents (the assignee, else the queue's) that a mail failed for good,
@@ -1362,13 +1363,7 @@ impl Pipeline<'_> {
         if let Some(a) = ticket.assignee.as_deref().and_then(|a| self.cfg.agent(a)) {
             return vec![a];
         }
-        self.cfg
-            .agents
-            .iter()
-            .filter(|a| {
-                a.role == "agent" && (a.queues.is_empty() || a.queues.contains(&ticket.queue))
-            })
-            .collect()
+        self.cfg.queue_agents(&ticket.queue).collect()
     }
 
     /// The fields every mail about a ticket shares: our identity, a Message-ID naming the

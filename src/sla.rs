@@ -74,11 +74,12 @@ fn to_row(ticket: i64, c: &Clock, p: &SlaPolicy) -> SlaClockRow {
 }
 
 /// Brings a ticket's clocks in step with the ticket as it now is (status, priority, first
-/// response) after `ev`, and writes the due times shown on the ticket.
+/// response) after `ev`, and writes the due times shown on the ticket, in the row and in
+/// `ticket` (so the caller need not read it back).
 pub fn sync(
     c: &mut AnyConnection,
     cfg: &Config,
-    ticket: &Ticket,
+    ticket: &mut Ticket,
     now: i64,
     ev: SlaEvent,
 ) -> diesel::QueryResult<()> {
@@ -162,6 +163,10 @@ pub fn sync(
         && changes.sla_breached == Some(ticket.sla_breached);
     if !unchanged {
         models::update_ticket(c, ticket.id, &changes)?;
+        ticket.first_response_due = due(Target::FirstResponse);
+        ticket.next_response_due = due(Target::NextResponse);
+        ticket.resolution_due = due(Target::Resolution);
+        ticket.sla_breached = clocks.values().any(|k| k.breached);
     }
     Ok(())
 }
@@ -368,14 +373,7 @@ pub fn pick_agent(
     how: &Assign,
     queue: &str,
 ) -> diesel::QueryResult<Option<String>> {
-    let pool: Vec<String> = cfg
-        .agents
-        .iter()
-        .filter(|a| {
-            a.role == "agent" && (a.queues.is_empty() || a.queues.iter().any(|q| q == queue))
-        })
-        .map(|a| a.address.clone())
-        .collect();
+    let pool: Vec<String> = cfg.queue_agents(queue).map(|a| a.address.clone()).collect();
     Ok(match how {
         Assign::Agent(a) => Some(a.clone()),
         Assign::RoundRobin => {
@@ -406,13 +404,7 @@ fn notify(
     for n in who {
         let add: Vec<&crate::config::AgentConfig> = match n {
             Notify::Assignee => p.agents_for(ticket),
-            Notify::Queue => cfg
-                .agents
-                .iter()
-                .filter(|a| {
-                    a.role == "agent" && (a.queues.is_empty() || a.queues.contains(&ticket.queue))
-                })
-                .collect(),
+            Notify::Queue => cfg.queue_agents(&ticket.queue).collect(),
             Notify::Managers => cfg.agents.iter().filter(|a| a.role == "manager").collect(),
         };
         for a in add {

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use toml::{Table, Value};
+use toml::Value;
 
 use super::{type_name, AgentConfig, QueueConfig, Reader, Section};
 use crate::ticket::model::{Priority, Status, TicketType};
@@ -158,47 +158,6 @@ impl Reader {
         }
     }
 
-    fn sub_table<'a>(&mut self, s: &mut Section<'a>, k: &'static str) -> Option<&'a Table> {
-        match self.get(s, k) {
-            None => None,
-            Some(Value::Table(t)) => Some(t),
-            Some(v) => {
-                self.problem(
-                    s.key(k),
-                    format!("expected a table, found {}", type_name(v)),
-                );
-                None
-            }
-        }
-    }
-
-    fn tables_in<'a>(&mut self, s: &mut Section<'a>, k: &'static str) -> Vec<&'a Table> {
-        match self.get(s, k) {
-            None => Vec::new(),
-            Some(Value::Array(items)) => items
-                .iter()
-                .enumerate()
-                .filter_map(|(i, v)| match v {
-                    Value::Table(t) => Some(t),
-                    v => {
-                        self.problem(
-                            format!("{}[{i}]", s.key(k)),
-                            format!("expected a table, found {}", type_name(v)),
-                        );
-                        None
-                    }
-                })
-                .collect(),
-            Some(v) => {
-                self.problem(
-                    s.key(k),
-                    format!("expected an array of tables, found {}", type_name(v)),
-                );
-                Vec::new()
-            }
-        }
-    }
-
     pub(super) fn calendars(&mut self, top: &mut Section<'_>) -> Vec<(String, Hours)> {
         let mut out: Vec<(String, Hours)> = Vec::new();
         for (i, t) in self
@@ -223,7 +182,7 @@ impl Reader {
                 None => None,
             };
             let mut week: [Vec<(u32, u32)>; 7] = Default::default();
-            if let Some(h) = self.sub_table(&mut s, "hours") {
+            if let Some(h) = self.table(&mut s, "hours", false) {
                 let mut hs = Section::new(h, s.key("hours"));
                 for (d, day) in WEEKDAYS.iter().enumerate() {
                     if let Some(text) =
@@ -279,7 +238,7 @@ impl Reader {
 
     fn targets(&mut self, s: &mut Section<'_>, k: &'static str) -> Targets {
         let mut t = Targets::default();
-        if let Some(table) = self.sub_table(s, k) {
+        if let Some(table) = self.table(s, k, false) {
             let mut ts = Section::new(table, s.key(k));
             for p in Priority::ALL {
                 let d = self.duration(&mut ts, p.as_str(), Duration::ZERO);
@@ -346,7 +305,11 @@ impl Reader {
                 pause_when.push(Status::Pending);
             }
             let mut escalate = Vec::new();
-            for (j, e) in self.tables_in(&mut s, "escalate").into_iter().enumerate() {
+            for (j, e) in self
+                .array_of_tables(&mut s, "escalate")
+                .into_iter()
+                .enumerate()
+            {
                 let mut es = Section::new(e, format!("{}[{j}]", s.key("escalate")));
                 let after = self.duration(&mut es, "after", Duration::ZERO).as_millis() as i64;
                 let at = match self
@@ -487,7 +450,11 @@ impl Reader {
                 }
             };
             let mut conditions = Vec::new();
-            for (j, c) in self.tables_in(&mut s, "conditions").into_iter().enumerate() {
+            for (j, c) in self
+                .array_of_tables(&mut s, "conditions")
+                .into_iter()
+                .enumerate()
+            {
                 let mut cs = Section::new(c, at(&format!("conditions[{j}]")));
                 let field = self.required_string(
                     &mut cs,
@@ -528,7 +495,7 @@ impl Reader {
                 }
             }
             let mut actions = Actions::default();
-            if let Some(a) = self.sub_table(&mut s, "actions") {
+            if let Some(a) = self.table(&mut s, "actions", false) {
                 let mut a_s = Section::new(a, at("actions"));
                 if let Some(q) = self.string(&mut a_s, "queue", "a queue name") {
                     if queues.iter().any(|x| x.name == q) {

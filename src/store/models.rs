@@ -1102,38 +1102,29 @@ pub fn sla_attainment(
     from: i64,
     to: i64,
 ) -> QueryResult<((i64, i64), (i64, i64))> {
-    let first = |c: &mut Conn, met: Option<bool>| -> QueryResult<i64> {
+    // One GROUP BY breached per target: (measured, met).
+    let count = |c: &mut Conn, resolution: bool| -> QueryResult<(i64, i64)> {
         let mut q = sla_clocks::table
             .inner_join(tickets::table)
-            .filter(sla_clocks::target.eq("first_response"))
-            .filter(sla_clocks::stopped_at.between(from, to))
+            .group_by(sla_clocks::breached)
+            .select((sla_clocks::breached, diesel::dsl::count_star()))
             .into_boxed();
+        q = if resolution {
+            q.filter(sla_clocks::target.eq("resolution"))
+                .filter(tickets::resolved_at.between(from, to))
+        } else {
+            q.filter(sla_clocks::target.eq("first_response"))
+                .filter(sla_clocks::stopped_at.between(from, to))
+        };
         if !queues.is_empty() {
             q = q.filter(tickets::queue.eq_any(queues));
         }
-        if let Some(m) = met {
-            q = q.filter(sla_clocks::breached.eq(!m));
-        }
-        q.select(diesel::dsl::count_star()).first(c)
+        let rows: Vec<(bool, i64)> = q.load(c)?;
+        let measured = rows.iter().map(|(_, n)| n).sum();
+        let met = rows.iter().filter(|(b, _)| !b).map(|(_, n)| n).sum();
+        Ok((measured, met))
     };
-    let resolution = |c: &mut Conn, met: Option<bool>| -> QueryResult<i64> {
-        let mut q = sla_clocks::table
-            .inner_join(tickets::table)
-            .filter(sla_clocks::target.eq("resolution"))
-            .filter(tickets::resolved_at.between(from, to))
-            .into_boxed();
-        if !queues.is_empty() {
-            q = q.filter(tickets::queue.eq_any(queues));
-        }
-        if let Some(m) = met {
-            q = q.filter(sla_clocks::breached.eq(!m));
-        }
-        q.select(diesel::dsl::count_star()).first(c)
-    };
-    Ok((
-        (first(c, None)?, first(c, Some(true))?),
-        (resolution(c, None)?, resolution(c, Some(true))?),
-    ))
+    Ok((count(c, false)?, count(c, true)?))
 }
 
 /// Open tickets that breached a target (`breached`), or that are due by `until` and have not

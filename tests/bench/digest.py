@@ -10,13 +10,13 @@ start) and reports the median of --runs, on SQLite and on PostgreSQL.
   python3 tests/bench/digest.py [--tickets 100000] [--runs 5] [--backend sqlite|postgres|both]
       [--pg postgres://postgres:postgres@127.0.0.1:5432/postgres] [--bin target/release/postdesk]
 """
-import argparse, os, re, sqlite3, statistics, subprocess, sys, tempfile, time
+import argparse, os, re, sqlite3, statistics, sys, tempfile, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
-NOW = 1_796_000_000_000
-NOW_RFC = "2026-11-30T00:53:20Z"
-H = 3_600_000
+# The same fixed "now", and the same helpers to run commands and SQL, as the sweep benchmark.
+sys.path.insert(0, HERE)
+from sla_sweep import NOW, NOW_RFC, psql, run  # noqa: E402
 
 CONFIG = """[database]
 url = "{url}"
@@ -65,14 +65,6 @@ SELECT id, 'first_response', 14400000, created_at, 2, sla_breached, first_respon
 INSERT INTO sla_clocks (ticket_id, target, target_ms, started_at, stage, breached, stopped_at)
 SELECT id, 'resolution', 86400000, created_at, 0, id % 17 = 0, NULL FROM tickets;
 """
-
-
-def run(cmd, **kw):
-    return subprocess.run(cmd, check=True, capture_output=True, text=True, **kw)
-
-
-def psql(url, sql):
-    run(["psql", "-q", "-v", "ON_ERROR_STOP=1", url, "-c", sql])
 
 
 def bench(args, backend):
