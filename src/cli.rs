@@ -175,20 +175,6 @@ pub fn main() -> i32 {
             return if e.use_stderr() { 2 } else { 0 };
         }
     };
-    let default_level = if matches!(cli.command, Command::Serve) {
-        "info"
-    } else {
-        "warn"
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_target(false)
-        .init();
-
     match run(cli) {
         Ok(()) => 0,
         Err(f) => {
@@ -196,6 +182,29 @@ pub fn main() -> i32 {
             f.code
         }
     }
+}
+
+/// Logs to stderr (the journal under systemd): `RUST_LOG`, else `[log] level`, else
+/// `default_level`; readable lines or, with `[log] format = "json"`, one JSON object per line.
+fn init_logging(log: &crate::config::LogConfig, default_level: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new(log.level.as_deref().unwrap_or(default_level))
+    });
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false);
+    // A second initialisation (tests calling `run` twice) keeps the first subscriber.
+    let _ = match log.format {
+        crate::config::LogFormat::Human => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .try_init(),
+        crate::config::LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .try_init(),
+    };
 }
 
 fn config_path(cli: &Cli) -> PathBuf {
@@ -217,6 +226,12 @@ fn open_store(cfg: &Config) -> Result<store::ShortLived, Failure> {
 
 pub fn run(cli: Cli) -> Outcome {
     let cfg = load_config(&cli)?;
+    let default_level = if matches!(cli.command, Command::Serve) {
+        "info"
+    } else {
+        "warn"
+    };
+    init_logging(&cfg.log, default_level);
     match cli.command {
         Command::Serve => crate::daemon::serve(cfg).map_err(Failure::runtime),
         Command::Migrate => {

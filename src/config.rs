@@ -10,7 +10,9 @@ use std::time::Duration;
 use toml::{Table, Value};
 
 mod policy;
+mod service;
 pub use policy::{DigestConfig, EscalationStep, Notify, Scheduler, SlaPolicy, Targets};
+pub use service::{ClusterConfig, LogConfig, LogFormat};
 
 /// One problem in a config file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -88,6 +90,12 @@ pub struct Config {
     pub templates_dir: Option<PathBuf>,
     /// `[[digests]]`.
     pub digests: Vec<DigestConfig>,
+    /// `[log]`.
+    pub log: LogConfig,
+    /// `[metrics] listen`: where /metrics and /healthz are served (off when absent).
+    pub metrics_listen: Option<std::net::SocketAddr>,
+    /// `[cluster]`: mailbox leases between instances.
+    pub cluster: ClusterConfig,
 }
 
 #[derive(Debug, Clone)]
@@ -414,6 +422,19 @@ impl Config {
     }
 }
 
+/// A secret file's path with a leading `${CREDENTIALS_DIRECTORY}` replaced by that variable:
+/// the directory where systemd puts what the unit's `LoadCredential=` lines load.
+pub fn credential_path(path: &str) -> String {
+    for var in ["${CREDENTIALS_DIRECTORY}", "$CREDENTIALS_DIRECTORY"] {
+        if let Some(rest) = path.strip_prefix(var) {
+            if let Some(dir) = std::env::var_os("CREDENTIALS_DIRECTORY") {
+                return format!("{}{rest}", dir.to_string_lossy());
+            }
+        }
+    }
+    path.to_string()
+}
+
 /// Parses durations such as `30s`, `500ms`, `4h`, `2d`, `1h30m`.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
@@ -737,7 +758,7 @@ impl Reader {
         if let Some(p) = inline {
             return Some(Secret(p));
         }
-        if let Some(f) = file {
+        if let Some(f) = file.map(|f| credential_path(&f)) {
             return match std::fs::read_to_string(&f) {
                 Ok(p) => Some(Secret(p.trim_end_matches(['\r', '\n']).to_string())),
                 Err(e) => {
@@ -1200,11 +1221,13 @@ impl Reader {
                 let mut s = Section::new(t, "dkim");
                 let domain = self.required_string(&mut s, "domain", "the signing domain (d=)");
                 let selector = self.required_string(&mut s, "selector", "the DNS selector (s=)");
-                let key_file = self.required_string(
-                    &mut s,
-                    "key_file",
-                    "a path to a PEM private key (RSA or Ed25519)",
-                );
+                let key_file = self
+                    .required_string(
+                        &mut s,
+                        "key_file",
+                        "a path to a PEM private key (RSA or Ed25519)",
+                    )
+                    .map(|f| credential_path(&f));
                 self.unknown_keys(&s);
                 match (domain, selector, key_file) {
                     (Some(d), Some(sel), Some(f)) => match std::fs::read(&f) {
@@ -1260,6 +1283,9 @@ impl Reader {
         let scheduler = self.scheduler(&mut top);
 
         let digests = self.digests(&mut top, &queues);
+        let log = self.log(&mut top);
+        let metrics_listen = self.metrics(&mut top);
+        let cluster = self.cluster(&mut top);
         self.unknown_keys(&top);
 
         Some(Config {
@@ -1280,6 +1306,9 @@ impl Reader {
             scheduler,
             templates_dir,
             digests,
+            log,
+            metrics_listen,
+            cluster,
         })
     }
 

@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokio::sync::{watch, Notify};
 
 use crate::config::{AgentAuth, Config, MailboxConfig, MailboxSource};
+use crate::metrics::MailboxState;
 use crate::outbox::{self, Transport};
 use crate::process::{self, BatchClock, Pipeline};
 use crate::security::Keys;
@@ -84,43 +85,98 @@ pub async fn run(
     let (stop_tx, stop_rx) = watch::channel(false);
     let outbox_ready = Arc::new(Notify::new());
     let mut tasks = tokio::task::JoinSet::new();
+    let connect = || -> Result<Arc<Mutex<AnyConnection>>, DaemonError> {
+        Ok(Arc::new(Mutex::new(store::connect(&cfg.database.url)?)))
+    };
 
+    // Mailboxes are leased: with several instances on one database each reads its share.
+    let instance: Arc<str> = crate::cluster::instance_id(cfg.cluster.instance.as_deref()).into();
+    let lease_conn = connect()?;
+    let mut held = Vec::with_capacity(cfg.mailboxes.len());
     for (i, m) in cfg.mailboxes.iter().enumerate() {
-        let conn = Arc::new(Mutex::new(store::connect(&cfg.database.url)?));
-        match &m.source {
-            MailboxSource::Maildir { path } => {
-                maildir::ensure(path)
-                    .map_err(|e| DaemonError::Setup(format!("mailbox '{}': {e}", m.name)))?;
-                tasks.spawn(watch_maildir(
-                    cfg.clone(),
-                    templates.clone(),
-                    keys.clone(),
-                    i,
-                    conn,
-                    stop_rx.clone(),
-                    outbox_ready.clone(),
-                ));
-            }
-            MailboxSource::Imap(_) => {
-                let worker = imap::Worker {
-                    cfg: cfg.clone(),
-                    templates: templates.clone(),
-                    keys: keys.clone(),
-                    index: i,
-                    conn,
-                    outbox_ready: outbox_ready.clone(),
-                };
-                tasks.spawn(worker.run(stop_rx.clone()));
-            }
+        if let MailboxSource::Maildir { path } = &m.source {
+            maildir::ensure(path)
+                .map_err(|e| DaemonError::Setup(format!("mailbox '{}': {e}", m.name)))?;
         }
+        let (tx, mine) = watch::channel(false);
+        held.push(tx);
+        let conn = connect()?;
+        let (cfg2, templates2, keys2, ready2, fence) = (
+            cfg.clone(),
+            templates.clone(),
+            keys.clone(),
+            outbox_ready.clone(),
+            instance.clone(),
+        );
+        let conn2 = conn.clone();
+        let task = move |stop: watch::Receiver<bool>| {
+            let (cfg, templates, keys, conn, ready) = (
+                cfg2.clone(),
+                templates2.clone(),
+                keys2.clone(),
+                conn2.clone(),
+                ready2.clone(),
+            );
+            let fence = fence.clone();
+            async move {
+                match &cfg.mailboxes[i].source {
+                    MailboxSource::Maildir { .. } => {
+                        watch_maildir(cfg, templates, keys, i, conn, stop, ready).await
+                    }
+                    MailboxSource::Imap(_) => {
+                        let worker = imap::Worker {
+                            cfg,
+                            templates,
+                            keys,
+                            index: i,
+                            conn,
+                            outbox_ready: ready,
+                            fence: Some(fence),
+                        };
+                        worker.run(stop).await
+                    }
+                }
+            }
+        };
+        tasks.spawn(crate::cluster::leased(
+            m.name.clone(),
+            instance.clone(),
+            conn,
+            mine,
+            stop_rx.clone(),
+            task,
+        ));
     }
-    let conn = Arc::new(Mutex::new(store::connect(&cfg.database.url)?));
+    tasks.spawn(
+        crate::cluster::Keeper {
+            id: instance.clone(),
+            lease: cfg.cluster.lease,
+            mailboxes: cfg.mailboxes.iter().map(|m| m.name.clone()).collect(),
+            conn: lease_conn.clone(),
+            held,
+        }
+        .run(stop_rx.clone()),
+    );
+    if let Some(addr) = cfg.metrics_listen {
+        let listener = crate::service::bind(addr)
+            .await
+            .map_err(DaemonError::Setup)?;
+        let probe = crate::service::Probe {
+            conn: connect()?,
+            stuck: Duration::from_secs(300),
+        };
+        tracing::info!(listen = %addr, "serving /metrics and /healthz");
+        tasks.spawn(crate::service::http(listener, probe, stop_rx.clone()));
+    }
+    if let Some(every) = crate::service::watchdog_interval() {
+        tasks.spawn(crate::service::watchdog(every, stop_rx.clone()));
+    }
     tasks.spawn(send_outbox(
         transport,
         cfg.clone(),
         templates.clone(),
         keys.clone(),
-        conn,
+        connect()?,
         stop_rx.clone(),
         outbox_ready.clone(),
     ));
@@ -130,7 +186,7 @@ pub async fn run(
                 cfg: cfg.clone(),
                 templates: templates.clone(),
                 keys: keys.clone(),
-                conn: Arc::new(Mutex::new(store::connect(&cfg.database.url)?)),
+                conn: connect()?,
             })
         };
         if !cfg.sla.is_empty() {
@@ -140,13 +196,26 @@ pub async fn run(
             tasks.spawn(send_digests(task()?, stop_rx.clone(), outbox_ready.clone()));
         }
     }
-    tracing::info!(mailboxes = cfg.mailboxes.len(), "postdesk is running");
+    tracing::info!(mailboxes = cfg.mailboxes.len(), instance = %instance, "postdesk is running");
+    crate::service::notify("READY=1\nSTATUS=running");
 
     shutdown.await;
     tracing::info!("shutting down: finishing the work in hand");
+    crate::service::notify("STOPPING=1");
     let _ = stop_tx.send(true);
     outbox_ready.notify_waiters();
     while tasks.join_next().await.is_some() {}
+    // Every batch is finished: the leases can go to the other instances at once.
+    let lease = cfg.cluster.lease.as_millis() as i64;
+    let gone = tokio::task::spawn_blocking(move || {
+        let mut c = lease_conn.lock().map_err(|_| "poisoned".to_string())?;
+        let stale = crate::time::now_ms() - 100 * lease;
+        crate::store::cluster::forget_instance(&mut c, &instance, stale).map_err(|e| e.to_string())
+    })
+    .await;
+    if !matches!(gone, Ok(Ok(()))) {
+        tracing::warn!("could not release the mailbox leases; they run out on their own");
+    }
     tracing::info!("stopped");
     Ok(())
 }
@@ -209,6 +278,7 @@ async fn sweep_sla(ctx: TaskCtx, mut stop: watch::Receiver<bool>, outbox_ready: 
             .await;
         match job {
             Ok(r) => {
+                crate::metrics::get().sla_fired(r.warnings, r.breaches);
                 if r.clocks > 0 {
                     tracing::info!(
                         warnings = r.warnings,
@@ -360,6 +430,7 @@ async fn watch_maildir(
         match job.await {
             Ok(Ok((n, queued))) => {
                 failures = 0;
+                crate::metrics::get().set_mailbox(&name, MailboxState::Connected);
                 if queued {
                     outbox_ready.notify_one();
                 }
@@ -371,6 +442,12 @@ async fn watch_maildir(
             Ok(Err(e)) => {
                 failures += 1;
                 let backoff = crate::time::backoff(failures);
+                crate::metrics::get().set_mailbox(
+                    &name,
+                    MailboxState::Backoff {
+                        retry_at_ms: crate::time::now_ms() + backoff.as_millis() as i64,
+                    },
+                );
                 tracing::error!(mailbox = %name, error = %e, retry_in = ?backoff, "mailbox failed; retrying");
                 sleep_or_stop(backoff, &mut stop).await;
             }
@@ -418,6 +495,7 @@ async fn send_outbox(
         let wait = match job.await {
             Ok(Ok(r)) => {
                 failures = 0;
+                crate::metrics::get().delivered(r.sent, r.failed, r.retrying);
                 if r.sent + r.failed + r.retrying > 0 {
                     tracing::info!(
                         sent = r.sent,

@@ -6,13 +6,18 @@
 #![forbid(unsafe_code)]
 
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod daemon;
 pub mod digest;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod mail;
+pub mod metrics;
 pub mod outbox;
 pub mod process;
 pub mod security;
+pub mod service;
 pub mod sla;
 pub mod source;
 pub mod store;

@@ -748,11 +748,20 @@ pub fn deliver_due(
     let mut total = DeliveryReport::default();
     loop {
         let now = crate::time::now_ms();
-        let ids = models::due_outbox(c, now, 200)?;
+        let (ids, claim) = match c {
+            // Several instances on one PostgreSQL: each claims its own rows, never waiting.
+            AnyConnection::Postgresql(p) if !transport.idempotent() => {
+                let lease = now + CLAIM_LEASE_MS;
+                let n = (SMTP_CHUNK * transport.parallelism()) as i64;
+                let ids = models::claim_due_outbox_skip_locked(p, now, lease, n)?;
+                (ids, Claim::Held(lease))
+            }
+            _ => (models::due_outbox(c, now, 200)?, Claim::Due(now)),
+        };
         if ids.is_empty() {
             return Ok(total);
         }
-        let r = deliver(c, transport, &ids, Claim::Due(now), rules)?;
+        let r = deliver(c, transport, &ids, claim, rules)?;
         total += r;
         if r.sent + r.retrying + r.failed == 0 {
             return Ok(total);

@@ -35,6 +35,8 @@ pub struct Prepared {
     pub raw: RawMail,
     pub hash: String,
     pub parsed: Parsed,
+    /// When preparing began (the processing-latency metric runs from here to the commit).
+    pub started: std::time::Instant,
 }
 
 #[derive(Debug)]
@@ -48,6 +50,7 @@ pub enum Parsed {
 
 /// Hashes, parses and classifies one raw mail. Never panics: a parser panic becomes a failure.
 pub fn prepare(raw: RawMail, cfg: &Config, own: &[String]) -> Prepared {
+    let started = std::time::Instant::now();
     let hash = parse::content_hash(&raw.bytes);
     let lim = &cfg.limits;
     let (headers, longest) = parse::header_stats(&raw.bytes);
@@ -87,7 +90,12 @@ pub fn prepare(raw: RawMail, cfg: &Config, own: &[String]) -> Prepared {
             Err(_) => Parsed::Failed("the MIME parser crashed on this message".into()),
         }
     };
-    Prepared { raw, hash, parsed }
+    Prepared {
+        raw,
+        hash,
+        parsed,
+        started,
+    }
 }
 
 /// What became of one mail.
@@ -145,11 +153,20 @@ pub struct Pipeline<'a> {
 
 /// A mailbox's position at its IMAP server: everything up to `last_uid` in the folder with
 /// this UIDVALIDITY is stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cursor {
     pub uid_validity: i64,
     pub last_uid: i64,
+    /// The instance whose mailbox lease the batch needs ([`crate::cluster`]): the cursor is
+    /// saved only while that lease holds, so an instance that lost its mailbox (it stalled
+    /// past the lease and another took over) rolls its batch back instead of storing it twice.
+    pub fence: Option<std::sync::Arc<str>>,
 }
+
+/// A batch refused because its instance no longer holds the mailbox's lease.
+#[derive(Debug, thiserror::Error)]
+#[error("the lease of mailbox '{0}' was lost; the batch is left to its new holder")]
+pub struct LeaseLost(pub String);
 
 /// Per-batch settings.
 #[derive(Debug, Clone, Copy)]
@@ -172,19 +189,33 @@ impl Pipeline<'_> {
         cursor: Option<&Cursor>,
     ) -> Result<Vec<MailResult>, StoreError> {
         let save_cursor = |c: &mut AnyConnection| match cursor {
-            Some(k) => models::set_cursor(
-                c,
-                &mailbox.name,
-                k.uid_validity,
-                k.last_uid,
-                clock.received_at,
-            ),
+            Some(k) => {
+                if let Some(holder) = &k.fence {
+                    let now = crate::time::now_ms();
+                    if !crate::store::cluster::hold_lease(c, &mailbox.name, holder, now)? {
+                        return Err(diesel::result::Error::QueryBuilderError(Box::new(
+                            LeaseLost(mailbox.name.clone()),
+                        )));
+                    }
+                }
+                models::set_cursor(
+                    c,
+                    &mailbox.name,
+                    k.uid_validity,
+                    k.last_uid,
+                    clock.received_at,
+                )
+            }
             None => Ok(()),
         };
         // Optimistically the whole batch in one transaction; should the database refuse any
         // mail, the batch is rolled back and stored again with a savepoint per mail, so the
         // refused mail alone is recorded as failed.
         let fast = c.transaction::<_, diesel::result::Error, _>(|c| {
+            // The fence first: on PostgreSQL it holds the lease row until the commit.
+            if cursor.is_some_and(|k| k.fence.is_some()) {
+                save_cursor(c)?;
+            }
             let results = batch
                 .iter()
                 .map(|p| self.apply(c, mailbox, p, clock))
@@ -192,9 +223,9 @@ impl Pipeline<'_> {
             save_cursor(c)?;
             Ok(results)
         });
-        match fast {
+        let stored = match fast {
             Ok(results) => Ok(results),
-            Err(e) if is_connection_error(&e) => Err(e.into()),
+            Err(e) if is_connection_error(&e) || is_lease_lost(&e) => Err(e.into()),
             Err(_) => c.transaction::<_, StoreError, _>(|c| {
                 let mut out = Vec::with_capacity(batch.len());
                 for p in batch {
@@ -211,7 +242,14 @@ impl Pipeline<'_> {
                 save_cursor(c)?;
                 Ok(out)
             }),
+        }?;
+        let m = crate::metrics::get();
+        for (p, r) in batch.iter().zip(&stored) {
+            if let Some(o) = r.outcome {
+                m.mail_stored(o.as_str(), p.started.elapsed());
+            }
         }
+        Ok(stored)
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -2053,6 +2091,11 @@ pub fn run(
         }
         Ok(summary)
     })
+}
+
+/// Whether a batch failed on its lease fence ([`LeaseLost`]).
+pub fn is_lease_lost(e: &diesel::result::Error) -> bool {
+    matches!(e, diesel::result::Error::QueryBuilderError(b) if b.is::<LeaseLost>())
 }
 
 /// Prepares and stores one batch of mails with the source position it reaches, in one

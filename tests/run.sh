@@ -18,6 +18,7 @@ command -v pkg-config >/dev/null || missing+=(pkg-config)
 command -v pg_ctlcluster >/dev/null || missing+=(postgresql)
 command -v mutt >/dev/null || missing+=(mutt)
 command -v script >/dev/null || missing+=(bsdutils)
+command -v systemd-analyze >/dev/null || missing+=(systemd)   # `systemd-analyze verify` of the unit
 /usr/bin/python3 -c 'import dkim, nacl' 2>/dev/null || missing+=(python3-dkim python3-nacl)   # an independent DKIM verifier
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing ${missing[*]}"

@@ -22,6 +22,7 @@ use tokio_rustls::TlsConnector;
 
 use super::{Ack, RawMail};
 use crate::config::{Config, ImapAuth, ImapConfig, MailboxSource, Tls};
+use crate::metrics::MailboxState;
 use crate::process::{self, BatchClock, Cursor, Pipeline};
 use crate::store::{models, AnyConnection};
 use crate::templates::Templates;
@@ -261,6 +262,8 @@ pub struct Worker {
     pub conn: Arc<Mutex<AnyConnection>>,
     /// Woken when stored mail queued outgoing mail.
     pub outbox_ready: Arc<Notify>,
+    /// This instance's id when batches must be fenced by the mailbox lease.
+    pub fence: Option<Arc<str>>,
 }
 
 impl Worker {
@@ -287,6 +290,12 @@ impl Worker {
                 Err(e) => {
                     failures += 1;
                     let wait = crate::time::backoff(failures);
+                    crate::metrics::get().set_mailbox(
+                        self.name(),
+                        MailboxState::Backoff {
+                            retry_at_ms: crate::time::now_ms() + wait.as_millis() as i64,
+                        },
+                    );
                     tracing::error!(mailbox = %self.name(), error = %e, retry_in = ?wait, "mailbox failed; retrying");
                     tokio::select! {
                         _ = tokio::time::sleep(wait) => {}
@@ -303,6 +312,12 @@ impl Worker {
         failures: &mut u32,
     ) -> Result<(), ImapError> {
         let cfg = self.imap();
+        crate::metrics::get().set_mailbox(
+            self.name(),
+            MailboxState::Connecting {
+                since_ms: crate::time::now_ms(),
+            },
+        );
         let mut s = login(cfg).await?;
         let mb = within(s.select(&cfg.folder))
             .await
@@ -315,6 +330,7 @@ impl Worker {
             caps.has_str("UIDPLUS"),
         );
         tracing::info!(mailbox = %self.name(), folder = %cfg.folder, uid_validity, idle, "mailbox connected");
+        crate::metrics::get().set_mailbox(self.name(), MailboxState::Connected);
         *failures = 0;
 
         let mut cursor = self.load_cursor(uid_validity).await?;
@@ -355,17 +371,20 @@ impl Worker {
             Some((v, last)) if v == uid_validity => Cursor {
                 uid_validity,
                 last_uid: last,
+                fence: self.fence.clone(),
             },
             Some((v, _)) => {
                 tracing::warn!(mailbox = %self.name(), old = v, new = uid_validity, "UIDVALIDITY changed: reading the folder again");
                 Cursor {
                     uid_validity,
                     last_uid: 0,
+                    fence: self.fence.clone(),
                 }
             }
             None => Cursor {
                 uid_validity,
                 last_uid: 0,
+                fence: self.fence.clone(),
             },
         })
     }
@@ -445,6 +464,7 @@ impl Worker {
         let next = Cursor {
             uid_validity: cursor.uid_validity,
             last_uid: i64::from(new.last().map(|(u, _)| *u).unwrap_or(0)),
+            fence: self.fence.clone(),
         };
         let uids: Vec<u32> = new.iter().map(|(u, _)| *u).collect();
 
@@ -456,6 +476,7 @@ impl Worker {
             self.index,
         );
         let raw: Vec<RawMail> = mails.into_iter().map(|(_, m)| m).collect();
+        let saved = next.clone();
         let queued = tokio::task::spawn_blocking(move || -> Result<bool, String> {
             let mut c = conn
                 .lock()
@@ -476,7 +497,7 @@ impl Worker {
                 &cfg.mailboxes[index],
                 raw,
                 clock,
-                Some(&next),
+                Some(&saved),
             )
             .map_err(|e| e.to_string())?;
             let mut summary = process::Summary::default();

@@ -1,6 +1,7 @@
 //! The database: SQLite (embedded default, WAL) or PostgreSQL, chosen by the URL scheme, behind
 //! one diesel connection type. Migrations for both are embedded in the binary.
 
+pub mod cluster;
 pub mod models;
 pub mod schema;
 
@@ -97,7 +98,7 @@ pub fn connect(url: &str) -> Result<AnyConnection, StoreError> {
         // once rather than wait (switching to WAL needs the file to itself): try again briefly.
         let mut tries = 0;
         loop {
-            match sqlite_setup(&mut c, path, new_file) {
+            match sqlite_setup(&mut c, new_file) {
                 Ok(()) => break,
                 Err(e) if tries < 300 && (e.contains("locked") || e.contains("busy")) => {
                     tries += 1;
@@ -117,15 +118,21 @@ pub fn connect(url: &str) -> Result<AnyConnection, StoreError> {
     }
 }
 
-/// Whether an SQLite file's header says WAL mode (file format versions 2 at bytes 18 and 19).
-fn is_wal_file(path: &str) -> bool {
-    use std::io::Read;
-    let mut header = [0u8; 20];
-    std::fs::File::open(path)
-        .and_then(|mut f| f.read_exact(&mut header))
-        .is_ok()
-        && header[18] == 2
-        && header[19] == 2
+/// Whether the open database is in WAL mode. Asked through the connection, never by opening
+/// the file a second time: closing any other descriptor of the file would drop this process's
+/// POSIX locks on it, and another process's SQLite, seeing no locks, would then take itself for
+/// the last user and delete the WAL that this process is still writing to.
+fn is_wal(c: &mut SqliteConnection) -> bool {
+    #[derive(QueryableByName)]
+    struct Mode {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        journal_mode: String,
+    }
+    diesel::sql_query("PRAGMA journal_mode")
+        .load::<Mode>(c)
+        .ok()
+        .and_then(|m| m.into_iter().next())
+        .is_some_and(|m| m.journal_mode.eq_ignore_ascii_case("wal"))
 }
 
 /// The newest migration version this binary knows.
@@ -177,7 +184,7 @@ fn schema_is_current(conn: &mut AnyConnection) -> bool {
 }
 
 /// The per-connection SQLite settings, and for a new file its page size and WAL mode.
-fn sqlite_setup(c: &mut SqliteConnection, path: &str, new_file: bool) -> Result<(), String> {
+fn sqlite_setup(c: &mut SqliteConnection, new_file: bool) -> Result<(), String> {
     if new_file {
         // Mail is stored whole: 8 KiB pages keep a typical mail in fewer overflow pages than
         // 4 KiB (faster bulk imports) without making each one-mail commit of an MTA pipe write
@@ -187,7 +194,7 @@ fn sqlite_setup(c: &mut SqliteConnection, path: &str, new_file: bool) -> Result<
     }
     // WAL lets readers run beside the writer. The mode is stored in the file, so it is only set
     // when the file is not in WAL mode yet (bytes 18 and 19 of the header are 2 in WAL).
-    if new_file || !is_wal_file(path) {
+    if new_file || !is_wal(c) {
         c.batch_execute("PRAGMA journal_mode = WAL;")
             .map_err(|e| e.to_string())?;
     }

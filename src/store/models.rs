@@ -684,6 +684,34 @@ pub fn due_outbox(c: &mut Conn, now: i64, limit: i64) -> QueryResult<Vec<i64>> {
         .load(c)
 }
 
+/// PostgreSQL: claims up to `limit` rows due at `now` until `lease_until` in one statement,
+/// passing over rows another sender is claiming this moment (FOR UPDATE SKIP LOCKED), so
+/// several instances' senders share the outbox without waiting on each other.
+pub fn claim_due_outbox_skip_locked(
+    p: &mut diesel::PgConnection,
+    now: i64,
+    lease_until: i64,
+    limit: i64,
+) -> QueryResult<Vec<i64>> {
+    #[derive(QueryableByName)]
+    struct Claimed {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        id: i64,
+    }
+    let rows: Vec<Claimed> = diesel::sql_query(
+        "UPDATE outbox SET next_attempt_at = $1 WHERE id IN (\
+           SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $2 \
+           ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING id",
+    )
+    .bind::<diesel::sql_types::BigInt, _>(lease_until)
+    .bind::<diesel::sql_types::BigInt, _>(now)
+    .bind::<diesel::sql_types::BigInt, _>(limit)
+    .load(p)?;
+    let mut ids: Vec<i64> = rows.into_iter().map(|r| r.id).collect();
+    ids.sort_unstable();
+    Ok(ids)
+}
+
 /// Claims rows for delivery until `lease_until`: only rows still pending and due are claimed,
 /// so two senders never deliver the same row at once. Returns the claimed ids.
 pub fn claim_outbox(
@@ -1256,4 +1284,12 @@ pub fn insert_digest_run(
         ))
         .execute(c)
         .map(|_| ())
+}
+
+/// Outgoing mails waiting to be sent.
+pub fn outbox_depth(c: &mut Conn) -> QueryResult<i64> {
+    outbox::table
+        .filter(outbox::status.eq("pending"))
+        .count()
+        .get_result(c)
 }

@@ -166,6 +166,22 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    instances (id) {
+        id -> Text,
+        started_at -> BigInt,
+        seen_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    mailbox_leases (mailbox) {
+        mailbox -> Text,
+        holder -> Text,
+        expires_at -> BigInt,
+    }
+}
+
 diesel::joinable!(messages -> tickets (ticket_id));
 diesel::joinable!(attachments -> messages (message_row_id));
 diesel::joinable!(events -> tickets (ticket_id));
@@ -184,4 +200,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     thread_refs,
     sla_clocks,
     digest_runs,
+    instances,
+    mailbox_leases,
 );

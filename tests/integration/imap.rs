@@ -33,13 +33,13 @@ async fn session(addr: &str, user: &str, password: &str) -> Session {
 }
 
 /// A test's own folder in the support account, removed at the end.
-struct Folder {
+pub(crate) struct Folder {
     addr: String,
-    name: String,
+    pub(crate) name: String,
 }
 
 impl Folder {
-    fn new(addr: &str) -> Folder {
+    pub(crate) fn new(addr: &str) -> Folder {
         let name = format!("t{:x}", fastrand::u64(..));
         rt().block_on(async {
             let mut s = session(addr, "support@example.test", "secret").await;
@@ -52,7 +52,15 @@ impl Folder {
         }
     }
 
-    fn append(&self, mails: &[Vec<u8>]) {
+    /// A folder made by another thread's [`Folder::new`] (removed by that one).
+    pub(crate) fn existing(addr: &str, name: &str) -> std::mem::ManuallyDrop<Folder> {
+        std::mem::ManuallyDrop::new(Folder {
+            addr: addr.to_string(),
+            name: name.to_string(),
+        })
+    }
+
+    pub(crate) fn append(&self, mails: &[Vec<u8>]) {
         rt().block_on(async {
             let mut s = session(&self.addr, "support@example.test", "secret").await;
             for m in mails {
@@ -94,7 +102,7 @@ impl Folder {
         })
     }
 
-    fn mailbox_toml(&self, name: &str, password: &str, after: &str) -> String {
+    pub(crate) fn mailbox_toml(&self, name: &str, password: &str, after: &str) -> String {
         let (host, port) = self.addr.rsplit_once(':').unwrap();
         format!(
             "\n[[mailboxes]]\nname = \"{name}\"\nkind = \"imap\"\nhost = \"{host}\"\nport = {port}\ntls = \"none\"\n\
@@ -120,7 +128,7 @@ impl Drop for Folder {
 }
 
 /// A generated mail from a unique customer.
-fn mail(i: usize, tag: &str) -> Vec<u8> {
+pub(crate) fn mail(i: usize, tag: &str) -> Vec<u8> {
     format!(
         "From: Customer {i} <c{i}.{tag}@customer.example>\r\nTo: support@example.test\r\nSubject: Problem {i}\r\n\
          Message-ID: <m{i}.{tag}@customer.example>\r\nDate: Sat, 21 Nov 2026 09:00:00 +0100\r\n\r\nPlease help with problem {i}.\r\n"
@@ -153,14 +161,18 @@ fn one_mail_becomes_a_ticket(env: &Env, folder: &Folder) {
 /// An environment whose only mailbox is `folder` over IMAP.
 fn imap_env(folder: &Folder, after: &str, transport: Option<&str>) -> Env {
     let env = Env::with(&folder.mailbox_toml("imap", "secret", after), transport);
-    // Drop the standard Maildir mailbox: this test is about IMAP alone.
+    without_maildir(&env);
+    env
+}
+
+/// Drops the standard Maildir mailbox from the config: the test is about IMAP alone.
+pub(crate) fn without_maildir(env: &Env) {
     let text = std::fs::read_to_string(&env.config).unwrap();
     let start = text.find("[[mailboxes]]\nname = \"support\"").unwrap();
     let end = start
         + text[start..].find("poll_interval = \"200ms\"\n").unwrap()
         + "poll_interval = \"200ms\"\n".len();
     std::fs::write(&env.config, format!("{}{}", &text[..start], &text[end..])).unwrap();
-    env
 }
 
 #[test]

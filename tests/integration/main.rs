@@ -4,6 +4,7 @@
 
 mod util;
 
+mod cluster;
 mod conversation;
 mod corpus;
 mod digest;
@@ -11,5 +12,6 @@ mod imap;
 mod ingest;
 mod mutt;
 mod serve;
+mod service;
 mod sla;
 mod smtp;

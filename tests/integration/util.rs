@@ -145,6 +145,22 @@ name = "general"
         }
     }
 
+    /// The one integer a query `SELECT <n> AS n …` gives, straight from the test database.
+    pub fn count(&self, sql: &str) -> i64 {
+        #[derive(diesel::QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let q = diesel::sql_query(sql);
+        let rows: Vec<N> = match self.db_url.strip_prefix("sqlite://") {
+            Some(path) => q.load(&mut diesel::SqliteConnection::establish(path).unwrap()),
+            None => q.load(&mut PgConnection::establish(&self.db_url).unwrap()),
+        }
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        rows[0].n
+    }
+
     pub fn path(&self, rel: &str) -> PathBuf {
         self.dir.path().join(rel)
     }
@@ -338,13 +354,35 @@ impl Env {
         Daemon(child)
     }
 
+    /// Starts another `serve` on the same config, its output in `log` (one of several instances),
+    /// with `env` added to its environment.
+    pub fn serve_instance(&self, log: &str, env: &[(&str, &str)]) -> Daemon {
+        let out = std::fs::File::create(self.path(log)).unwrap();
+        let mut cmd = self.cmd(&["serve"]);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let child = cmd
+            .stdin(std::process::Stdio::null())
+            .stdout(out.try_clone().unwrap())
+            .stderr(out)
+            .spawn()
+            .unwrap();
+        Daemon(child)
+    }
+
     /// What `serve` logged so far.
     pub fn serve_log(&self) -> String {
         std::fs::read_to_string(self.path("serve.log")).unwrap_or_default()
     }
 
     /// Stops `serve` with SIGTERM and insists that it exits cleanly within 10 s.
-    pub fn terminate(&self, mut d: Daemon) {
+    pub fn terminate(&self, d: Daemon) {
+        self.terminate_logged(d, "serve.log");
+    }
+
+    /// As [`Env::terminate`], for an instance logging to `log`; returns how long it took.
+    pub fn terminate_logged(&self, mut d: Daemon, log: &str) -> std::time::Duration {
         let pid = d.0.id().to_string();
         assert!(std::process::Command::new("kill")
             .args(["-TERM", &pid])
@@ -365,8 +403,9 @@ impl Env {
         assert!(
             status.success(),
             "serve exited with {status}:\n{}",
-            self.serve_log()
+            std::fs::read_to_string(self.path(log)).unwrap_or_default()
         );
+        start.elapsed()
     }
 }
 

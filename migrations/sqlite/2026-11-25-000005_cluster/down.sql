@@ -1,0 +1,2 @@
+DROP TABLE mailbox_leases;
+DROP TABLE instances;

@@ -1,0 +1,227 @@
+//! Running under a service manager: systemd's notify protocol (READY, WATCHDOG, STOPPING) and
+//! the HTTP listener of `[metrics] listen` (`/metrics`, `/healthz`).
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::watch;
+
+use crate::metrics;
+use crate::store::AnyConnection;
+
+/// Sends `state` (e.g. `READY=1`) to systemd when it started us with `NOTIFY_SOCKET`
+/// (Type=notify); does nothing otherwise. Returns whether a message was sent.
+pub fn notify(state: &str) -> bool {
+    use std::os::unix::net::{SocketAddr as UnixAddr, UnixDatagram};
+    let Some(path) = std::env::var_os("NOTIFY_SOCKET") else {
+        return false;
+    };
+    let path = path.to_string_lossy().into_owned();
+    let addr = match path.strip_prefix('@') {
+        Some(name) => {
+            use std::os::linux::net::SocketAddrExt;
+            UnixAddr::from_abstract_name(name.as_bytes())
+        }
+        None => UnixAddr::from_pathname(&path),
+    };
+    let sent = addr.and_then(|a| UnixDatagram::unbound()?.send_to_addr(state.as_bytes(), &a));
+    if let Err(e) = &sent {
+        tracing::warn!(socket = %path, "cannot notify the service manager: {e}");
+    }
+    sent.is_ok()
+}
+
+/// How often to ping systemd's watchdog (half of `WATCHDOG_USEC`), when it asked for it.
+pub fn watchdog_interval() -> Option<Duration> {
+    let usec: u64 = std::env::var("WATCHDOG_USEC").ok()?.parse().ok()?;
+    if let Ok(pid) = std::env::var("WATCHDOG_PID") {
+        if pid.parse::<u32>().ok() != Some(std::process::id()) {
+            return None;
+        }
+    }
+    (usec > 0).then(|| Duration::from_micros(usec / 2))
+}
+
+/// Pings the watchdog while the runtime runs: a wedged runtime stops the pings and systemd
+/// restarts the service.
+pub async fn watchdog(every: Duration, mut stop: watch::Receiver<bool>) {
+    while !*stop.borrow() {
+        notify("WATCHDOG=1");
+        tokio::select! {
+            _ = tokio::time::sleep(every) => {}
+            _ = stop.changed() => {}
+        }
+    }
+}
+
+/// What `/healthz` and `/metrics` need from the database, asked on a connection of their own.
+#[derive(Clone)]
+pub struct Probe {
+    pub conn: Arc<Mutex<AnyConnection>>,
+    /// How long a mailbox may hang in a login or past its retry time and still count healthy.
+    pub stuck: Duration,
+}
+
+impl Probe {
+    /// The number of outgoing mails waiting, or `None` when the database did not answer
+    /// within 2 s.
+    async fn outbox_depth(&self) -> Option<i64> {
+        let conn = self.conn.clone();
+        let ask = tokio::task::spawn_blocking(move || {
+            let mut c = conn.lock().ok()?;
+            crate::store::models::outbox_depth(&mut c).ok()
+        });
+        tokio::time::timeout(Duration::from_secs(2), ask)
+            .await
+            .ok()?
+            .ok()?
+    }
+
+    async fn metrics(&self) -> (u16, String) {
+        let depth = self.outbox_depth().await;
+        (200, metrics::get().render(depth, depth.is_some()))
+    }
+
+    /// 200 while the database answers and every mailbox is connected, waiting for its lease, or
+    /// within its backoff; 503 otherwise. The body says which part failed.
+    async fn health(&self) -> (u16, String) {
+        let database = self.outbox_depth().await.is_some();
+        let now = crate::time::now_ms();
+        let mut ok = database;
+        let mut body = format!(
+            "{{\"database\":{},\"mailboxes\":{{",
+            if database { "\"ok\"" } else { "\"down\"" }
+        );
+        for (i, (name, state)) in metrics::get().mailboxes().iter().enumerate() {
+            let healthy = state.healthy(now, self.stuck);
+            ok &= healthy;
+            let label = serde_json::to_string(name).unwrap_or_default();
+            let state = format!("{state:?}").to_lowercase();
+            let state = state
+                .split([' ', '{'])
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            body.push_str(&format!(
+                "{}{label}:{{\"state\":\"{state}\",\"healthy\":{healthy}}}",
+                if i > 0 { "," } else { "" }
+            ));
+        }
+        body.push_str(&format!("}},\"healthy\":{ok}}}\n"));
+        (if ok { 200 } else { 503 }, body)
+    }
+}
+
+/// Binds the listener (at start, so a taken port is a start-up error).
+pub async fn bind(addr: SocketAddr) -> Result<TcpListener, String> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("metrics.listen = \"{addr}\": cannot listen there: {e}"))
+}
+
+/// Serves `/metrics` and `/healthz` until `stop`.
+pub async fn http(listener: TcpListener, probe: Probe, mut stop: watch::Receiver<bool>) {
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    let probe = probe.clone();
+                    tokio::spawn(async move {
+                        let _ = tokio::time::timeout(Duration::from_secs(10), answer(stream, &probe)).await;
+                    });
+                }
+                Err(e) => {
+                    tracing::warn!("metrics listener: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            },
+            _ = stop.changed() => return,
+        }
+    }
+}
+
+/// Reads one request (its head, at most 8 KiB) and answers it; the connection is then closed.
+async fn answer(mut stream: TcpStream, probe: &Probe) -> std::io::Result<()> {
+    let mut head = Vec::with_capacity(512);
+    let mut buf = [0u8; 1024];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") && !head.windows(2).any(|w| w == b"\n\n") {
+        let n = stream.read(&mut buf).await?;
+        if n == 0 || head.len() + n > 8192 {
+            break;
+        }
+        head.extend_from_slice(&buf[..n]);
+    }
+    let line = String::from_utf8_lossy(&head);
+    let mut words = line.lines().next().unwrap_or_default().split_whitespace();
+    let (method, target) = (words.next().unwrap_or(""), words.next().unwrap_or(""));
+    let path = target.split('?').next().unwrap_or("");
+    let (status, content_type, body) = match (method, path) {
+        ("GET" | "HEAD", "/metrics") => {
+            let (s, b) = probe.metrics().await;
+            (s, "text/plain; version=0.0.4; charset=utf-8", b)
+        }
+        ("GET" | "HEAD", "/healthz") => {
+            let (s, b) = probe.health().await;
+            (s, "application/json", b)
+        }
+        ("GET" | "HEAD", _) => (
+            404,
+            "text/plain",
+            "not found: try /metrics or /healthz\n".into(),
+        ),
+        _ => (405, "text/plain", "only GET and HEAD\n".into()),
+    };
+    let reason = match status {
+        200 => "OK",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        _ => "Service Unavailable",
+    };
+    let mut out = format!(
+        "HTTP/1.1 {status} {reason}\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    if method != "HEAD" {
+        out.extend_from_slice(body.as_bytes());
+    }
+    stream.write_all(&out).await?;
+    stream.shutdown().await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_watchdog_interval_is_half_of_what_systemd_asks() {
+        // Only this test touches these variables.
+        std::env::set_var("WATCHDOG_USEC", "20000000");
+        std::env::remove_var("WATCHDOG_PID");
+        assert_eq!(watchdog_interval(), Some(Duration::from_secs(10)));
+        std::env::set_var("WATCHDOG_PID", "1");
+        assert_eq!(watchdog_interval(), None, "meant for another process");
+        std::env::set_var("WATCHDOG_PID", std::process::id().to_string());
+        assert_eq!(watchdog_interval(), Some(Duration::from_secs(10)));
+        std::env::remove_var("WATCHDOG_USEC");
+        std::env::remove_var("WATCHDOG_PID");
+        assert_eq!(watchdog_interval(), None);
+    }
+
+    #[test]
+    fn notify_writes_to_the_socket_systemd_names() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("notify");
+        let sock = std::os::unix::net::UnixDatagram::bind(&path).unwrap();
+        std::env::set_var("NOTIFY_SOCKET", &path);
+        assert!(notify("READY=1"));
+        std::env::remove_var("NOTIFY_SOCKET");
+        assert!(!notify("READY=1"), "nothing is sent without NOTIFY_SOCKET");
+        let mut buf = [0u8; 64];
+        let n = sock.recv(&mut buf).unwrap();
+        assert_eq!(&buf[..n], b"READY=1");
+    }
+}
