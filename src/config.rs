@@ -1503,6 +1503,30 @@ impl Reader {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn secret_paths_can_name_the_systemd_credentials_directory() {
+        // Only this test sets the variable.
+        std::env::set_var("CREDENTIALS_DIRECTORY", "/run/credentials/postdesk.service");
+        assert_eq!(
+            super::credential_path("${CREDENTIALS_DIRECTORY}/postdesk_imap"),
+            "/run/credentials/postdesk.service/postdesk_imap"
+        );
+        assert_eq!(
+            super::credential_path("$CREDENTIALS_DIRECTORY/postdesk_smtp"),
+            "/run/credentials/postdesk.service/postdesk_smtp"
+        );
+        assert_eq!(
+            super::credential_path("/etc/x/${CREDENTIALS_DIRECTORY}"),
+            "/etc/x/${CREDENTIALS_DIRECTORY}"
+        );
+        std::env::remove_var("CREDENTIALS_DIRECTORY");
+        assert_eq!(
+            super::credential_path("${CREDENTIALS_DIRECTORY}/postdesk_imap"),
+            "${CREDENTIALS_DIRECTORY}/postdesk_imap",
+            "outside systemd the path stays as written (and its read error names it)"
+        );
+    }
+
     use super::*;
 
     const GOOD: &str = r#"

@@ -20,7 +20,7 @@ import argparse, contextlib, imaplib, os, re, shutil, statistics, subprocess, sy
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from servers import test_server  # noqa: E402
+from servers import test_servers  # noqa: E402
 from imap import MAILBOX, imap  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(HERE))
 PD = os.path.join(ROOT, "target/release/postdesk")
@@ -108,6 +108,18 @@ def stop(procs):
         p.wait(timeout=20)
 
 
+def busy():
+    """(busy, total) CPU ticks of the whole machine so far."""
+    v = [int(x) for x in open("/proc/stat").readline().split()[1:]]
+    idle = v[3] + v[4]
+    return sum(v) - idle, sum(v)
+
+
+def cpu_seconds(pid):
+    f = open("/proc/%d/stat" % pid).read().rsplit(")", 1)[1].split()
+    return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def throughput(imap_addr, smtp_addr, base, mails, instances, runs):
     n = len(mails)
     intake, end = [], []
@@ -116,6 +128,7 @@ def throughput(imap_addr, smtp_addr, base, mails, instances, runs):
         with database() as url:
             w = workdir(base, "t%d_%d" % (instances, r), url, imap_addr, smtp_addr, folders)
             t0 = time.perf_counter()
+            b0 = busy()
             procs = [start(w, i) for i in range(instances)]
             stored_at = None
             while True:
@@ -128,13 +141,18 @@ def throughput(imap_addr, smtp_addr, base, mails, instances, runs):
                     sys.exit("not drained after 600 s: %d stored" % stored)
                 time.sleep(0.02)
             done = time.perf_counter() - t0
+            b1 = busy()
+            ours = sum(cpu_seconds(p.pid) for p in procs)
+            machine = (b1[0] - b0[0]) / max(1, b1[1] - b0[1])
             stop(procs)
             per = psql(url, "SELECT string_agg(n::text, '/') FROM (SELECT COUNT(*) AS n FROM inbound GROUP BY mailbox ORDER BY mailbox) x")
         drop(imap_addr, folders)
         intake.append(n / stored_at)
         end.append(n / done)
-        print("  %d instance(s), run %d: stored in %.1f s, acknowledged in %.1f s (mails per mailbox %s)" % (
-            instances, r + 1, stored_at, done, per), flush=True)
+        print("  %d instance(s), run %d: stored in %.1f s, acknowledged in %.1f s (mails per mailbox %s); "
+              "machine CPU %.0f %% busy, postdesk %.1f CPU-s of %.1f (%.2f ms per mail)" % (
+                  instances, r + 1, stored_at, done, per, machine * 100, ours,
+                  done * os.cpu_count(), ours * 1000 / n), flush=True)
     return statistics.median(intake), statistics.median(end)
 
 
@@ -144,7 +162,8 @@ def memory(imap_addr, smtp_addr, base, gen_mails):
         w = workdir(base, "memory", url, imap_addr, smtp_addr, folders)
         p = start(w, 0)
         t0 = time.time()
-        while int(psql(url, "SELECT COUNT(*) FROM outbox WHERE status = 'sent'")) < 1000:
+        while int(psql(url, "SELECT COUNT(*) FROM inbound")) < 1000 or \
+                int(psql(url, "SELECT COUNT(*) FROM outbox WHERE status <> 'sent'")) > 0:
             if time.time() - t0 > 120:
                 sys.exit("the memory run's backlog did not drain")
             time.sleep(0.1)
@@ -164,11 +183,12 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("-n", type=int, default=6000)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--instances", default="1,2,3", help="instance counts to time (empty: memory only)")
     a = ap.parse_args()
     subprocess.run(["cargo", "build", "--release", "-q"], cwd=ROOT, check=True)
     base = tempfile.mkdtemp(prefix="pdcluster.")
     try:
-        with test_server("IMAP") as imap_addr, test_server("SMTP") as smtp_addr:
+        with test_servers("IMAP", "SMTP") as (imap_addr, smtp_addr):
             gen = os.path.join(base, "gen")
             subprocess.run([sys.executable, os.path.join(HERE, "gen-mail.py"), "-n", str(a.n), "-o", gen,
                             "--no-tag", "--to", "support@example.test", "--seed", "23"],
@@ -176,11 +196,11 @@ def main():
             files = sorted(f for f in os.listdir(gen) if f.endswith(".eml"))[:a.n]
             mails = [open(os.path.join(gen, f), "rb").read() for f in files]
             results = {}
-            for k in (1, 2, 3):
+            for k in [int(x) for x in a.instances.split(",") if x]:
                 results[k] = throughput(imap_addr, smtp_addr, base, mails, k, a.runs)
             for k, (intake, end) in results.items():
                 print("%d instance(s): stored %.0f msgs/s, acknowledged %.0f msgs/s (medians of %d runs of %d mails; x%.2f / x%.2f of one instance)" % (
-                    k, intake, end, a.runs, len(mails), intake / results[1][0], end / results[1][1]))
+                    k, intake, end, a.runs, len(mails), intake / results.get(1, (intake, end))[0], end / results.get(1, (intake, end))[1]))
             after, idle = memory(imap_addr, smtp_addr, base, mails)
             print("memory: one instance, 10 IMAP mailboxes on PostgreSQL: %.1f MB resident after 1,000 mails, %.1f MB idle 10 s later" % (after, idle))
     finally:

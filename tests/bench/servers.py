@@ -8,15 +8,23 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 @contextlib.contextmanager
 def test_server(variable):
     """Yields the host:port that POSTDESK_TEST_<variable> gives, starting the servers if needed."""
-    name = "POSTDESK_TEST_" + variable
-    if os.environ.get(name):
-        yield os.environ[name]
+    with test_servers(variable) as values:
+        yield values[0]
+
+
+@contextlib.contextmanager
+def test_servers(*variables):
+    """Yields the values of POSTDESK_TEST_<variable> for each of `variables`, starting one set
+    of servers if the environment does not name them all."""
+    names = ["POSTDESK_TEST_" + v for v in variables]
+    if all(os.environ.get(n) for n in names):
+        yield [os.environ[n] for n in names]
         return
     d = tempfile.mkdtemp(prefix="pds.", dir="/tmp")
     script = os.path.join(ROOT, "tests/servers.sh")
     try:
         out = subprocess.run([script, "start", d], check=True, capture_output=True, text=True).stdout
-        yield re.search(name + r"=(\S+)", out).group(1)
+        yield [re.search(n + r"=(\S+)", out).group(1) for n in names]
     finally:
         subprocess.run([script, "stop", d])
         time.sleep(1)

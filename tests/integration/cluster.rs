@@ -8,7 +8,7 @@ use std::time::Duration;
 use postdesk::store::{self, cluster};
 
 use crate::imap::{mail, without_maildir, Folder};
-use crate::util::{backend, server_env, servers_shared, wait_for, Env};
+use crate::util::{backend, mail_servers, servers_shared, smtp_transport, wait_for, Env};
 
 /// The lease queries on the test backend: one holder at a time, takeover only after expiry,
 /// the fence refuses a holder whose lease was taken over, release hands it on at once.
@@ -106,11 +106,7 @@ fn three_instances_share_5000_mails_and_one_killed_mid_run_loses_nothing() {
         );
         return;
     }
-    let (Some(addr), Some(smtp), Some(root)) = (
-        server_env("POSTDESK_TEST_IMAP"),
-        server_env("POSTDESK_TEST_SMTP"),
-        server_env("POSTDESK_TEST_MAILROOT"),
-    ) else {
+    let Some((addr, smtp, root)) = mail_servers() else {
         return;
     };
     let _servers = servers_shared();
@@ -126,12 +122,9 @@ fn three_instances_share_5000_mails_and_one_killed_mid_run_loses_nothing() {
         "\n[cluster]\nlease = \"3s\"\n\n[[digests]]\nname = \"pulse\"\ncron = \"*/4 * * * * *\"\n\
          to = [\"{boss}\"]\ncatch_up = false\n"
     ));
-    let (host, port) = smtp.rsplit_once(':').unwrap();
     let env = Env::with(
         &extra,
-        Some(&format!(
-            "kind = \"smtp\"\nhost = \"{host}\"\nport = {port}\ntls = \"none\"\nparallel = 2"
-        )),
+        Some(&format!("{}\nparallel = 2", smtp_transport(&smtp))),
     );
     without_maildir(&env);
     env.ok(&["migrate"]);

@@ -6,7 +6,9 @@ use std::time::{Duration, Instant};
 
 use tokio::net::TcpStream;
 
-use crate::util::{fixture, server_env, servers_shared, wait_for, Env, SERVERS};
+use crate::util::{
+    fixture, mail_servers, server_env, servers_shared, smtp_transport, wait_for, Env, SERVERS,
+};
 
 type Session = async_imap::Session<TcpStream>;
 
@@ -177,23 +179,12 @@ pub(crate) fn without_maildir(env: &Env) {
 
 #[test]
 fn imap_mail_becomes_a_ticket_and_the_acknowledgement_reaches_the_customer() {
-    let (Some(addr), Some(smtp), Some(root)) = (
-        server_env("POSTDESK_TEST_IMAP"),
-        server_env("POSTDESK_TEST_SMTP"),
-        server_env("POSTDESK_TEST_MAILROOT"),
-    ) else {
+    let Some((addr, smtp, root)) = mail_servers() else {
         return;
     };
     let _dovecot = servers_shared();
     let folder = Folder::new(&addr);
-    let (host, port) = smtp.rsplit_once(':').unwrap();
-    let env = imap_env(
-        &folder,
-        "seen",
-        Some(&format!(
-            "kind = \"smtp\"\nhost = \"{host}\"\nport = {port}\ntls = \"none\""
-        )),
-    );
+    let env = imap_env(&folder, "seen", Some(&smtp_transport(&smtp)));
     let tag = format!("{:x}", fastrand::u64(..));
     folder.append(&[mail(1, &tag), std::fs::read(fixture("latin1.eml")).unwrap()]);
     let d = env.serve();

@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
-use crate::util::{header, in_maildir, server_env, servers_shared, wait_for, Env};
+use crate::util::{header, in_maildir, mail_servers, servers_shared, wait_for, Env};
 
 fn smtp_send(smtp: &str, from: &str, to: &str, data: &str) {
     use std::io::{BufRead, BufReader, Write};
@@ -74,11 +74,7 @@ fn desk_env(imap: &str, smtp: &str, extra: &str) -> Env {
 
 #[test]
 fn an_agent_answers_a_notification_with_mutt_and_the_customer_gets_the_answer_threaded() {
-    let (Some(imap), Some(smtp), Some(root)) = (
-        server_env("POSTDESK_TEST_IMAP"),
-        server_env("POSTDESK_TEST_SMTP"),
-        server_env("POSTDESK_TEST_MAILROOT"),
-    ) else {
+    let Some((imap, smtp, root)) = mail_servers() else {
         return;
     };
     let _servers = servers_shared();
@@ -199,11 +195,7 @@ fn an_agent_answers_a_notification_with_mutt_and_the_customer_gets_the_answer_th
 
 #[test]
 fn through_the_servers_a_forged_command_is_refused_and_an_auto_responder_is_capped() {
-    let (Some(imap), Some(smtp), Some(root)) = (
-        server_env("POSTDESK_TEST_IMAP"),
-        server_env("POSTDESK_TEST_SMTP"),
-        server_env("POSTDESK_TEST_MAILROOT"),
-    ) else {
+    let Some((imap, smtp, root)) = mail_servers() else {
         return;
     };
     let _servers = servers_shared();

@@ -4,12 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::util::{header, in_maildir, server_env, wait_for, Env};
-
-fn smtp_transport(hostport: &str) -> String {
-    let (host, port) = hostport.rsplit_once(':').unwrap();
-    format!("kind = \"smtp\"\nhost = \"{host}\"\nport = {port}\ntls = \"none\"")
-}
+use crate::util::{header, in_maildir, server_env, smtp_transport, wait_for, Env};
 
 /// Files delivered to Dovecot's catch-all mailbox that contain `needle`.
 fn delivered(root: &str, needle: &str) -> Vec<String> {

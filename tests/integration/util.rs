@@ -41,6 +41,21 @@ pub fn server_env(name: &str) -> Option<String> {
     }
 }
 
+/// The IMAP and SMTP servers and Dovecot's mail root that tests/run.sh starts.
+pub fn mail_servers() -> Option<(String, String, String)> {
+    Some((
+        server_env("POSTDESK_TEST_IMAP")?,
+        server_env("POSTDESK_TEST_SMTP")?,
+        server_env("POSTDESK_TEST_MAILROOT")?,
+    ))
+}
+
+/// A `[transport]` body for the test Postfix at `hostport` (plain SMTP on loopback).
+pub fn smtp_transport(hostport: &str) -> String {
+    let (host, port) = hostport.rsplit_once(':').unwrap();
+    format!("kind = \"smtp\"\nhost = \"{host}\"\nport = {port}\ntls = \"none\"")
+}
+
 pub fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")
