@@ -422,6 +422,21 @@ impl Config {
     }
 }
 
+/// Reads a secret file (a password or a key), refusing one over 64 KiB: a path naming a
+/// device or a huge file by mistake is an error, not a hang.
+fn read_secret(path: &str) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    const MAX: u64 = 64 * 1024;
+    let mut out = Vec::new();
+    std::fs::File::open(path)?
+        .take(MAX + 1)
+        .read_to_end(&mut out)?;
+    if out.len() as u64 > MAX {
+        return Err(std::io::Error::other("larger than 64 KiB"));
+    }
+    Ok(out)
+}
+
 /// A secret file's path with a leading `${CREDENTIALS_DIRECTORY}` replaced by that variable:
 /// the directory where systemd puts what the unit's `LoadCredential=` lines load.
 pub fn credential_path(path: &str) -> String {
@@ -759,7 +774,9 @@ impl Reader {
             return Some(Secret(p));
         }
         if let Some(f) = file.map(|f| credential_path(&f)) {
-            return match std::fs::read_to_string(&f) {
+            return match read_secret(&f).and_then(|b| {
+                String::from_utf8(b).map_err(|_| std::io::Error::other("not UTF-8 text"))
+            }) {
                 Ok(p) => Some(Secret(p.trim_end_matches(['\r', '\n']).to_string())),
                 Err(e) => {
                     self.problem(
@@ -1230,7 +1247,7 @@ impl Reader {
                     .map(|f| credential_path(&f));
                 self.unknown_keys(&s);
                 match (domain, selector, key_file) {
-                    (Some(d), Some(sel), Some(f)) => match std::fs::read(&f) {
+                    (Some(d), Some(sel), Some(f)) => match read_secret(&f) {
                         Ok(pem) => match crate::mail::dkim::Signer::from_pem(&pem, &d, &sel) {
                             Ok(signer) => Some(std::sync::Arc::new(signer)),
                             Err(e) => {
@@ -1632,6 +1649,20 @@ name = "general"
         let missing = imap.replace("POSTDESK_TEST_PW", "POSTDESK_TEST_UNSET_VAR");
         assert!(errors(&missing).iter().any(|e| e
             .contains("password_env: expected the environment variable POSTDESK_TEST_UNSET_VAR")));
+    }
+
+    #[test]
+    fn a_secret_file_that_never_ends_is_an_error_not_a_hang() {
+        let imap = GOOD.replace(
+            "kind = \"maildir\"\npath = \"var/mail/support\"",
+            "kind = \"imap\"\nhost = \"imap.example.com\"\nusername = \"u\"\npassword_file = \"/dev/zero\"",
+        );
+        let errs = errors(&imap);
+        assert!(
+            errs.iter()
+                .any(|e| e.contains("password_file") && e.contains("larger than 64 KiB")),
+            "{errs:?}"
+        );
     }
 
     const POLICY: &str = r#"

@@ -323,7 +323,10 @@ async fn send_digests(ctx: TaskCtx, mut stop: watch::Receiver<bool>, outbox_read
         .await
         .unwrap_or_default();
     let mut after = crate::time::now_ms();
+    let mut failures = 0u32;
     while !*stop.borrow() {
+        // Runs that failed (database away or busy) are tried again after a backoff.
+        let mut retry = Vec::new();
         for (i, at) in std::mem::take(&mut due) {
             let name = cfg.digests[i].name.clone();
             let job = ctx
@@ -340,9 +343,19 @@ async fn send_digests(ctx: TaskCtx, mut stop: watch::Receiver<bool>, outbox_read
                 Ok(crate::digest::RunOutcome::AlreadySent) => {
                     tracing::debug!(digest = %name, "digest run already sent")
                 }
-                Err(e) => tracing::warn!(digest = %name, "digest failed: {e}"),
+                Err(e) => {
+                    tracing::warn!(digest = %name, "digest failed, trying again: {e}");
+                    retry.push((i, at));
+                }
             }
         }
+        if !retry.is_empty() {
+            failures += 1;
+            sleep_or_stop(crate::time::backoff(failures), &mut stop).await;
+            due = retry;
+            continue;
+        }
+        failures = 0;
         // The next scheduled time of any digest.
         let next = cfg
             .digests

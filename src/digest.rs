@@ -220,6 +220,8 @@ pub fn run(
     send_at: i64,
 ) -> Result<RunOutcome, String> {
     let result = c.transaction(|c| {
+        // Read, then write: wait for other writers (leases, mail) rather than fail on SQLite.
+        models::write_lock_first(c)?;
         if models::digest_run_exists(c, &d.name, scheduled_for)? {
             return Ok(RunOutcome::AlreadySent);
         }

@@ -901,6 +901,19 @@ pub fn save_sla_clock(c: &mut Conn, row: &SlaClockRow) -> QueryResult<()> {
     Ok(())
 }
 
+/// Called first in a transaction that reads and then writes: on SQLite it takes the write lock
+/// at once, so the transaction waits for other writers (busy_timeout) instead of failing with
+/// "database is locked" when it upgrades after another writer committed; on PostgreSQL it
+/// changes nothing.
+pub fn write_lock_first(c: &mut Conn) -> QueryResult<()> {
+    if let AnyConnection::Sqlite(_) = c {
+        diesel::update(sla_clocks::table.filter(sla_clocks::id.eq(-1)))
+            .set(sla_clocks::stage.eq(sla_clocks::stage))
+            .execute(c)?;
+    }
+    Ok(())
+}
+
 /// Claims up to `limit` clocks with a checkpoint due at `now`, earliest first (the partial
 /// index on next_check): their next_check is cleared in the same statement, so a second
 /// sweeper (which waits for the row locks, then finds them no longer due) never takes them too.
@@ -909,11 +922,7 @@ pub fn claim_due_sla_clocks(
     now: i64,
     limit: i64,
 ) -> QueryResult<Vec<(i64, SlaClockRow)>> {
-    // SQLite: take the write lock before reading (a read that later wants to write fails when
-    // another writer committed in between); PostgreSQL: a no-op.
-    diesel::update(sla_clocks::table.filter(sla_clocks::id.eq(-1)))
-        .set(sla_clocks::stage.eq(sla_clocks::stage))
-        .execute(c)?;
+    write_lock_first(c)?;
     let ids: Vec<i64> = sla_clocks::table
         .filter(sla_clocks::next_check.le(now))
         .order(sla_clocks::next_check.asc())
