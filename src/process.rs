@@ -190,6 +190,10 @@ impl Pipeline<'_> {
     ) -> Result<Vec<MailResult>, StoreError> {
         let save_cursor = |c: &mut AnyConnection| match cursor {
             Some(k) => {
+                // The fence, last before the commit: on PostgreSQL it locks the lease row only
+                // for the commit, so the holder's renewals are not held up by a long batch, and
+                // a takeover that comes in between waits for the commit (and then reads this
+                // cursor) or, having come first, makes this batch roll back.
                 if let Some(holder) = &k.fence {
                     let now = crate::time::now_ms();
                     if !crate::store::cluster::hold_lease(c, &mailbox.name, holder, now)? {
@@ -212,10 +216,6 @@ impl Pipeline<'_> {
         // mail, the batch is rolled back and stored again with a savepoint per mail, so the
         // refused mail alone is recorded as failed.
         let fast = c.transaction::<_, diesel::result::Error, _>(|c| {
-            // The fence first: on PostgreSQL it holds the lease row until the commit.
-            if cursor.is_some_and(|k| k.fence.is_some()) {
-                save_cursor(c)?;
-            }
             let results = batch
                 .iter()
                 .map(|p| self.apply(c, mailbox, p, clock))

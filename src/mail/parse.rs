@@ -561,7 +561,15 @@ pub fn parse(raw: &[u8], hash: &str, limits: &ParseLimits) -> Result<InboundMail
             || name
                 .as_deref()
                 .is_some_and(|n| n.eq_ignore_ascii_case("winmail.dat"));
-        if let Some(t) = is_tnef.then(|| super::tnef::decode(&bytes)).flatten() {
+        // A blob that decodes to nothing we can show (real Outlook often carries the body only
+        // as compressed RTF in MAPI properties) stays an attachment, so nobody loses sight of it.
+        let decoded = is_tnef
+            .then(|| super::tnef::decode(&bytes))
+            .flatten()
+            .filter(|t| {
+                !t.attachments.is_empty() || t.body.as_deref().is_some_and(|b| !b.trim().is_empty())
+            });
+        if let Some(t) = decoded {
             if text.trim().is_empty() {
                 if let Some(body) = t.body.filter(|b| !b.trim().is_empty()) {
                     text = no_nul(body.into());
@@ -845,6 +853,19 @@ mod tests {
         assert_eq!(m.attachments.len(), 1);
         assert_eq!(m.attachments[0].name, "winmail.dat");
         assert_eq!(m.text.trim(), "hi");
+        // So is a valid blob that carries nothing the reader turns into text or files.
+        assert!(super::super::tnef::decode(&super::super::tnef::encode(None, &[])).is_some());
+        let empty =
+            base64::engine::general_purpose::STANDARD.encode(super::super::tnef::encode(None, &[]));
+        let m = p(&format!(
+            "From: a@b.c\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
+             --b\r\nContent-Type: text/plain\r\n\r\nhi\r\n\
+             --b\r\nContent-Type: application/ms-tnef; name=\"winmail.dat\"\r\n\
+             Content-Transfer-Encoding: base64\r\n\r\n{empty}\r\n--b--\r\n"
+        ));
+        assert_eq!(m.attachments.len(), 1, "{:?}", m.attachments);
+        assert_eq!(m.attachments[0].name, "winmail.dat");
+        assert!(m.attachments[0].size > 0);
     }
 
     #[test]

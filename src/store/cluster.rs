@@ -109,8 +109,9 @@ pub fn release_lease(c: &mut Conn, mailbox: &str, holder: &str) -> QueryResult<(
 }
 
 /// The fence of a batch: true when `holder` still has an unexpired lease of `mailbox` at `now`.
-/// Run inside the batch's transaction, it locks the lease row on PostgreSQL, so nobody can take
-/// the mailbox over until the batch has committed (and the next holder then reads its cursor).
+/// Run last in the batch's transaction, it locks the lease row on PostgreSQL until the commit,
+/// so a takeover waits for the batch (and then reads its cursor) or, if it came first, the
+/// batch finds the lease gone and rolls back.
 pub fn hold_lease(c: &mut Conn, mailbox: &str, holder: &str, now: i64) -> QueryResult<bool> {
     let n = diesel::update(
         mailbox_leases::table

@@ -119,7 +119,7 @@ fn three_instances_share_5000_mails_and_one_killed_mid_run_loses_nothing() {
         .map(|(i, f)| f.mailbox_toml(&format!("box{i}"), "secret", "seen"))
         .collect();
     extra.push_str(&format!(
-        "\n[cluster]\nlease = \"3s\"\n\n[[digests]]\nname = \"pulse\"\ncron = \"*/4 * * * * *\"\n\
+        "\n[cluster]\nlease = \"5s\"\n\n[[digests]]\nname = \"pulse\"\ncron = \"*/4 * * * * *\"\n\
          to = [\"{boss}\"]\ncatch_up = false\n"
     ));
     let env = Env::with(
@@ -174,7 +174,7 @@ fn three_instances_share_5000_mails_and_one_killed_mid_run_loses_nothing() {
         "SELECT COUNT(*) AS n FROM mailbox_leases WHERE holder LIKE '{dead}'"
     ));
     assert_eq!(held_by_dead, 1, "the killed instance held one mailbox");
-    wait_for(15, "its mailbox taken over within the lease time", || {
+    wait_for(25, "its mailbox taken over within the lease time", || {
         (env.count(&format!(
             "SELECT COUNT(*) AS n FROM mailbox_leases WHERE holder LIKE '{dead}'"
         )) == 0
