@@ -29,7 +29,8 @@ pub enum MailboxState {
 }
 
 impl MailboxState {
-    fn label(self) -> &'static str {
+    /// The state's name in `/metrics` and `/healthz`.
+    pub fn label(self) -> &'static str {
         match self {
             MailboxState::Standby => "standby",
             MailboxState::Connecting { .. } => "connecting",

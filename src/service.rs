@@ -99,15 +99,10 @@ impl Probe {
             let healthy = state.healthy(now, self.stuck);
             ok &= healthy;
             let label = serde_json::to_string(name).unwrap_or_default();
-            let state = format!("{state:?}").to_lowercase();
-            let state = state
-                .split([' ', '{'])
-                .next()
-                .unwrap_or_default()
-                .to_string();
             body.push_str(&format!(
-                "{}{label}:{{\"state\":\"{state}\",\"healthy\":{healthy}}}",
-                if i > 0 { "," } else { "" }
+                "{}{label}:{{\"state\":\"{}\",\"healthy\":{healthy}}}",
+                if i > 0 { "," } else { "" },
+                state.label()
             ));
         }
         body.push_str(&format!("}},\"healthy\":{ok}}}\n"));

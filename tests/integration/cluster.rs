@@ -8,7 +8,9 @@ use std::time::Duration;
 use postdesk::store::{self, cluster};
 
 use crate::imap::{mail, without_maildir, Folder};
-use crate::util::{backend, mail_servers, servers_shared, smtp_transport, wait_for, Env};
+use crate::util::{
+    backend, header, in_maildir, mail_servers, servers_shared, smtp_transport, wait_for, Env,
+};
 
 /// The lease queries on the test backend: one holder at a time, takeover only after expiry,
 /// the fence refuses a holder whose lease was taken over, release hands it on at once.
@@ -63,30 +65,13 @@ fn a_mailbox_lease_has_one_holder_and_passes_on_only_when_it_runs_out() {
 
 /// `(recipient, Message-ID)` of every mail in the catch-all mailbox whose recipient has `tag`.
 fn delivered(root: &str, tag: &str) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for sub in ["new", "cur"] {
-        let dir = Path::new(root).join("catchall/Maildir").join(sub);
-        let Ok(rd) = std::fs::read_dir(dir) else {
-            continue;
-        };
-        for e in rd.flatten() {
-            let Ok(text) = std::fs::read_to_string(e.path()) else {
-                continue;
-            };
-            let head = text.split("\n\n").next().unwrap_or_default();
-            let field = |name: &str| {
-                head.lines()
-                    .find(|l| l.to_ascii_lowercase().starts_with(name))
-                    .map(|l| l[name.len()..].trim().to_string())
-            };
-            if let (Some(to), Some(id)) = (field("delivered-to:"), field("message-id:")) {
-                if to.contains(tag) {
-                    out.push((to, id));
-                }
-            }
-        }
-    }
-    out
+    in_maildir(&Path::new(root).join("catchall/Maildir"), tag)
+        .iter()
+        .filter_map(|m| {
+            let to = header(m, "Delivered-To").filter(|to| to.contains(tag))?;
+            Some((to, header(m, "Message-ID")?))
+        })
+        .collect()
 }
 
 /// The holders of the mailbox leases, by holder.
