@@ -27,4 +27,22 @@ printf '#priority urgent\n#tag +vip -new\n#queue billing\n' > "$c/2"
 printf '#note\nCustomer is a reseller.\n\n> quoted\n> #status closed\n' > "$c/3"
 printf 'Hello,\n\nOn Mon, 1 Jan 2026, Ann wrote:\n> #assign me\n-- \nsig\n' > "$c/4"
 printf '#status resolved\r\n#assign nobody\r\n#bogus x\r\n' > "$c/5"
-echo "seeded: $(ls "$here/corpus/mail_pipeline" | wc -l) mails, $(ls "$here/corpus/config" | wc -l) configs, $(ls "$c" | wc -l) command texts"
+# winmail.dat blobs: the tnefparse corpus tests/run.sh fetches (real Outlook mail), where it is.
+w="$here/corpus/winmail"; mkdir -p "$w"
+tnef_dir="${POSTDESK_TEST_TNEF:-${XDG_CACHE_HOME:-$HOME/.cache}/postdesk/tnefparse-1.4.0}/tests/examples"
+[ -d "$tnef_dir" ] && cp "$tnef_dir"/*.tnef "$w/"
+cp "$here"/regressions/winmail/* "$w/" 2>/dev/null || true
+# ... and each of them as the winmail.dat of a mail, for the whole pipeline.
+python3 - "$w" "$here/corpus/mail_pipeline" <<'PY'
+import base64, pathlib, sys
+src, out = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
+for i, f in enumerate(sorted(src.glob("*.tnef"))):
+    b64 = base64.encodebytes(f.read_bytes()[:200_000]).decode()
+    (out / f"winmail-{i}.eml").write_text(
+        "From: a@example.com\r\nTo: support@example.com\r\nSubject: tnef\r\n"
+        f"Message-ID: <tnef{i}@example.com>\r\nMIME-Version: 1.0\r\n"
+        "Content-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
+        "Content-Type: application/ms-tnef; name=winmail.dat\r\n"
+        "Content-Transfer-Encoding: base64\r\n\r\n" + b64 + "--b--\r\n")
+PY
+echo "seeded: $(ls "$here/corpus/mail_pipeline" | wc -l) mails, $(ls "$here/corpus/config" | wc -l) configs, $(ls "$c" | wc -l) command texts, $(ls "$w" | wc -l) winmail.dat blobs"

@@ -579,7 +579,10 @@ fn deliver_held(
 
 fn sla_sweep(cfg: &Config, now: Option<String>, no_send: bool) -> Outcome {
     let now = time_arg("--now", now)?.unwrap_or_else(now_ms);
-    let (templates, keys) = pipeline_parts(cfg)?;
+    let (_, keys) = pipeline_parts(cfg)?;
+    // Every template compiled and tried first, as `serve` does at its start: a broken one is
+    // reported before any clock fires (and the sweep's time is the sweep's, as in `serve`).
+    let templates = Templates::all(cfg.templates_dir.as_deref()).map_err(Failure::runtime)?;
     let mut c = open_store(cfg)?;
     let pipeline = Pipeline {
         cfg,

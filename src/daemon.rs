@@ -271,20 +271,23 @@ async fn sweep_sla(ctx: TaskCtx, mut stop: watch::Receiver<bool>, outbox_ready: 
         let job = ctx
             .with_db(|pipeline, c| {
                 let now = crate::time::now_ms();
+                let started = std::time::Instant::now();
                 crate::sla::sweep(pipeline, c, now, now)
-                    .map(|(r, _)| r)
+                    .map(|(r, _)| (r, started.elapsed()))
                     .map_err(|e| e.to_string())
             })
             .await;
         match job {
-            Ok(r) => {
+            Ok((r, took)) => {
                 crate::metrics::get().sla_fired(r.warnings, r.breaches);
                 if r.clocks > 0 {
                     tracing::info!(
+                        clocks = r.clocks,
                         warnings = r.warnings,
                         breaches = r.breaches,
                         steps = r.steps,
                         mails = r.mails,
+                        elapsed_ms = (took.as_secs_f64() * 1e6).round() / 1e3,
                         "SLA sweep"
                     );
                 }

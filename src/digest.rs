@@ -8,7 +8,7 @@ use diesel::Connection;
 use serde_json::{json, Value};
 
 use crate::config::DigestConfig;
-use crate::mail::compose::{compose, OutgoingMail};
+use crate::mail::compose::OutgoingMail;
 use crate::outbox;
 use crate::process::Pipeline;
 use crate::store::models::{self, Ticket};
@@ -172,32 +172,13 @@ pub fn compose_digest(
     ctx: &Value,
     now: i64,
 ) -> Result<(OutgoingMail, Vec<u8>), String> {
-    let id = &p.cfg.identity;
-    let rendered = p
-        .templates
-        .render("digest", ctx)
-        .map_err(|e| e.to_string())?;
-    let mail = OutgoingMail {
-        from_name: id.name.clone(),
-        from_address: id.address.clone(),
-        to: d.to.iter().map(|a| (None, a.clone())).collect(),
-        cc: Vec::new(),
-        reply_to: None,
-        subject: format!("SLA digest \"{}\": {}", d.name, local(d, now)),
-        message_id: p.keys.message_id(None, &id.message_id_domain),
-        in_reply_to: None,
-        references: Vec::new(),
-        date: now,
-        auto_submitted: Some("auto-generated"),
-        loop_marker: id.message_id_domain.clone(),
-        hops: 1,
-        thread_index: None,
-        thread_topic: None,
-        text: rendered.text,
-        html: rendered.html,
-    };
-    let raw = compose(&mail).map_err(|e| e.to_string())?;
-    Ok((mail, raw))
+    p.compose_report(
+        d.to.iter().map(|a| (None, a.clone())).collect(),
+        format!("SLA digest \"{}\": {}", d.name, local(d, now)),
+        "digest",
+        ctx.clone(),
+        now,
+    )
 }
 
 /// What one run did.

@@ -86,6 +86,27 @@ pub fn config(raw: &[u8]) {
     }
 }
 
+/// Outlook's winmail.dat reader on any bytes, and the RTF reader on them as compressed and as
+/// plain RTF: a result or `None`, and nothing decoded larger than the input could hold.
+pub fn winmail(raw: &[u8]) {
+    use crate::mail::{rtf, tnef};
+    if let Some(t) = tnef::decode(raw) {
+        let data: usize = t.attachments.iter().map(|a| a.data.len()).sum();
+        // Embedded messages are lifted out, never copied: the files fit in the blob, apart from
+        // an embedded message's body turned into a file (text bounded by its RTF, at most 8x).
+        assert!(
+            data <= raw.len().saturating_mul(16),
+            "{data} bytes of files out of {}",
+            raw.len()
+        );
+    }
+    if let Some(r) = rtf::decompress(raw) {
+        assert!(r.len() <= raw.len().saturating_mul(9) + 256, "LZFu ratio");
+        let _ = rtf::body(&r);
+    }
+    let _ = rtf::body(raw);
+}
+
 /// Replays every saved input of `fuzz/regressions/` through its target.
 #[cfg(test)]
 mod tests {
@@ -93,8 +114,9 @@ mod tests {
     fn the_saved_crash_corpus_replays_without_a_panic() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/regressions");
         type Target = fn(&[u8]);
-        let targets: [(&str, Target); 3] = [
+        let targets: [(&str, Target); 4] = [
             ("mail_pipeline", super::mail_pipeline),
+            ("winmail", super::winmail),
             ("agent_commands", super::agent_commands),
             ("config", super::config),
         ];

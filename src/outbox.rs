@@ -398,7 +398,8 @@ pub fn enqueue(
 
 /// One mail for [`enqueue_many`].
 pub struct Queued {
-    pub ticket_id: i64,
+    /// The ticket the mail is about (a summary of several has none, and no message row).
+    pub ticket_id: Option<i64>,
     pub kind: &'static str,
     pub message_kind: MessageKind,
     pub mail: OutgoingMail,
@@ -439,7 +440,7 @@ pub fn enqueue_many(
         .iter()
         .zip(&owned)
         .map(|(q, o)| NewOutbox {
-            ticket_id: Some(q.ticket_id),
+            ticket_id: q.ticket_id,
             kind: q.kind,
             env_from: &q.mail.from_address,
             rcpt: &o.0,
@@ -456,8 +457,9 @@ pub fn enqueue_many(
     let messages: Vec<NewMessage<'_>> = items
         .iter()
         .zip(&owned)
-        .map(|(q, o)| NewMessage {
-            ticket_id: q.ticket_id,
+        .filter_map(|(q, o)| Some((q, o, q.ticket_id?)))
+        .map(|(q, o, ticket_id)| NewMessage {
+            ticket_id,
             inbound_id: None,
             message_id: &q.mail.message_id,
             in_reply_to: q.mail.in_reply_to.as_deref(),

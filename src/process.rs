@@ -1363,6 +1363,44 @@ impl Pipeline<'_> {
         )
     }
 
+    /// An automatic mail about no one ticket (a digest, an SLA summary) from our identity to
+    /// `to`, with `template` rendered from `ctx`, composed but not queued.
+    pub(crate) fn compose_report(
+        &self,
+        to: Vec<(Option<String>, String)>,
+        subject: String,
+        template: &str,
+        ctx: serde_json::Value,
+        now: i64,
+    ) -> Result<(OutgoingMail, Vec<u8>), String> {
+        let id = &self.cfg.identity;
+        let rendered = self
+            .templates
+            .render_json(template, ctx)
+            .map_err(|e| e.to_string())?;
+        let mail = OutgoingMail {
+            from_name: id.name.clone(),
+            from_address: id.address.clone(),
+            to,
+            cc: Vec::new(),
+            reply_to: None,
+            subject,
+            message_id: self.keys.message_id(None, &id.message_id_domain),
+            in_reply_to: None,
+            references: Vec::new(),
+            date: now,
+            auto_submitted: Some("auto-generated"),
+            loop_marker: id.message_id_domain.clone(),
+            hops: 1,
+            thread_index: None,
+            thread_topic: None,
+            text: rendered.text,
+            html: rendered.html,
+        };
+        let raw = compose(&mail).map_err(|e| e.to_string())?;
+        Ok((mail, raw))
+    }
+
     /// A notice to one agent, rendered and composed but not queued (for [`outbox::enqueue_many`]):
     /// the same mail [`Self::send_to_agent`] queues. The error says what failed.
     pub(crate) fn compose_to_agent(

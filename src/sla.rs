@@ -5,8 +5,8 @@
 //! Each clock's due times are computed when something happens to its ticket and stored with
 //! `next_check`, the time of its next checkpoint, so a sweep reads only the clocks that are due
 //! (a partial index), never every open ticket. A checkpoint is fired by moving the clock's
-//! `stage` on from the value read, in the transaction that records its events and queues its
-//! mails: whichever sweeper gets there first fires it, and only once.
+//! `stage` and `next_check` on, in the transaction that read (and locked) it and that records
+//! its events and queues its mails: whichever sweeper gets there first fires it, and only once.
 
 use std::collections::HashMap;
 
@@ -192,18 +192,35 @@ const SWEEP_CHUNK: i64 = 1000;
 struct Plan {
     /// Clocks by the state they move to: (stage, breached, next check) -> clock ids.
     stages: HashMap<(i32, bool, NextCheck), Vec<i64>>,
-    events: Vec<(i64, &'static str, String)>,
+    events: Events,
     breached: Vec<i64>,
-    mails: Vec<outbox::Queued>,
+    /// Notices to agents, composed once the chunk's clocks are fired (alone, or as a summary).
+    notices: Vec<Notice>,
 }
 
-/// Fires every checkpoint due at `now`: events, escalation mails (sla_warning, sla_breach),
-/// priority raises and reassignments. Returns the outbox rows queued with what it did.
+/// Events to record: (ticket, kind, detail).
+type Events = Vec<(i64, &'static str, String)>;
+
+/// One escalation notice to one agent, not yet composed.
+struct Notice {
+    ticket: Ticket,
+    /// Index into the config's agents.
+    agent: usize,
+    template: &'static str,
+    subject: String,
+    /// The template's context (without the recipient's timezone).
+    ctx: serde_json::Value,
+    due: i64,
+}
+
+/// Fires every checkpoint due at `now`: events, escalation mails (sla_warning, sla_breach, or
+/// sla_summary for many to one agent), priority raises and reassignments. Returns the outbox
+/// rows queued with what it did.
 ///
 /// The mails are queued due at `send_at` (a caller that delivers them itself holds them).
-/// Clocks are claimed (their next_check cleared) in the statement that reads them, and what
-/// they cause is written in the same transaction, so a checkpoint fires once even with several
-/// sweepers, and not at all if the transaction fails (the next sweep tries again).
+/// Clocks are claimed as they are read (row locks on PostgreSQL, the write lock on SQLite),
+/// and moved on with what they cause in the same transaction, so a checkpoint fires once even
+/// with several sweepers, and not at all if the transaction fails (the next sweep tries again).
 pub fn sweep(
     p: &Pipeline<'_>,
     c: &mut AnyConnection,
@@ -225,15 +242,23 @@ pub fn sweep(
                 let ticket = tickets.get_mut(&row.ticket_id);
                 fire(p, c, *id, row, ticket, now, &mut plan, &mut report)?;
             }
-            for ((stage, breached, next), ids) in &plan.stages {
-                models::set_sla_stage(c, ids, *stage, *breached, *next)?;
-            }
-            models::insert_events(c, now, "system", &plan.events)?;
-            if !plan.breached.is_empty() {
-                models::mark_sla_breached(c, &plan.breached)?;
-            }
-            report.mails += plan.mails.len();
-            outbox_ids.extend(outbox::enqueue_many(c, &plan.mails, now, send_at)?);
+            // The notices are rendered and composed on a thread of their own while this one
+            // writes the clocks and events (CPU beside database round trips).
+            let notices = std::mem::take(&mut plan.notices);
+            let (composed, written) = if notices.is_empty() {
+                (Ok((Vec::new(), Vec::new())), write_plan(c, now, &plan))
+            } else {
+                std::thread::scope(|s| {
+                    let composing = s.spawn(|| compose_notices(p, now, notices));
+                    let written = write_plan(c, now, &plan);
+                    (composing.join(), written)
+                })
+            };
+            written?;
+            let (mails, failed) = composed.unwrap_or_else(|e| std::panic::resume_unwind(e));
+            models::insert_events(c, now, "system", &failed)?;
+            report.mails += mails.len();
+            outbox_ids.extend(outbox::enqueue_many(c, &mails, now, send_at)?);
             Ok::<_, diesel::result::Error>(due.len())
         })?;
         if (n as i64) < SWEEP_CHUNK {
@@ -241,6 +266,18 @@ pub fn sweep(
         }
     }
     Ok((report, outbox_ids))
+}
+
+/// Writes what firing a chunk's clocks decided: their new stages, the events, the breached marks.
+fn write_plan(c: &mut AnyConnection, now: i64, plan: &Plan) -> diesel::QueryResult<()> {
+    for ((stage, breached, next), ids) in &plan.stages {
+        models::set_sla_stage(c, ids, *stage, *breached, *next)?;
+    }
+    models::insert_events(c, now, "system", &plan.events)?;
+    if !plan.breached.is_empty() {
+        models::mark_sla_breached(c, &plan.breached)?;
+    }
+    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -437,26 +474,121 @@ fn notify(
         "due_ms": due,
         "recipient": {"timezone": "UTC"},
     });
+    let subject = format!("{prefix} ({what}): {}", ticket.subject);
+    for agent in agents {
+        let Some(index) = cfg.agents.iter().position(|a| a.address == agent.address) else {
+            continue;
+        };
+        plan.notices.push(Notice {
+            ticket: ticket.clone(),
+            agent: index,
+            template,
+            subject: subject.clone(),
+            ctx: ctx.clone(),
+            due,
+        });
+    }
+}
+
+/// Composes the chunk's notices into its mails: each on its own, threaded with its ticket, or,
+/// where one agent has more than `[scheduler] notice_batch` of one kind, one summary mail
+/// listing them (an agent with 500 breached tickets gets one mail, not 500). A template or
+/// address problem becomes an event on the ticket.
+fn compose_notices(
+    p: &Pipeline<'_>,
+    now: i64,
+    notices: Vec<Notice>,
+) -> (Vec<outbox::Queued>, Events) {
+    let cfg = p.cfg;
+    let (mut mails, mut failed) = (Vec::new(), Vec::new());
+    let mut groups: Vec<((usize, &'static str), Vec<Notice>)> = Vec::new();
+    for n in notices {
+        let key = (n.agent, n.template);
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, v)) => v.push(n),
+            None => groups.push((key, vec![n])),
+        }
+    }
     let answer = Answer {
         hops: 0,
         now,
         due_at: now,
     };
-    let subject = format!("{prefix} ({what}): {}", ticket.subject);
-    let mut ctx = ctx;
-    for agent in agents {
-        let out = p.about_ticket(ticket, &subject, None, answer);
-        // Times in the notice are read in the recipient's timezone.
-        ctx["recipient"]["timezone"] = serde_json::Value::from(agent.timezone.as_str());
-        match p.compose_to_agent(ticket.id, agent, template, &ctx, out) {
-            Ok((mail, raw)) => plan.mails.push(outbox::Queued {
-                ticket_id: ticket.id,
-                kind: template,
-                message_kind: MessageKind::Notification,
-                mail,
-                raw,
-            }),
-            Err(e) => plan.events.push((ticket.id, "sla_notice_failed", e)),
+    for ((agent, template), mut notices) in groups {
+        let agent = &cfg.agents[agent];
+        let tz = serde_json::Value::from(agent.timezone.as_str());
+        if notices.len() > cfg.scheduler.notice_batch {
+            notices.sort_by_key(|n| (n.due, n.ticket.id));
+            let ids: Vec<i64> = notices.iter().map(|n| n.ticket.id).collect();
+            match compose_summary(p, agent, template, notices, now) {
+                Ok((mail, raw)) => mails.push(outbox::Queued {
+                    ticket_id: None,
+                    kind: "sla_summary",
+                    message_kind: MessageKind::Notification,
+                    mail,
+                    raw,
+                }),
+                Err(e) => failed.extend(
+                    ids.into_iter()
+                        .map(|id| (id, "sla_notice_failed", e.clone())),
+                ),
+            }
+            continue;
+        }
+        for mut n in notices {
+            let out = p.about_ticket(&n.ticket, &n.subject, None, answer);
+            // Times in the notice are read in the recipient's timezone.
+            n.ctx["recipient"]["timezone"] = tz.clone();
+            match p.compose_to_agent(n.ticket.id, agent, n.template, &n.ctx, out) {
+                Ok((mail, raw)) => mails.push(outbox::Queued {
+                    ticket_id: Some(n.ticket.id),
+                    kind: n.template,
+                    message_kind: MessageKind::Notification,
+                    mail,
+                    raw,
+                }),
+                Err(e) => failed.push((n.ticket.id, "sla_notice_failed", e)),
+            }
         }
     }
+    (mails, failed)
+}
+
+/// One mail to `agent` listing `notices` (all warnings, or all breaches), earliest due first.
+fn compose_summary(
+    p: &Pipeline<'_>,
+    agent: &crate::config::AgentConfig,
+    template: &str,
+    notices: Vec<Notice>,
+    now: i64,
+) -> Result<(crate::mail::compose::OutgoingMail, Vec<u8>), String> {
+    let id = &p.cfg.identity;
+    let breach = template == "sla_breach";
+    let distinct = notices
+        .iter()
+        .map(|n| n.ticket.id)
+        .collect::<std::collections::HashSet<_>>()
+        .len();
+    let count = notices.len();
+    let tickets: Vec<serde_json::Value> = notices.into_iter().map(|n| n.ctx).collect();
+    let ctx = serde_json::json!({
+        "breach": breach,
+        "count": count,
+        "tickets_count": distinct,
+        "tickets": tickets,
+        "recipient": {"timezone": agent.timezone},
+        "identity": {"name": id.name, "address": id.address},
+    });
+    let kind = if breach {
+        "SLA breaches"
+    } else {
+        "SLA warnings"
+    };
+    p.compose_report(
+        vec![(Some(agent.name.clone()), agent.address.clone())],
+        format!("{count} {kind} on {distinct} tickets"),
+        "sla_summary",
+        ctx,
+        now,
+    )
 }

@@ -43,6 +43,11 @@ const BUILTIN: &[(&str, &str, &str)] = &[
         include_str!("../mail-templates/sla_breach.html.hbs"),
     ),
     (
+        "sla_summary",
+        include_str!("../mail-templates/sla_summary.txt.hbs"),
+        include_str!("../mail-templates/sla_summary.html.hbs"),
+    ),
+    (
         "digest",
         include_str!("../mail-templates/digest.txt.hbs"),
         include_str!("../mail-templates/digest.html.hbs"),
@@ -257,6 +262,28 @@ impl Templates {
 
     /// Renders both halves of template `name`.
     pub fn render(&self, name: &str, ctx: &impl Serialize) -> Result<Rendered, TemplateError> {
+        let ctx = handlebars::Context::wraps(ctx).map_err(|e| TemplateError::Render {
+            name: name.to_string(),
+            message: e.to_string(),
+        })?;
+        self.render_context(name, &ctx)
+    }
+
+    /// [`Templates::render`] of a context already built as JSON, taken as it is: a large one
+    /// (a summary of hundreds of tickets) is not copied for each half.
+    pub fn render_json(
+        &self,
+        name: &str,
+        ctx: serde_json::Value,
+    ) -> Result<Rendered, TemplateError> {
+        self.render_context(name, &handlebars::Context::from(ctx))
+    }
+
+    fn render_context(
+        &self,
+        name: &str,
+        ctx: &handlebars::Context,
+    ) -> Result<Rendered, TemplateError> {
         let c = self.compiled(name)?;
         let c = c.as_ref().as_ref().map_err(Clone::clone)?;
         let err = |file: String, e: handlebars::RenderError| TemplateError::Render {
@@ -266,11 +293,11 @@ impl Templates {
         Ok(Rendered {
             text: c
                 .text
-                .render(name, ctx)
+                .render_with_context(name, ctx)
                 .map_err(|e| err(c.text_file.clone(), e))?,
             html: c
                 .html
-                .render(name, ctx)
+                .render_with_context(name, ctx)
                 .map_err(|e| err(c.html_file.clone(), e))?,
         })
     }
@@ -327,6 +354,21 @@ pub fn sample(name: &str) -> serde_json::Value {
             "late": "2 h", "requester": "carol@example.com", "assignee": "alice@example.test", "policy": "standard",
             "due_ms": 1_796_043_600_000i64, "recipient": {"timezone": "Europe/Berlin"},
         }),
+        "sla_summary" => {
+            let t = |r: &str, s: &str, due_ms: i64| {
+                json!({"marker": marker,
+                    "ticket": {"ref": r, "subject": s, "queue": "general", "priority": "high", "status": "open"},
+                    "target": "first response", "due": "2026-11-30T13:00:00Z", "left": "1 h 30 min",
+                    "late": "2 h", "requester": "carol@example.com", "assignee": "alice@example.test",
+                    "policy": "standard", "due_ms": due_ms, "recipient": {"timezone": "UTC"}})
+            };
+            json!({
+                "breach": false, "count": 2, "tickets_count": 2, "identity": identity,
+                "tickets": [t("[Support #42]", "Printer <on> fire", 1_796_043_600_000i64),
+                            t("[Support #43]", "Scanner & fax", 1_796_047_200_000i64)],
+                "recipient": {"timezone": "Europe/Berlin"},
+            })
+        }
         "digest" => {
             let t = |extra: (&str, &str)| {
                 json!({"ref": "[Support #42]", "subject": "Printer <on> fire",

@@ -20,6 +20,7 @@ command -v mutt >/dev/null || missing+=(mutt)
 command -v script >/dev/null || missing+=(bsdutils)
 command -v systemd-analyze >/dev/null || missing+=(systemd)   # `systemd-analyze verify` of the unit
 /usr/bin/python3 -c 'import dkim, nacl' 2>/dev/null || missing+=(python3-dkim python3-nacl)   # an independent DKIM verifier
+command -v tnef >/dev/null || missing+=(tnef)   # an independent winmail.dat reader
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
@@ -27,6 +28,23 @@ if [ ${#missing[@]} -gt 0 ]; then
   echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
+
+# ---- real winmail.dat blobs ------------------------------------------------------------------
+# The test corpus of tnefparse (real Outlook and Exchange mail): its source release from PyPI,
+# checked against a pinned hash, unpacked once into a cache outside the repository.
+TNEF_CACHE="${XDG_CACHE_HOME:-$HOME/.cache}/postdesk/tnefparse-1.4.0"
+if [ ! -d "$TNEF_CACHE/tests/examples" ]; then
+  log "fetching tnefparse 1.4.0 (winmail.dat test blobs) from PyPI"
+  dl=$(mktemp -d)
+  python3 -m pip download --quiet --disable-pip-version-check --no-deps --no-binary :all: \
+    --dest "$dl" tnefparse==1.4.0
+  echo "bd871432b9afecb478fda2bbd4ab3673de00db4ba5dcc723bbb6c86a76420f95  $dl/tnefparse-1.4.0.tar.gz" \
+    | sha256sum --check --quiet
+  mkdir -p "$(dirname "$TNEF_CACHE")"
+  tar xzf "$dl/tnefparse-1.4.0.tar.gz" -C "$(dirname "$TNEF_CACHE")"
+  rm -rf "$dl"
+fi
+export POSTDESK_TEST_TNEF="$TNEF_CACHE"
 
 # ---- PostgreSQL -----------------------------------------------------------------------------
 if ! pg_isready -q -h 127.0.0.1 -p 5432; then

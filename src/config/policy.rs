@@ -83,12 +83,17 @@ impl SlaPolicy {
 pub struct Scheduler {
     /// When `serve` sweeps the SLA clocks (cron syntax with seconds; every minute by default).
     pub sla_sweep: cron::Schedule,
+    /// More SLA notices of one kind (warning, breach) than this for one agent in one sweep go
+    /// to that agent as one summary mail (template sla_summary) instead of one mail each;
+    /// 0 sends every notice on its own.
+    pub notice_batch: usize,
 }
 
 impl Default for Scheduler {
     fn default() -> Self {
         Scheduler {
             sla_sweep: "0 * * * * *".parse().expect("a valid schedule"),
+            notice_batch: 10,
         }
     }
 }
@@ -686,6 +691,7 @@ impl Reader {
                     ),
                 }
             }
+            sched.notice_batch = self.count(&mut s, "notice_batch", 10) as usize;
             self.unknown_keys(&s);
         }
         sched

@@ -8,4 +8,5 @@ pub mod dkim;
 pub mod dsn;
 pub mod parse;
 pub mod quote;
+pub mod rtf;
 pub mod tnef;

@@ -4,6 +4,7 @@
 
 use std::borrow::Cow;
 
+use mail_parser::decoders::html::html_to_text;
 use mail_parser::{
     Address, HeaderName, HeaderValue, Message, MessageParser, MimeHeaders, PartType,
 };
@@ -495,7 +496,7 @@ pub fn parse(raw: &[u8], hash: &str, limits: &ParseLimits) -> Result<InboundMail
         )));
     }
     let mut limits_hit = Vec::new();
-    let html = msg
+    let mut html = msg
         .html_bodies()
         .find_map(|p| match &p.body {
             PartType::Html(h) => Some(h.as_ref()),
@@ -567,22 +568,41 @@ pub fn parse(raw: &[u8], hash: &str, limits: &ParseLimits) -> Result<InboundMail
             .then(|| super::tnef::decode(&bytes))
             .flatten()
             .filter(|t| {
-                !t.attachments.is_empty() || t.body.as_deref().is_some_and(|b| !b.trim().is_empty())
+                !t.attachments.is_empty()
+                    || t.body.as_deref().is_some_and(|b| !b.trim().is_empty())
+                    || t.html.is_some()
             });
         if let Some(t) = decoded {
+            // Its HTML (PR_HTML, or wrapped in its compressed RTF) is sanitised like any.
+            let tnef_html = t.html.map(|mut h| {
+                cut_to(&mut h, limits.max_html_size);
+                sanitize_html(&h, limits.block_remote_images)
+            });
             if text.trim().is_empty() {
-                if let Some(body) = t.body.filter(|b| !b.trim().is_empty()) {
+                let body = t
+                    .body
+                    .filter(|b| !b.trim().is_empty())
+                    .or_else(|| tnef_html.as_deref().map(html_to_text));
+                if let Some(body) = body {
                     text = no_nul(body.into());
                     cut_to(&mut text, limits.max_text_size);
                 }
             }
-            for (n, data) in t.attachments {
-                let size = data.len();
+            if html.is_none() {
+                html = tnef_html;
+            }
+            for a in t.attachments {
+                let size = a.data.len();
+                let content_type = a
+                    .content_type
+                    .map(|c| one_line(&c).to_lowercase())
+                    .filter(|c| c.contains('/') && !c.contains(char::is_whitespace))
+                    .unwrap_or_else(|| "application/octet-stream".into());
                 attachments.push(Attachment {
-                    name: safe_file_name(&n),
-                    content_type: "application/octet-stream".into(),
+                    name: safe_file_name(&a.name),
+                    content_type,
                     size,
-                    content: (size <= limits.max_attachment_size).then_some(data),
+                    content: (size <= limits.max_attachment_size).then_some(a.data),
                 });
             }
             continue;
@@ -866,6 +886,43 @@ mod tests {
         assert_eq!(m.attachments.len(), 1, "{:?}", m.attachments);
         assert_eq!(m.attachments[0].name, "winmail.dat");
         assert!(m.attachments[0].size > 0);
+    }
+
+    #[test]
+    fn winmail_dat_with_only_compressed_rtf_gives_sanitised_html_and_text() {
+        use super::super::tnef::{Builder, PropValue};
+        use base64::Engine;
+        // As real Outlook sends it: no attBody, the HTML wrapped in compressed RTF; here with
+        // a script and an event handler that must not survive, and a long attachment name.
+        let rtf = r#"{\rtf1\ansi\ansicpg1252\fromhtml1 \deff0{\fonttbl{\f0\fswiss Arial;}}
+{\*\htmltag19 <html>}{\*\htmltag50 <body>}{\*\htmltag64 <p onclick="steal()">}\htmlrtf {\htmlrtf0 Hello from Outlook, na\'efve caf\'e9\htmlrtf }\htmlrtf0
+{\*\htmltag72 </p>}{\*\htmltag0 <script>alert(1)</script>}{\*\htmltag58 </body>}{\*\htmltag27 </html>}}"#;
+        let blob = Builder::new()
+            .message_props(&[(
+                0x1009,
+                PropValue::Binary(&compressed_rtf::compress_rtf(rtf).unwrap()),
+            )])
+            .attachment(
+                "ANNUAL~1.PDF",
+                Some(b"%PDF-1.7"),
+                &[(0x3707, PropValue::Unicode("Annual report 2026.pdf"))],
+            )
+            .build();
+        let b64 = base64::engine::general_purpose::STANDARD.encode(&blob);
+        let m = p(&format!(
+            "From: a@b.c\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
+             --b\r\nContent-Type: application/ms-tnef; name=\"winmail.dat\"\r\n\
+             Content-Transfer-Encoding: base64\r\n\r\n{b64}\r\n--b--\r\n"
+        ));
+        assert_eq!(m.text.trim(), "Hello from Outlook, naïve café");
+        let html = m.html.as_deref().unwrap();
+        assert!(html.contains("Hello from Outlook, naïve café"), "{html}");
+        assert!(
+            !html.contains("script") && !html.contains("onclick"),
+            "{html}"
+        );
+        assert_eq!(m.attachments.len(), 1, "{:?}", m.attachments);
+        assert_eq!(m.attachments[0].name, "Annual report 2026.pdf");
     }
 
     #[test]

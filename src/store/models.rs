@@ -915,38 +915,30 @@ pub fn write_lock_first(c: &mut Conn) -> QueryResult<()> {
 }
 
 /// Claims up to `limit` clocks with a checkpoint due at `now`, earliest first (the partial
-/// index on next_check): their next_check is cleared in the same statement, so a second
-/// sweeper (which waits for the row locks, then finds them no longer due) never takes them too.
+/// index on next_check), for the caller's transaction, which must move each one's next_check
+/// on ([`set_sla_stage`]) before it commits. A second sweeper never takes them too: on
+/// PostgreSQL the rows are locked and other sweepers skip them (and find them no longer due
+/// once this transaction commits); on SQLite the write lock is taken first, so sweeps run one
+/// after the other. Reading without writing keeps it to one update per clock.
 pub fn claim_due_sla_clocks(
     c: &mut Conn,
     now: i64,
     limit: i64,
 ) -> QueryResult<Vec<(i64, SlaClockRow)>> {
     write_lock_first(c)?;
-    let ids: Vec<i64> = sla_clocks::table
+    let due = sla_clocks::table
         .filter(sla_clocks::next_check.le(now))
         .order(sla_clocks::next_check.asc())
-        .limit(limit)
-        .select(sla_clocks::id)
-        .load(c)?;
-    if ids.is_empty() {
-        return Ok(Vec::new());
-    }
-    // On PostgreSQL a second sweeper that read the same ids waits here for the first one's row
-    // locks, then finds next_check no longer due and takes none of them.
-    let q = diesel::update(
-        sla_clocks::table
-            .filter(sla_clocks::id.eq_any(&ids))
-            .filter(sla_clocks::next_check.le(now)),
-    )
-    .set(sla_clocks::next_check.eq(None::<i64>));
+        .limit(limit);
     match c {
-        AnyConnection::Sqlite(s) => q
-            .returning((sla_clocks::id, SlaClockRow::as_returning()))
-            .get_results(s),
-        AnyConnection::Postgresql(p) => q
-            .returning((sla_clocks::id, SlaClockRow::as_returning()))
-            .get_results(p),
+        AnyConnection::Sqlite(s) => due
+            .select((sla_clocks::id, SlaClockRow::as_select()))
+            .load(s),
+        AnyConnection::Postgresql(p) => due
+            .select((sla_clocks::id, SlaClockRow::as_select()))
+            .for_update()
+            .skip_locked()
+            .load(p),
     }
 }
 
@@ -1005,29 +997,39 @@ pub fn insert_events(
     actor: &str,
     rows: &[(i64, &str, String)],
 ) -> QueryResult<()> {
-    for chunk in rows.chunks(500) {
-        let values: Vec<_> = chunk
-            .iter()
-            .map(|(t, k, d)| {
-                (
-                    events::ticket_id.eq(*t),
-                    events::at.eq(at),
-                    events::actor.eq(actor),
-                    events::kind.eq(*k),
-                    events::detail.eq(d.as_str()),
-                )
-            })
-            .collect();
-        match c {
-            AnyConnection::Postgresql(p) => {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    match c {
+        // One statement with three array parameters, however many rows (a sweep writes a
+        // thousand): PostgreSQL parses and plans it once instead of a row of binds per event.
+        AnyConnection::Postgresql(p) => {
+            use diesel::sql_types::{Array, BigInt, Text};
+            let tickets: Vec<i64> = rows.iter().map(|r| r.0).collect();
+            let kinds: Vec<&str> = rows.iter().map(|r| r.1).collect();
+            let details: Vec<&str> = rows.iter().map(|r| r.2.as_str()).collect();
+            diesel::sql_query(
+                "INSERT INTO events (ticket_id, at, actor, kind, detail) \
+                 SELECT t, $2, $3, k, d FROM UNNEST($1::int8[], $4::text[], $5::text[]) AS u(t, k, d)",
+            )
+            .bind::<Array<BigInt>, _>(&tickets)
+            .bind::<BigInt, _>(at)
+            .bind::<Text, _>(actor)
+            .bind::<Array<Text>, _>(&kinds)
+            .bind::<Array<Text>, _>(&details)
+            .execute(p)?;
+        }
+        AnyConnection::Sqlite(_) => {
+            for (t, k, d) in rows {
                 diesel::insert_into(events::table)
-                    .values(values)
-                    .execute(p)?;
-            }
-            AnyConnection::Sqlite(_) => {
-                for v in values {
-                    diesel::insert_into(events::table).values(v).execute(c)?;
-                }
+                    .values((
+                        events::ticket_id.eq(*t),
+                        events::at.eq(at),
+                        events::actor.eq(actor),
+                        events::kind.eq(*k),
+                        events::detail.eq(d.as_str()),
+                    ))
+                    .execute(c)?;
             }
         }
     }

@@ -3,16 +3,23 @@
 
 Fills a database with N open tickets (default 1,000,000), each with a running first-response and
 resolution clock, of which D (default 1,000) have their warning due; every warning notifies the
-ticket's assignee (one sla_warning mail per ticket, composed and queued in the outbox). Then
+ticket's assignee (half are Alice's, half Bob's: each gets one sla_summary mail listing hers, or
+with --notice-batch 100000 one sla_warning mail per ticket, composed and queued in the outbox). Then
 runs `postdesk sla sweep --now T --no-send` and reads the sweep's own time (`elapsed_ms`,
 measured inside the process around the sweep: the due clocks read through the partial index,
 the events written, the mails rendered, composed and queued, in one transaction per 1,000
-clocks). Between runs the fired clocks are set back and what the sweep wrote is deleted.
+clocks). Between runs the fired clocks are set back and what the sweep wrote is deleted
+(and, on PostgreSQL, the tables vacuumed).
 Reports the median of --runs, on SQLite and on PostgreSQL.
 
   python3 tests/bench/sla_sweep.py [--tickets 1000000] [--due 1000] [--runs 5]
       [--backend sqlite|postgres|both] [--pg postgres://postgres:postgres@127.0.0.1:5432/postgres]
       [--events-only]  (a policy whose warning only records an event, no mail)
+      [--notice-batch N]  ([scheduler] notice_batch; 100000: a mail per notice)
+      [--keep DIR | --reuse DIR]  (fill the databases once, sweep them again later; there is one
+                                   PostgreSQL database, pd_sla_bench: the last fill is what is reused)
+      [--serve]  (time the sweeps `serve` runs on its schedule, from its log, instead of
+                  `sla sweep`; the last column is then serve's first sweep)
       [--bin target/release/postdesk]
 """
 import argparse, json, os, sqlite3, statistics, subprocess, sys, tempfile, time
@@ -20,8 +27,11 @@ import argparse, json, os, sqlite3, statistics, subprocess, sys, tempfile, time
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 
-NOW = 1_796_000_000_000          # 2026-11-30T…Z, the sweep's --now
-NOW_RFC = "2026-11-30T00:53:20Z"
+NOW = 1_796_000_000_000          # 2026-11-30T00:53:20Z, the sweep's --now (--serve: the fill's time)
+
+
+def rfc3339(ms):
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ms // 1000))
 H = 3_600_000
 
 CONFIG = """[database]
@@ -53,7 +63,7 @@ first_response = {{ normal = "4h" }}
 resolution = {{ normal = "24h" }}
 warn_at = 0.5
 escalate = [ {escalate} ]
-"""
+{scheduler}"""
 
 SCHEMA_ROWS = """
 INSERT INTO tickets (subject, status, priority, queue, requester, assignee, tags, sla_policy,
@@ -92,6 +102,14 @@ def psql(url, sql):
     run(["psql", "-q", "-v", "ON_ERROR_STOP=1", url, "-c", sql])
 
 
+def write_config(args, w, url):
+    esc = "" if args.events_only else '{ at = "warning", notify = ["assignee"] }'
+    with open(os.path.join(w, "pd.toml"), "w") as f:
+        sched = "" if args.notice_batch is None else "[scheduler]\nnotice_batch = %d\n" % args.notice_batch
+        f.write(CONFIG.format(url=url, w=w, escalate=esc, scheduler=sched))
+    return [args.bin, "--config", os.path.join(w, "pd.toml")]
+
+
 def prepare(args, backend, w):
     if backend == "sqlite":
         url = "sqlite://%s/pd.db" % w
@@ -100,10 +118,7 @@ def prepare(args, backend, w):
         psql(admin, "DROP DATABASE IF EXISTS pd_sla_bench")
         psql(admin, "CREATE DATABASE pd_sla_bench")
         url = admin.rsplit("/", 1)[0] + "/pd_sla_bench"
-    esc = "" if args.events_only else '{ at = "warning", notify = ["assignee"] }'
-    with open(os.path.join(w, "pd.toml"), "w") as f:
-        f.write(CONFIG.format(url=url, w=w, escalate=esc))
-    pd = [args.bin, "--config", os.path.join(w, "pd.toml")]
+    pd = write_config(args, w, url)
     run(pd + ["migrate"])
     t0 = time.time()
     if backend == "sqlite":
@@ -132,25 +147,96 @@ def reset(backend, w, url, args):
         db.close()
     else:
         psql(url, sql)
+        # What the runs updated and deleted leaves dead rows behind; autovacuum would clear
+        # them in time, so every run starts from the state a fresh fill gives.
+        psql(url, "VACUUM sla_clocks, tickets, events, outbox, messages")
+
+
+def expected_mails(args):
+    """Half the due tickets are Alice's, half Bob's: each gets one summary mail when that is
+    more notices than the batch (10 unless --notice-batch says), else one mail per ticket."""
+    batch = 10 if args.notice_batch is None else args.notice_batch
+    per_agent = [args.due - args.due // 2, args.due // 2]
+    return sum(1 if n > batch else n for n in per_agent)
+
+
+def serve_sweeps(args, w, backend, url):
+    """Sweeps inside `serve` (its scheduler every 2 s, one connection kept open, templates
+    compiled at start, as in production): each run sets the due clocks back and reads the time
+    of the sweep that fires them from serve's log. The first is the connection's first sweep."""
+    with open(os.path.join(w, "pd.toml"), "a") as f:
+        f.write('[scheduler]\nsla_sweep = "*/2 * * * * *"\n' if args.notice_batch is None else
+                'sla_sweep = "*/2 * * * * *"\n')
+        f.write('[log]\nformat = "json"\nlevel = "info"\n')
+    for d in ("new", "cur", "tmp"):
+        os.makedirs(os.path.join(w, "maildir", d), exist_ok=True)
+    log = open(os.path.join(w, "serve.log"), "w")
+    proc = subprocess.Popen([args.bin, "--config", os.path.join(w, "pd.toml"), "serve"],
+                            stdout=log, stderr=subprocess.STDOUT)
+    times, seen = [], 0
+    try:
+        for i in range(args.runs + 1):
+            reset(backend, w, url, args)
+            deadline = time.time() + 30
+            while True:
+                if time.time() > deadline or proc.poll() is not None:
+                    sys.exit("no sweep of %d clocks in serve's log: %s" % (args.due, os.path.join(w, "serve.log")))
+                time.sleep(0.2)
+                lines = [json.loads(l) for l in open(os.path.join(w, "serve.log")) if '"SLA sweep"' in l]
+                if len(lines) > seen:
+                    seen = len(lines)
+                    f = lines[-1]
+                    if f["clocks"] != args.due or f["warnings"] != args.due or f["breaches"] != 0:
+                        sys.exit("unexpected sweep: %s" % f)
+                    if not args.events_only and f["mails"] != expected_mails(args):
+                        sys.exit("expected %d mails: %s" % (expected_mails(args), f))
+                    times.append(f["elapsed_ms"])
+                    print("  run %d%s: %.1f ms (%s)" % (i, " (first sweep)" if i == 0 else "", f["elapsed_ms"], f), file=sys.stderr)
+                    break
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+    return times[1:], times[0]
 
 
 def bench(args, backend):
-    w = tempfile.mkdtemp(prefix="pd-sla-bench.")
-    pd, url = prepare(args, backend, w)
+    global NOW
+    if args.reuse:
+        # A database an earlier --keep run filled: its folder has pd.toml (and pd.db).
+        w = os.path.join(args.reuse, backend)
+        url = open(os.path.join(w, "url")).read()
+        if os.path.exists(os.path.join(w, "now")):
+            NOW = int(open(os.path.join(w, "now")).read())
+        if args.serve and not NOW - 60_000 < time.time() * 1000 < NOW + 50 * 60_000:
+            sys.exit("--serve sweeps at the real time: fill the databases again (older than 50 min)")
+        pd = write_config(args, w, url)
+    else:
+        w = os.path.join(args.keep, backend) if args.keep else tempfile.mkdtemp(prefix="pd-sla-bench.")
+        os.makedirs(w, exist_ok=True)
+        if args.serve:
+            NOW = int(time.time()) * 1000
+        pd, url = prepare(args, backend, w)
+        open(os.path.join(w, "url"), "w").write(url)
+        open(os.path.join(w, "now"), "w").write(str(NOW))
+    if args.serve:
+        times, first = serve_sweeps(args, w, backend, url)
+        if backend == "postgres" and not (args.keep or args.reuse):
+            psql(args.pg, "DROP DATABASE IF EXISTS pd_sla_bench")
+        return statistics.median(times), min(times), max(times), first
     times = []
     for i in range(args.runs):
         reset(backend, w, url, args)
-        out = run(pd + ["sla", "sweep", "--now", NOW_RFC, "--no-send"])
+        out = run(pd + ["sla", "sweep", "--now", rfc3339(NOW), "--no-send"])
         r = json.loads(out.stdout)
-        if r["warnings"] != args.due or r["clocks"] != args.due:
+        if r["warnings"] != args.due or r["clocks"] != args.due or r["breaches"] != 0:
             sys.exit("unexpected sweep result: %s" % r)
-        if not args.events_only and r["mails"] != args.due:
-            sys.exit("expected %d mails: %s" % (args.due, r))
+        if not args.events_only and r["mails"] != expected_mails(args):
+            sys.exit("expected %d mails: %s" % (expected_mails(args), r))
         times.append(r["elapsed_ms"])
         print("  run %d: %.1f ms (%s)" % (i + 1, r["elapsed_ms"], out.stdout.strip()), file=sys.stderr)
     # And a sweep with nothing due: the cost of looking.
-    empty = json.loads(run(pd + ["sla", "sweep", "--now", NOW_RFC, "--no-send"]).stdout)
-    if backend == "postgres":
+    empty = json.loads(run(pd + ["sla", "sweep", "--now", rfc3339(NOW), "--no-send"]).stdout)
+    if backend == "postgres" and not (args.keep or args.reuse):
         psql(args.pg, "DROP DATABASE IF EXISTS pd_sla_bench")
     return statistics.median(times), min(times), max(times), empty["elapsed_ms"]
 
@@ -163,14 +249,20 @@ def main():
     ap.add_argument("--backend", default="both")
     ap.add_argument("--pg", default=os.environ.get("POSTDESK_TEST_PG", "postgres://postgres:postgres@127.0.0.1:5432/postgres"))
     ap.add_argument("--events-only", action="store_true")
+    ap.add_argument("--notice-batch", type=int, help="[scheduler] notice_batch (10 by default): "
+                    "a large number gives every notice a mail of its own")
+    ap.add_argument("--serve", action="store_true", help="time the sweeps of a running `serve`")
+    ap.add_argument("--keep", help="fill the databases under this folder and keep them")
+    ap.add_argument("--reuse", help="sweep the databases an earlier --keep filled there")
     ap.add_argument("--bin", default=os.path.join(ROOT, "target/release/postdesk"))
     args = ap.parse_args()
     backends = ["sqlite", "postgres"] if args.backend == "both" else [args.backend]
-    what = "events only" if args.events_only else "one sla_warning mail each"
+    what = "events only" if args.events_only else "notices: %d mails" % expected_mails(args)
     for b in backends:
         med, lo, hi, empty = bench(args, b)
-        print("%-8s %d open tickets, %d due (%s): sweep median %.1f ms (min %.1f, max %.1f, %d runs); nothing due: %.1f ms"
-              % (b, args.tickets, args.due, what, med, lo, hi, args.runs, empty))
+        print("%-8s %d open tickets, %d due (%s): %s median %.1f ms (min %.1f, max %.1f, %d runs); %s: %.1f ms"
+              % (b, args.tickets, args.due, what, "serve's sweeps" if args.serve else "sweep", med, lo, hi,
+                 args.runs, "its first sweep" if args.serve else "nothing due", empty))
 
 
 if __name__ == "__main__":

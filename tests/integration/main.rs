@@ -15,3 +15,4 @@ mod serve;
 mod service;
 mod sla;
 mod smtp;
+mod tnef;

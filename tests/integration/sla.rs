@@ -356,7 +356,11 @@ fn an_answer_meets_the_first_response_and_pending_pauses_the_resolution_clock() 
 
 #[test]
 fn two_sweepers_at_once_fire_each_checkpoint_once() {
-    let e = Env::with(POLICY, None);
+    // Every notice a mail of its own (no summaries), so the mails can be counted per ticket.
+    let e = Env::with(
+        &format!("{POLICY}\n[scheduler]\nnotice_batch = 1000\n"),
+        None,
+    );
     let mut ids = Vec::new();
     for i in 0..20 {
         let row = ingest_at(
@@ -409,6 +413,99 @@ fn two_sweepers_at_once_fire_each_checkpoint_once() {
             + sent_to(&e, "sla_breach", "bob@example.test"),
         40
     );
+}
+
+#[test]
+fn many_notices_to_one_agent_go_as_one_summary_mail() {
+    // More than 5 notices of one kind to one agent in a sweep: one summary mail.
+    let e = Env::with(&format!("{POLICY}\n[scheduler]\nnotice_batch = 5\n"), None);
+    let mut ids = Vec::new();
+    for i in 0..12 {
+        let row = ingest_at(
+            &e,
+            "2026-11-23T10:00:00+01:00",
+            &mail(
+                "carol@example.com",
+                &format!("s{i}@example.com"),
+                &format!("Question <{i}>"),
+                "",
+            ),
+        );
+        ids.push(row["ticket_id"].as_i64().unwrap());
+    }
+    // Three of them assigned to Alice, the rest to nobody (their queue hears of them).
+    e.sql(&format!(
+        "UPDATE tickets SET assignee = 'alice@example.test' WHERE id IN ({}, {}, {})",
+        ids[0], ids[1], ids[2]
+    ));
+    // Monday 12:30: past the warning (2 business hours) of every first response, before any
+    // breach. Alice: her 3 tickets + 9 as a queue agent = 12 warnings -> one summary; Bob: 9.
+    let r = sweep(&e, "2026-11-23T12:30:00+01:00");
+    assert_eq!(r["warnings"], 12, "{r}");
+    assert_eq!(r["mails"], 2, "{r}");
+    for id in &ids {
+        assert_eq!(events(&e, *id, "sla_warning").len(), 1, "ticket {id}");
+    }
+    assert_eq!(sent_to(&e, "sla_warning", "alice@example.test"), 0);
+    assert_eq!(sent_to(&e, "sla_summary", "alice@example.test"), 1);
+    assert_eq!(sent_to(&e, "sla_summary", "bob@example.test"), 1);
+    let files = e.outbox_files();
+    let alice = files
+        .iter()
+        .find(|m| header(m, "To").is_some_and(|t| t.contains("alice@example.test")))
+        .expect("Alice's summary");
+    assert_eq!(
+        header(alice, "Subject").as_deref(),
+        Some("12 SLA warnings on 12 tickets")
+    );
+    assert_eq!(
+        header(alice, "Auto-Submitted").as_deref(),
+        Some("auto-generated")
+    );
+    assert!(header(alice, "Message-ID").is_some() && header(alice, "Date").is_some());
+    // Every ticket is listed once, earliest due first, in Alice's timezone, escaped in HTML.
+    let text = postdesk::mail::parse::parse(
+        alice.as_bytes(),
+        "x",
+        &postdesk::mail::parse::ParseLimits::default(),
+    )
+    .unwrap();
+    for id in &ids {
+        let tag = format!("#{id}]");
+        assert_eq!(
+            text.text.matches(&tag).count(),
+            1,
+            "{tag} in\n{}",
+            text.text
+        );
+    }
+    assert!(
+        text.text.contains("(times in Europe/Berlin)"),
+        "{}",
+        text.text
+    );
+    assert!(text.text.contains("Question <11>"), "{}", text.text);
+    let html = text.html.as_deref().unwrap();
+    assert!(html.contains("Question &lt;11&gt;"), "{html}");
+    // The same sweep again fires nothing and sends nothing.
+    let r = sweep(&e, "2026-11-23T12:31:00+01:00");
+    assert_eq!(
+        (r["warnings"].as_i64(), r["mails"].as_i64()),
+        (Some(0), Some(0))
+    );
+    // Two notices (fewer than the batch) each go on their own, threaded with their ticket.
+    let e2 = Env::with(&format!("{POLICY}\n[scheduler]\nnotice_batch = 5\n"), None);
+    for i in 0..2 {
+        ingest_at(
+            &e2,
+            "2026-11-23T10:00:00+01:00",
+            &mail("carol@example.com", &format!("t{i}@example.com"), "Hi", ""),
+        );
+    }
+    let r = sweep(&e2, "2026-11-23T12:30:00+01:00");
+    assert_eq!(r["mails"], 4, "{r}");
+    assert_eq!(sent_to(&e2, "sla_warning", "alice@example.test"), 2);
+    assert_eq!(sent_to(&e2, "sla_summary", "alice@example.test"), 0);
 }
 
 #[test]
@@ -495,4 +592,42 @@ fn a_rule_answers_with_a_template_from_the_templates_directory() {
         err.contains("'vip answer': actions.template: names the template 'gold_ack'"),
         "{err}"
     );
+}
+
+#[test]
+fn a_broken_summary_template_stops_the_sweep_before_any_clock_fires() {
+    let tpl = tempfile::tempdir().unwrap();
+    let e = Env::with(
+        &format!(
+            "{POLICY}\n[templates]\ndir = \"{}\"\n",
+            tpl.path().display()
+        ),
+        None,
+    );
+    let row = ingest_at(
+        &e,
+        "2026-11-23T10:00:00+01:00",
+        &mail("carol@example.com", "b1@example.com", "Help", ""),
+    );
+    let id = row["ticket_id"].as_i64().unwrap();
+    // Written after the ticket came in: its acknowledgement was sent with the built-in ones.
+    std::fs::write(
+        tpl.path().join("sla_summary.txt.hbs"),
+        "{{#each tickets}}{{ticket.ref}}\n",
+    )
+    .unwrap();
+    let out = e.run(&["sla", "sweep", "--now", "2026-11-23T12:30:00+01:00"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{err}");
+    assert!(err.contains("sla_summary.txt.hbs"), "{err}");
+    assert!(events(&e, id, "sla_warning").is_empty(), "a clock fired");
+    // Mended, the same sweep fires the warning once.
+    std::fs::write(
+        tpl.path().join("sla_summary.txt.hbs"),
+        "{{#each tickets}}{{ticket.ref}}\n{{/each}}",
+    )
+    .unwrap();
+    let r = sweep(&e, "2026-11-23T12:30:00+01:00");
+    assert_eq!(r["warnings"], 1, "{r}");
+    assert_eq!(events(&e, id, "sla_warning").len(), 1);
 }
