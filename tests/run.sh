@@ -62,6 +62,10 @@ T=$(mktemp -d /tmp/pdt.XXXXXX)   # short: unix socket paths are limited to 107 b
 cleanup() {
   rc=$?
   tests/servers.sh stop "$T" || true
+  # Test databases a test could not drop (it gives up on a DROP after 30 s).
+  for db in $(timeout 30 su postgres -c "psql -Atc \"SELECT datname FROM pg_database WHERE datname LIKE 'pd\\_test\\_%'\"" 2>/dev/null); do
+    timeout 60 su postgres -c "psql -qc 'DROP DATABASE IF EXISTS $db WITH (FORCE)'" >/dev/null 2>&1 || true
+  done
   if [ $rc -ne 0 ]; then
     log "failed (exit $rc); server logs follow"
     tail -n 30 "$T/dovecot/dovecot.log" "$T/postfix/postfix.log" 2>/dev/null >&2 || true
@@ -75,8 +79,25 @@ eval "$(tests/servers.sh start "$T")"
 export POSTDESK_TEST_STRICT=1   # every server test runs; a missing server variable fails it
 
 # ---- the suite ------------------------------------------------------------------------------
+# Each pass is bounded (a whole run takes about 10 minutes with the build): a pass that hangs
+# fails with a list of what was running instead of stalling CI until it is killed from outside.
+PASS_LIMIT=${POSTDESK_TEST_PASS_LIMIT:-1500}
+pass() {
+  (
+    sleep $((PASS_LIMIT - 10))
+    log "the pass has run for $((PASS_LIMIT - 10)) s; what is running:"
+    ps -eo pid,ppid,etimes,args | awk '$4 !~ /^\[/ && $4 !~ /^(ps|awk|sleep)$/' >&2
+  ) &
+  local watch=$! rc=0
+  timeout --kill-after=30 "$PASS_LIMIT" "$@" 2>&1 || rc=$?
+  pkill -P "$watch" 2>/dev/null || true
+  kill "$watch" 2>/dev/null || true
+  wait "$watch" 2>/dev/null || true
+  [ $rc -ne 124 ] || log "stopped: the pass did not end within $PASS_LIMIT s"
+  return $rc
+}
 log "pass 1: unit tests and integration tests on SQLite"
-POSTDESK_TEST_BACKEND=sqlite cargo test --quiet 2>&1
+POSTDESK_TEST_BACKEND=sqlite pass cargo test --quiet
 log "pass 2: integration tests on PostgreSQL"
-POSTDESK_TEST_BACKEND=postgres cargo test --quiet --test integration 2>&1
+POSTDESK_TEST_BACKEND=postgres pass cargo test --quiet --test integration
 log "all tests passed"

@@ -69,6 +69,24 @@ pub fn redact_url(url: &str) -> String {
     }
 }
 
+/// How long a PostgreSQL connection attempt may take when the URL does not say
+/// (`connect_timeout`, seconds): libpq's own default is to wait for ever on a server that
+/// accepts the TCP connection but never answers.
+const PG_CONNECT_TIMEOUT_SECS: u32 = 10;
+
+/// `url` with `connect_timeout` added unless it names one.
+fn with_connect_timeout(url: &str) -> String {
+    let query = url.split_once('?').map(|(_, q)| q).unwrap_or("");
+    if query
+        .split('&')
+        .any(|kv| kv.split('=').next() == Some("connect_timeout"))
+    {
+        return url.to_string();
+    }
+    let sep = if url.contains('?') { '&' } else { '?' };
+    format!("{url}{sep}connect_timeout={PG_CONNECT_TIMEOUT_SECS}")
+}
+
 /// Opens the database named by `url` (`sqlite://PATH` or `postgres://…`). A relative SQLite
 /// path is taken from the current directory; its parent directory is created if missing.
 pub fn connect(url: &str) -> Result<AnyConnection, StoreError> {
@@ -109,7 +127,8 @@ pub fn connect(url: &str) -> Result<AnyConnection, StoreError> {
         }
         Ok(AnyConnection::Sqlite(c))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        let c = PgConnection::establish(url).map_err(|e| fail(e.to_string()))?;
+        let c =
+            PgConnection::establish(&with_connect_timeout(url)).map_err(|e| fail(e.to_string()))?;
         Ok(AnyConnection::Postgresql(c))
     } else {
         Err(fail(
@@ -335,6 +354,22 @@ pub fn open(url: &str) -> Result<AnyConnection, StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_postgres_url_gets_a_connect_timeout_unless_it_names_one() {
+        assert_eq!(
+            with_connect_timeout("postgres://u@h/db"),
+            "postgres://u@h/db?connect_timeout=10"
+        );
+        assert_eq!(
+            with_connect_timeout("postgres://u@h/db?sslmode=require"),
+            "postgres://u@h/db?sslmode=require&connect_timeout=10"
+        );
+        assert_eq!(
+            with_connect_timeout("postgres://u@h/db?sslmode=require&connect_timeout=3"),
+            "postgres://u@h/db?sslmode=require&connect_timeout=3"
+        );
+    }
 
     #[test]
     fn redacts_passwords() {

@@ -508,7 +508,8 @@ fn postgresql_connections_can_require_tls() {
         return; // SQLite has no connection to encrypt.
     }
     let env = Env::new();
-    let url = format!("{}?sslmode=require", env.db_url);
+    let sep = if env.db_url.contains('?') { '&' } else { '?' };
+    let url = format!("{}{sep}sslmode=require", env.db_url);
     let text = std::fs::read_to_string(&env.config)
         .unwrap()
         .replace(&env.db_url, &url);

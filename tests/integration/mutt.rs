@@ -12,6 +12,11 @@ use crate::util::{header, in_maildir, mail_servers, servers_shared, wait_for, En
 fn smtp_send(smtp: &str, from: &str, to: &str, data: &str) {
     use std::io::{BufRead, BufReader, Write};
     let s = std::net::TcpStream::connect(smtp).unwrap();
+    // A server that accepts and never answers fails the test instead of stalling the run.
+    s.set_read_timeout(Some(std::time::Duration::from_secs(60)))
+        .unwrap();
+    s.set_write_timeout(Some(std::time::Duration::from_secs(60)))
+        .unwrap();
     let mut r = BufReader::new(s.try_clone().unwrap());
     let mut w = s;
     let mut line = String::new();
@@ -139,8 +144,12 @@ fn an_agent_answers_a_notification_with_mutt_and_the_customer_gets_the_answer_th
         rc.display(),
         note_mid.trim_matches(['<', '>'])
     );
-    let status = Command::new("script")
-        .args(["-qec", &mutt, "/dev/null"])
+    // mutt stops at a prompt when anything goes wrong (a refused login, a failed send): bounded
+    // by `timeout`, with its screen kept to show what it asked.
+    let screen = dir.join("screen");
+    let status = Command::new("timeout")
+        .args(["-k", "5", "120", "script", "-qec", &mutt])
+        .arg(&screen)
         .env("HOME", &dir)
         .env("TERM", "xterm")
         .stdin(Stdio::null())
@@ -148,7 +157,12 @@ fn an_agent_answers_a_notification_with_mutt_and_the_customer_gets_the_answer_th
         .stderr(Stdio::null())
         .status()
         .expect("mutt runs (tests/run.sh installs it)");
-    assert!(status.success(), "mutt failed: {status}");
+    assert!(
+        status.success(),
+        "mutt failed or hung ({status}); its screen:\n{}\nserve.log:\n{}",
+        String::from_utf8_lossy(&std::fs::read(&screen).unwrap_or_default()),
+        env.serve_log()
+    );
 
     // The customer gets the answer: from the desk, threaded to their mail, only the new text.
     let catchall = PathBuf::from(&root).join("catchall/Maildir");

@@ -74,6 +74,9 @@ impl Drop for Env {
     fn drop(&mut self) {
         if let Some((admin, name)) = &self.pg {
             if let Ok(mut c) = PgConnection::establish(admin) {
+                // Bounded: a DROP that waits on the server (for a backend to let go of the
+                // database) leaves a stray database for run.sh to drop rather than a hung test.
+                let _ = diesel::sql_query("SET statement_timeout = '30s'").execute(&mut c);
                 let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
                     .execute(&mut c);
             }
@@ -87,13 +90,26 @@ fn fresh_database(dir: &Path) -> (String, Option<(String, String)>) {
     }
     let admin = std::env::var("POSTDESK_TEST_PG")
         .expect("POSTDESK_TEST_PG must name the admin database when testing on PostgreSQL");
+    // The harness's own connections give up rather than wait for ever on a stuck server.
+    let admin = if admin.contains('?') {
+        admin
+    } else {
+        format!("{admin}?connect_timeout=10")
+    };
     let name = format!("pd_test_{}_{:x}", std::process::id(), fastrand::u64(..));
     let mut c = PgConnection::establish(&admin).expect("connect to the test PostgreSQL");
+    diesel::sql_query("SET statement_timeout = '60s'")
+        .execute(&mut c)
+        .unwrap();
     diesel::sql_query(format!("CREATE DATABASE {name}"))
         .execute(&mut c)
         .expect("create test database");
-    let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
-    (format!("{base}/{name}"), Some((admin, name)))
+    let (path, query) = admin.split_once('?').unwrap_or((&admin, ""));
+    let base = path.rsplit_once('/').map(|(b, _)| b).unwrap_or(path);
+    (
+        format!("{base}/{name}?{query}"),
+        Some((admin.clone(), name)),
+    )
 }
 
 impl Env {
@@ -191,20 +207,11 @@ name = "general"
     }
 
     pub fn run(&self, args: &[&str]) -> Output {
-        self.cmd(args).stdin(Stdio::null()).output().unwrap()
+        output_within(self.cmd(args), None, COMMAND_LIMIT)
     }
 
     pub fn run_stdin(&self, args: &[&str], input: &[u8]) -> Output {
-        use std::io::Write;
-        let mut child = self
-            .cmd(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child.stdin.take().unwrap().write_all(input).unwrap();
-        child.wait_with_output().unwrap()
+        output_within(self.cmd(args), Some(input), COMMAND_LIMIT)
     }
 
     /// Runs and insists on success; returns stdout.
@@ -324,6 +331,80 @@ pub fn in_maildir(dir: &Path, needle: &str) -> Vec<String> {
         }
     }
     out
+}
+
+/// The longest a one-shot command of a test may take (each takes well under a second when
+/// nothing is wrong): past it the command is killed and the test fails, saying which command
+/// hung, instead of stalling the whole run.
+pub const COMMAND_LIMIT: std::time::Duration = std::time::Duration::from_secs(180);
+
+/// Runs `cmd` with `input` (or nothing) on stdin and returns its output; kills it and panics,
+/// with what it printed so far, when it has not ended within `limit`.
+pub fn output_within(mut cmd: Command, input: Option<&[u8]>, limit: std::time::Duration) -> Output {
+    use std::io::{Read, Write};
+    let what = format!("{cmd:?}");
+    let mut child = cmd
+        .stdin(if input.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{what}: {e}"));
+    let drain = |r: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(mut r) = r {
+                let _ = r.read_to_end(&mut buf);
+            }
+            buf
+        })
+    };
+    let stdout = drain(
+        child
+            .stdout
+            .take()
+            .map(|r| Box::new(r) as Box<dyn Read + Send>),
+    );
+    let stderr = drain(
+        child
+            .stderr
+            .take()
+            .map(|r| Box::new(r) as Box<dyn Read + Send>),
+    );
+    if let (Some(mut w), Some(input)) = (child.stdin.take(), input) {
+        // A child that exits without reading all of it is its own business (the status says).
+        let _ = w.write_all(input);
+    }
+    let start = std::time::Instant::now();
+    let mut pause = std::time::Duration::from_millis(1);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if start.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(pause);
+        pause = (pause * 2).min(std::time::Duration::from_millis(20));
+    };
+    let (stdout, stderr) = (stdout.join().unwrap(), stderr.join().unwrap());
+    match status {
+        Some(status) => Output {
+            status,
+            stdout,
+            stderr,
+        },
+        None => panic!(
+            "{what} did not end within {} s; killed. Its stderr:\n{}",
+            limit.as_secs(),
+            String::from_utf8_lossy(&stderr)
+        ),
+    }
 }
 
 /// Polls `f` every 100 ms until it returns `Some`, or panics after `secs`.
