@@ -29,6 +29,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# ---- disk ------------------------------------------------------------------------------------
+# A full disk shows up as odd failures far from its cause (a mail client stuck at a prompt, a
+# deferred delivery): the build and both passes need about 4 GiB.
+free_kib=$(df -Pk . | awk 'NR == 2 { print $4 }')
+if [ "${free_kib:-0}" -lt $((4 * 1024 * 1024)) ]; then
+  log "warning: only $((free_kib / 1024)) MiB free on $(df -P . | awk 'NR == 2 { print $6 }'); the build and the tests need about 4 GiB"
+fi
+
 # ---- real winmail.dat blobs ------------------------------------------------------------------
 # The test corpus of tnefparse (real Outlook and Exchange mail): its source release from PyPI,
 # checked against a pinned hash, unpacked once into a cache outside the repository.
