@@ -189,28 +189,58 @@ const SWEEP_CHUNK: i64 = 1000;
 
 /// What one chunk of a sweep writes, gathered so it goes out in a few statements.
 #[derive(Default)]
-struct Plan {
+struct Plan<'c> {
     /// Clocks by the state they move to: (stage, breached, next check) -> clock ids.
     stages: HashMap<(i32, bool, NextCheck), Vec<i64>>,
     events: Events,
     breached: Vec<i64>,
     /// Notices to agents, composed once the chunk's clocks are fired (alone, or as a summary).
-    notices: Vec<Notice>,
+    notices: Vec<Notice<'c>>,
 }
 
 /// Events to record: (ticket, kind, detail).
 type Events = Vec<(i64, &'static str, String)>;
 
-/// One escalation notice to one agent, not yet composed.
-struct Notice {
+/// One escalation notice to one agent, not yet composed (its context is built on the
+/// composing thread).
+struct Notice<'c> {
     ticket: Ticket,
     /// Index into the config's agents.
     agent: usize,
     template: &'static str,
-    subject: String,
-    /// The template's context (without the recipient's timezone).
-    ctx: serde_json::Value,
+    policy: &'c SlaPolicy,
+    target: Target,
     due: i64,
+}
+
+impl Notice<'_> {
+    fn subject(&self) -> String {
+        let prefix = match self.template {
+            "sla_warning" => "SLA warning",
+            _ => "SLA breached",
+        };
+        let what = self.target.as_str().replace('_', " ");
+        format!("{prefix} ({what}): {}", self.ticket.subject)
+    }
+
+    /// The template's context, times read in the recipient's timezone `tz`.
+    fn context(&self, cfg: &Config, now: i64, tz: &str) -> serde_json::Value {
+        let t = &self.ticket;
+        serde_json::json!({
+            "marker": crate::mail::quote::REPLY_MARKER,
+            "ticket": {"ref": ticket_ref(&cfg.identity.subject_tag, t.id), "subject": t.subject,
+                       "queue": t.queue, "priority": t.priority, "status": t.status},
+            "target": self.target.as_str().replace('_', " "),
+            "due": rfc3339(self.due),
+            "left": human_duration(self.policy.hours.between(now, self.due)),
+            "late": human_duration(now - self.due),
+            "requester": t.requester,
+            "assignee": t.assignee.as_deref().unwrap_or("nobody"),
+            "policy": self.policy.name,
+            "due_ms": self.due,
+            "recipient": {"timezone": tz},
+        })
+    }
 }
 
 /// Fires every checkpoint due at `now`: events, escalation mails (sla_warning, sla_breach, or
@@ -232,6 +262,9 @@ pub fn sweep(
     loop {
         let n = c.transaction(|c| {
             let due = models::claim_due_sla_clocks(c, now, SWEEP_CHUNK)?;
+            if due.is_empty() {
+                return Ok(0);
+            }
             let ids: Vec<i64> = due.iter().map(|(_, r)| r.ticket_id).collect();
             let mut tickets: HashMap<i64, Ticket> = models::tickets_by_ids(c, &ids)?
                 .into_iter()
@@ -281,14 +314,14 @@ fn write_plan(c: &mut AnyConnection, now: i64, plan: &Plan) -> diesel::QueryResu
 }
 
 #[allow(clippy::too_many_arguments)]
-fn fire(
-    p: &Pipeline<'_>,
+fn fire<'c>(
+    p: &Pipeline<'c>,
     c: &mut AnyConnection,
     id: i64,
     row: &SlaClockRow,
     ticket: Option<&mut Ticket>,
     now: i64,
-    plan: &mut Plan,
+    plan: &mut Plan<'c>,
     report: &mut SweepReport,
 ) -> diesel::QueryResult<()> {
     let (Some(ticket), Some(clock)) = (ticket, to_clock(row)) else {
@@ -426,15 +459,15 @@ pub fn pick_agent(
 
 /// Composes the step's notices into the plan; a template or address problem becomes an event.
 #[allow(clippy::too_many_arguments)]
-fn notify(
-    p: &Pipeline<'_>,
+fn notify<'c>(
+    p: &Pipeline<'c>,
     ticket: &Ticket,
-    policy: &SlaPolicy,
+    policy: &'c SlaPolicy,
     clock: &Clock,
     cp: Checkpoint,
     who: &[Notify],
     now: i64,
-    plan: &mut Plan,
+    plan: &mut Plan<'c>,
 ) {
     let cfg = p.cfg;
     let mut agents: Vec<&crate::config::AgentConfig> = Vec::new();
@@ -450,31 +483,10 @@ fn notify(
             }
         }
     }
-    if agents.is_empty() {
-        return;
-    }
-    let due = clock.due_at.unwrap_or(now);
-    let (template, prefix): (&'static str, &str) = match cp {
-        Checkpoint::Warning => ("sla_warning", "SLA warning"),
-        _ => ("sla_breach", "SLA breached"),
+    let template = match cp {
+        Checkpoint::Warning => "sla_warning",
+        _ => "sla_breach",
     };
-    let what = clock.target.as_str().replace('_', " ");
-    let reference = ticket_ref(&cfg.identity.subject_tag, ticket.id);
-    let ctx = serde_json::json!({
-        "marker": crate::mail::quote::REPLY_MARKER,
-        "ticket": {"ref": reference, "subject": ticket.subject, "queue": ticket.queue,
-                   "priority": ticket.priority, "status": ticket.status},
-        "target": what,
-        "due": rfc3339(due),
-        "left": human_duration(policy.hours.between(now, due)),
-        "late": human_duration(now - due),
-        "requester": ticket.requester,
-        "assignee": ticket.assignee.as_deref().unwrap_or("nobody"),
-        "policy": policy.name,
-        "due_ms": due,
-        "recipient": {"timezone": "UTC"},
-    });
-    let subject = format!("{prefix} ({what}): {}", ticket.subject);
     for agent in agents {
         let Some(index) = cfg.agents.iter().position(|a| a.address == agent.address) else {
             continue;
@@ -483,9 +495,9 @@ fn notify(
             ticket: ticket.clone(),
             agent: index,
             template,
-            subject: subject.clone(),
-            ctx: ctx.clone(),
-            due,
+            policy,
+            target: clock.target,
+            due: clock.due_at.unwrap_or(now),
         });
     }
 }
@@ -516,7 +528,6 @@ fn compose_notices(
     };
     for ((agent, template), mut notices) in groups {
         let agent = &cfg.agents[agent];
-        let tz = serde_json::Value::from(agent.timezone.as_str());
         if notices.len() > cfg.scheduler.notice_batch {
             notices.sort_by_key(|n| (n.due, n.ticket.id));
             let ids: Vec<i64> = notices.iter().map(|n| n.ticket.id).collect();
@@ -535,11 +546,11 @@ fn compose_notices(
             }
             continue;
         }
-        for mut n in notices {
-            let out = p.about_ticket(&n.ticket, &n.subject, None, answer);
+        for n in notices {
+            let out = p.about_ticket(&n.ticket, &n.subject(), None, answer);
             // Times in the notice are read in the recipient's timezone.
-            n.ctx["recipient"]["timezone"] = tz.clone();
-            match p.compose_to_agent(n.ticket.id, agent, n.template, &n.ctx, out) {
+            let ctx = n.context(cfg, now, &agent.timezone);
+            match p.compose_to_agent(n.ticket.id, agent, n.template, &ctx, out) {
                 Ok((mail, raw)) => mails.push(outbox::Queued {
                     ticket_id: Some(n.ticket.id),
                     kind: n.template,
@@ -559,7 +570,7 @@ fn compose_summary(
     p: &Pipeline<'_>,
     agent: &crate::config::AgentConfig,
     template: &str,
-    notices: Vec<Notice>,
+    notices: Vec<Notice<'_>>,
     now: i64,
 ) -> Result<(crate::mail::compose::OutgoingMail, Vec<u8>), String> {
     let id = &p.cfg.identity;
@@ -570,7 +581,10 @@ fn compose_summary(
         .collect::<std::collections::HashSet<_>>()
         .len();
     let count = notices.len();
-    let tickets: Vec<serde_json::Value> = notices.into_iter().map(|n| n.ctx).collect();
+    let tickets: Vec<serde_json::Value> = notices
+        .iter()
+        .map(|n| n.context(p.cfg, now, &agent.timezone))
+        .collect();
     let ctx = serde_json::json!({
         "breach": breach,
         "count": count,
