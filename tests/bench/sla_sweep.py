@@ -21,6 +21,7 @@ Reports the median of --runs, on SQLite and on PostgreSQL.
       [--serve]  (time the sweeps `serve` runs on its schedule, from its log, instead of
                   `sla sweep`; the last column is then serve's first sweep)
       [--bin target/release/postdesk]
+      [--baseline]  (--bin is a build from before notice_batch: a mail per notice, no such key)
 """
 import argparse, json, os, sqlite3, statistics, subprocess, sys, tempfile, time
 
@@ -105,7 +106,7 @@ def psql(url, sql):
 def write_config(args, w, url):
     esc = "" if args.events_only else '{ at = "warning", notify = ["assignee"] }'
     with open(os.path.join(w, "pd.toml"), "w") as f:
-        sched = "" if args.notice_batch is None else "[scheduler]\nnotice_batch = %d\n" % args.notice_batch
+        sched = "" if args.notice_batch is None or args.baseline else "[scheduler]\nnotice_batch = %d\n" % args.notice_batch
         f.write(CONFIG.format(url=url, w=w, escalate=esc, scheduler=sched))
     return [args.bin, "--config", os.path.join(w, "pd.toml")]
 
@@ -156,6 +157,8 @@ def expected_mails(args):
     """Half the due tickets are Alice's, half Bob's: each gets one summary mail when that is
     more notices than the batch (10 unless --notice-batch says), else one mail per ticket."""
     batch = 10 if args.notice_batch is None else args.notice_batch
+    if args.baseline:
+        return args.due
     per_agent = [args.due - args.due // 2, args.due // 2]
     return sum(1 if n > batch else n for n in per_agent)
 
@@ -165,7 +168,7 @@ def serve_sweeps(args, w, backend, url):
     compiled at start, as in production): each run sets the due clocks back and reads the time
     of the sweep that fires them from serve's log. The first is the connection's first sweep."""
     with open(os.path.join(w, "pd.toml"), "a") as f:
-        f.write('[scheduler]\nsla_sweep = "*/2 * * * * *"\n' if args.notice_batch is None else
+        f.write('[scheduler]\nsla_sweep = "*/2 * * * * *"\n' if args.notice_batch is None or args.baseline else
                 'sla_sweep = "*/2 * * * * *"\n')
         f.write('[log]\nformat = "json"\nlevel = "info"\n')
     for d in ("new", "cur", "tmp"):
@@ -251,6 +254,8 @@ def main():
     ap.add_argument("--events-only", action="store_true")
     ap.add_argument("--notice-batch", type=int, help="[scheduler] notice_batch (10 by default): "
                     "a large number gives every notice a mail of its own")
+    ap.add_argument("--baseline", action="store_true", help="--bin predates [scheduler] notice_batch "
+                    "(a mail per notice, no such key in the config): to compare with older code")
     ap.add_argument("--serve", action="store_true", help="time the sweeps of a running `serve`")
     ap.add_argument("--keep", help="fill the databases under this folder and keep them")
     ap.add_argument("--reuse", help="sweep the databases an earlier --keep filled there")
