@@ -91,16 +91,21 @@ export POSTDESK_TEST_STRICT=1   # every server test runs; a missing server varia
 # fails with a list of what was running instead of stalling CI until it is killed from outside.
 PASS_LIMIT=${POSTDESK_TEST_PASS_LIMIT:-1500}
 pass() {
-  (
-    sleep $((PASS_LIMIT - 10))
+  local done_flag="$T/pass.done" rc=0
+  rm -f "$done_flag"
+  ( # the watchdog: lists what runs shortly before `timeout` stops the pass
+    end=$(($(date +%s) + PASS_LIMIT - 10))
+    while [ "$(date +%s)" -lt "$end" ]; do
+      sleep 1
+      [ ! -e "$done_flag" ] || exit 0
+    done
     log "the pass has run for $((PASS_LIMIT - 10)) s; what is running:"
     ps -eo pid,ppid,etimes,args | awk '$4 !~ /^\[/ && $4 !~ /^(ps|awk|sleep)$/' >&2
   ) &
-  local watch=$! rc=0
+  local watch=$!
   timeout --kill-after=30 "$PASS_LIMIT" "$@" 2>&1 || rc=$?
-  pkill -P "$watch" 2>/dev/null || true
-  kill "$watch" 2>/dev/null || true
-  wait "$watch" 2>/dev/null || true
+  touch "$done_flag"
+  wait "$watch" || true
   [ $rc -ne 124 ] || log "stopped: the pass did not end within $PASS_LIMIT s"
   return $rc
 }
