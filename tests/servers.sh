@@ -12,10 +12,36 @@ log() { printf 'servers.sh: %s\n' "$*" >&2; }
 
 if [ "$cmd" = stop ]; then
   if [ -f "$T/postfix/queue/pid/master.pid" ]; then postfix -c "$POSTFIX_CONF" stop >/dev/null 2>&1 || true; fi
-  if [ -f "$T/dovecot/run/master.pid" ]; then kill "$(cat "$T/dovecot/run/master.pid")" 2>/dev/null || true; fi
+  if [ -f "$T/dovecot/run/master.pid" ]; then
+    pid=$(cat "$T/dovecot/run/master.pid")
+    # (only while that process is still Dovecot: a stale file's number may be another's now)
+    if grep -qa dovecot "/proc/$pid/cmdline" 2>/dev/null; then kill "$pid" 2>/dev/null || true; fi
+  fi
   exit 0
 fi
 [ "$cmd" = start ] || { echo "usage: tests/servers.sh start|stop DIR" >&2; exit 2; }
+
+# The ports are fixed: servers an earlier run left behind (a run killed before its clean-up)
+# would answer in place of these, with their mail somewhere else. Stop them first.
+port_busy() { # port
+  if { exec 3<>"/dev/tcp/127.0.0.1/$1"; } 2>/dev/null; then exec 3>&-; return 0; fi
+  return 1
+}
+any_busy() { port_busy 10143 || port_busy 10025 || port_busy 10993; }
+if any_busy; then
+  for old in /tmp/pdt.*; do
+    [ -d "$old" ] && [ "$old" != "$T" ] || continue
+    [ -f "$old/dovecot/run/master.pid" ] || [ -f "$old/postfix/queue/pid/master.pid" ] || continue
+    log "stopping the test servers an earlier run left in $old"
+    "$0" stop "$old"
+  done
+  for _ in $(seq 100); do any_busy || break; sleep 0.1; done
+  if any_busy; then
+    log "127.0.0.1 port 10143, 10025 or 10993 is taken by a program that is not a test server of ours"
+    exit 1
+  fi
+fi
+
 mkdir -p "$T"
 chmod 755 "$T"
 
