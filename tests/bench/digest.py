@@ -10,13 +10,15 @@ start) and reports the median of --runs, on SQLite and on PostgreSQL.
   python3 tests/bench/digest.py [--tickets 100000] [--runs 5] [--backend sqlite|postgres|both]
       [--pg postgres://postgres:postgres@127.0.0.1:5432/postgres] [--bin target/release/postdesk]
 """
-import argparse, os, re, sqlite3, statistics, sys, tempfile, time
+import argparse, os, re, shutil, sqlite3, statistics, sys, tempfile, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
 # The same fixed "now", and the same helpers to run commands and SQL, as the sweep benchmark.
 sys.path.insert(0, HERE)
-from sla_sweep import NOW, NOW_RFC, psql, run  # noqa: E402
+from sla_sweep import NOW, psql, rfc3339, run  # noqa: E402
+
+NOW_RFC = rfc3339(NOW)
 
 CONFIG = """[database]
 url = "{url}"
@@ -69,6 +71,13 @@ SELECT id, 'resolution', 86400000, created_at, 0, id % 17 = 0, NULL FROM tickets
 
 def bench(args, backend):
     w = tempfile.mkdtemp(prefix="pd-digest-bench.")
+    try:
+        return bench_in(args, backend, w)
+    finally:
+        shutil.rmtree(w, ignore_errors=True)
+
+
+def bench_in(args, backend, w):
     if backend == "sqlite":
         url = "sqlite://%s/pd.db" % w
     else:

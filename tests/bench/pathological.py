@@ -33,18 +33,18 @@ def main():
     for name, text in mails():
         times, outcome = [], None
         for _ in range(args.runs):
-            w = tempfile.mkdtemp(prefix="pd-patho.")
-            cfg = os.path.join(w, "pd.toml")
-            with open(os.path.join(ROOT, "config/postdesk.toml")) as f:
-                open(cfg, "w").write(f.read().replace("var/", w + "/var/"))
-            path = os.path.join(w, "m.eml")
-            open(path, "w").write(text)
-            subprocess.run([args.bin, "--config", cfg, "migrate"], check=True, capture_output=True)
-            t0 = time.perf_counter()
-            subprocess.run([args.bin, "--config", cfg, "ingest", path], check=True, capture_output=True)
-            times.append(time.perf_counter() - t0)
-            rows = json.loads(subprocess.run([args.bin, "--config", cfg, "inbound", "--json"], check=True, capture_output=True).stdout)
-            outcome = rows[0]["outcome"], rows[0].get("reason")
+            with tempfile.TemporaryDirectory(prefix="pd-patho.") as w:
+                cfg = os.path.join(w, "pd.toml")
+                with open(os.path.join(ROOT, "config/postdesk.toml")) as f:
+                    open(cfg, "w").write(f.read().replace("var/", w + "/var/"))
+                path = os.path.join(w, "m.eml")
+                open(path, "w").write(text)
+                subprocess.run([args.bin, "--config", cfg, "migrate"], check=True, capture_output=True)
+                t0 = time.perf_counter()
+                subprocess.run([args.bin, "--config", cfg, "ingest", path], check=True, capture_output=True)
+                times.append(time.perf_counter() - t0)
+                rows = json.loads(subprocess.run([args.bin, "--config", cfg, "inbound", "--json"], check=True, capture_output=True).stdout)
+                outcome = rows[0]["outcome"], rows[0].get("reason")
         print("%-22s %8d bytes: median %.0f ms (min %.0f, max %.0f), outcome %s" % (
             name, len(text), statistics.median(times) * 1000, min(times) * 1000, max(times) * 1000, outcome))
 

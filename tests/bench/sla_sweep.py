@@ -23,7 +23,7 @@ Reports the median of --runs, on SQLite and on PostgreSQL.
       [--bin target/release/postdesk]
       [--baseline]  (--bin is a build from before notice_batch: a mail per notice, no such key)
 """
-import argparse, json, os, sqlite3, statistics, subprocess, sys, tempfile, time
+import argparse, atexit, json, os, shutil, sqlite3, statistics, subprocess, sys, tempfile, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -216,6 +216,9 @@ def bench(args, backend):
     else:
         w = os.path.join(args.keep, backend) if args.keep else tempfile.mkdtemp(prefix="pd-sla-bench.")
         os.makedirs(w, exist_ok=True)
+        if not args.keep:
+            # A filled SQLite database is about 450 MB: gone with the process, however it ends.
+            atexit.register(shutil.rmtree, w, True)
         if args.serve:
             NOW = int(time.time()) * 1000
         pd, url = prepare(args, backend, w)
