@@ -375,8 +375,12 @@ pub fn output_within(mut cmd: Command, input: Option<&[u8]>, limit: std::time::D
             .map(|r| Box::new(r) as Box<dyn Read + Send>),
     );
     if let (Some(mut w), Some(input)) = (child.stdin.take(), input) {
-        // A child that exits without reading all of it is its own business (the status says).
-        let _ = w.write_all(input);
+        // On a thread of its own: a child that stops reading must not block the clock below.
+        // One that exits without reading all of it is its own business (the status says).
+        let input = input.to_vec();
+        std::thread::spawn(move || {
+            let _ = w.write_all(&input);
+        });
     }
     let start = std::time::Instant::now();
     let mut pause = std::time::Duration::from_millis(1);
