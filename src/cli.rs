@@ -623,7 +623,7 @@ fn digest_cmd(cfg: &Config, name: &str, dry_run: bool, now: Option<String>) -> O
         let started = std::time::Instant::now();
         let ctx = crate::digest::gather(&pipeline, &mut c, d, now).map_err(Failure::runtime)?;
         let (_, raw) =
-            crate::digest::compose_digest(&pipeline, d, &ctx, now).map_err(Failure::runtime)?;
+            crate::digest::compose_digest(&pipeline, d, ctx, now).map_err(Failure::runtime)?;
         use std::io::Write;
         std::io::stdout()
             .write_all(&raw)

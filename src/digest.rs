@@ -169,14 +169,14 @@ pub fn gather(
 pub fn compose_digest(
     p: &Pipeline<'_>,
     d: &DigestConfig,
-    ctx: &Value,
+    ctx: Value,
     now: i64,
 ) -> Result<(OutgoingMail, Vec<u8>), String> {
     p.compose_report(
         d.to.iter().map(|a| (None, a.clone())).collect(),
         format!("SLA digest \"{}\": {}", d.name, local(d, now)),
         "digest",
-        ctx.clone(),
+        ctx,
         now,
     )
 }
@@ -207,7 +207,7 @@ pub fn run(
             return Ok(RunOutcome::AlreadySent);
         }
         let ctx = gather(p, c, d, now)?;
-        let (mail, raw) = compose_digest(p, d, &ctx, now)
+        let (mail, raw) = compose_digest(p, d, ctx, now)
             .map_err(|e| diesel::result::Error::QueryBuilderError(e.into()))?;
         let id = outbox::enqueue(
             c,

@@ -5,6 +5,8 @@
 //! `\fromtext` the original text; any other RTF (a "rich text" mail) is turned into plain text.
 //! Pure and defensive: nothing here trusts a length or a nesting depth from the input.
 
+use super::tnef::u32_at;
+
 /// What an RTF body turns into.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Body {
@@ -16,10 +18,6 @@ pub enum Body {
 
 const LZFU: u32 = 0x7546_5A4C;
 const MELA: u32 = 0x414C_454D;
-
-fn u32_at(b: &[u8], i: usize) -> Option<u32> {
-    Some(u32::from_le_bytes(b.get(i..i + 4)?.try_into().ok()?))
-}
 
 /// Decompresses a PR_RTF_COMPRESSED value; `None` when it is not one, is cut short, or its
 /// checksum does not add up.

@@ -71,7 +71,8 @@ fn u16_at(b: &[u8], i: usize) -> Option<u16> {
     Some(u16::from_le_bytes(b.get(i..i + 2)?.try_into().ok()?))
 }
 
-fn u32_at(b: &[u8], i: usize) -> Option<u32> {
+/// The little-endian u32 at `i`, if the bytes are there (also for the RTF reader).
+pub(crate) fn u32_at(b: &[u8], i: usize) -> Option<u32> {
     Some(u32::from_le_bytes(b.get(i..i + 4)?.try_into().ok()?))
 }
 

@@ -91,6 +91,21 @@ fn ingest_at(e: &Env, at: &str, raw: &str) -> Value {
     e.inbound().last().cloned().unwrap()
 }
 
+/// `n` new tickets from Carol, Monday 2026-11-23 10:00 Berlin, subjects by `subject`; their ids.
+fn monday_questions(e: &Env, n: usize, subject: impl Fn(usize) -> String) -> Vec<i64> {
+    (0..n)
+        .map(|i| {
+            let id = format!("q{i}@example.com");
+            let row = ingest_at(
+                e,
+                "2026-11-23T10:00:00+01:00",
+                &mail("carol@example.com", &id, &subject(i), ""),
+            );
+            row["ticket_id"].as_i64().unwrap()
+        })
+        .collect()
+}
+
 fn sweep(e: &Env, now: &str) -> Value {
     e.json(&["sla", "sweep", "--now", now])
 }
@@ -361,20 +376,7 @@ fn two_sweepers_at_once_fire_each_checkpoint_once() {
         &format!("{POLICY}\n[scheduler]\nnotice_batch = 1000\n"),
         None,
     );
-    let mut ids = Vec::new();
-    for i in 0..20 {
-        let row = ingest_at(
-            &e,
-            "2026-11-23T10:00:00+01:00",
-            &mail(
-                "carol@example.com",
-                &format!("m{i}@example.com"),
-                &format!("Question {i}"),
-                "",
-            ),
-        );
-        ids.push(row["ticket_id"].as_i64().unwrap());
-    }
+    let ids = monday_questions(&e, 20, |i| format!("Question {i}"));
     // Wednesday: every first-response clock is past its warning and its breach.
     let spawn = || {
         e.cmd(&["sla", "sweep", "--now", "2026-11-25T12:00:00+01:00"])
@@ -419,20 +421,7 @@ fn two_sweepers_at_once_fire_each_checkpoint_once() {
 fn many_notices_to_one_agent_go_as_one_summary_mail() {
     // More than 5 notices of one kind to one agent in a sweep: one summary mail.
     let e = Env::with(&format!("{POLICY}\n[scheduler]\nnotice_batch = 5\n"), None);
-    let mut ids = Vec::new();
-    for i in 0..12 {
-        let row = ingest_at(
-            &e,
-            "2026-11-23T10:00:00+01:00",
-            &mail(
-                "carol@example.com",
-                &format!("s{i}@example.com"),
-                &format!("Question <{i}>"),
-                "",
-            ),
-        );
-        ids.push(row["ticket_id"].as_i64().unwrap());
-    }
+    let ids = monday_questions(&e, 12, |i| format!("Question <{i}>"));
     // Three of them assigned to Alice, the rest to nobody (their queue hears of them).
     e.sql(&format!(
         "UPDATE tickets SET assignee = 'alice@example.test' WHERE id IN ({}, {}, {})",
@@ -495,13 +484,7 @@ fn many_notices_to_one_agent_go_as_one_summary_mail() {
     );
     // Two notices (fewer than the batch) each go on their own, threaded with their ticket.
     let e2 = Env::with(&format!("{POLICY}\n[scheduler]\nnotice_batch = 5\n"), None);
-    for i in 0..2 {
-        ingest_at(
-            &e2,
-            "2026-11-23T10:00:00+01:00",
-            &mail("carol@example.com", &format!("t{i}@example.com"), "Hi", ""),
-        );
-    }
+    monday_questions(&e2, 2, |_| "Hi".into());
     let r = sweep(&e2, "2026-11-23T12:30:00+01:00");
     assert_eq!(r["mails"], 4, "{r}");
     assert_eq!(sent_to(&e2, "sla_warning", "alice@example.test"), 2);
