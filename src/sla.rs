@@ -528,7 +528,7 @@ fn compose_notices(
     };
     for ((agent, template), mut notices) in groups {
         let agent = &cfg.agents[agent];
-        if notices.len() > cfg.scheduler.notice_batch {
+        if summarised(notices.len(), cfg.scheduler.notice_batch) {
             notices.sort_by_key(|n| (n.due, n.ticket.id));
             let ids: Vec<i64> = notices.iter().map(|n| n.ticket.id).collect();
             match compose_summary(p, agent, template, notices, now) {
@@ -563,6 +563,12 @@ fn compose_notices(
         }
     }
     (mails, failed)
+}
+
+/// Whether `count` notices of one kind to one agent go as one summary: more than `batch`, and
+/// never when `batch` is 0 (every notice on its own, as `[scheduler] notice_batch` documents).
+fn summarised(count: usize, batch: usize) -> bool {
+    batch > 0 && count > batch
 }
 
 /// One mail to `agent` listing `notices` (all warnings, or all breaches), earliest due first.
@@ -605,4 +611,27 @@ fn compose_summary(
         ctx,
         now,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::summarised;
+
+    #[test]
+    fn notices_go_as_a_summary_only_past_a_nonzero_batch() {
+        for (count, batch, want) in [
+            (10, 10, false),
+            (11, 10, true),
+            (1, 1, false),
+            (2, 1, true),
+            (1, 0, false),
+            (1000, 0, false),
+        ] {
+            assert_eq!(
+                summarised(count, batch),
+                want,
+                "{count} notices, batch {batch}"
+            );
+        }
+    }
 }
