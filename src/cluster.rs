@@ -93,7 +93,7 @@ impl Keeper {
                 self.id.clone(),
                 self.conn.clone(),
                 self.mailboxes.clone(),
-                self.lease.as_millis() as i64,
+                crate::time::millis(self.lease),
             );
             let leaving_now = leaving.clone();
             let round = tokio::task::spawn_blocking(

@@ -450,12 +450,17 @@ pub fn credential_path(path: &str) -> String {
     path.to_string()
 }
 
-/// Parses durations such as `30s`, `500ms`, `4h`, `2d`, `1h30m`.
+/// The longest duration a config or command may name (100 years): any sum of two of them, or
+/// one added to a time in milliseconds, still fits an `i64` ([`crate::time::millis`]).
+pub const MAX_DURATION: Duration = Duration::from_secs(100 * 365 * 86_400);
+
+/// Parses durations such as `30s`, `500ms`, `4h`, `2d`, `1h30m`, up to [`MAX_DURATION`].
 pub fn parse_duration(s: &str) -> Result<Duration, String> {
     let s = s.trim();
     if s.is_empty() {
         return Err("an empty duration".into());
     }
+    let too_long = || format!("'{s}' is longer than 100 years");
     let mut total = Duration::ZERO;
     let mut rest = s;
     while !rest.is_empty() {
@@ -465,28 +470,33 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         if digits == 0 {
             return Err(format!("'{s}' is not a duration"));
         }
-        let n: u64 = rest[..digits]
-            .parse()
-            .map_err(|_| format!("'{s}' is too large"))?;
+        let n: u64 = rest[..digits].parse().map_err(|_| too_long())?;
         rest = &rest[digits..];
         let unit_len = rest
             .find(|c: char| c.is_ascii_digit())
             .unwrap_or(rest.len());
         let unit = &rest[..unit_len];
         rest = &rest[unit_len..];
-        let d = match unit.trim() {
-            "ms" => Duration::from_millis(n),
-            "s" => Duration::from_secs(n),
-            "m" | "min" => Duration::from_secs(n * 60),
-            "h" => Duration::from_secs(n * 3600),
-            "d" => Duration::from_secs(n * 86400),
+        let ms_per_unit: u64 = match unit.trim() {
+            "ms" => 1,
+            "s" => 1_000,
+            "m" | "min" => 60_000,
+            "h" => 3_600_000,
+            "d" => 86_400_000,
             _ => {
                 return Err(format!(
                     "'{s}' has an unknown unit '{unit}' (use ms, s, m, h or d)"
                 ))
             }
         };
-        total += d;
+        let d = n
+            .checked_mul(ms_per_unit)
+            .map(Duration::from_millis)
+            .ok_or_else(too_long)?;
+        total = total.checked_add(d).ok_or_else(too_long)?;
+        if total > MAX_DURATION {
+            return Err(too_long());
+        }
     }
     Ok(total)
 }
@@ -1613,6 +1623,19 @@ name = "general"
         );
     }
 
+    /// Review of #16: an overflowing duration panicked `check`; now it is one more problem.
+    #[test]
+    fn a_duration_too_long_is_reported_with_its_key() {
+        let bad = format!("{GOOD}\n[threading]\nreopen_window = \"18446744073709551615s1s\"\n");
+        let errs = errors(&bad);
+        assert!(
+            errs.iter().any(|e| e
+                .starts_with("pd.toml: threading.reopen_window: expected a duration")
+                && e.contains("longer than 100 years")),
+            "{errs:?}"
+        );
+    }
+
     #[test]
     fn syntax_error_names_line() {
         let errs = errors("[database]\nurl = \n");
@@ -1802,6 +1825,18 @@ sla_sweep = "*/30 * * * * *"
         assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
         assert!(parse_duration("soon").is_err());
         assert!(parse_duration("5 weeks").is_err());
+        // Review of #16: these panicked `check` (overflow) instead of being reported.
+        for huge in [
+            "18446744073709551615s1s",
+            "18446744073709551615d",
+            "99999999999999999999999s",
+            "36600d",
+            "3650000000h1s",
+        ] {
+            let e = parse_duration(huge).expect_err(huge);
+            assert!(e.contains("longer than 100 years"), "{huge}: {e}");
+        }
+        assert_eq!(parse_duration("36500d"), Ok(MAX_DURATION));
         assert_eq!(parse_size("25MB"), Ok(25 * 1024 * 1024));
         assert_eq!(parse_size("1024"), Ok(1024));
         assert!(parse_size("lots").is_err());

@@ -206,7 +206,7 @@ pub async fn run(
     outbox_ready.notify_waiters();
     while tasks.join_next().await.is_some() {}
     // Every batch is finished: the leases can go to the other instances at once.
-    let lease = cfg.cluster.lease.as_millis() as i64;
+    let lease = crate::time::millis(cfg.cluster.lease);
     let gone = tokio::task::spawn_blocking(move || {
         let mut c = lease_conn.lock().map_err(|_| "poisoned".to_string())?;
         let stale = crate::time::now_ms() - 100 * lease;
@@ -461,7 +461,7 @@ async fn watch_maildir(
                 crate::metrics::get().set_mailbox(
                     &name,
                     MailboxState::Backoff {
-                        retry_at_ms: crate::time::now_ms() + backoff.as_millis() as i64,
+                        retry_at_ms: crate::time::now_ms() + crate::time::millis(backoff),
                     },
                 );
                 tracing::error!(mailbox = %name, error = %e, retry_in = ?backoff, "mailbox failed; retrying");
@@ -506,7 +506,14 @@ async fn send_outbox(
                 retry: &cfg.retry,
                 on_failure: Some(&on_failure),
             };
-            outbox::deliver_due(&mut c, &t, &rules).map_err(|e| e.to_string())
+            let delivered = outbox::deliver_due(&mut c, &t, &rules);
+            if let Err(e) = &delivered {
+                if let Err(re) = crate::store::reopen_if_less_durable(&mut c, &cfg.database.url, e)
+                {
+                    tracing::error!(error = %re, "could not reopen the database connection");
+                }
+            }
+            delivered.map_err(|e| e.to_string())
         });
         let wait = match job.await {
             Ok(Ok(r)) => {

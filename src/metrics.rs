@@ -42,7 +42,7 @@ impl MailboxState {
     /// Connected, waiting for its turn, or within its backoff: what `/healthz` accepts. A
     /// login hanging longer than `stuck`, or a retry overdue by as much, is not.
     pub fn healthy(self, now_ms: i64, stuck: Duration) -> bool {
-        let stuck = stuck.as_millis() as i64;
+        let stuck = crate::time::millis(stuck);
         match self {
             MailboxState::Standby | MailboxState::Connected => true,
             MailboxState::Connecting { since_ms } => now_ms - since_ms <= stuck,

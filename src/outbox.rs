@@ -519,14 +519,14 @@ impl std::ops::AddAssign for DeliveryReport {
 /// the delay doubles from `first` up to `max`, and the last try is at `give_up_after` from the
 /// mail's creation.
 pub fn next_attempt(policy: &RetryPolicy, attempts: i64, created_at: i64, now: i64) -> Option<i64> {
-    let deadline = created_at.saturating_add(policy.give_up_after.as_millis() as i64);
+    let deadline = created_at.saturating_add(crate::time::millis(policy.give_up_after));
     if now >= deadline {
         return None;
     }
-    let first = policy.first.as_millis() as i64;
+    let first = crate::time::millis(policy.first);
     let delay = first
         .saturating_mul(1i64 << (attempts - 1).clamp(0, 30))
-        .min(policy.max.as_millis() as i64);
+        .min(crate::time::millis(policy.max));
     Some(now.saturating_add(delay).min(deadline))
 }
 
@@ -585,10 +585,31 @@ fn transmit_one(
     Ok(attempt(transport, id, models::outbox_payload(c, id)?))
 }
 
+/// A row's stored recipients (a JSON array of addresses). Unreadable or empty, the row is
+/// not sent (to nobody, or to whoever a guess would name) but fails with the reason.
+fn recipients(rcpt: &str) -> Result<Vec<String>, String> {
+    match serde_json::from_str::<Vec<String>>(rcpt) {
+        Ok(to) if !to.is_empty() => Ok(to),
+        Ok(_) => Err("the stored recipients are an empty list".into()),
+        Err(e) => Err(format!("the stored recipients are unreadable ({e})")),
+    }
+}
+
 /// Sends one row's mail.
 fn attempt(transport: &Transport, id: i64, p: models::OutboxPayload) -> Attempt {
-    let to: Vec<String> = serde_json::from_str(&p.rcpt).unwrap_or_default();
-    let result = transport.send(&p.env_from, &to, &p.message_id, &p.raw);
+    let (to, result) = match recipients(&p.rcpt) {
+        Ok(to) => {
+            let result = transport.send(&p.env_from, &to, &p.message_id, &p.raw);
+            (to, result)
+        }
+        Err(message) => (
+            Vec::new(),
+            Err(TransportError {
+                permanent: true,
+                message: format!("outbox #{id}: {message}; not sent"),
+            }),
+        ),
+    };
     Attempt {
         id,
         ticket_id: p.ticket_id,
@@ -774,6 +795,80 @@ pub fn deliver_due(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn recipients_are_read_or_refused() {
+        assert_eq!(
+            recipients(r#"["a@example.test","b@example.test"]"#),
+            Ok(vec![
+                "a@example.test".to_string(),
+                "b@example.test".to_string()
+            ])
+        );
+        for bad in [r#"["a@example.test""#, "", "{}", "[1]", "[]"] {
+            assert!(recipients(bad).is_err(), "{bad:?}");
+        }
+    }
+
+    /// Review of #16: a row whose recipients did not read was sent to nobody (an empty
+    /// list); now it fails for good with the reason, and nothing is written.
+    #[test]
+    fn a_row_with_unreadable_recipients_fails_and_is_not_sent() {
+        for mut db in crate::store::backend_tests::databases() {
+            let c = &mut db.conn;
+            let id = models::insert_outbox(
+                c,
+                &models::NewOutbox {
+                    ticket_id: None,
+                    kind: "ack",
+                    env_from: "support@example.test",
+                    rcpt: "[\"cut@example.te",
+                    subject: "s",
+                    message_id: "<cut@example.test>",
+                    raw: b"Subject: s\r\n\r\nx\r\n",
+                    status: "pending",
+                    attempts: 0,
+                    next_attempt_at: 0,
+                    created_at: crate::time::now_ms(),
+                },
+            )
+            .unwrap();
+            let out = tempfile::tempdir().unwrap();
+            let transport = Transport {
+                via: Via::File {
+                    dir: out.path().to_path_buf(),
+                },
+                dkim: None,
+            };
+            let policy = RetryPolicy::default();
+            let rules = Rules {
+                retry: &policy,
+                on_failure: None,
+            };
+            let r = deliver(
+                c,
+                &transport,
+                &[id],
+                Claim::Due(crate::time::now_ms()),
+                &rules,
+            )
+            .unwrap();
+            assert_eq!((r.sent, r.failed), (0, 1), "{}", db.backend);
+            let row = models::list_outbox(c, None)
+                .unwrap()
+                .into_iter()
+                .find(|r| r.id == id)
+                .unwrap();
+            assert_eq!(row.status, "failed", "{}", db.backend);
+            let err = row.last_error.unwrap_or_default();
+            assert!(
+                err.contains("recipients are unreadable"),
+                "{}: {err}",
+                db.backend
+            );
+            assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 0);
+        }
+    }
 
     #[test]
     fn data_is_dot_stuffed_and_terminated() {

@@ -460,7 +460,7 @@ impl Pipeline<'_> {
         // who already takes part in the ticket.
         let (key, replied) = thread::subject_key(&mail.subject);
         if replied && candidates.is_empty() && key.chars().count() >= 4 {
-            let since = now - self.cfg.threading.reopen_window.as_millis() as i64;
+            let since = now - crate::time::millis(self.cfg.threading.reopen_window);
             for t in models::tickets_by_subject_key(c, &key, since)? {
                 if matches!(class, MailClass::List(_)) || models::is_participant(c, t, &sender)? {
                     lookups.subject = Some(t);
@@ -538,7 +538,7 @@ impl Pipeline<'_> {
         let mut reopen = false;
         if let (Some(t), MailClass::Person | MailClass::List(_)) = (existing, class) {
             if let Some(ticket) = models::get_ticket(c, t)? {
-                let window = self.cfg.threading.reopen_window.as_millis() as i64;
+                let window = crate::time::millis(self.cfg.threading.reopen_window);
                 match thread::rejoin(&ticket.status, ticket.updated_at, now, window) {
                     Rejoin::Join => {}
                     Rejoin::Reopen => reopen = true,
@@ -1293,7 +1293,7 @@ impl Pipeline<'_> {
         failed: &outbox::FailedMail,
         now: i64,
     ) -> diesel::QueryResult<Vec<i64>> {
-        if failed.to.iter().all(|a| self.cfg.agent(a).is_some()) {
+        if !failed.to.is_empty() && failed.to.iter().all(|a| self.cfg.agent(a).is_some()) {
             return Ok(Vec::new());
         }
         let Some(ticket) = models::get_ticket(c, failed.ticket_id)? else {

@@ -7,6 +7,12 @@ pub fn now_ms() -> i64 {
     Utc::now().timestamp_millis()
 }
 
+/// A duration in milliseconds as stored, saturating at `i64::MAX` instead of wrapping (config
+/// durations are at most [`crate::config::MAX_DURATION`], far below it).
+pub fn millis(d: std::time::Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
 /// Formats stored milliseconds as RFC 3339 (`2026-11-21T12:00:00Z`), the JSON contract's format.
 pub fn rfc3339(ms: i64) -> String {
     match Utc.timestamp_millis_opt(ms).single() {
@@ -54,6 +60,14 @@ mod tests {
         let ms = parse_rfc3339("2026-11-21T09:30:00+01:00").unwrap();
         assert_eq!(rfc3339(ms), "2026-11-21T08:30:00Z");
         assert!(parse_rfc3339("yesterday").is_err());
+    }
+
+    #[test]
+    fn millis_saturates_instead_of_wrapping() {
+        use std::time::Duration;
+        assert_eq!(millis(Duration::from_millis(1500)), 1500);
+        assert_eq!(millis(Duration::MAX), i64::MAX);
+        assert_eq!(millis(Duration::from_secs(u64::MAX / 1000 + 1)), i64::MAX);
     }
 
     #[test]

@@ -248,7 +248,7 @@ impl Reader {
             for p in Priority::ALL {
                 let d = self.duration(&mut ts, p.as_str(), Duration::ZERO);
                 if !d.is_zero() {
-                    t.0[Targets::slot(*p)] = Some(d.as_millis() as i64);
+                    t.0[Targets::slot(*p)] = Some(crate::time::millis(d));
                 }
             }
             self.unknown_keys(&ts);
@@ -316,7 +316,7 @@ impl Reader {
                 .enumerate()
             {
                 let mut es = Section::new(e, format!("{}[{j}]", s.key("escalate")));
-                let after = self.duration(&mut es, "after", Duration::ZERO).as_millis() as i64;
+                let after = crate::time::millis(self.duration(&mut es, "after", Duration::ZERO));
                 let at = match self
                     .required_string(&mut es, "at", "\"warning\" or \"breach\"")
                     .as_deref()
@@ -640,12 +640,13 @@ impl Reader {
                     );
                 }
             }
-            let period_ms = self
-                .duration(&mut s, "period", Duration::from_secs(86_400))
-                .as_millis() as i64;
-            let due_within_ms = self
-                .duration(&mut s, "due_within", Duration::from_secs(4 * 3600))
-                .as_millis() as i64;
+            let period_ms =
+                crate::time::millis(self.duration(&mut s, "period", Duration::from_secs(86_400)));
+            let due_within_ms = crate::time::millis(self.duration(
+                &mut s,
+                "due_within",
+                Duration::from_secs(4 * 3600),
+            ));
             let oldest = self.count(&mut s, "oldest", 10) as usize;
             let catch_up = self.bool(&mut s, "catch_up", true);
             self.unknown_keys(&s);

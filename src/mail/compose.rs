@@ -134,7 +134,7 @@ pub fn compose(mail: &OutgoingMail) -> Result<Vec<u8>, ComposeError> {
 pub fn now_ms() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
+        .map(crate::time::millis)
         .unwrap_or(0)
 }
 

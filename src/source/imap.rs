@@ -293,7 +293,7 @@ impl Worker {
                     crate::metrics::get().set_mailbox(
                         self.name(),
                         MailboxState::Backoff {
-                            retry_at_ms: crate::time::now_ms() + wait.as_millis() as i64,
+                            retry_at_ms: crate::time::now_ms() + crate::time::millis(wait),
                         },
                     );
                     tracing::error!(mailbox = %self.name(), error = %e, retry_in = ?wait, "mailbox failed; retrying");

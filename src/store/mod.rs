@@ -1,6 +1,8 @@
 //! The database: SQLite (embedded default, WAL) or PostgreSQL, chosen by the URL scheme, behind
 //! one diesel connection type. Migrations for both are embedded in the binary.
 
+#[cfg(test)]
+pub mod backend_tests;
 pub mod cluster;
 pub mod models;
 pub mod schema;
@@ -28,6 +30,10 @@ pub enum StoreError {
     Migration(String),
     #[error("database: {0}")]
     Query(#[from] diesel::result::Error),
+    /// A SQLite connection could not be set back to `synchronous = FULL`: its commits would no
+    /// longer survive a power cut, so it must be closed and opened again.
+    #[error("database: could not restore synchronous = FULL on the SQLite connection ({0}); reopening it")]
+    Durability(String),
 }
 
 impl StoreError {
@@ -37,6 +43,7 @@ impl StoreError {
         match self {
             StoreError::Connect { .. } => true,
             StoreError::Migration(_) => false,
+            StoreError::Durability(_) => true,
             StoreError::Query(e) => {
                 let text = e.to_string();
                 matches!(
@@ -277,20 +284,38 @@ pub fn has_pending_migrations(conn: &mut AnyConnection) -> Result<bool, StoreErr
 /// Runs `f` with SQLite commits that do not wait for the disk (synchronous=NORMAL: safe across a
 /// crash of the process, but the last commits may be lost on power loss until the next sync).
 /// Only for writes whose loss is harmless, such as marking an idempotent delivery done: losing
-/// the mark repeats the delivery, which changes nothing.
-pub fn with_relaxed_sync<T>(
+/// the mark repeats the delivery, which changes nothing. Should the connection refuse to go back
+/// to `synchronous = FULL`, the answer is [`StoreError::Durability`] (whatever `f` returned): the
+/// caller must not write through that connection again (see [`reopen_if_less_durable`]).
+pub fn with_relaxed_sync<T, E: From<StoreError>>(
     conn: &mut AnyConnection,
-    f: impl FnOnce(&mut AnyConnection) -> T,
-) -> T {
-    let sqlite = matches!(conn, AnyConnection::Sqlite(_));
-    if sqlite {
-        let _ = conn.batch_execute("PRAGMA synchronous = NORMAL;");
-    }
+    f: impl FnOnce(&mut AnyConnection) -> Result<T, E>,
+) -> Result<T, E> {
+    let AnyConnection::Sqlite(_) = conn else {
+        return f(conn);
+    };
+    // Failing to relax is harmless: the writes are then as durable as any.
+    let relaxed = conn.batch_execute("PRAGMA synchronous = NORMAL;").is_ok();
     let out = f(conn);
-    if sqlite {
-        let _ = conn.batch_execute("PRAGMA synchronous = FULL;");
+    if relaxed {
+        if let Err(e) = conn.batch_execute("PRAGMA synchronous = FULL;") {
+            return Err(StoreError::Durability(e.to_string()).into());
+        }
     }
     out
+}
+
+/// After [`StoreError::Durability`], replaces the connection with a fresh one (opened with
+/// `synchronous = FULL`); any other error leaves it as it is.
+pub fn reopen_if_less_durable(
+    conn: &mut AnyConnection,
+    url: &str,
+    error: &StoreError,
+) -> Result<(), StoreError> {
+    if let StoreError::Durability(_) = error {
+        *conn = connect(url)?;
+    }
+    Ok(())
 }
 
 /// Ends a short-lived process's use of the database. For SQLite, the last connection to close
@@ -369,6 +394,43 @@ mod tests {
             with_connect_timeout("postgres://u@h/db?sslmode=require&connect_timeout=3"),
             "postgres://u@h/db?sslmode=require&connect_timeout=3"
         );
+    }
+
+    /// A connection that cannot go back to `synchronous = FULL` (here: `f` left a transaction
+    /// open, where SQLite refuses to change it) is reported, never kept silently less durable.
+    #[test]
+    fn a_failed_restore_of_synchronous_full_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let mut c = open(&url).unwrap();
+        let sync = |c: &mut AnyConnection| -> i32 {
+            #[derive(diesel::QueryableByName)]
+            struct S {
+                #[diesel(sql_type = diesel::sql_types::Integer)]
+                synchronous: i32,
+            }
+            let AnyConnection::Sqlite(s) = c else {
+                unreachable!("opened as SQLite")
+            };
+            diesel::sql_query("PRAGMA synchronous")
+                .get_result::<S>(s)
+                .unwrap()
+                .synchronous
+        };
+        assert_eq!(sync(&mut c), 2, "opened with synchronous = FULL");
+        let ok: Result<(), StoreError> = with_relaxed_sync(&mut c, |_| Ok(()));
+        assert!(ok.is_ok());
+        assert_eq!(sync(&mut c), 2, "FULL again after a relaxed write");
+
+        let r: Result<(), StoreError> = with_relaxed_sync(&mut c, |c| {
+            c.batch_execute("BEGIN;")?;
+            Ok(())
+        });
+        let e = r.expect_err("FULL could not be restored inside the open transaction");
+        assert!(matches!(e, StoreError::Durability(_)), "{e}");
+        c.batch_execute("ROLLBACK;").unwrap();
+        reopen_if_less_durable(&mut c, &url, &e).unwrap();
+        assert_eq!(sync(&mut c), 2, "the reopened connection is durable");
     }
 
     #[test]

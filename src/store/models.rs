@@ -771,15 +771,44 @@ pub fn outbox_by_message_id(
         .optional()
 }
 
-/// The newest outbox row with `address` among its recipients: `(id, ticket_id)`.
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+
+/// How many rows whose recipients merely contain `address` as text are looked at for one
+/// that really has it: more than any mail has recipients.
+const RECIPIENT_CANDIDATES: i64 = 200;
+
+/// The newest outbox row with exactly `address` (case aside) among its recipients:
+/// `(id, ticket_id)`. The recipients' JSON is narrowed by a `LIKE` with its wildcards escaped
+/// (`a_b@x` must not match `axb@x`), then each candidate's list is read and compared whole.
 pub fn outbox_latest_to(c: &mut Conn, address: &str) -> QueryResult<Option<(i64, Option<i64>)>> {
-    let quoted = serde_json::to_string(address).unwrap_or_default();
-    outbox::table
-        .filter(outbox::rcpt.like(format!("%{}%", quoted.replace('%', ""))))
+    let address = address.to_lowercase();
+    let quoted = serde_json::to_string(&address).unwrap_or_default();
+    let pattern = format!("%{}%", escape_like(&quoted));
+    let rows: Vec<(i64, Option<i64>, String)> = outbox::table
+        .filter(lower(outbox::rcpt).like(pattern).escape('\\'))
         .order(outbox::id.desc())
-        .select((outbox::id, outbox::ticket_id))
-        .first(c)
-        .optional()
+        .select((outbox::id, outbox::ticket_id, outbox::rcpt))
+        .limit(RECIPIENT_CANDIDATES)
+        .load(c)?;
+    Ok(rows
+        .into_iter()
+        .find(|(_, _, rcpt)| {
+            serde_json::from_str::<Vec<String>>(rcpt)
+                .is_ok_and(|to| to.iter().any(|a| a.to_lowercase() == address))
+        })
+        .map(|(id, ticket, _)| (id, ticket)))
+}
+
+/// `text` for a `LIKE … ESCAPE '\\'` pattern that matches it literally.
+fn escape_like(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for ch in text.chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(ch);
+    }
+    out
 }
 
 /// Marks a row failed because a bounce reported its delivery failed.
