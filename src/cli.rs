@@ -8,9 +8,10 @@ use clap::{Parser, Subcommand};
 use diesel::Connection;
 use serde_json::{json, Value};
 
+use crate::app::App;
 use crate::config::{Config, MailboxConfig, MailboxSource};
 use crate::outbox::{self, Transport, Via};
-use crate::process::{self, BatchClock, Pipeline};
+use crate::pipeline::{self, BatchClock};
 use crate::source::files;
 use crate::store::{self, models};
 use crate::templates::Templates;
@@ -414,14 +415,17 @@ fn ingest(
         .map(store::ShortLived::new)
         .map_err(|e| temp(e.to_string()))?;
 
-    let pipeline = Pipeline {
+    let pipeline = App {
         cfg,
         templates: &templates,
         keys: &keys,
     };
     // A mail that fails for good is reported to the ticket's agents in the same transaction.
     let on_failure = |c: &mut store::AnyConnection, f: &outbox::FailedMail| {
-        pipeline.notify_delivery_failed(c, f, now_ms()).map(|_| ())
+        pipeline
+            .notify()
+            .notify_delivery_failed(c, f, now_ms())
+            .map(|_| ())
     };
     let rules = outbox::Rules {
         retry: &cfg.retry,
@@ -441,15 +445,15 @@ fn ingest(
         Ok(v) => v.into_iter().map(Ok).collect::<Vec<_>>(),
         Err(e) => vec![Err(e)],
     });
-    let store_err = |e: process::RunError| match e {
-        process::RunError::Store(e) if e.is_temporary() => temp(e.to_string()),
+    let store_err = |e: pipeline::RunError| match e {
+        pipeline::RunError::Store(e) if e.is_temporary() => temp(e.to_string()),
         e => Failure::runtime(e),
     };
     let claim = outbox::Claim::Held(held_until);
     let report = match transport {
         None => {
             let summary =
-                process::run(&pipeline, &mut c, mb, mails, clock, |_| {}).map_err(store_err)?;
+                pipeline::run(&pipeline, &mut c, mb, mails, clock, |_| {}).map_err(store_err)?;
             eprintln!("ingested {summary}");
             None
         }
@@ -471,7 +475,7 @@ fn ingest(
                 drop(c2);
                 Ok(attempts)
             });
-            let summary = process::run(&pipeline, &mut c, mb, mails, clock, |results| {
+            let summary = pipeline::run(&pipeline, &mut c, mb, mails, clock, |results| {
                 let ids: Vec<i64> = results
                     .iter()
                     .flat_map(|r| r.outbox_ids.iter().copied())
@@ -496,7 +500,7 @@ fn ingest(
         // Otherwise store everything, then deliver on the same connection.
         Some(t) => {
             let summary =
-                process::run(&pipeline, &mut c, mb, mails, clock, |_| {}).map_err(store_err)?;
+                pipeline::run(&pipeline, &mut c, mb, mails, clock, |_| {}).map_err(store_err)?;
             eprintln!("ingested {summary}");
             Some(
                 outbox::deliver(&mut c, &t, &summary.outbox_ids, claim, &rules)
@@ -550,7 +554,7 @@ fn time_arg(flag: &str, value: Option<String>) -> Result<Option<i64>, Failure> {
         .transpose()
 }
 
-/// What a [`Pipeline`] borrows: the templates (compiled when used) and the HMAC keys.
+/// What a [`App`] borrows: the templates (compiled when used) and the HMAC keys.
 fn pipeline_parts(cfg: &Config) -> Result<(Templates, crate::security::Keys), Failure> {
     let keys = crate::security::Keys::load_or_create(&cfg.security.secret_file)
         .map_err(Failure::runtime)?;
@@ -560,7 +564,7 @@ fn pipeline_parts(cfg: &Config) -> Result<(Templates, crate::security::Keys), Fa
 /// Delivers rows this process queued and holds until `hold`; a mail that fails for good is
 /// reported to the ticket's agents.
 fn deliver_held(
-    pipeline: &Pipeline<'_>,
+    pipeline: &App<'_>,
     c: &mut store::AnyConnection,
     ids: &[i64],
     hold: i64,
@@ -568,7 +572,10 @@ fn deliver_held(
     let cfg = pipeline.cfg;
     let t = Transport::from_config(cfg).map_err(Failure::runtime)?;
     let on_failure = |c: &mut store::AnyConnection, f: &outbox::FailedMail| {
-        pipeline.notify_delivery_failed(c, f, now_ms()).map(|_| ())
+        pipeline
+            .notify()
+            .notify_delivery_failed(c, f, now_ms())
+            .map(|_| ())
     };
     let rules = outbox::Rules {
         retry: &cfg.retry,
@@ -584,7 +591,7 @@ fn sla_sweep(cfg: &Config, now: Option<String>, no_send: bool) -> Outcome {
     // reported before any clock fires (and the sweep's time is the sweep's, as in `serve`).
     let templates = Templates::all(cfg.templates_dir.as_deref()).map_err(Failure::runtime)?;
     let mut c = open_store(cfg)?;
-    let pipeline = Pipeline {
+    let pipeline = App {
         cfg,
         templates: &templates,
         keys: &keys,
@@ -614,7 +621,7 @@ fn digest_cmd(cfg: &Config, name: &str, dry_run: bool, now: Option<String>) -> O
     let now = time_arg("--now", now)?.unwrap_or_else(now_ms);
     let (templates, keys) = pipeline_parts(cfg)?;
     let mut c = open_store(cfg)?;
-    let pipeline = Pipeline {
+    let pipeline = App {
         cfg,
         templates: &templates,
         keys: &keys,
@@ -657,7 +664,7 @@ fn rules_test(
     let raw = std::fs::read(file)
         .map_err(|e| Failure::usage(format!("cannot read {}: {e}", file.display())))?;
     let mb = pick_mailbox(cfg, mailbox.as_deref())?;
-    let t = process::triage_dry_run(cfg, mb, &raw, reply).map_err(Failure::usage)?;
+    let t = pipeline::triage_dry_run(cfg, mb, &raw, reply).map_err(Failure::usage)?;
     if as_json {
         print_json(&t);
     } else {

@@ -355,6 +355,24 @@ impl Config {
         self.agents.iter().find(|a| a.address == address)
     }
 
+    /// The agent `name` means: an address, a display name, or an address's local part.
+    pub fn find_agent(&self, name: &str) -> Option<&AgentConfig> {
+        let n = name.trim().to_lowercase();
+        self.agents.iter().find(|a| {
+            a.address == n
+                || a.name.to_lowercase() == n
+                || a.address.split('@').next() == Some(n.as_str())
+        })
+    }
+
+    /// The agents to tell about a ticket: its assignee, else the agents of its queue.
+    pub fn agents_for(&self, assignee: Option<&str>, queue: &str) -> Vec<&AgentConfig> {
+        if let Some(a) = assignee.and_then(|a| self.agent(a)) {
+            return vec![a];
+        }
+        self.queue_agents(queue).collect()
+    }
+
     /// The agents (not managers) who work `queue`: those listing it, and those listing none.
     pub fn queue_agents<'a, 'q>(
         &'a self,

@@ -7,10 +7,11 @@ use std::time::Duration;
 
 use tokio::sync::{watch, Notify};
 
+use crate::app::App;
 use crate::config::{AgentAuth, Config, MailboxConfig, MailboxSource};
 use crate::metrics::MailboxState;
 use crate::outbox::{self, Transport};
-use crate::process::{self, BatchClock, Pipeline};
+use crate::pipeline::{self, BatchClock};
 use crate::security::Keys;
 use crate::source::{imap, maildir};
 use crate::store::{self, AnyConnection};
@@ -220,7 +221,7 @@ pub async fn run(
     Ok(())
 }
 
-/// What a scheduled task works with: the shared parts of a [`Pipeline`] and a database
+/// What a scheduled task works with: the shared parts of a [`App`] and a database
 /// connection of its own.
 #[derive(Clone)]
 struct TaskCtx {
@@ -235,11 +236,11 @@ impl TaskCtx {
     /// is an error like any other.
     async fn with_db<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&Pipeline<'_>, &mut AnyConnection) -> Result<T, String> + Send + 'static,
+        f: impl FnOnce(&App<'_>, &mut AnyConnection) -> Result<T, String> + Send + 'static,
     ) -> Result<T, String> {
         let ctx = self.clone();
         tokio::task::spawn_blocking(move || {
-            let pipeline = Pipeline {
+            let pipeline = App {
                 cfg: &ctx.cfg,
                 templates: &ctx.templates,
                 keys: &ctx.keys,
@@ -416,7 +417,7 @@ async fn watch_maildir(
                 return Ok((0, false));
             }
             let n = mails.len();
-            let pipeline = Pipeline {
+            let pipeline = App {
                 cfg: &cfg2,
                 templates: &templates2,
                 keys: &keys2,
@@ -431,7 +432,7 @@ async fn watch_maildir(
                     due_at: now,
                 }
             };
-            let summary = process::run(
+            let summary = pipeline::run(
                 &pipeline,
                 &mut c,
                 mailbox,
@@ -492,13 +493,14 @@ async fn send_outbox(
             let mut c = c
                 .lock()
                 .map_err(|_| "database connection poisoned".to_string())?;
-            let pipeline = Pipeline {
+            let pipeline = App {
                 cfg: &cfg,
                 templates: &templates,
                 keys: &keys,
             };
             let on_failure = |c: &mut AnyConnection, f: &outbox::FailedMail| {
                 pipeline
+                    .notify()
                     .notify_delivery_failed(c, f, crate::time::now_ms())
                     .map(|_| ())
             };

@@ -7,10 +7,10 @@ use chrono::TimeZone;
 use diesel::Connection;
 use serde_json::{json, Value};
 
+use crate::app::App;
 use crate::config::DigestConfig;
 use crate::mail::compose::OutgoingMail;
 use crate::outbox;
-use crate::process::Pipeline;
 use crate::store::models::{self, Ticket};
 use crate::store::AnyConnection;
 use crate::ticket::model::{ticket_ref, MessageKind};
@@ -58,7 +58,7 @@ fn earliest_due(t: &Ticket) -> Option<i64> {
 
 /// Everything a digest shows, as its templates see it.
 pub fn gather(
-    p: &Pipeline<'_>,
+    p: &App<'_>,
     c: &mut AnyConnection,
     d: &DigestConfig,
     now: i64,
@@ -167,12 +167,12 @@ pub fn gather(
 
 /// The digest as a mail, ready to queue or print.
 pub fn compose_digest(
-    p: &Pipeline<'_>,
+    p: &App<'_>,
     d: &DigestConfig,
     ctx: Value,
     now: i64,
 ) -> Result<(OutgoingMail, Vec<u8>), String> {
-    p.compose_report(
+    p.notify().compose_report(
         d.to.iter().map(|a| (None, a.clone())).collect(),
         format!("SLA digest \"{}\": {}", d.name, local(d, now)),
         "digest",
@@ -193,7 +193,7 @@ pub enum RunOutcome {
 /// Sends the run of `d` scheduled for `scheduled_for`, unless it was sent: the figures at
 /// `now`, the mail queued due at `send_at`, and the run recorded, in one transaction.
 pub fn run(
-    p: &Pipeline<'_>,
+    p: &App<'_>,
     c: &mut AnyConnection,
     d: &DigestConfig,
     scheduled_for: i64,

@@ -1,10 +1,11 @@
 //! postdesk: an email-driven ticketing server.
 //!
 //! One mail's path through the modules, top-down: [`source`] (Maildir, files, mbox, stdin) →
-//! [`mail::parse`] → [`mail::classify`] → [`ticket::thread`] → [`process`] (the one place the
+//! [`mail::parse`] → [`mail::classify`] → [`ticket::thread`] → [`pipeline`] (the one place the
 //! stages are sequenced, one transaction per batch) → [`outbox`] (compose, enqueue, deliver).
 #![forbid(unsafe_code)]
 
+pub mod app;
 pub mod cli;
 pub mod cluster;
 pub mod config;
@@ -14,8 +15,9 @@ pub mod digest;
 pub mod fuzzing;
 pub mod mail;
 pub mod metrics;
+pub mod notify;
 pub mod outbox;
-pub mod process;
+pub mod pipeline;
 pub mod security;
 pub mod service;
 pub mod sla;

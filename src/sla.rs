@@ -12,9 +12,10 @@ use std::collections::HashMap;
 
 use diesel::Connection;
 
+use crate::app::App;
 use crate::config::{Config, Notify, SlaPolicy};
+use crate::notify::Answer;
 use crate::outbox;
-use crate::process::{Answer, Pipeline};
 use crate::store::models::{self, NextCheck, SlaClockRow, Ticket, TicketChanges};
 use crate::store::AnyConnection;
 use crate::ticket::model::{ticket_ref, MessageKind, Priority, Status};
@@ -252,7 +253,7 @@ impl Notice<'_> {
 /// and moved on with what they cause in the same transaction, so a checkpoint fires once even
 /// with several sweepers, and not at all if the transaction fails (the next sweep tries again).
 pub fn sweep(
-    p: &Pipeline<'_>,
+    p: &App<'_>,
     c: &mut AnyConnection,
     now: i64,
     send_at: i64,
@@ -315,7 +316,7 @@ fn write_plan(c: &mut AnyConnection, now: i64, plan: &Plan) -> diesel::QueryResu
 
 #[allow(clippy::too_many_arguments)]
 fn fire<'c>(
-    p: &Pipeline<'c>,
+    p: &App<'c>,
     c: &mut AnyConnection,
     id: i64,
     row: &SlaClockRow,
@@ -460,7 +461,7 @@ pub fn pick_agent(
 /// Composes the step's notices into the plan; a template or address problem becomes an event.
 #[allow(clippy::too_many_arguments)]
 fn notify<'c>(
-    p: &Pipeline<'c>,
+    p: &App<'c>,
     ticket: &Ticket,
     policy: &'c SlaPolicy,
     clock: &Clock,
@@ -473,7 +474,7 @@ fn notify<'c>(
     let mut agents: Vec<&crate::config::AgentConfig> = Vec::new();
     for n in who {
         let add: Vec<&crate::config::AgentConfig> = match n {
-            Notify::Assignee => p.agents_for(ticket),
+            Notify::Assignee => p.cfg.agents_for(ticket.assignee.as_deref(), &ticket.queue),
             Notify::Queue => cfg.queue_agents(&ticket.queue).collect(),
             Notify::Managers => cfg.agents.iter().filter(|a| a.role == "manager").collect(),
         };
@@ -506,11 +507,7 @@ fn notify<'c>(
 /// where one agent has more than `[scheduler] notice_batch` of one kind, one summary mail
 /// listing them (an agent with 500 breached tickets gets one mail, not 500). A template or
 /// address problem becomes an event on the ticket.
-fn compose_notices(
-    p: &Pipeline<'_>,
-    now: i64,
-    notices: Vec<Notice>,
-) -> (Vec<outbox::Queued>, Events) {
+fn compose_notices(p: &App<'_>, now: i64, notices: Vec<Notice>) -> (Vec<outbox::Queued>, Events) {
     let cfg = p.cfg;
     let (mut mails, mut failed) = (Vec::new(), Vec::new());
     let mut groups: Vec<((usize, &'static str), Vec<Notice>)> = Vec::new();
@@ -547,10 +544,15 @@ fn compose_notices(
             continue;
         }
         for n in notices {
-            let out = p.about_ticket(&n.ticket, &n.subject(), None, answer);
+            let out = p
+                .notify()
+                .about_ticket(&n.ticket, &n.subject(), None, answer);
             // Times in the notice are read in the recipient's timezone.
             let ctx = n.context(cfg, now, &agent.timezone);
-            match p.compose_to_agent(n.ticket.id, agent, n.template, &ctx, out) {
+            match p
+                .notify()
+                .compose_to_agent(n.ticket.id, agent, n.template, &ctx, out)
+            {
                 Ok((mail, raw)) => mails.push(outbox::Queued {
                     ticket_id: Some(n.ticket.id),
                     kind: n.template,
@@ -573,7 +575,7 @@ fn summarised(count: usize, batch: usize) -> bool {
 
 /// One mail to `agent` listing `notices` (all warnings, or all breaches), earliest due first.
 fn compose_summary(
-    p: &Pipeline<'_>,
+    p: &App<'_>,
     agent: &crate::config::AgentConfig,
     template: &str,
     notices: Vec<Notice<'_>>,
@@ -604,7 +606,7 @@ fn compose_summary(
     } else {
         "SLA warnings"
     };
-    p.compose_report(
+    p.notify().compose_report(
         vec![(Some(agent.name.clone()), agent.address.clone())],
         format!("{count} {kind} on {distinct} tickets"),
         "sla_summary",

@@ -154,6 +154,16 @@ pub struct InboundMail {
     pub limits_hit: Vec<String>,
 }
 
+impl InboundMail {
+    /// The sender's address (From), or "" when the mail has none.
+    pub fn sender(&self) -> String {
+        self.from
+            .as_ref()
+            .map(|f| f.address.clone())
+            .unwrap_or_default()
+    }
+}
+
 /// The headers that mark automatic, bulk or looping mail.
 #[derive(Debug, Clone, Default)]
 pub struct AutoHeaders {

@@ -21,9 +21,10 @@ use tokio::sync::{watch, Notify};
 use tokio_rustls::TlsConnector;
 
 use super::{Ack, RawMail};
+use crate::app::App;
 use crate::config::{Config, ImapAuth, ImapConfig, MailboxSource, Tls};
 use crate::metrics::MailboxState;
-use crate::process::{self, BatchClock, Cursor, Pipeline};
+use crate::pipeline::{self, BatchClock, Cursor};
 use crate::store::{models, AnyConnection};
 use crate::templates::Templates;
 
@@ -481,7 +482,7 @@ impl Worker {
             let mut c = conn
                 .lock()
                 .map_err(|_| "database connection poisoned".to_string())?;
-            let pipeline = Pipeline {
+            let pipeline = App {
                 cfg: &cfg,
                 templates: &templates,
                 keys: &keys,
@@ -491,7 +492,7 @@ impl Worker {
                 received_at: now,
                 due_at: now,
             };
-            let results = process::store_raw(
+            let results = pipeline::store_raw(
                 &pipeline,
                 &mut c,
                 &cfg.mailboxes[index],
@@ -500,7 +501,7 @@ impl Worker {
                 Some(&saved),
             )
             .map_err(|e| e.to_string())?;
-            let mut summary = process::Summary::default();
+            let mut summary = pipeline::Summary::default();
             results.iter().for_each(|r| summary.add(r));
             tracing::info!(mailbox = %cfg.mailboxes[index].name, "processed {summary}");
             Ok(!summary.outbox_ids.is_empty())

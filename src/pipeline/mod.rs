@@ -8,22 +8,22 @@ use std::sync::mpsc;
 
 use diesel::Connection;
 
+use crate::app::App;
 use crate::config::{AgentAuth, AgentConfig, Config, MailboxConfig};
 use crate::mail::auth::dkim_aligned;
 use crate::mail::classify::{classify, MailClass};
-use crate::mail::compose::{compose, tagged_subject, OutgoingMail};
 use crate::mail::dsn::Dsn;
 use crate::mail::parse::{self, one_line, InboundMail};
 use crate::mail::quote::{self, REPLY_MARKER};
+use crate::notify::Answer;
 use crate::outbox;
-use crate::security::{AddressToken, Keys};
+use crate::security::AddressToken;
 use crate::sla::SlaEvent;
 use crate::source::{maildir, RawMail};
 use crate::store::models::{
     self, NewAttachment, NewInbound, NewMessage, NewTicket, Ticket, TicketChanges,
 };
 use crate::store::{AnyConnection, StoreError};
-use crate::templates::{AckContext, IdentityCtx, PersonCtx, Templates, TicketCtx};
 use crate::ticket::commands::{self, Assignee, Command};
 use crate::ticket::model::{ticket_ref, Direction, MessageKind, Outcome, Priority, Status};
 use crate::ticket::rules;
@@ -143,12 +143,15 @@ impl std::fmt::Display for Summary {
     }
 }
 
-/// The decisions and writes for stored mail.
-pub struct Pipeline<'a> {
-    pub cfg: &'a Config,
-    pub templates: &'a Templates,
-    /// The HMAC key of our Message-IDs and reply addresses.
-    pub keys: &'a Keys,
+/// The decisions and writes for stored mail, over the desk's shared parts.
+#[derive(Clone, Copy)]
+pub struct Pipeline<'a>(pub &'a App<'a>);
+
+impl<'a> std::ops::Deref for Pipeline<'a> {
+    type Target = App<'a>;
+    fn deref(&self) -> &App<'a> {
+        self.0
+    }
 }
 
 /// A mailbox's position at its IMAP server: everything up to `last_uid` in the folder with
@@ -393,7 +396,7 @@ impl Pipeline<'_> {
             ));
         }
 
-        let sender = mail_from(mail);
+        let sender = mail.sender();
         let now = clock.received_at;
         let ident = &self.cfg.identity;
         let recipients: Vec<&str> = mail
@@ -709,7 +712,7 @@ impl Pipeline<'_> {
                 )?;
             } else if class.may_answer() && !hops_over {
                 let ticket = opened.as_ref().expect("a new ticket was opened");
-                if let Some(id) = self.acknowledge(
+                if let Some(id) = self.0.notify().acknowledge(
                     c,
                     ticket,
                     mail,
@@ -746,7 +749,7 @@ impl Pipeline<'_> {
             } else {
                 mail.text.trim().to_string()
             };
-            outbox_ids.extend(self.notify_agents(
+            outbox_ids.extend(self.0.notify().notify_agents(
                 c,
                 ticket_id,
                 mail,
@@ -807,7 +810,7 @@ impl Pipeline<'_> {
                 "delivery_failed",
                 &format!("outbox #{outbox_id}: {error}"),
             )?;
-            self.notify_delivery_failed(
+            self.0.notify().notify_delivery_failed(
                 c,
                 &outbox::FailedMail {
                     outbox_id,
@@ -830,7 +833,7 @@ impl Pipeline<'_> {
         linked_to: Option<i64>,
         triage: &rules::Decision,
     ) -> diesel::QueryResult<Ticket> {
-        let requester = mail_from(mail);
+        let requester = mail.sender();
         let a = &triage.actions;
         let queue = a.queue.clone().unwrap_or_else(|| mailbox.queue.clone());
         let priority = a.priority.unwrap_or(Priority::Normal);
@@ -1045,7 +1048,7 @@ impl Pipeline<'_> {
                         changes.assignee = Some(None);
                         done.push("unassigned".into());
                     }
-                    Assignee::Named(n) => match self.find_agent(n) {
+                    Assignee::Named(n) => match self.cfg.find_agent(n) {
                         Some(to) => {
                             changes.assignee = Some(Some(to.address.clone()));
                             done.push(format!("assigned to {}", to.address));
@@ -1123,10 +1126,18 @@ impl Pipeline<'_> {
                     "note",
                     &format!("inbound #{inbound_id}"),
                 )?;
-                outbox_ids.extend(self.share_note(c, &ticket, agent, &body, answer)?);
+                outbox_ids.extend(
+                    self.0
+                        .notify()
+                        .share_note(c, &ticket, agent, &body, answer)?,
+                );
             }
             Outcome::AgentReply => {
-                if let Some(id) = self.answer_customer(c, &ticket, agent, &body, answer)? {
+                if let Some(id) = self
+                    .0
+                    .notify()
+                    .answer_customer(c, &ticket, agent, &body, answer)?
+                {
                     outbox_ids.push(id);
                     sent = true;
                     models::insert_event(
@@ -1170,14 +1181,18 @@ impl Pipeline<'_> {
             crate::sla::sync(c, self.cfg, &mut t, now, ev)?;
         }
         if let (true, Some(t)) = (receipt, changed) {
-            outbox_ids.extend(self.command_receipt(c, &t, agent, &done, answer)?);
+            outbox_ids.extend(
+                self.0
+                    .notify()
+                    .command_receipt(c, &t, agent, &done, answer)?,
+            );
             let closed_now = changes
                 .status
                 .as_deref()
                 .and_then(Status::parse)
                 .is_some_and(|s| matches!(s, Status::Resolved | Status::Closed));
             if closed_now && ticket.status != t.status {
-                outbox_ids.extend(self.status_changed(c, &t, agent, answer)?);
+                outbox_ids.extend(self.0.notify().status_changed(c, &t, agent, answer)?);
             }
         }
         if !errors.is_empty() {
@@ -1202,7 +1217,7 @@ impl Pipeline<'_> {
             )?;
             let to = (Some(agent.name.clone()), agent.address.clone());
             let subject = format!("Re: {}", one_line(&mail.subject));
-            if let Some(id) = self.send_automatic(
+            if let Some(id) = self.0.notify().send_automatic(
                 c,
                 &ticket,
                 ("command_error", None),
@@ -1210,7 +1225,7 @@ impl Pipeline<'_> {
                 to,
                 &subject,
                 Some(mail),
-                Some(self.agent_reply_address(ticket_id, agent)),
+                Some(self.0.notify().agent_reply_address(ticket_id, agent)),
                 answer,
             )? {
                 outbox_ids.push(id);
@@ -1283,650 +1298,6 @@ impl Pipeline<'_> {
         }
         crate::sla::sync(c, self.cfg, &mut ticket, now, SlaEvent::CustomerReply)
     }
-
-    /// Tells the ticket's agents (the assignee, else the queue's) that a mail failed for good,
-    /// from the sender or by a bounce. Mail that went to agents themselves is not reported
-    /// this way (a notice about a notice could loop), and the customer is never told.
-    pub fn notify_delivery_failed(
-        &self,
-        c: &mut AnyConnection,
-        failed: &outbox::FailedMail,
-        now: i64,
-    ) -> diesel::QueryResult<Vec<i64>> {
-        if !failed.to.is_empty() && failed.to.iter().all(|a| self.cfg.agent(a).is_some()) {
-            return Ok(Vec::new());
-        }
-        let Some(ticket) = models::get_ticket(c, failed.ticket_id)? else {
-            return Ok(Vec::new());
-        };
-        let id = &self.cfg.identity;
-        let answer = Answer {
-            hops: 0,
-            now,
-            due_at: now,
-        };
-        let ctx = serde_json::json!({
-            "marker": REPLY_MARKER,
-            "ticket": {"ref": ticket_ref(&id.subject_tag, ticket.id), "subject": ticket.subject},
-            "to": failed.to.join(", "),
-            "error": failed.error,
-        });
-        let mut ids = Vec::new();
-        for agent in self.agents_for(&ticket) {
-            let out = self.about_ticket(
-                &ticket,
-                &format!("Undelivered: {}", ticket.subject),
-                None,
-                answer,
-            );
-            if let Some(i) =
-                self.send_to_agent(c, ticket.id, agent, "delivery_failed", &ctx, out, answer)?
-            {
-                ids.push(i);
-            }
-        }
-        Ok(ids)
-    }
-
-    /// The signed address that brings `agent`'s answer back to `ticket` as theirs.
-    fn agent_reply_address(&self, ticket: i64, agent: &AgentConfig) -> String {
-        let id = &self.cfg.identity;
-        self.keys
-            .agent_address(&id.address, &id.plus_delimiter, ticket, &agent.address)
-    }
-
-    /// Queues a notice to one agent (template and outbox kind `kind`): To the agent, Reply-To
-    /// their own signed address, marked automatic.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn send_to_agent(
-        &self,
-        c: &mut AnyConnection,
-        ticket: i64,
-        agent: &AgentConfig,
-        kind: &str,
-        ctx: &impl serde::Serialize,
-        mut out: OutgoingMail,
-        answer: Answer,
-    ) -> diesel::QueryResult<Option<i64>> {
-        out.to = vec![(Some(agent.name.clone()), agent.address.clone())];
-        out.reply_to = Some(self.agent_reply_address(ticket, agent));
-        out.auto_submitted = Some("auto-generated");
-        self.queue_mail(
-            c,
-            ticket,
-            kind,
-            MessageKind::Notification,
-            kind,
-            ctx,
-            out,
-            answer,
-        )
-    }
-
-    /// An automatic mail about no one ticket (a digest, an SLA summary) from our identity to
-    /// `to`, with `template` rendered from `ctx`, composed but not queued.
-    pub(crate) fn compose_report(
-        &self,
-        to: Vec<(Option<String>, String)>,
-        subject: String,
-        template: &str,
-        ctx: serde_json::Value,
-        now: i64,
-    ) -> Result<(OutgoingMail, Vec<u8>), String> {
-        let id = &self.cfg.identity;
-        let rendered = self
-            .templates
-            .render_json(template, ctx)
-            .map_err(|e| e.to_string())?;
-        let mail = OutgoingMail {
-            from_name: id.name.clone(),
-            from_address: id.address.clone(),
-            to,
-            cc: Vec::new(),
-            reply_to: None,
-            subject,
-            message_id: self.keys.message_id(None, &id.message_id_domain),
-            in_reply_to: None,
-            references: Vec::new(),
-            date: now,
-            auto_submitted: Some("auto-generated"),
-            loop_marker: id.message_id_domain.clone(),
-            hops: 1,
-            thread_index: None,
-            thread_topic: None,
-            text: rendered.text,
-            html: rendered.html,
-        };
-        let raw = compose(&mail).map_err(|e| e.to_string())?;
-        Ok((mail, raw))
-    }
-
-    /// A notice to one agent, rendered and composed but not queued (for [`outbox::enqueue_many`]):
-    /// the same mail [`Self::send_to_agent`] queues. The error says what failed.
-    pub(crate) fn compose_to_agent(
-        &self,
-        ticket: i64,
-        agent: &AgentConfig,
-        template: &str,
-        ctx: &impl serde::Serialize,
-        mut out: OutgoingMail,
-    ) -> Result<(OutgoingMail, Vec<u8>), String> {
-        out.to = vec![(Some(agent.name.clone()), agent.address.clone())];
-        out.reply_to = Some(self.agent_reply_address(ticket, agent));
-        out.auto_submitted = Some("auto-generated");
-        let rendered = self
-            .templates
-            .render(template, ctx)
-            .map_err(|e| e.to_string())?;
-        out.text = rendered.text;
-        out.html = rendered.html;
-        let raw = compose(&out).map_err(|e| e.to_string())?;
-        Ok((out, raw))
-    }
-
-    /// The agent `name` means: an address, a display name, or an address's local part.
-    pub(crate) fn find_agent(&self, name: &str) -> Option<&AgentConfig> {
-        let n = name.trim().to_lowercase();
-        self.cfg.agents.iter().find(|a| {
-            a.address == n
-                || a.name.to_lowercase() == n
-                || a.address.split('@').next() == Some(n.as_str())
-        })
-    }
-
-    /// The agents to tell about a ticket: its assignee, else the agents of its queue.
-    pub(crate) fn agents_for(&self, ticket: &Ticket) -> Vec<&AgentConfig> {
-        if let Some(a) = ticket.assignee.as_deref().and_then(|a| self.cfg.agent(a)) {
-            return vec![a];
-        }
-        self.cfg.queue_agents(&ticket.queue).collect()
-    }
-
-    /// The fields every mail about a ticket shares: our identity, a Message-ID naming the
-    /// ticket, the self-reference first in References, the ticket's Outlook conversation and
-    /// the hop count.
-    pub(crate) fn about_ticket(
-        &self,
-        ticket: &Ticket,
-        subject: &str,
-        threading: Option<(&str, &str)>,
-        answer: Answer,
-    ) -> OutgoingMail {
-        let id = &self.cfg.identity;
-        let self_ref = self.keys.self_reference(ticket.id, &id.message_id_domain);
-        let (in_reply_to, mut references) = match threading {
-            Some((mid, refs)) => {
-                let mut r: Vec<String> = refs.split_whitespace().map(str::to_string).collect();
-                r.push(mid.to_string());
-                (Some(mid.to_string()), r)
-            }
-            None => (None, Vec::new()),
-        };
-        references.retain(|r| r != &self_ref);
-        if references.len() > 19 {
-            references.drain(..references.len() - 19);
-        }
-        references.insert(0, self_ref);
-        OutgoingMail {
-            from_name: id.name.clone(),
-            from_address: id.address.clone(),
-            to: Vec::new(),
-            cc: Vec::new(),
-            reply_to: None,
-            subject: tagged_subject(&ticket_ref(&id.subject_tag, ticket.id), subject),
-            message_id: self.keys.message_id(Some(ticket.id), &id.message_id_domain),
-            in_reply_to,
-            references,
-            date: answer.now,
-            auto_submitted: None,
-            loop_marker: id.message_id_domain.clone(),
-            hops: answer.hops.saturating_add(1),
-            thread_index: ticket.thread_index.clone(),
-            thread_topic: Some(one_line(&ticket.subject)),
-            text: String::new(),
-            html: String::new(),
-        }
-    }
-
-    /// The customer's Reply-To: the ticket's plus address, when plus addressing is on.
-    fn customer_reply_to(&self, ticket: i64) -> Option<String> {
-        let id = &self.cfg.identity;
-        id.plus_addressing.then(|| {
-            self.keys
-                .ticket_address(&id.address, &id.plus_delimiter, ticket)
-        })
-    }
-
-    /// Renders, composes and queues one mail; a template or address problem becomes an event
-    /// on the ticket instead of failing the mail that caused it.
-    #[allow(clippy::too_many_arguments)]
-    fn queue_mail(
-        &self,
-        c: &mut AnyConnection,
-        ticket_id: i64,
-        kind: &str,
-        message_kind: MessageKind,
-        template: &str,
-        ctx: &impl serde::Serialize,
-        mut out: OutgoingMail,
-        answer: Answer,
-    ) -> diesel::QueryResult<Option<i64>> {
-        let rendered = match self.templates.render(template, ctx) {
-            Ok(r) => r,
-            Err(e) => {
-                models::insert_event(
-                    c,
-                    ticket_id,
-                    answer.now,
-                    "system",
-                    &format!("{kind}_failed"),
-                    &e.to_string(),
-                )?;
-                return Ok(None);
-            }
-        };
-        out.text = rendered.text;
-        out.html = rendered.html;
-        match compose(&out) {
-            Ok(raw) => outbox::enqueue(
-                c,
-                Some(ticket_id),
-                kind,
-                message_kind,
-                &out,
-                &raw,
-                answer.now,
-                answer.due_at,
-            )
-            .map(Some),
-            Err(e) => {
-                models::insert_event(
-                    c,
-                    ticket_id,
-                    answer.now,
-                    "system",
-                    &format!("{kind}_failed"),
-                    &e.to_string(),
-                )?;
-                Ok(None)
-            }
-        }
-    }
-
-    /// An automatic answer (acknowledgement, command error) to `to`, unless the address had
-    /// `limits.auto_replies_per_hour` of them in the last hour: that stops two auto-responders
-    /// from ping-ponging through us. `kind` is the outbox kind; the template is `template`,
-    /// else the one named like the kind.
-    #[allow(clippy::too_many_arguments)]
-    fn send_automatic(
-        &self,
-        c: &mut AnyConnection,
-        ticket: &Ticket,
-        (kind, template): (&'static str, Option<&str>),
-        ctx: &impl serde::Serialize,
-        to: (Option<String>, String),
-        subject: &str,
-        answering: Option<&InboundMail>,
-        reply_to: Option<String>,
-        answer: Answer,
-    ) -> diesel::QueryResult<Option<i64>> {
-        let cap = self.cfg.limits.auto_replies_per_hour;
-        let recent = models::count_sent_to(c, &to.1, AUTOMATIC_KINDS, answer.now - 3_600_000)?;
-        if recent >= i64::from(cap) {
-            models::insert_event(
-                c,
-                ticket.id,
-                answer.now,
-                "system",
-                "auto_reply_suppressed",
-                &format!("no {kind} to {}: already {recent} automatic mails in the last hour (limits.auto_replies_per_hour = {cap})", to.1),
-            )?;
-            return Ok(None);
-        }
-        let threading = answering.and_then(answer_threading);
-        let mut out = self.about_ticket(
-            ticket,
-            subject,
-            threading.as_ref().map(|(m, r)| (*m, r.as_str())),
-            answer,
-        );
-        out.to = vec![to];
-        out.reply_to = reply_to;
-        out.auto_submitted = Some("auto-replied");
-        self.queue_mail(
-            c,
-            ticket.id,
-            kind,
-            MessageKind::Auto,
-            template.unwrap_or(kind),
-            ctx,
-            out,
-            answer,
-        )
-    }
-
-    /// Queues the acknowledgement of a new ticket.
-    fn acknowledge(
-        &self,
-        c: &mut AnyConnection,
-        ticket: &Ticket,
-        mail: &InboundMail,
-        template: Option<&str>,
-        answer: Answer,
-    ) -> diesel::QueryResult<Option<i64>> {
-        let ticket_id = ticket.id;
-        let id = &self.cfg.identity;
-        let reference = ticket_ref(&id.subject_tag, ticket_id);
-        // Reply-To wins, unless it names one of our own addresses (web forms and some clients
-        // set it so): then the answer goes to From, never to ourselves.
-        let own = self.cfg.own_addresses();
-        let to = mail
-            .reply_to
-            .as_ref()
-            .filter(|r| !own.contains(&r.address))
-            .or(mail.from.as_ref())
-            .cloned()
-            .unwrap_or_else(|| parse::MailAddr {
-                name: None,
-                address: String::new(),
-            });
-        let ctx = AckContext {
-            identity: IdentityCtx {
-                name: &id.name,
-                address: &id.address,
-            },
-            ticket: TicketCtx {
-                id: ticket_id,
-                reference: &reference,
-                subject: &ticket.subject,
-                status: &ticket.status,
-                priority: &ticket.priority,
-                queue: &ticket.queue,
-            },
-            customer: PersonCtx {
-                address: &to.address,
-                name: to.name.as_deref(),
-                display: to.name.as_deref().unwrap_or(&to.address),
-            },
-        };
-        self.send_automatic(
-            c,
-            ticket,
-            ("ack", template),
-            &ctx,
-            (to.name.clone(), to.address.clone()),
-            &ticket.subject,
-            Some(mail),
-            self.customer_reply_to(ticket_id),
-            answer,
-        )
-    }
-
-    /// Mails a new ticket or a customer's reply to the agents who should see it, each with a
-    /// Reply-To of their own that brings their answer back to this ticket as theirs.
-    fn notify_agents(
-        &self,
-        c: &mut AnyConnection,
-        ticket_id: i64,
-        mail: &InboundMail,
-        text: &str,
-        is_new: bool,
-        answer: Answer,
-    ) -> diesel::QueryResult<Vec<i64>> {
-        if self.cfg.agents.is_empty() {
-            return Ok(Vec::new());
-        }
-        let Some(ticket) = models::get_ticket(c, ticket_id)? else {
-            return Ok(Vec::new());
-        };
-        let id = &self.cfg.identity;
-        let sender = mail_from(mail);
-        let customer_name = mail.from.as_ref().and_then(|f| f.name.clone());
-        let sla_due = ticket
-            .first_response_at
-            .is_none()
-            .then_some(ticket.first_response_due)
-            .flatten()
-            .or(ticket.next_response_due)
-            .or(ticket.resolution_due);
-        let threading = answer_threading(mail);
-        let mut ids = Vec::new();
-        for agent in self.agents_for(&ticket) {
-            if agent.address == sender {
-                continue;
-            }
-            let ctx = serde_json::json!({
-                "marker": REPLY_MARKER,
-                "is_new": is_new,
-                "identity": {"name": id.name, "address": id.address},
-                "ticket": {
-                    "id": ticket.id,
-                    "ref": ticket_ref(&id.subject_tag, ticket.id),
-                    "subject": ticket.subject,
-                    "status": ticket.status,
-                    "priority": ticket.priority,
-                    "queue": ticket.queue,
-                    "assignee": ticket.assignee,
-                    "sla_due": sla_due.map(crate::time::rfc3339),
-                    "sla_due_ms": sla_due,
-                },
-                "customer": {
-                    "address": sender,
-                    "name": customer_name,
-                    "display": customer_name.as_deref().unwrap_or(&sender),
-                },
-                "agent": {"name": agent.name, "address": agent.address, "timezone": agent.timezone},
-                "text": text,
-            });
-            let mut out = self.about_ticket(
-                &ticket,
-                &mail.subject,
-                threading.as_ref().map(|(m, r)| (*m, r.as_str())),
-                answer,
-            );
-            out.from_name = match &customer_name {
-                Some(n) => format!("{n} via {}", id.name),
-                None => format!("{sender} via {}", id.name),
-            };
-            if let Some(i) =
-                self.send_to_agent(c, ticket.id, agent, "notify_agent", &ctx, out, answer)?
-            {
-                ids.push(i);
-            }
-        }
-        Ok(ids)
-    }
-
-    /// The agent's answer, to the requester and the CCs, from "Agent via Support", threaded to
-    /// the customer's last mail.
-    fn answer_customer(
-        &self,
-        c: &mut AnyConnection,
-        ticket: &Ticket,
-        agent: &AgentConfig,
-        text: &str,
-        answer: Answer,
-    ) -> diesel::QueryResult<Option<i64>> {
-        let id = &self.cfg.identity;
-        let ctx = serde_json::json!({
-            "text": text,
-            "agent": {"name": agent.name, "address": agent.address},
-            "identity": {"name": id.name, "address": id.address},
-            "ticket": {"id": ticket.id, "ref": ticket_ref(&id.subject_tag, ticket.id), "subject": ticket.subject},
-        });
-        self.to_customer(
-            c,
-            ticket,
-            agent,
-            ("agent_reply", MessageKind::Agent, None),
-            &ctx,
-            answer,
-        )
-    }
-
-    /// Tells the customer their ticket was resolved or closed by an agent's command alone (an
-    /// answer with text tells them itself).
-    fn status_changed(
-        &self,
-        c: &mut AnyConnection,
-        ticket: &Ticket,
-        agent: &AgentConfig,
-        answer: Answer,
-    ) -> diesel::QueryResult<Option<i64>> {
-        let id = &self.cfg.identity;
-        let ctx = serde_json::json!({
-            "agent": {"name": agent.name, "address": agent.address},
-            "identity": {"name": id.name, "address": id.address},
-            "ticket": {"id": ticket.id, "ref": ticket_ref(&id.subject_tag, ticket.id),
-                       "subject": ticket.subject, "status": ticket.status},
-        });
-        self.to_customer(
-            c,
-            ticket,
-            agent,
-            ("status_changed", MessageKind::Auto, Some("auto-generated")),
-            &ctx,
-            answer,
-        )
-    }
-
-    /// A mail to the ticket's customer (requester, others in copy), threaded to their last mail,
-    /// From "Agent via Support", Reply-To the ticket's address.
-    fn to_customer(
-        &self,
-        c: &mut AnyConnection,
-        ticket: &Ticket,
-        agent: &AgentConfig,
-        (template, kind, auto): (&str, MessageKind, Option<&'static str>),
-        ctx: &serde_json::Value,
-        answer: Answer,
-    ) -> diesel::QueryResult<Option<i64>> {
-        let id = &self.cfg.identity;
-        let own = self.cfg.own_addresses();
-        let people = models::participants_of_ticket(c, ticket.id)?;
-        let outsider = |a: &str| !own.iter().any(|o| o == a) && self.cfg.agent(a).is_none();
-        let requester = people
-            .iter()
-            .find(|(a, _, role)| role == "requester" && outsider(a))
-            .map(|(a, n, _)| (n.clone(), a.clone()))
-            .or_else(|| outsider(&ticket.requester).then(|| (None, ticket.requester.clone())));
-        let Some(requester) = requester else {
-            models::insert_event(
-                c,
-                ticket.id,
-                answer.now,
-                "system",
-                &format!("{template}_failed"),
-                "the ticket has no customer to write to",
-            )?;
-            return Ok(None);
-        };
-        let cc: Vec<(Option<String>, String)> = people
-            .iter()
-            .filter(|(a, _, role)| role != "requester" && outsider(a) && *a != requester.1)
-            .map(|(a, n, _)| (n.clone(), a.clone()))
-            .collect();
-        let last = models::last_customer_message(c, ticket.id)?;
-        let subject = format!("Re: {}", ticket.subject);
-        let mut out = self.about_ticket(
-            ticket,
-            &subject,
-            last.as_ref().map(|(m, r)| (m.as_str(), r.as_str())),
-            answer,
-        );
-        out.from_name = format!("{} via {}", agent.name, id.name);
-        out.to = vec![requester];
-        out.cc = cc;
-        out.reply_to = self.customer_reply_to(ticket.id);
-        out.auto_submitted = auto;
-        self.queue_mail(c, ticket.id, template, kind, template, ctx, out, answer)
-    }
-
-    /// An internal note goes to the ticket's other agents (the assignee, else the queue's),
-    /// never to the customer; each can answer it from their own reply address.
-    fn share_note(
-        &self,
-        c: &mut AnyConnection,
-        ticket: &Ticket,
-        author: &AgentConfig,
-        text: &str,
-        answer: Answer,
-    ) -> diesel::QueryResult<Vec<i64>> {
-        let id = &self.cfg.identity;
-        let mut to: Vec<&AgentConfig> = self
-            .agents_for(ticket)
-            .into_iter()
-            .filter(|a| a.address != author.address)
-            .collect();
-        if to.is_empty() && ticket.assignee.as_deref() == Some(author.address.as_str()) {
-            // The assignee wrote it: the queue's other agents hear of it.
-            let mut unassigned = ticket.clone();
-            unassigned.assignee = None;
-            to = self
-                .agents_for(&unassigned)
-                .into_iter()
-                .filter(|a| a.address != author.address)
-                .collect();
-        }
-        let ctx = serde_json::json!({
-            "marker": REPLY_MARKER,
-            "ticket": {"ref": ticket_ref(&id.subject_tag, ticket.id), "subject": ticket.subject},
-            "author": {"name": author.name, "address": author.address},
-            "text": text,
-        });
-        let mut ids = Vec::new();
-        for agent in to {
-            let out = self.about_ticket(
-                ticket,
-                &format!("Internal note: {}", ticket.subject),
-                None,
-                answer,
-            );
-            if let Some(i) = self.send_to_agent(c, ticket.id, agent, "note", &ctx, out, answer)? {
-                ids.push(i);
-            }
-        }
-        Ok(ids)
-    }
-
-    /// Confirms to an agent what a mail of commands alone did.
-    fn command_receipt(
-        &self,
-        c: &mut AnyConnection,
-        ticket: &Ticket,
-        agent: &AgentConfig,
-        done: &[String],
-        answer: Answer,
-    ) -> diesel::QueryResult<Option<i64>> {
-        let id = &self.cfg.identity;
-        let ctx = serde_json::json!({
-            "marker": REPLY_MARKER,
-            "ticket": {"ref": ticket_ref(&id.subject_tag, ticket.id), "subject": ticket.subject,
-                       "status": ticket.status, "priority": ticket.priority,
-                       "assignee": ticket.assignee.as_deref().unwrap_or("nobody"), "queue": ticket.queue},
-            "done": done,
-        });
-        let out = self.about_ticket(ticket, &format!("Done: {}", ticket.subject), None, answer);
-        self.send_to_agent(c, ticket.id, agent, "command_receipt", &ctx, out, answer)
-    }
-}
-
-/// What an answer to `mail` threads to: its Message-ID and References, unless the id was made
-/// up here (then nobody else knows it).
-fn answer_threading(mail: &InboundMail) -> Option<(&str, String)> {
-    (!mail.message_id_synthesized).then(|| (mail.message_id.as_str(), mail.references.join(" ")))
-}
-
-/// Outbox kinds that are automatic answers to someone's mail (capped per address).
-const AUTOMATIC_KINDS: &[&str; 2] = &["ack", "command_error"];
-
-/// When and in answer to what a mail is written.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Answer {
-    /// Hops of the mail being answered.
-    pub(crate) hops: u32,
-    pub(crate) now: i64,
-    pub(crate) due_at: i64,
 }
 
 /// Where an agent's mail landed.
@@ -2046,13 +1417,6 @@ fn facts<'m>(
     }
 }
 
-fn mail_from(mail: &InboundMail) -> String {
-    mail.from
-        .as_ref()
-        .map(|f| f.address.clone())
-        .unwrap_or_default()
-}
-
 fn result(
     p: &Prepared,
     outcome: Option<Outcome>,
@@ -2076,14 +1440,15 @@ pub const BATCH: usize = 256;
 /// stores, batch by batch; each batch's sources are acknowledged after its commit, and then
 /// `on_commit` sees its results (to start delivering the mail it queued, say).
 pub fn run(
-    pipeline: &Pipeline<'_>,
+    app: &App<'_>,
     c: &mut AnyConnection,
     mailbox: &MailboxConfig,
     mails: impl Iterator<Item = Result<RawMail, crate::source::SourceError>> + Send,
     clock: impl Fn() -> BatchClock,
     mut on_commit: impl FnMut(&[MailResult]),
 ) -> Result<Summary, RunError> {
-    let cfg = pipeline.cfg;
+    let pipeline = Pipeline(app);
+    let cfg = app.cfg;
     let own = cfg.own_addresses();
     std::thread::scope(|s| {
         let (tx, rx) = mpsc::sync_channel::<Result<Vec<Prepared>, crate::source::SourceError>>(4);
@@ -2139,19 +1504,19 @@ pub fn is_lease_lost(e: &diesel::result::Error) -> bool {
 /// Prepares and stores one batch of mails with the source position it reaches, in one
 /// transaction (the IMAP task's unit of work).
 pub fn store_raw(
-    pipeline: &Pipeline<'_>,
+    app: &App<'_>,
     c: &mut AnyConnection,
     mailbox: &MailboxConfig,
     mails: Vec<RawMail>,
     clock: BatchClock,
     cursor: Option<&Cursor>,
 ) -> Result<Vec<MailResult>, StoreError> {
-    let own = pipeline.cfg.own_addresses();
+    let own = app.cfg.own_addresses();
     let batch: Vec<Prepared> = mails
         .into_iter()
-        .map(|m| prepare(m, pipeline.cfg, &own))
+        .map(|m| prepare(m, app.cfg, &own))
         .collect();
-    pipeline.store_batch(c, mailbox, &batch, clock, cursor)
+    Pipeline(app).store_batch(c, mailbox, &batch, clock, cursor)
 }
 
 /// Why a run stopped early.

@@ -1,0 +1,658 @@
+//! Mail about tickets, to customers and to agents: who receives it, its threading headers,
+//! its rendered template, and its row in the outbox (in the caller's transaction). The
+//! pipeline, the SLA sweep, digests and the sender's failure reports all compose here.
+
+use crate::app::App;
+use crate::config::AgentConfig;
+use crate::mail::compose::{compose, tagged_subject, OutgoingMail};
+use crate::mail::parse::{self, one_line, InboundMail};
+use crate::mail::quote::REPLY_MARKER;
+use crate::outbox;
+use crate::store::models::{self, Ticket};
+use crate::store::AnyConnection;
+use crate::templates::{AckContext, IdentityCtx, PersonCtx, TicketCtx};
+use crate::ticket::model::{ticket_ref, MessageKind};
+
+/// Composes and queues mail for the desk `App` describes.
+#[derive(Clone, Copy)]
+pub struct Notifier<'a>(pub &'a App<'a>);
+
+impl<'a> std::ops::Deref for Notifier<'a> {
+    type Target = App<'a>;
+    fn deref(&self) -> &App<'a> {
+        self.0
+    }
+}
+
+impl Notifier<'_> {
+    /// Tells the ticket's agents (the assignee, else the queue's) that a mail failed for good,
+    /// from the sender or by a bounce. Mail that went to agents themselves is not reported
+    /// this way (a notice about a notice could loop), and the customer is never told.
+    pub fn notify_delivery_failed(
+        &self,
+        c: &mut AnyConnection,
+        failed: &outbox::FailedMail,
+        now: i64,
+    ) -> diesel::QueryResult<Vec<i64>> {
+        if !failed.to.is_empty() && failed.to.iter().all(|a| self.cfg.agent(a).is_some()) {
+            return Ok(Vec::new());
+        }
+        let Some(ticket) = models::get_ticket(c, failed.ticket_id)? else {
+            return Ok(Vec::new());
+        };
+        let id = &self.cfg.identity;
+        let answer = Answer {
+            hops: 0,
+            now,
+            due_at: now,
+        };
+        let ctx = serde_json::json!({
+            "marker": REPLY_MARKER,
+            "ticket": {"ref": ticket_ref(&id.subject_tag, ticket.id), "subject": ticket.subject},
+            "to": failed.to.join(", "),
+            "error": failed.error,
+        });
+        let mut ids = Vec::new();
+        for agent in self
+            .cfg
+            .agents_for(ticket.assignee.as_deref(), &ticket.queue)
+        {
+            let out = self.about_ticket(
+                &ticket,
+                &format!("Undelivered: {}", ticket.subject),
+                None,
+                answer,
+            );
+            if let Some(i) =
+                self.send_to_agent(c, ticket.id, agent, "delivery_failed", &ctx, out, answer)?
+            {
+                ids.push(i);
+            }
+        }
+        Ok(ids)
+    }
+
+    /// The signed address that brings `agent`'s answer back to `ticket` as theirs.
+    pub fn agent_reply_address(&self, ticket: i64, agent: &AgentConfig) -> String {
+        let id = &self.cfg.identity;
+        self.keys
+            .agent_address(&id.address, &id.plus_delimiter, ticket, &agent.address)
+    }
+
+    /// Queues a notice to one agent (template and outbox kind `kind`): To the agent, Reply-To
+    /// their own signed address, marked automatic.
+    #[allow(clippy::too_many_arguments)]
+    pub fn send_to_agent(
+        &self,
+        c: &mut AnyConnection,
+        ticket: i64,
+        agent: &AgentConfig,
+        kind: &str,
+        ctx: &impl serde::Serialize,
+        mut out: OutgoingMail,
+        answer: Answer,
+    ) -> diesel::QueryResult<Option<i64>> {
+        out.to = vec![(Some(agent.name.clone()), agent.address.clone())];
+        out.reply_to = Some(self.agent_reply_address(ticket, agent));
+        out.auto_submitted = Some("auto-generated");
+        self.queue_mail(
+            c,
+            ticket,
+            kind,
+            MessageKind::Notification,
+            kind,
+            ctx,
+            out,
+            answer,
+        )
+    }
+
+    /// An automatic mail about no one ticket (a digest, an SLA summary) from our identity to
+    /// `to`, with `template` rendered from `ctx`, composed but not queued.
+    pub fn compose_report(
+        &self,
+        to: Vec<(Option<String>, String)>,
+        subject: String,
+        template: &str,
+        ctx: serde_json::Value,
+        now: i64,
+    ) -> Result<(OutgoingMail, Vec<u8>), String> {
+        let id = &self.cfg.identity;
+        let rendered = self
+            .templates
+            .render_json(template, ctx)
+            .map_err(|e| e.to_string())?;
+        let mail = OutgoingMail {
+            from_name: id.name.clone(),
+            from_address: id.address.clone(),
+            to,
+            cc: Vec::new(),
+            reply_to: None,
+            subject,
+            message_id: self.keys.message_id(None, &id.message_id_domain),
+            in_reply_to: None,
+            references: Vec::new(),
+            date: now,
+            auto_submitted: Some("auto-generated"),
+            loop_marker: id.message_id_domain.clone(),
+            hops: 1,
+            thread_index: None,
+            thread_topic: None,
+            text: rendered.text,
+            html: rendered.html,
+        };
+        let raw = compose(&mail).map_err(|e| e.to_string())?;
+        Ok((mail, raw))
+    }
+
+    /// A notice to one agent, rendered and composed but not queued (for [`outbox::enqueue_many`]):
+    /// the same mail [`Self::send_to_agent`] queues. The error says what failed.
+    pub fn compose_to_agent(
+        &self,
+        ticket: i64,
+        agent: &AgentConfig,
+        template: &str,
+        ctx: &impl serde::Serialize,
+        mut out: OutgoingMail,
+    ) -> Result<(OutgoingMail, Vec<u8>), String> {
+        out.to = vec![(Some(agent.name.clone()), agent.address.clone())];
+        out.reply_to = Some(self.agent_reply_address(ticket, agent));
+        out.auto_submitted = Some("auto-generated");
+        let rendered = self
+            .templates
+            .render(template, ctx)
+            .map_err(|e| e.to_string())?;
+        out.text = rendered.text;
+        out.html = rendered.html;
+        let raw = compose(&out).map_err(|e| e.to_string())?;
+        Ok((out, raw))
+    }
+
+    /// The fields every mail about a ticket shares: our identity, a Message-ID naming the
+    /// ticket, the self-reference first in References, the ticket's Outlook conversation and
+    /// the hop count.
+    pub fn about_ticket(
+        &self,
+        ticket: &Ticket,
+        subject: &str,
+        threading: Option<(&str, &str)>,
+        answer: Answer,
+    ) -> OutgoingMail {
+        let id = &self.cfg.identity;
+        let self_ref = self.keys.self_reference(ticket.id, &id.message_id_domain);
+        let (in_reply_to, mut references) = match threading {
+            Some((mid, refs)) => {
+                let mut r: Vec<String> = refs.split_whitespace().map(str::to_string).collect();
+                r.push(mid.to_string());
+                (Some(mid.to_string()), r)
+            }
+            None => (None, Vec::new()),
+        };
+        references.retain(|r| r != &self_ref);
+        if references.len() > 19 {
+            references.drain(..references.len() - 19);
+        }
+        references.insert(0, self_ref);
+        OutgoingMail {
+            from_name: id.name.clone(),
+            from_address: id.address.clone(),
+            to: Vec::new(),
+            cc: Vec::new(),
+            reply_to: None,
+            subject: tagged_subject(&ticket_ref(&id.subject_tag, ticket.id), subject),
+            message_id: self.keys.message_id(Some(ticket.id), &id.message_id_domain),
+            in_reply_to,
+            references,
+            date: answer.now,
+            auto_submitted: None,
+            loop_marker: id.message_id_domain.clone(),
+            hops: answer.hops.saturating_add(1),
+            thread_index: ticket.thread_index.clone(),
+            thread_topic: Some(one_line(&ticket.subject)),
+            text: String::new(),
+            html: String::new(),
+        }
+    }
+
+    /// The customer's Reply-To: the ticket's plus address, when plus addressing is on.
+    pub fn customer_reply_to(&self, ticket: i64) -> Option<String> {
+        let id = &self.cfg.identity;
+        id.plus_addressing.then(|| {
+            self.keys
+                .ticket_address(&id.address, &id.plus_delimiter, ticket)
+        })
+    }
+
+    /// Renders, composes and queues one mail; a template or address problem becomes an event
+    /// on the ticket instead of failing the mail that caused it.
+    #[allow(clippy::too_many_arguments)]
+    pub fn queue_mail(
+        &self,
+        c: &mut AnyConnection,
+        ticket_id: i64,
+        kind: &str,
+        message_kind: MessageKind,
+        template: &str,
+        ctx: &impl serde::Serialize,
+        mut out: OutgoingMail,
+        answer: Answer,
+    ) -> diesel::QueryResult<Option<i64>> {
+        let rendered = match self.templates.render(template, ctx) {
+            Ok(r) => r,
+            Err(e) => {
+                models::insert_event(
+                    c,
+                    ticket_id,
+                    answer.now,
+                    "system",
+                    &format!("{kind}_failed"),
+                    &e.to_string(),
+                )?;
+                return Ok(None);
+            }
+        };
+        out.text = rendered.text;
+        out.html = rendered.html;
+        match compose(&out) {
+            Ok(raw) => outbox::enqueue(
+                c,
+                Some(ticket_id),
+                kind,
+                message_kind,
+                &out,
+                &raw,
+                answer.now,
+                answer.due_at,
+            )
+            .map(Some),
+            Err(e) => {
+                models::insert_event(
+                    c,
+                    ticket_id,
+                    answer.now,
+                    "system",
+                    &format!("{kind}_failed"),
+                    &e.to_string(),
+                )?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// An automatic answer (acknowledgement, command error) to `to`, unless the address had
+    /// `limits.auto_replies_per_hour` of them in the last hour: that stops two auto-responders
+    /// from ping-ponging through us. `kind` is the outbox kind; the template is `template`,
+    /// else the one named like the kind.
+    #[allow(clippy::too_many_arguments)]
+    pub fn send_automatic(
+        &self,
+        c: &mut AnyConnection,
+        ticket: &Ticket,
+        (kind, template): (&'static str, Option<&str>),
+        ctx: &impl serde::Serialize,
+        to: (Option<String>, String),
+        subject: &str,
+        answering: Option<&InboundMail>,
+        reply_to: Option<String>,
+        answer: Answer,
+    ) -> diesel::QueryResult<Option<i64>> {
+        let cap = self.cfg.limits.auto_replies_per_hour;
+        let recent = models::count_sent_to(c, &to.1, AUTOMATIC_KINDS, answer.now - 3_600_000)?;
+        if recent >= i64::from(cap) {
+            models::insert_event(
+                c,
+                ticket.id,
+                answer.now,
+                "system",
+                "auto_reply_suppressed",
+                &format!("no {kind} to {}: already {recent} automatic mails in the last hour (limits.auto_replies_per_hour = {cap})", to.1),
+            )?;
+            return Ok(None);
+        }
+        let threading = answering.and_then(answer_threading);
+        let mut out = self.about_ticket(
+            ticket,
+            subject,
+            threading.as_ref().map(|(m, r)| (*m, r.as_str())),
+            answer,
+        );
+        out.to = vec![to];
+        out.reply_to = reply_to;
+        out.auto_submitted = Some("auto-replied");
+        self.queue_mail(
+            c,
+            ticket.id,
+            kind,
+            MessageKind::Auto,
+            template.unwrap_or(kind),
+            ctx,
+            out,
+            answer,
+        )
+    }
+
+    /// Queues the acknowledgement of a new ticket.
+    pub fn acknowledge(
+        &self,
+        c: &mut AnyConnection,
+        ticket: &Ticket,
+        mail: &InboundMail,
+        template: Option<&str>,
+        answer: Answer,
+    ) -> diesel::QueryResult<Option<i64>> {
+        let ticket_id = ticket.id;
+        let id = &self.cfg.identity;
+        let reference = ticket_ref(&id.subject_tag, ticket_id);
+        // Reply-To wins, unless it names one of our own addresses (web forms and some clients
+        // set it so): then the answer goes to From, never to ourselves.
+        let own = self.cfg.own_addresses();
+        let to = mail
+            .reply_to
+            .as_ref()
+            .filter(|r| !own.contains(&r.address))
+            .or(mail.from.as_ref())
+            .cloned()
+            .unwrap_or_else(|| parse::MailAddr {
+                name: None,
+                address: String::new(),
+            });
+        let ctx = AckContext {
+            identity: IdentityCtx {
+                name: &id.name,
+                address: &id.address,
+            },
+            ticket: TicketCtx {
+                id: ticket_id,
+                reference: &reference,
+                subject: &ticket.subject,
+                status: &ticket.status,
+                priority: &ticket.priority,
+                queue: &ticket.queue,
+            },
+            customer: PersonCtx {
+                address: &to.address,
+                name: to.name.as_deref(),
+                display: to.name.as_deref().unwrap_or(&to.address),
+            },
+        };
+        self.send_automatic(
+            c,
+            ticket,
+            ("ack", template),
+            &ctx,
+            (to.name.clone(), to.address.clone()),
+            &ticket.subject,
+            Some(mail),
+            self.customer_reply_to(ticket_id),
+            answer,
+        )
+    }
+
+    /// Mails a new ticket or a customer's reply to the agents who should see it, each with a
+    /// Reply-To of their own that brings their answer back to this ticket as theirs.
+    pub fn notify_agents(
+        &self,
+        c: &mut AnyConnection,
+        ticket_id: i64,
+        mail: &InboundMail,
+        text: &str,
+        is_new: bool,
+        answer: Answer,
+    ) -> diesel::QueryResult<Vec<i64>> {
+        if self.cfg.agents.is_empty() {
+            return Ok(Vec::new());
+        }
+        let Some(ticket) = models::get_ticket(c, ticket_id)? else {
+            return Ok(Vec::new());
+        };
+        let id = &self.cfg.identity;
+        let sender = mail.sender();
+        let customer_name = mail.from.as_ref().and_then(|f| f.name.clone());
+        let sla_due = ticket
+            .first_response_at
+            .is_none()
+            .then_some(ticket.first_response_due)
+            .flatten()
+            .or(ticket.next_response_due)
+            .or(ticket.resolution_due);
+        let threading = answer_threading(mail);
+        let mut ids = Vec::new();
+        for agent in self
+            .cfg
+            .agents_for(ticket.assignee.as_deref(), &ticket.queue)
+        {
+            if agent.address == sender {
+                continue;
+            }
+            let ctx = serde_json::json!({
+                "marker": REPLY_MARKER,
+                "is_new": is_new,
+                "identity": {"name": id.name, "address": id.address},
+                "ticket": {
+                    "id": ticket.id,
+                    "ref": ticket_ref(&id.subject_tag, ticket.id),
+                    "subject": ticket.subject,
+                    "status": ticket.status,
+                    "priority": ticket.priority,
+                    "queue": ticket.queue,
+                    "assignee": ticket.assignee,
+                    "sla_due": sla_due.map(crate::time::rfc3339),
+                    "sla_due_ms": sla_due,
+                },
+                "customer": {
+                    "address": sender,
+                    "name": customer_name,
+                    "display": customer_name.as_deref().unwrap_or(&sender),
+                },
+                "agent": {"name": agent.name, "address": agent.address, "timezone": agent.timezone},
+                "text": text,
+            });
+            let mut out = self.about_ticket(
+                &ticket,
+                &mail.subject,
+                threading.as_ref().map(|(m, r)| (*m, r.as_str())),
+                answer,
+            );
+            out.from_name = match &customer_name {
+                Some(n) => format!("{n} via {}", id.name),
+                None => format!("{sender} via {}", id.name),
+            };
+            if let Some(i) =
+                self.send_to_agent(c, ticket.id, agent, "notify_agent", &ctx, out, answer)?
+            {
+                ids.push(i);
+            }
+        }
+        Ok(ids)
+    }
+
+    /// The agent's answer, to the requester and the CCs, from "Agent via Support", threaded to
+    /// the customer's last mail.
+    pub fn answer_customer(
+        &self,
+        c: &mut AnyConnection,
+        ticket: &Ticket,
+        agent: &AgentConfig,
+        text: &str,
+        answer: Answer,
+    ) -> diesel::QueryResult<Option<i64>> {
+        let id = &self.cfg.identity;
+        let ctx = serde_json::json!({
+            "text": text,
+            "agent": {"name": agent.name, "address": agent.address},
+            "identity": {"name": id.name, "address": id.address},
+            "ticket": {"id": ticket.id, "ref": ticket_ref(&id.subject_tag, ticket.id), "subject": ticket.subject},
+        });
+        self.to_customer(
+            c,
+            ticket,
+            agent,
+            ("agent_reply", MessageKind::Agent, None),
+            &ctx,
+            answer,
+        )
+    }
+
+    /// Tells the customer their ticket was resolved or closed by an agent's command alone (an
+    /// answer with text tells them itself).
+    pub fn status_changed(
+        &self,
+        c: &mut AnyConnection,
+        ticket: &Ticket,
+        agent: &AgentConfig,
+        answer: Answer,
+    ) -> diesel::QueryResult<Option<i64>> {
+        let id = &self.cfg.identity;
+        let ctx = serde_json::json!({
+            "agent": {"name": agent.name, "address": agent.address},
+            "identity": {"name": id.name, "address": id.address},
+            "ticket": {"id": ticket.id, "ref": ticket_ref(&id.subject_tag, ticket.id),
+                       "subject": ticket.subject, "status": ticket.status},
+        });
+        self.to_customer(
+            c,
+            ticket,
+            agent,
+            ("status_changed", MessageKind::Auto, Some("auto-generated")),
+            &ctx,
+            answer,
+        )
+    }
+
+    /// A mail to the ticket's customer (requester, others in copy), threaded to their last mail,
+    /// From "Agent via Support", Reply-To the ticket's address.
+    pub fn to_customer(
+        &self,
+        c: &mut AnyConnection,
+        ticket: &Ticket,
+        agent: &AgentConfig,
+        (template, kind, auto): (&str, MessageKind, Option<&'static str>),
+        ctx: &serde_json::Value,
+        answer: Answer,
+    ) -> diesel::QueryResult<Option<i64>> {
+        let id = &self.cfg.identity;
+        let own = self.cfg.own_addresses();
+        let people = models::participants_of_ticket(c, ticket.id)?;
+        let outsider = |a: &str| !own.iter().any(|o| o == a) && self.cfg.agent(a).is_none();
+        let requester = people
+            .iter()
+            .find(|(a, _, role)| role == "requester" && outsider(a))
+            .map(|(a, n, _)| (n.clone(), a.clone()))
+            .or_else(|| outsider(&ticket.requester).then(|| (None, ticket.requester.clone())));
+        let Some(requester) = requester else {
+            models::insert_event(
+                c,
+                ticket.id,
+                answer.now,
+                "system",
+                &format!("{template}_failed"),
+                "the ticket has no customer to write to",
+            )?;
+            return Ok(None);
+        };
+        let cc: Vec<(Option<String>, String)> = people
+            .iter()
+            .filter(|(a, _, role)| role != "requester" && outsider(a) && *a != requester.1)
+            .map(|(a, n, _)| (n.clone(), a.clone()))
+            .collect();
+        let last = models::last_customer_message(c, ticket.id)?;
+        let subject = format!("Re: {}", ticket.subject);
+        let mut out = self.about_ticket(
+            ticket,
+            &subject,
+            last.as_ref().map(|(m, r)| (m.as_str(), r.as_str())),
+            answer,
+        );
+        out.from_name = format!("{} via {}", agent.name, id.name);
+        out.to = vec![requester];
+        out.cc = cc;
+        out.reply_to = self.customer_reply_to(ticket.id);
+        out.auto_submitted = auto;
+        self.queue_mail(c, ticket.id, template, kind, template, ctx, out, answer)
+    }
+
+    /// An internal note goes to the ticket's other agents (the assignee, else the queue's),
+    /// never to the customer; each can answer it from their own reply address.
+    pub fn share_note(
+        &self,
+        c: &mut AnyConnection,
+        ticket: &Ticket,
+        author: &AgentConfig,
+        text: &str,
+        answer: Answer,
+    ) -> diesel::QueryResult<Vec<i64>> {
+        let id = &self.cfg.identity;
+        let mut to: Vec<&AgentConfig> = self
+            .cfg
+            .agents_for(ticket.assignee.as_deref(), &ticket.queue)
+            .into_iter()
+            .filter(|a| a.address != author.address)
+            .collect();
+        if to.is_empty() && ticket.assignee.as_deref() == Some(author.address.as_str()) {
+            // The assignee wrote it: the queue's other agents hear of it.
+            to = self
+                .cfg
+                .queue_agents(&ticket.queue)
+                .filter(|a| a.address != author.address)
+                .collect();
+        }
+        let ctx = serde_json::json!({
+            "marker": REPLY_MARKER,
+            "ticket": {"ref": ticket_ref(&id.subject_tag, ticket.id), "subject": ticket.subject},
+            "author": {"name": author.name, "address": author.address},
+            "text": text,
+        });
+        let mut ids = Vec::new();
+        for agent in to {
+            let out = self.about_ticket(
+                ticket,
+                &format!("Internal note: {}", ticket.subject),
+                None,
+                answer,
+            );
+            if let Some(i) = self.send_to_agent(c, ticket.id, agent, "note", &ctx, out, answer)? {
+                ids.push(i);
+            }
+        }
+        Ok(ids)
+    }
+
+    /// Confirms to an agent what a mail of commands alone did.
+    pub fn command_receipt(
+        &self,
+        c: &mut AnyConnection,
+        ticket: &Ticket,
+        agent: &AgentConfig,
+        done: &[String],
+        answer: Answer,
+    ) -> diesel::QueryResult<Option<i64>> {
+        let id = &self.cfg.identity;
+        let ctx = serde_json::json!({
+            "marker": REPLY_MARKER,
+            "ticket": {"ref": ticket_ref(&id.subject_tag, ticket.id), "subject": ticket.subject,
+                       "status": ticket.status, "priority": ticket.priority,
+                       "assignee": ticket.assignee.as_deref().unwrap_or("nobody"), "queue": ticket.queue},
+            "done": done,
+        });
+        let out = self.about_ticket(ticket, &format!("Done: {}", ticket.subject), None, answer);
+        self.send_to_agent(c, ticket.id, agent, "command_receipt", &ctx, out, answer)
+    }
+}
+
+/// What an answer to `mail` threads to: its Message-ID and References, unless the id was made
+/// up here (then nobody else knows it).
+pub fn answer_threading(mail: &InboundMail) -> Option<(&str, String)> {
+    (!mail.message_id_synthesized).then(|| (mail.message_id.as_str(), mail.references.join(" ")))
+}
+
+/// Outbox kinds that are automatic answers to someone's mail (capped per address).
+const AUTOMATIC_KINDS: &[&str; 2] = &["ack", "command_error"];
+
+/// When and in answer to what a mail is written.
+#[derive(Debug, Clone, Copy)]
+pub struct Answer {
+    /// Hops of the mail being answered.
+    pub hops: u32,
+    pub now: i64,
+    pub due_at: i64,
+}
