@@ -734,6 +734,7 @@ pub fn ticket_json(cfg: &Config, t: &models::Ticket, message_ids: &[String]) -> 
         "first_response_at": ms_or_null(t.first_response_at),
         "linked_to": t.linked_to,
         "type": t.ticket_type,
+        "time_spent_ms": t.time_spent_ms,
         "message_ids": message_ids,
     })
 }

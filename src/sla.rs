@@ -23,18 +23,7 @@ use crate::ticket::rules::{self, Assign};
 use crate::ticket::sla::{Checkpoint, Clock, Target};
 use crate::time::{human_duration, rfc3339};
 
-/// What happened to a ticket, as far as its clocks care.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SlaEvent {
-    /// A ticket was opened: the first-response and resolution clocks start.
-    Opened,
-    /// The customer wrote again: after a first response, a next-response clock starts.
-    CustomerReply,
-    /// An agent answered the customer: the response clocks are met.
-    Answered,
-    /// Status, priority or policy changed.
-    Changed,
-}
+pub use crate::ticket::sla::SlaEvent;
 
 /// The policy a ticket is under, if any (and if the config still has it).
 pub fn policy_of<'c>(cfg: &'c Config, ticket: &Ticket) -> Option<&'c SlaPolicy> {

@@ -393,18 +393,12 @@ impl Notifier<'_> {
     pub fn notify_agents(
         &self,
         c: &mut AnyConnection,
-        ticket_id: i64,
+        ticket: &Ticket,
         mail: &InboundMail,
         text: &str,
         is_new: bool,
         answer: Answer,
     ) -> diesel::QueryResult<Vec<i64>> {
-        if self.cfg.agents.is_empty() {
-            return Ok(Vec::new());
-        }
-        let Some(ticket) = models::get_ticket(c, ticket_id)? else {
-            return Ok(Vec::new());
-        };
         let id = &self.cfg.identity;
         let sender = mail.sender();
         let customer_name = mail.from.as_ref().and_then(|f| f.name.clone());
@@ -448,7 +442,7 @@ impl Notifier<'_> {
                 "text": text,
             });
             let mut out = self.about_ticket(
-                &ticket,
+                ticket,
                 &mail.subject,
                 threading.as_ref().map(|(m, r)| (*m, r.as_str())),
                 answer,

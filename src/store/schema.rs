@@ -25,6 +25,7 @@ diesel::table! {
         ticket_type -> Nullable<Text>,
         next_response_due -> Nullable<BigInt>,
         resolved_at -> Nullable<BigInt>,
+        time_spent_ms -> BigInt,
     }
 }
 

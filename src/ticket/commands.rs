@@ -1,8 +1,12 @@
 //! Commands in an agent's mail: `#word args` lines at the top of the text, before anything
-//! else. Parsing is pure and knows nothing of the config; names (agents, queues) are resolved
-//! by the pipeline.
+//! else. [`TABLE`] names each command with its parser; [`Command::effect`] turns a parsed
+//! command into actions against the ticket as the mail found it. Pure: the config is read,
+//! never the database. A new command is one entry in [`TABLE`], its variant, its arm in
+//! `effect` and, if it needs one, a new [`Action`].
 
-use super::model::{Priority, Status};
+use super::action::{Action, Change};
+use super::model::{parse_tags, Priority, Status, TicketState};
+use crate::config::{AgentConfig, Config};
 
 /// One command.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,6 +19,8 @@ pub enum Command {
         add: Vec<String>,
         remove: Vec<String>,
     },
+    /// `#time 30m`: time spent on the ticket, in milliseconds.
+    Time(i64),
 }
 
 /// Whom `#assign` names.
@@ -30,6 +36,8 @@ pub enum Assignee {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct AgentMail {
     pub commands: Vec<Command>,
+    /// Each command's line as written, for messages about it.
+    pub lines: Vec<String>,
     /// `#note`: the text is an internal note, never sent to the customer.
     pub note: bool,
     /// Command lines that could not be understood: the line and why.
@@ -38,9 +46,46 @@ pub struct AgentMail {
     pub body: String,
 }
 
-fn words(s: &str) -> Vec<&str> {
-    s.split_whitespace().collect()
+/// One command's name, other spellings, and parser (of the words after the name).
+pub struct Spec {
+    pub name: &'static str,
+    pub aliases: &'static [&'static str],
+    pub parse: fn(&[&str]) -> Result<Command, String>,
 }
+
+/// Every command an agent can write (`#note` aside: it ends the commands, see [`parse`]).
+pub const TABLE: &[Spec] = &[
+    Spec {
+        name: "status",
+        aliases: &[],
+        parse: status,
+    },
+    Spec {
+        name: "assign",
+        aliases: &[],
+        parse: assign,
+    },
+    Spec {
+        name: "priority",
+        aliases: &[],
+        parse: priority,
+    },
+    Spec {
+        name: "queue",
+        aliases: &[],
+        parse: queue,
+    },
+    Spec {
+        name: "tag",
+        aliases: &["tags"],
+        parse: tags,
+    },
+    Spec {
+        name: "time",
+        aliases: &[],
+        parse: time,
+    },
+];
 
 fn one<'a>(name: &str, args: &[&'a str], expected: &str) -> Result<&'a str, String> {
     match args {
@@ -50,57 +95,194 @@ fn one<'a>(name: &str, args: &[&'a str], expected: &str) -> Result<&'a str, Stri
     }
 }
 
-fn command(name: &str, rest: &str) -> Result<Command, String> {
-    let args = words(rest);
-    match name {
-        "status" => {
-            let v = one(name, &args, "open, pending, resolved or closed")?;
-            match Status::parse(&v.to_lowercase()) {
-                Some(s) if s != Status::New => Ok(Command::Status(s)),
-                _ => Err(format!(
-                    "'{v}' is not a status: use open, pending, resolved or closed"
-                )),
-            }
-        }
-        "priority" => {
-            let v = one(name, &args, "low, normal, high or urgent")?;
-            Priority::parse(&v.to_lowercase())
-                .map(Command::Priority)
-                .ok_or_else(|| format!("'{v}' is not a priority: use low, normal, high or urgent"))
-        }
-        "assign" => {
-            if args.is_empty() {
-                return Err("#assign needs a name, me or nobody".into());
-            }
-            let v = args.join(" ");
-            Ok(Command::Assign(match v.to_lowercase().as_str() {
-                "me" => Assignee::Me,
-                "nobody" | "none" => Assignee::Nobody,
-                _ => Assignee::Named(v),
-            }))
-        }
-        "queue" => one(name, &args, "a queue name").map(|q| Command::Queue(q.to_string())),
-        "tag" | "tags" => {
-            if args.is_empty() {
-                return Err("#tag needs +name or -name".into());
-            }
-            let (mut add, mut remove) = (Vec::new(), Vec::new());
-            for a in args {
-                let (list, t) = match a.strip_prefix('-') {
-                    Some(t) => (&mut remove, t),
-                    None => (&mut add, a.strip_prefix('+').unwrap_or(a)),
-                };
-                let t = t.to_lowercase();
-                if t.is_empty() || !t.chars().all(|c| c.is_alphanumeric() || "-_.:".contains(c)) {
-                    return Err(format!("'{a}' is not a tag (letters, digits, - _ . :)"));
-                }
-                list.push(t);
-            }
-            Ok(Command::Tags { add, remove })
-        }
+fn status(args: &[&str]) -> Result<Command, String> {
+    let v = one("status", args, "open, pending, resolved or closed")?;
+    match Status::parse(&v.to_lowercase()) {
+        Some(s) if s != Status::New => Ok(Command::Status(s)),
         _ => Err(format!(
-            "unknown command #{name} (known: #status, #assign, #priority, #queue, #tag, #note)"
+            "'{v}' is not a status: use open, pending, resolved or closed"
         )),
+    }
+}
+
+fn priority(args: &[&str]) -> Result<Command, String> {
+    let v = one("priority", args, "low, normal, high or urgent")?;
+    Priority::parse(&v.to_lowercase())
+        .map(Command::Priority)
+        .ok_or_else(|| format!("'{v}' is not a priority: use low, normal, high or urgent"))
+}
+
+fn assign(args: &[&str]) -> Result<Command, String> {
+    if args.is_empty() {
+        return Err("#assign needs a name, me or nobody".into());
+    }
+    let v = args.join(" ");
+    Ok(Command::Assign(match v.to_lowercase().as_str() {
+        "me" => Assignee::Me,
+        "nobody" | "none" => Assignee::Nobody,
+        _ => Assignee::Named(v),
+    }))
+}
+
+fn queue(args: &[&str]) -> Result<Command, String> {
+    one("queue", args, "a queue name").map(|q| Command::Queue(q.to_string()))
+}
+
+fn tags(args: &[&str]) -> Result<Command, String> {
+    if args.is_empty() {
+        return Err("#tag needs +name or -name".into());
+    }
+    let (mut add, mut remove) = (Vec::new(), Vec::new());
+    for a in args {
+        let (list, t) = match a.strip_prefix('-') {
+            Some(t) => (&mut remove, t),
+            None => (&mut add, a.strip_prefix('+').unwrap_or(a)),
+        };
+        let t = t.to_lowercase();
+        if t.is_empty() || !t.chars().all(|c| c.is_alphanumeric() || "-_.:".contains(c)) {
+            return Err(format!("'{a}' is not a tag (letters, digits, - _ . :)"));
+        }
+        list.push(t);
+    }
+    Ok(Command::Tags { add, remove })
+}
+
+/// The most one `#time` line may add (a typo such as `#time 300h` is refused).
+const MAX_TIME_MS: i64 = 24 * 3_600_000;
+
+fn time(args: &[&str]) -> Result<Command, String> {
+    let expected = "a duration such as 30m, 1h or 1h15m";
+    let v = match args {
+        [] => return Err(format!("#time needs {expected}")),
+        words => words.concat(),
+    };
+    let ms = crate::config::parse_duration(&v)
+        .map(crate::time::millis)
+        .map_err(|e| format!("{e}: #time takes {expected}"))?;
+    match ms {
+        0 => Err("#time 0 adds nothing".into()),
+        ms if ms > MAX_TIME_MS => Err(format!(
+            "'{v}' is more than a day: add time spent in pieces of at most 24h"
+        )),
+        ms => Ok(Command::Time(ms)),
+    }
+}
+
+fn command(name: &str, rest: &str) -> Result<Command, String> {
+    let args: Vec<&str> = rest.split_whitespace().collect();
+    match TABLE
+        .iter()
+        .find(|s| s.name == name || s.aliases.contains(&name))
+    {
+        Some(spec) => (spec.parse)(&args),
+        None => Err(format!(
+            "unknown command #{name} (known: {}, #note)",
+            TABLE
+                .iter()
+                .map(|s| format!("#{}", s.name))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
+}
+
+/// What a command's effect is read against: the desk, the agent who wrote, the time.
+pub struct Ctx<'a> {
+    pub cfg: &'a Config,
+    pub agent: &'a AgentConfig,
+    pub now: i64,
+}
+
+/// What one obeyed command does: its actions and the line that reports it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Effect {
+    pub actions: Vec<Action>,
+    pub done: String,
+}
+
+impl Command {
+    /// The command's actions against `ticket` as the earlier commands of the same mail left it
+    /// (`ticket` is updated to match), or why it is not obeyed (then nothing of it happens).
+    pub fn effect(&self, ctx: &Ctx<'_>, ticket: &mut TicketState) -> Result<Effect, String> {
+        let one = |change: Change, done: String| Effect {
+            actions: vec![Action::Set(change)],
+            done,
+        };
+        Ok(match self {
+            Command::Status(s) => {
+                ticket.status = s.as_str().into();
+                let mut e = one(Change::Status(*s), format!("status {s}"));
+                if matches!(s, Status::Resolved | Status::Closed) {
+                    e.actions.push(Action::Set(Change::ResolvedAt(ctx.now)));
+                }
+                e
+            }
+            Command::Priority(p) => {
+                ticket.priority = p.as_str().into();
+                one(Change::Priority(*p), format!("priority {p}"))
+            }
+            Command::Queue(q) => {
+                if !ctx.cfg.queues.iter().any(|x| &x.name == q) {
+                    return Err(format!("there is no queue '{q}'"));
+                }
+                ticket.queue = q.clone();
+                one(Change::Queue(q.clone()), format!("queue {q}"))
+            }
+            Command::Assign(a) => {
+                let to = match a {
+                    Assignee::Me => Some(ctx.agent.address.clone()),
+                    Assignee::Nobody => None,
+                    Assignee::Named(n) => match ctx.cfg.find_agent(n) {
+                        Some(to) => Some(to.address.clone()),
+                        None => {
+                            return Err(format!(
+                                "no agent is called '{n}' (use a name, an address, me or nobody)"
+                            ))
+                        }
+                    },
+                };
+                ticket.assignee = to.clone();
+                let done = match &to {
+                    Some(a) => format!("assigned to {a}"),
+                    None => "unassigned".into(),
+                };
+                one(Change::Assignee(to), done)
+            }
+            Command::Tags { add, remove } => {
+                let mut tags = parse_tags(&ticket.tags).map_err(|e| {
+                    format!("the ticket's stored tags do not read ({e}); they are left as they are")
+                })?;
+                tags.retain(|t| !remove.contains(t));
+                for t in add {
+                    if !tags.contains(t) {
+                        tags.push(t.clone());
+                    }
+                }
+                ticket.tags = serde_json::to_string(&tags).unwrap_or_else(|_| "[]".into());
+                let said = add
+                    .iter()
+                    .map(|t| format!("+{t}"))
+                    .chain(remove.iter().map(|t| format!("-{t}")))
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                one(Change::Tags(tags), format!("tags {said}"))
+            }
+            Command::Time(ms) => {
+                ticket.time_spent_ms = ticket.time_spent_ms.saturating_add(*ms);
+                Effect {
+                    actions: vec![Action::AddTimeSpent(*ms)],
+                    done: format!("time +{}", crate::time::human_duration(*ms)),
+                }
+            }
+        })
+    }
+
+    /// Whether the command changes something the SLA clocks depend on.
+    pub fn touches_sla(&self) -> bool {
+        matches!(
+            self,
+            Command::Status(_) | Command::Priority(_) | Command::Queue(_)
+        )
     }
 }
 
@@ -139,7 +321,10 @@ pub fn parse(text: &str) -> AgentMail {
             break;
         }
         match command(&name, rest) {
-            Ok(c) => out.commands.push(c),
+            Ok(c) => {
+                out.commands.push(c);
+                out.lines.push(t.to_string());
+            }
             Err(e) => out.errors.push((t.to_string(), e)),
         }
     }

@@ -1,7 +1,10 @@
 //! Ticket decisions that need no I/O: the vocabulary ([`model`]), threading ([`thread`]),
-//! agent commands ([`commands`]), triage rules ([`rules`]) and SLA clocks ([`sla`]).
+//! agent commands ([`commands`]), triage rules ([`rules`]), SLA clocks ([`sla`]), and the
+//! decision about one mail ([`decide`]), which returns [`action`]s for the pipeline to apply.
 
+pub mod action;
 pub mod commands;
+pub mod decide;
 pub mod model;
 pub mod rules;
 pub mod sla;

@@ -79,6 +79,28 @@ string_enum!(
     OutboxStatus { Pending = "pending", Sent = "sent", Failed = "failed" }
 );
 
+/// What a decision needs of a stored ticket (the pipeline loads it; decisions read it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TicketState {
+    pub id: i64,
+    pub status: String,
+    pub priority: String,
+    pub queue: String,
+    pub assignee: Option<String>,
+    /// As stored: a JSON array of strings (read with [`parse_tags`]).
+    pub tags: String,
+    pub sla_policy: Option<String>,
+    pub first_response_at: Option<i64>,
+    pub updated_at: i64,
+    pub time_spent_ms: i64,
+}
+
+/// A ticket's stored tags. Unreadable tags are an error, never an empty list: a change
+/// written back from an empty list would lose them.
+pub fn parse_tags(json: &str) -> Result<Vec<String>, String> {
+    serde_json::from_str(json).map_err(|e| format!("not a JSON list of tags: {e}"))
+}
+
 /// The reference a ticket carries in subjects, RT style: `[Support #42]`.
 pub fn ticket_ref(subject_tag: &str, id: i64) -> String {
     format!("[{subject_tag} #{id}]")
@@ -87,6 +109,15 @@ pub fn ticket_ref(subject_tag: &str, id: i64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tags_read_or_say_why() {
+        assert_eq!(parse_tags(r#"["a","b"]"#), Ok(vec!["a".into(), "b".into()]));
+        assert_eq!(parse_tags("[]"), Ok(vec![]));
+        for bad in ["", "[\"a\"", "{}", "[1]", "null"] {
+            assert!(parse_tags(bad).is_err(), "{bad:?}");
+        }
+    }
 
     #[test]
     fn every_value_round_trips() {

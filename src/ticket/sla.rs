@@ -16,6 +16,19 @@ use std::collections::BTreeSet;
 use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
 
+/// What happened to a ticket, as far as its clocks care.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlaEvent {
+    /// A ticket was opened: the first-response and resolution clocks start.
+    Opened,
+    /// The customer wrote again: after a first response, a next-response clock starts.
+    CustomerReply,
+    /// An agent answered the customer: the response clocks are met.
+    Answered,
+    /// Status, priority or policy changed.
+    Changed,
+}
+
 /// Opening hours in a timezone, and holidays.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Calendar {

@@ -1,0 +1,1 @@
+ALTER TABLE tickets DROP COLUMN time_spent_ms;

@@ -1,0 +1,176 @@
+//! Load: the facts [`crate::ticket::decide`] needs about one mail, read from the database in
+//! the batch's transaction: candidate tickets by every threading layer, the ticket an agent's
+//! signed address names, the outbox row a bounce reports on, the rows of those tickets.
+
+use std::collections::HashMap;
+
+use crate::app::App;
+use crate::config::MailboxConfig;
+use crate::mail::classify::MailClass;
+use crate::mail::parse::InboundMail;
+use crate::security::AddressToken;
+use crate::store::models::{self, SeenMail, Ticket};
+use crate::store::AnyConnection;
+use crate::ticket::decide::{BouncedRow, Facts};
+use crate::ticket::model::{Outcome, TicketState};
+use crate::ticket::thread::{self, Lookups, Tagged};
+
+/// Reads what deciding about `mail` needs. `seen` are the stored mails with the same dedupe
+/// key (exactly the same bytes were dealt with before this is called).
+#[allow(clippy::too_many_arguments)]
+pub fn facts<'a>(
+    app: &App<'a>,
+    c: &mut AnyConnection,
+    mailbox: &'a MailboxConfig,
+    mail: &'a InboundMail,
+    class: &'a MailClass,
+    raw: &'a [u8],
+    seen: &[SeenMail],
+    now: i64,
+) -> diesel::QueryResult<Facts<'a>> {
+    let cfg = app.cfg;
+    let earlier_copy = seen
+        .iter()
+        .find(|s| s.outcome != Outcome::Failed.as_str() && s.outcome != Outcome::Duplicate.as_str())
+        .map(|s| (s.id, s.ticket_id));
+    let candidates = thread::candidate_ids(&mail.in_reply_to, &mail.references);
+    let mut f = Facts {
+        cfg,
+        mailbox,
+        mail,
+        class,
+        raw,
+        now,
+        earlier_copy,
+        candidates,
+        lookups: Lookups::default(),
+        agent_token: None,
+        bounce: None,
+        tickets: HashMap::new(),
+    };
+    if mail.from.is_none() || earlier_copy.is_some() {
+        return Ok(f);
+    }
+    let sender = mail.sender();
+    let ident = &cfg.identity;
+    let tokens: Vec<AddressToken> = mail
+        .to
+        .iter()
+        .chain(&mail.cc)
+        .map(|a| a.address.as_str())
+        .chain(mail.envelope_to.iter().map(String::as_str))
+        .filter_map(|a| {
+            app.keys
+                .address_token(a, &ident.address, &ident.plus_delimiter, &sender)
+        })
+        .collect();
+    f.agent_token = tokens.iter().find_map(|t| match t {
+        AddressToken::Agent { ticket, .. } => Some(*ticket),
+        AddressToken::Ticket(_) => None,
+    });
+
+    let l = &mut f.lookups;
+    l.known = models::tickets_of_message_ids(c, &f.candidates)?;
+    for id in &f.candidates {
+        if l.known.contains_key(*id) {
+            break;
+        }
+        if let Some(t) = app.keys.ticket_of_id(id) {
+            if models::ticket_exists(c, t)? {
+                l.ours.insert(id, t);
+                break;
+            }
+        }
+    }
+    if let Some(t) = thread::parse_subject_tag(&mail.subject, &cfg.subject_tags()) {
+        if models::ticket_exists(c, t)? {
+            let sender_known =
+                cfg.agent(&sender).is_some() || models::is_participant(c, t, &sender)?;
+            l.tagged = Some(Tagged {
+                ticket_id: t,
+                sender_known,
+            });
+        }
+    }
+    if let Some(t) = tokens
+        .iter()
+        .map(|t| match t {
+            AddressToken::Ticket(t) | AddressToken::Agent { ticket: t, .. } => *t,
+        })
+        .next()
+    {
+        if models::ticket_exists(c, t)? {
+            l.plus_address = Some(t);
+        }
+    }
+    if let Some(ti) = &mail.thread_index {
+        l.thread_index = models::ticket_by_thread_index(c, ti)?;
+    }
+    // A reply that lost its threading headers ("Re: …" and nothing else) meets a recent
+    // ticket of the same subject only where that leaks nothing: list mail, or a sender who
+    // already takes part in the ticket.
+    let (key, replied) = thread::subject_key(&mail.subject);
+    if replied && f.candidates.is_empty() && key.chars().count() >= 4 {
+        let since = now - crate::time::millis(cfg.threading.reopen_window);
+        for t in models::tickets_by_subject_key(c, &key, since)? {
+            if matches!(class, MailClass::List(_)) || models::is_participant(c, t, &sender)? {
+                l.subject = Some(t);
+                break;
+            }
+        }
+    }
+
+    if let (MailClass::Bounce(_), Some(dsn)) = (class, &mail.dsn) {
+        if let Some(failed) = dsn.failed().next() {
+            let row = match &dsn.original_message_id {
+                Some(mid) => models::outbox_by_message_id(c, mid)?,
+                None => None,
+            };
+            let row = match row {
+                Some(r) => Some(r),
+                None => models::outbox_latest_to(c, &failed.address)?,
+            };
+            f.bounce = row.map(|(outbox_id, ticket)| BouncedRow { outbox_id, ticket });
+        }
+    }
+
+    // The rows of every ticket the mail may land on, in one query.
+    let l = &f.lookups;
+    let mut ids: Vec<i64> = l
+        .known
+        .values()
+        .chain(l.ours.values())
+        .copied()
+        .chain(l.tagged.as_ref().map(|t| t.ticket_id))
+        .chain(l.plus_address)
+        .chain(l.thread_index)
+        .chain(l.subject)
+        .chain(f.agent_token)
+        .chain(f.bounce.and_then(|b| b.ticket))
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    if !ids.is_empty() {
+        f.tickets = models::tickets_by_ids(c, &ids)?
+            .iter()
+            .map(|t| (t.id, state(t)))
+            .collect();
+    }
+    Ok(f)
+}
+
+/// What a decision reads of a stored ticket.
+pub fn state(t: &Ticket) -> TicketState {
+    TicketState {
+        id: t.id,
+        status: t.status.clone(),
+        priority: t.priority.clone(),
+        queue: t.queue.clone(),
+        assignee: t.assignee.clone(),
+        tags: t.tags.clone(),
+        sla_policy: t.sla_policy.clone(),
+        first_response_at: t.first_response_at,
+        updated_at: t.updated_at,
+        time_spent_ms: t.time_spent_ms,
+    }
+}

@@ -1,0 +1,133 @@
+//! What a decision asks the applier to do: the vocabulary between the pure [`super::decide`]
+//! (and the agent commands of [`super::commands`]) and `pipeline::apply`, which writes each
+//! action in the batch's transaction. An action names what happens, never how it is stored.
+
+use super::model::{MessageKind, Priority, Status, TicketType};
+use super::rules::Assign;
+use super::sla::SlaEvent;
+
+/// One step of a decision, applied in order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Action {
+    /// A delivery report failed one of our mails: its outbox row is marked failed, and its
+    /// ticket records it and tells its agents.
+    MarkBounced {
+        outbox_id: i64,
+        ticket: Option<i64>,
+        address: String,
+        error: String,
+    },
+    /// A new ticket; the mail's actions after this one are about it.
+    OpenTicket(Box<NewTicket>),
+    /// The received mail's row, with the decision's outcome, ticket, `matched_by` and reason.
+    Record,
+    /// The mail as a message of the ticket (its attachments with it).
+    AddMessage { kind: MessageKind, text: String },
+    /// Message-IDs the mail refers to that were never received: a later mail naming one of
+    /// them meets this ticket.
+    RememberReferences(Vec<String>),
+    /// Someone who takes part in the ticket from now on.
+    AddParticipant {
+        address: String,
+        name: Option<String>,
+        role: &'static str,
+    },
+    /// An entry in a ticket's history.
+    Event {
+        /// `None`: the mail's ticket; else that ticket.
+        on: Option<i64>,
+        actor: String,
+        kind: &'static str,
+        detail: Detail,
+    },
+    /// A change of the ticket's fields (written together, once, before anything that reads
+    /// the ticket as changed).
+    Set(Change),
+    /// Time an agent spent on the ticket, in milliseconds (added in the statement).
+    AddTimeSpent(i64),
+    /// The SLA clocks learn of what happened.
+    SyncSla(SlaSync),
+    /// The acknowledgement of a new ticket to the customer (`template` instead of `ack`).
+    Acknowledge { template: Option<String> },
+    /// A new ticket or a customer's reply, to the agents who should see it.
+    NotifyAgents { text: String, is_new: bool },
+    /// An internal note, to the ticket's other agents.
+    ShareNote { text: String },
+    /// The agent's answer to the customer; `if_sent` applies only once it is queued (a ticket
+    /// with no customer to write to records why instead).
+    AnswerCustomer { text: String, if_sent: Vec<Action> },
+    /// What a mail of commands alone did, confirmed to the agent.
+    CommandReceipt { done: Vec<String> },
+    /// The customer told that a command alone resolved or closed their ticket.
+    StatusChanged,
+    /// The command lines not obeyed and why, to the agent (with what was done).
+    CommandError {
+        errors: Vec<(String, String)>,
+        done: Vec<String>,
+    },
+}
+
+/// A ticket field changed.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Change {
+    Status(Status),
+    Priority(Priority),
+    Queue(String),
+    Assignee(Option<String>),
+    /// An assignee picked from the ticket's queue as it is then (round robin, least open):
+    /// the pick depends on the workload, which the applier reads.
+    AssignBy(Assign),
+    /// The whole tag list, as it is to be stored.
+    Tags(Vec<String>),
+    SlaPolicy(String),
+    FirstResponseAt(i64),
+    ResolvedAt(i64),
+    UpdatedAt(i64),
+}
+
+/// How the clocks are told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SlaSync {
+    Event(SlaEvent),
+    /// After an agent's answer: `Answered` once it is queued; else `Changed` when a field the
+    /// clocks depend on changed, and nothing otherwise.
+    AfterAnswer {
+        changed: bool,
+    },
+}
+
+/// An event's text, some of it known only once written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Detail {
+    Text(String),
+    /// `inbound #N`: the received mail's row.
+    Inbound,
+    /// The opening of a ticket: the mail, its mailbox and the closed ticket it follows up.
+    Created {
+        mailbox: String,
+        follows: Option<i64>,
+    },
+    /// On a closed ticket: `followed up by ticket #N`, the one just opened.
+    FollowedUpBy,
+}
+
+/// A ticket to open, as the rules and the mail made it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewTicket {
+    pub subject: String,
+    pub subject_key: String,
+    pub queue: String,
+    pub priority: Priority,
+    pub assign: Option<Assign>,
+    pub tags: Vec<String>,
+    pub sla_policy: Option<String>,
+    pub ticket_type: Option<TicketType>,
+    /// The closed ticket this one follows up.
+    pub linked_to: Option<i64>,
+    /// The mail's Outlook conversation, if it has one (else a fresh one is made).
+    pub thread_index: Option<String>,
+    /// The requester first, then the others in copy: (address, name, role).
+    pub people: Vec<(String, Option<String>, &'static str)>,
+    /// The rules that matched, recorded on the ticket.
+    pub rules: Vec<String>,
+}
