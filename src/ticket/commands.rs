@@ -415,6 +415,44 @@ mod tests {
     }
 
     #[test]
+    fn time_takes_a_duration_of_at_most_a_day() {
+        for (text, want) in [
+            ("#time 30m", Ok(Command::Time(1_800_000))),
+            ("#time 1h 15m", Ok(Command::Time(4_500_000))),
+            ("#time 24h", Ok(Command::Time(86_400_000))),
+        ] {
+            let got = parse(text);
+            assert_eq!(got.commands.first().cloned().ok_or(()), want, "{text}");
+        }
+        for (text, why) in [
+            ("#time", "#time needs a duration"),
+            ("#time soon", "not a duration"),
+            ("#time 0m", "adds nothing"),
+            ("#time 25h", "more than a day"),
+        ] {
+            let got = parse(text);
+            assert!(got.commands.is_empty(), "{text}");
+            assert!(got.errors[0].1.contains(why), "{text}: {:?}", got.errors);
+        }
+    }
+
+    #[test]
+    fn every_command_in_the_table_is_known_by_its_names() {
+        for spec in TABLE {
+            for name in std::iter::once(&spec.name).chain(spec.aliases) {
+                let got = parse(&format!("#{name}"));
+                assert!(
+                    !got.errors[0].1.contains("unknown command"),
+                    "#{name}: {:?}",
+                    got.errors
+                );
+            }
+        }
+        let got = parse("#frobnicate");
+        assert!(got.errors[0].1.contains("#time"), "{:?}", got.errors);
+    }
+
+    #[test]
     fn errors_say_why() {
         let got = parse("#stauts resolved");
         assert_eq!(got.errors[0].0, "#stauts resolved");

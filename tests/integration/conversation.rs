@@ -280,6 +280,54 @@ fn commands_alone_change_the_ticket_and_send_the_customer_nothing() {
     assert_eq!(new.len(), 1, "only the receipt: {new:?}");
 }
 
+/// `#time` (issue #16's example of a new command): time spent adds up across mails, shows as
+/// `time_spent_ms` in `ticket --json`, and is confirmed in the receipt.
+#[test]
+fn time_spent_adds_up_by_command() {
+    let e = env();
+    let (ticket, note) = ticket_with_notification(&e);
+    let to = reply_address(&note);
+    assert_eq!(e.ticket(ticket)["time_spent_ms"], 0);
+    let row = ingest(
+        &e,
+        &agent_reply(&note, "alice@example.test", &to, "#time 30m"),
+    );
+    assert_eq!(row["outcome"], "command", "{row}");
+    assert_eq!(e.ticket(ticket)["time_spent_ms"], 1_800_000);
+    let receipt = sent(&e, "command_receipt", "alice@example.test");
+    assert_eq!(receipt.len(), 1);
+    assert!(
+        text_part(&receipt[0]).contains("- time +30 min"),
+        "{}",
+        receipt[0]
+    );
+    // With an answer to the customer; and a second agent's time adds up.
+    let row = ingest(
+        &e,
+        &agent_reply(
+            &note,
+            "alice@example.test",
+            &to,
+            "#time 1h15m\r\n\r\nFixed, please try again.",
+        ),
+    );
+    assert_eq!(row["outcome"], "agent_reply", "{row}");
+    assert_eq!(e.ticket(ticket)["time_spent_ms"], 1_800_000 + 4_500_000);
+    // A time that does not read changes nothing and says why.
+    ingest(
+        &e,
+        &agent_reply(&note, "alice@example.test", &to, "#time a while"),
+    );
+    assert_eq!(e.ticket(ticket)["time_spent_ms"], 6_300_000);
+    let errors = sent(&e, "command_error", "alice@example.test");
+    assert_eq!(errors.len(), 1);
+    assert!(
+        text_part(&errors[0]).contains("#time a while"),
+        "{}",
+        errors[0]
+    );
+}
+
 #[test]
 fn resolving_by_command_alone_tells_the_customer_once() {
     let e = env();
