@@ -110,7 +110,7 @@ pass() {
   return $rc
 }
 log "pass 1: unit tests and integration tests on SQLite"
-POSTDESK_TEST_BACKEND=sqlite pass cargo test --quiet
+POSTDESK_TEST_BACKEND=sqlite pass cargo test --quiet -- --include-ignored
 log "pass 2: integration tests on PostgreSQL"
-POSTDESK_TEST_BACKEND=postgres pass cargo test --quiet --test integration
+POSTDESK_TEST_BACKEND=postgres pass cargo test --quiet --test integration -- --include-ignored
 log "all tests passed"

@@ -3,7 +3,7 @@
 
 use mail_parser::{Message, MessageParser, MimeHeaders, PartType};
 
-use super::parse::normalize_id;
+use super::ids::normalize_id;
 
 /// What a DSN reports.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

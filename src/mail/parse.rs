@@ -2,6 +2,7 @@
 //! attachments. Liberal in what it accepts: a mail that mail-parser can read at all becomes an
 //! `InboundMail`; only input with no header block is an error.
 
+pub use super::ids::normalize_id;
 use std::borrow::Cow;
 
 use mail_parser::decoders::html::html_to_text;
@@ -335,23 +336,6 @@ fn no_nul(s: Cow<'_, str>) -> String {
         s.replace('\0', "")
     } else {
         s.into_owned()
-    }
-}
-
-/// Normalises a Message-ID to `<id>` form, or `None` if nothing is left. White space inside is
-/// dropped: the obsolete syntax of RFC 5322 §4.5.4 allows it between the parts of an id.
-pub fn normalize_id(id: &str) -> Option<String> {
-    let inner: String = id
-        .trim()
-        .trim_start_matches('<')
-        .trim_end_matches('>')
-        .chars()
-        .filter(|c| !c.is_whitespace() && !c.is_control())
-        .collect();
-    if inner.is_empty() {
-        None
-    } else {
-        Some(format!("<{inner}>"))
     }
 }
 

@@ -5,7 +5,7 @@
 //! `\fromtext` the original text; any other RTF (a "rich text" mail) is turned into plain text.
 //! Pure and defensive: nothing here trusts a length or a nesting depth from the input.
 
-use super::tnef::u32_at;
+use super::winbytes::u32_at;
 
 /// What an RTF body turns into.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -149,7 +149,7 @@ impl Reader<'_> {
 
     fn flush(&mut self) {
         if !self.pending.is_empty() {
-            let enc = super::tnef::encoding(self.code_page);
+            let enc = super::winbytes::encoding(self.code_page);
             self.out.push_str(&enc.decode(&self.pending).0);
             self.pending.clear();
         }

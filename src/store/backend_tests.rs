@@ -137,3 +137,164 @@ fn a_bounced_recipient_is_matched_exactly() {
         );
     }
 }
+
+/// A column as `schema.rs` declares it: (name, diesel type, nullable).
+type Declared = Vec<(String, String, bool)>;
+
+/// The tables of `schema.rs`, read from its `diesel::table!` blocks.
+fn declared_schema() -> std::collections::BTreeMap<String, Declared> {
+    let text = include_str!("schema.rs");
+    let mut out = std::collections::BTreeMap::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("diesel::table! {") {
+        rest = &rest[at + "diesel::table! {".len()..];
+        let block = &rest[..rest.find("\n}").expect("a table! block ends")];
+        let name = block
+            .trim_start()
+            .split([' ', '('])
+            .next()
+            .unwrap()
+            .to_string();
+        let cols = block
+            .lines()
+            .filter_map(|l| l.trim().strip_suffix(','))
+            .filter_map(|l| l.split_once(" -> "))
+            .map(|(c, ty)| match ty.strip_prefix("Nullable<") {
+                Some(inner) => (c.to_string(), inner.trim_end_matches('>').to_string(), true),
+                None => (c.to_string(), ty.to_string(), false),
+            })
+            .collect();
+        out.insert(name, cols);
+    }
+    out
+}
+
+/// Whether a column type a database reports stores what the diesel type says.
+fn type_fits(backend: &str, diesel: &str, db: &str) -> bool {
+    let db = db.to_ascii_lowercase();
+    match (backend, diesel) {
+        ("sqlite", "BigInt") => db == "bigint" || db == "integer",
+        ("sqlite", "Integer") => db == "integer",
+        ("sqlite", "Text") => db == "text",
+        ("sqlite", "Bool") => db == "boolean",
+        ("sqlite", "Binary") => db == "blob",
+        ("postgres", "BigInt") => db == "bigint",
+        ("postgres", "Integer") => db == "integer",
+        ("postgres", "Text") => db == "text",
+        ("postgres", "Bool") => db == "boolean",
+        ("postgres", "Binary") => db == "bytea",
+        _ => false,
+    }
+}
+
+#[derive(diesel::QueryableByName, Debug)]
+struct DbColumn {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    table_name: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    column_name: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    data_type: String,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    nullable: bool,
+}
+
+/// Every table and column the migrations make, as the database reports them.
+fn migrated_schema(c: &mut AnyConnection) -> Vec<DbColumn> {
+    match c {
+        AnyConnection::Sqlite(s) => diesel::sql_query(
+            "SELECT m.name AS table_name, p.name AS column_name, p.type AS data_type, \
+                    (p.\"notnull\" = 0 AND p.pk = 0) AS nullable \
+             FROM sqlite_master m JOIN pragma_table_info(m.name) p \
+             WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' \
+               AND m.name <> '__diesel_schema_migrations' \
+             ORDER BY m.name, p.cid",
+        )
+        .load(s),
+        AnyConnection::Postgresql(p) => diesel::sql_query(
+            "SELECT table_name::text, column_name::text, data_type::text, \
+                    (is_nullable = 'YES') AS nullable \
+             FROM information_schema.columns \
+             WHERE table_schema = 'public' AND table_name <> '__diesel_schema_migrations' \
+             ORDER BY table_name, ordinal_position",
+        )
+        .load(p),
+    }
+    .expect("read the migrated schema")
+}
+
+/// What differs between the declared tables and a database's: each difference as a line.
+fn mismatches(
+    backend: &str,
+    declared: &std::collections::BTreeMap<String, Declared>,
+    found: &[DbColumn],
+) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut tables: std::collections::BTreeMap<&str, Vec<&DbColumn>> = Default::default();
+    for col in found {
+        tables.entry(&col.table_name).or_default().push(col);
+    }
+    for t in tables.keys().filter(|t| !declared.contains_key(**t)) {
+        out.push(format!("table {t} is not in schema.rs"));
+    }
+    for (table, cols) in declared {
+        let Some(got) = tables.get(table.as_str()) else {
+            out.push(format!("table {table} is not in the database"));
+            continue;
+        };
+        for c in got
+            .iter()
+            .filter(|c| !cols.iter().any(|d| d.0 == c.column_name))
+        {
+            out.push(format!("{table}.{} is not in schema.rs", c.column_name));
+        }
+        for (name, ty, nullable) in cols {
+            let Some(c) = got.iter().find(|c| &c.column_name == name) else {
+                out.push(format!("{table}.{name} is not in the database"));
+                continue;
+            };
+            if !type_fits(backend, ty, &c.data_type) {
+                out.push(format!(
+                    "{table}.{name} is {} in the database, {ty} in schema.rs",
+                    c.data_type
+                ));
+            }
+            if c.nullable != *nullable {
+                out.push(format!(
+                    "{table}.{name} may be NULL in the database: {}, in schema.rs: {nullable}",
+                    c.nullable
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// `schema.rs` is written by hand for both backends: it must say what the migrations make,
+/// on each (every table and column, its type and whether it may be NULL), so a migration
+/// without its schema line, or a schema line without its migration, fails here.
+#[test]
+fn schema_rs_matches_what_the_migrations_create() {
+    let declared = declared_schema();
+    assert!(
+        declared.len() >= 10,
+        "read {} tables from schema.rs",
+        declared.len()
+    );
+    for mut db in databases() {
+        let found = migrated_schema(&mut db.conn);
+        let wrong = mismatches(db.backend, &declared, &found);
+        assert!(wrong.is_empty(), "{}: {wrong:#?}", db.backend);
+        // The comparison sees a difference of each kind.
+        let mut altered = declared.clone();
+        let tickets = altered.get_mut("tickets").unwrap();
+        tickets.retain(|c| c.0 != "time_spent_ms");
+        tickets.push(("closed_by".into(), "Text".into(), true));
+        let subject = tickets.iter_mut().find(|c| c.0 == "subject").unwrap();
+        subject.2 = true;
+        let priority = tickets.iter_mut().find(|c| c.0 == "priority").unwrap();
+        priority.1 = "BigInt".into();
+        let wrong = mismatches(db.backend, &altered, &found);
+        assert_eq!(wrong.len(), 4, "{}: {wrong:#?}", db.backend);
+    }
+}
