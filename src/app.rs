@@ -1,9 +1,8 @@
 //! What every part of the desk shares: the config, the compiled templates and the HMAC keys.
 //! The pipeline, the scheduler and the CLI borrow one `App`; mail is composed through
-//! [`App::notify`].
+//! `App::notify` (in [`crate::notify`]).
 
 use crate::config::Config;
-use crate::notify::Notifier;
 use crate::security::Keys;
 use crate::templates::Templates;
 
@@ -14,11 +13,4 @@ pub struct App<'a> {
     pub templates: &'a Templates,
     /// The HMAC key of our Message-IDs and reply addresses.
     pub keys: &'a Keys,
-}
-
-impl<'a> App<'a> {
-    /// The composer of mail about tickets.
-    pub fn notify(&'a self) -> Notifier<'a> {
-        Notifier(self)
-    }
 }

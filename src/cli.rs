@@ -10,9 +10,9 @@ use serde_json::{json, Value};
 
 use crate::app::App;
 use crate::config::{Config, MailboxConfig, MailboxSource};
+use crate::intake::files;
 use crate::outbox::{self, Transport, Via};
 use crate::pipeline::{self, BatchClock};
-use crate::source::files;
 use crate::store::{self, models};
 use crate::templates::Templates;
 use crate::ticket::model::{ticket_ref, OutboxStatus};
@@ -324,7 +324,7 @@ fn check(cfg: &Config) -> Outcome {
     }
     for m in &cfg.mailboxes {
         match &m.source {
-            MailboxSource::Maildir { path } => match crate::source::maildir::ensure(path) {
+            MailboxSource::Maildir { path } => match crate::intake::maildir::ensure(path) {
                 Ok(()) => report(
                     true,
                     format!("mailbox '{}': maildir {}", m.name, path.display()),
@@ -335,8 +335,8 @@ fn check(cfg: &Config) -> Outcome {
                 let probe = tokio::runtime::Builder::new_current_thread()
                     .enable_all()
                     .build()
-                    .map_err(|e| crate::source::imap::ImapError::Local(e.to_string()))
-                    .and_then(|rt| rt.block_on(crate::source::imap::probe(i)));
+                    .map_err(|e| crate::intake::imap::ImapError::Local(e.to_string()))
+                    .and_then(|rt| rt.block_on(crate::intake::imap::probe(i)));
                 match probe {
                     Ok(state) => report(
                         true,
@@ -602,8 +602,8 @@ fn sla_sweep(cfg: &Config, now: Option<String>, no_send: bool) -> Outcome {
         now_ms() + HOLD_MS
     };
     let started = std::time::Instant::now();
-    let (report, ids) =
-        crate::sla::sweep(&pipeline, &mut c, now, hold).map_err(Failure::runtime)?;
+    let (report, ids) = crate::schedule::sla_sweep::sweep(&pipeline, &mut c, now, hold)
+        .map_err(Failure::runtime)?;
     let elapsed = started.elapsed();
     let mut out = serde_json::to_value(report).unwrap_or_default();
     out["elapsed_ms"] = json!((elapsed.as_secs_f64() * 1e6).round() / 1e3);
@@ -628,9 +628,10 @@ fn digest_cmd(cfg: &Config, name: &str, dry_run: bool, now: Option<String>) -> O
     };
     if dry_run {
         let started = std::time::Instant::now();
-        let ctx = crate::digest::gather(&pipeline, &mut c, d, now).map_err(Failure::runtime)?;
-        let (_, raw) =
-            crate::digest::compose_digest(&pipeline, d, ctx, now).map_err(Failure::runtime)?;
+        let ctx =
+            crate::schedule::digest::gather(&pipeline, &mut c, d, now).map_err(Failure::runtime)?;
+        let (_, raw) = crate::schedule::digest::compose_digest(&pipeline, d, ctx, now)
+            .map_err(Failure::runtime)?;
         use std::io::Write;
         std::io::stdout()
             .write_all(&raw)
@@ -642,11 +643,13 @@ fn digest_cmd(cfg: &Config, name: &str, dry_run: bool, now: Option<String>) -> O
         return Ok(());
     }
     let hold = now_ms() + HOLD_MS;
-    match crate::digest::run(&pipeline, &mut c, d, now, now, hold).map_err(Failure::runtime)? {
-        crate::digest::RunOutcome::AlreadySent => {
+    match crate::schedule::digest::run(&pipeline, &mut c, d, now, now, hold)
+        .map_err(Failure::runtime)?
+    {
+        crate::schedule::digest::RunOutcome::AlreadySent => {
             eprintln!("digest '{name}' for this time was already sent");
         }
-        crate::digest::RunOutcome::Queued(id) => {
+        crate::schedule::digest::RunOutcome::Queued(id) => {
             let r = deliver_held(&pipeline, &mut c, &[id], hold)?;
             eprintln!("digest '{name}' queued as outbox #{id}, {} sent", r.sent);
         }

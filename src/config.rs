@@ -10,9 +10,9 @@ use std::time::Duration;
 use toml::{Table, Value};
 
 mod policy;
-mod service;
+mod runtime;
 pub use policy::{DigestConfig, EscalationStep, Notify, Scheduler, SlaPolicy, Targets};
-pub use service::{ClusterConfig, LogConfig, LogFormat};
+pub use runtime::{ClusterConfig, LogConfig, LogFormat};
 
 /// One problem in a config file.
 #[derive(Debug, Clone, PartialEq, Eq)]

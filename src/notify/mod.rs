@@ -17,6 +17,13 @@ use crate::ticket::model::{ticket_ref, MessageKind};
 #[derive(Clone, Copy)]
 pub struct Notifier<'a>(pub &'a App<'a>);
 
+impl<'a> App<'a> {
+    /// The composer of mail about tickets.
+    pub fn notify(&'a self) -> Notifier<'a> {
+        Notifier(self)
+    }
+}
+
 impl<'a> std::ops::Deref for Notifier<'a> {
     type Target = App<'a>;
     fn deref(&self) -> &App<'a> {

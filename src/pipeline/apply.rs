@@ -8,7 +8,7 @@ use crate::mail::parse::{self, one_line, InboundMail};
 use crate::mail::quote::REPLY_MARKER;
 use crate::notify::Answer;
 use crate::outbox::FailedMail;
-use crate::sla::SlaEvent;
+use crate::schedule::clocks::SlaEvent;
 use crate::store::models::{
     self, NewAttachment, NewInbound, NewMessage, NewTicket, Ticket, TicketChanges,
 };
@@ -182,7 +182,7 @@ impl<'a> Writer<'a, '_> {
                     let cfg = self.app.cfg;
                     self.row()?;
                     let (c, row) = (&mut *self.c, self.row.as_mut().expect("read just now"));
-                    crate::sla::sync(c, cfg, row, now, ev)?;
+                    crate::schedule::clocks::sync(c, cfg, row, now, ev)?;
                 }
             }
             Action::Acknowledge { template } => {
@@ -286,7 +286,8 @@ impl<'a> Writer<'a, '_> {
                     Some(q) => q.clone(),
                     None => self.row()?.queue.clone(),
                 };
-                let picked = crate::sla::pick_agent(self.app.cfg, self.c, how, &queue)?;
+                let picked =
+                    crate::schedule::clocks::pick_agent(self.app.cfg, self.c, how, &queue)?;
                 self.pending.assignee = Some(picked);
             }
             Change::Tags(tags) => {
@@ -326,7 +327,7 @@ impl<'a> Writer<'a, '_> {
         let (cfg, now) = (self.app.cfg, self.clock.received_at);
         let requester = plan.people[0].0.clone();
         let assignee = match &plan.assign {
-            Some(how) => crate::sla::pick_agent(cfg, self.c, how, &plan.queue)?,
+            Some(how) => crate::schedule::clocks::pick_agent(cfg, self.c, how, &plan.queue)?,
             None => None,
         };
         let tags = serde_json::to_string(&plan.tags).unwrap_or_else(|_| "[]".into());

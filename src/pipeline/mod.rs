@@ -14,9 +14,10 @@ use diesel::Connection;
 
 use crate::app::App;
 use crate::config::{Config, MailboxConfig};
+pub use crate::intake::Cursor;
+use crate::intake::RawMail;
 use crate::mail::classify::{classify, MailClass};
 use crate::mail::parse::{self, InboundMail};
-use crate::source::{maildir, RawMail};
 use crate::store::models;
 use crate::store::{AnyConnection, StoreError};
 use crate::ticket::decide::{decide, rule_facts};
@@ -148,18 +149,6 @@ impl<'a> std::ops::Deref for Pipeline<'a> {
     }
 }
 
-/// A mailbox's position at its IMAP server: everything up to `last_uid` in the folder with
-/// this UIDVALIDITY is stored.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Cursor {
-    pub uid_validity: i64,
-    pub last_uid: i64,
-    /// The instance whose mailbox lease the batch needs ([`crate::cluster`]): the cursor is
-    /// saved only while that lease holds, so an instance that lost its mailbox (it stalled
-    /// past the lease and another took over) rolls its batch back instead of storing it twice.
-    pub fence: Option<std::sync::Arc<str>>,
-}
-
 /// A batch refused because its instance no longer holds the mailbox's lease.
 #[derive(Debug, thiserror::Error)]
 #[error("the lease of mailbox '{0}' was lost; the batch is left to its new holder")]
@@ -193,7 +182,7 @@ impl Pipeline<'_> {
                 // cursor) or, having come first, makes this batch roll back.
                 if let Some(holder) = &k.fence {
                     let now = crate::time::now_ms();
-                    if !crate::store::cluster::hold_lease(c, &mailbox.name, holder, now)? {
+                    if !crate::store::leases::hold_lease(c, &mailbox.name, holder, now)? {
                         return Err(diesel::result::Error::QueryBuilderError(Box::new(
                             LeaseLost(mailbox.name.clone()),
                         )));
@@ -240,7 +229,7 @@ impl Pipeline<'_> {
                 Ok(out)
             }),
         }?;
-        let m = crate::metrics::get();
+        let m = crate::observe::metrics::get();
         for (p, r) in batch.iter().zip(&stored) {
             if let Some(o) = r.outcome {
                 m.mail_stored(o.as_str(), p.started.elapsed());
@@ -410,7 +399,7 @@ pub fn run(
     app: &App<'_>,
     c: &mut AnyConnection,
     mailbox: &MailboxConfig,
-    mails: impl Iterator<Item = Result<RawMail, crate::source::SourceError>> + Send,
+    mails: impl Iterator<Item = Result<RawMail, crate::intake::SourceError>> + Send,
     clock: impl Fn() -> BatchClock,
     mut on_commit: impl FnMut(&[MailResult]),
 ) -> Result<Summary, RunError> {
@@ -418,7 +407,7 @@ pub fn run(
     let cfg = app.cfg;
     let own = cfg.own_addresses();
     std::thread::scope(|s| {
-        let (tx, rx) = mpsc::sync_channel::<Result<Vec<Prepared>, crate::source::SourceError>>(4);
+        let (tx, rx) = mpsc::sync_channel::<Result<Vec<Prepared>, crate::intake::SourceError>>(4);
         let own = &own;
         s.spawn(move || {
             let mut batch = Vec::with_capacity(BATCH);
@@ -452,7 +441,7 @@ pub fn run(
                 .store_batch(c, mailbox, &batch, clock(), None)
                 .map_err(RunError::Store)?;
             for (p, r) in batch.iter().zip(&results) {
-                if let Err(e) = maildir::ack(&p.raw.ack) {
+                if let Err(e) = p.raw.ack.acknowledge() {
                     tracing::warn!(error = %e, "stored, but could not acknowledge to the source; it will be recognised as stored next time");
                 }
                 summary.add(r);
@@ -490,7 +479,7 @@ pub fn store_raw(
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
     #[error(transparent)]
-    Source(crate::source::SourceError),
+    Source(crate::intake::SourceError),
     #[error(transparent)]
     Store(StoreError),
 }

@@ -3,7 +3,7 @@
 
 #[cfg(test)]
 pub mod backend_tests;
-pub mod cluster;
+pub mod leases;
 pub mod models;
 pub mod schema;
 

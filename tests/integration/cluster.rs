@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
-use postdesk::store::{self, cluster};
+use postdesk::store::{self, leases as cluster};
 
 use crate::imap::{mail, without_maildir, Folder};
 use crate::util::{

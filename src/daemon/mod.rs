@@ -2,6 +2,8 @@
 //! SIGINT. Database work runs on blocking threads, each task with its own connection; a batch
 //! in hand is finished before shutting down.
 
+pub mod leases;
+
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -9,11 +11,11 @@ use tokio::sync::{watch, Notify};
 
 use crate::app::App;
 use crate::config::{AgentAuth, Config, MailboxConfig, MailboxSource};
-use crate::metrics::MailboxState;
+use crate::intake::{imap, maildir};
+use crate::observe::metrics::MailboxState;
 use crate::outbox::{self, Transport};
 use crate::pipeline::{self, BatchClock};
 use crate::security::Keys;
-use crate::source::{imap, maildir};
 use crate::store::{self, AnyConnection};
 use crate::templates::Templates;
 
@@ -91,7 +93,8 @@ pub async fn run(
     };
 
     // Mailboxes are leased: with several instances on one database each reads its share.
-    let instance: Arc<str> = crate::cluster::instance_id(cfg.cluster.instance.as_deref()).into();
+    let instance: Arc<str> =
+        crate::daemon::leases::instance_id(cfg.cluster.instance.as_deref()).into();
     let lease_conn = connect()?;
     let mut held = Vec::with_capacity(cfg.mailboxes.len());
     for (i, m) in cfg.mailboxes.iter().enumerate() {
@@ -125,10 +128,10 @@ pub async fn run(
                         watch_maildir(cfg, templates, keys, i, conn, stop, ready).await
                     }
                     MailboxSource::Imap(_) => {
+                        let store = store_batch(cfg.clone(), templates, keys, conn.clone(), i);
                         let worker = imap::Worker {
                             cfg,
-                            templates,
-                            keys,
+                            store,
                             index: i,
                             conn,
                             outbox_ready: ready,
@@ -139,7 +142,7 @@ pub async fn run(
                 }
             }
         };
-        tasks.spawn(crate::cluster::leased(
+        tasks.spawn(crate::daemon::leases::leased(
             m.name.clone(),
             instance.clone(),
             conn,
@@ -149,7 +152,7 @@ pub async fn run(
         ));
     }
     tasks.spawn(
-        crate::cluster::Keeper {
+        crate::daemon::leases::Keeper {
             id: instance.clone(),
             lease: cfg.cluster.lease,
             mailboxes: cfg.mailboxes.iter().map(|m| m.name.clone()).collect(),
@@ -159,18 +162,18 @@ pub async fn run(
         .run(stop_rx.clone()),
     );
     if let Some(addr) = cfg.metrics_listen {
-        let listener = crate::service::bind(addr)
+        let listener = crate::observe::http::bind(addr)
             .await
             .map_err(DaemonError::Setup)?;
-        let probe = crate::service::Probe {
+        let probe = crate::observe::http::Probe {
             conn: connect()?,
             stuck: Duration::from_secs(300),
         };
         tracing::info!(listen = %addr, "serving /metrics and /healthz");
-        tasks.spawn(crate::service::http(listener, probe, stop_rx.clone()));
+        tasks.spawn(crate::observe::http::http(listener, probe, stop_rx.clone()));
     }
-    if let Some(every) = crate::service::watchdog_interval() {
-        tasks.spawn(crate::service::watchdog(every, stop_rx.clone()));
+    if let Some(every) = crate::observe::sd_notify::watchdog_interval() {
+        tasks.spawn(crate::observe::sd_notify::watchdog(every, stop_rx.clone()));
     }
     tasks.spawn(send_outbox(
         transport,
@@ -198,11 +201,11 @@ pub async fn run(
         }
     }
     tracing::info!(mailboxes = cfg.mailboxes.len(), instance = %instance, "postdesk is running");
-    crate::service::notify("READY=1\nSTATUS=running");
+    crate::observe::sd_notify::notify("READY=1\nSTATUS=running");
 
     shutdown.await;
     tracing::info!("shutting down: finishing the work in hand");
-    crate::service::notify("STOPPING=1");
+    crate::observe::sd_notify::notify("STOPPING=1");
     let _ = stop_tx.send(true);
     outbox_ready.notify_waiters();
     while tasks.join_next().await.is_some() {}
@@ -211,7 +214,7 @@ pub async fn run(
     let gone = tokio::task::spawn_blocking(move || {
         let mut c = lease_conn.lock().map_err(|_| "poisoned".to_string())?;
         let stale = crate::time::now_ms() - 100 * lease;
-        crate::store::cluster::forget_instance(&mut c, &instance, stale).map_err(|e| e.to_string())
+        crate::store::leases::forget_instance(&mut c, &instance, stale).map_err(|e| e.to_string())
     })
     .await;
     if !matches!(gone, Ok(Ok(()))) {
@@ -219,6 +222,39 @@ pub async fn run(
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Stores a batch of mailbox `index`'s mail through the pipeline, with the position it
+/// reaches, on the mailbox's own connection.
+fn store_batch(
+    cfg: Arc<Config>,
+    templates: Arc<Templates>,
+    keys: Arc<Keys>,
+    conn: Arc<Mutex<AnyConnection>>,
+    index: usize,
+) -> crate::intake::StoreBatch {
+    Arc::new(move |raw, cursor| {
+        let mut c = conn
+            .lock()
+            .map_err(|_| "database connection poisoned".to_string())?;
+        let app = App {
+            cfg: &cfg,
+            templates: &templates,
+            keys: &keys,
+        };
+        let now = crate::time::now_ms();
+        let clock = BatchClock {
+            received_at: now,
+            due_at: now,
+        };
+        let mailbox = &cfg.mailboxes[index];
+        let results = pipeline::store_raw(&app, &mut c, mailbox, raw, clock, Some(cursor))
+            .map_err(|e| e.to_string())?;
+        let mut summary = pipeline::Summary::default();
+        results.iter().for_each(|r| summary.add(r));
+        tracing::info!(mailbox = %mailbox.name, "processed {summary}");
+        Ok(!summary.outbox_ids.is_empty())
+    })
 }
 
 /// What a scheduled task works with: the shared parts of a [`App`] and a database
@@ -273,14 +309,14 @@ async fn sweep_sla(ctx: TaskCtx, mut stop: watch::Receiver<bool>, outbox_ready: 
             .with_db(|pipeline, c| {
                 let now = crate::time::now_ms();
                 let started = std::time::Instant::now();
-                crate::sla::sweep(pipeline, c, now, now)
+                crate::schedule::sla_sweep::sweep(pipeline, c, now, now)
                     .map(|(r, _)| (r, started.elapsed()))
                     .map_err(|e| e.to_string())
             })
             .await;
         match job {
             Ok((r, took)) => {
-                crate::metrics::get().sla_fired(r.warnings, r.breaches);
+                crate::observe::metrics::get().sla_fired(r.warnings, r.breaches);
                 if r.clocks > 0 {
                     tracing::info!(
                         clocks = r.clocks,
@@ -315,13 +351,15 @@ async fn send_digests(ctx: TaskCtx, mut stop: watch::Receiver<bool>, outbox_read
                 .iter()
                 .enumerate()
                 .filter(|(_, d)| d.catch_up)
-                .filter_map(|(i, d)| match crate::digest::missed_run(c, d, now) {
-                    Ok(t) => t.map(|t| (i, t)),
-                    Err(e) => {
-                        tracing::warn!(digest = %d.name, "cannot look for a missed run: {e}");
-                        None
-                    }
-                })
+                .filter_map(
+                    |(i, d)| match crate::schedule::digest::missed_run(c, d, now) {
+                        Ok(t) => t.map(|t| (i, t)),
+                        Err(e) => {
+                            tracing::warn!(digest = %d.name, "cannot look for a missed run: {e}");
+                            None
+                        }
+                    },
+                )
                 .collect())
         })
         .await
@@ -336,15 +374,15 @@ async fn send_digests(ctx: TaskCtx, mut stop: watch::Receiver<bool>, outbox_read
             let job = ctx
                 .with_db(move |p, c| {
                     let now = crate::time::now_ms();
-                    crate::digest::run(p, c, &p.cfg.digests[i], at, now, now)
+                    crate::schedule::digest::run(p, c, &p.cfg.digests[i], at, now, now)
                 })
                 .await;
             match job {
-                Ok(crate::digest::RunOutcome::Queued(id)) => {
+                Ok(crate::schedule::digest::RunOutcome::Queued(id)) => {
                     tracing::info!(digest = %name, outbox = id, "digest queued");
                     outbox_ready.notify_one();
                 }
-                Ok(crate::digest::RunOutcome::AlreadySent) => {
+                Ok(crate::schedule::digest::RunOutcome::AlreadySent) => {
                     tracing::debug!(digest = %name, "digest run already sent")
                 }
                 Err(e) => {
@@ -364,7 +402,7 @@ async fn send_digests(ctx: TaskCtx, mut stop: watch::Receiver<bool>, outbox_read
         let next = cfg
             .digests
             .iter()
-            .filter_map(|d| crate::digest::next_occurrence(d, after))
+            .filter_map(|d| crate::schedule::digest::next_occurrence(d, after))
             .min();
         let Some(t) = next else {
             return;
@@ -376,7 +414,7 @@ async fn send_digests(ctx: TaskCtx, mut stop: watch::Receiver<bool>, outbox_read
         }
         let now = crate::time::now_ms();
         for (i, d) in cfg.digests.iter().enumerate() {
-            for at in crate::digest::occurrences(d, after, now) {
+            for at in crate::schedule::digest::occurrences(d, after, now) {
                 due.push((i, at));
             }
         }
@@ -447,7 +485,7 @@ async fn watch_maildir(
         match job.await {
             Ok(Ok((n, queued))) => {
                 failures = 0;
-                crate::metrics::get().set_mailbox(&name, MailboxState::Connected);
+                crate::observe::metrics::get().set_mailbox(&name, MailboxState::Connected);
                 if queued {
                     outbox_ready.notify_one();
                 }
@@ -459,7 +497,7 @@ async fn watch_maildir(
             Ok(Err(e)) => {
                 failures += 1;
                 let backoff = crate::time::backoff(failures);
-                crate::metrics::get().set_mailbox(
+                crate::observe::metrics::get().set_mailbox(
                     &name,
                     MailboxState::Backoff {
                         retry_at_ms: crate::time::now_ms() + crate::time::millis(backoff),
@@ -520,7 +558,7 @@ async fn send_outbox(
         let wait = match job.await {
             Ok(Ok(r)) => {
                 failures = 0;
-                crate::metrics::get().delivered(r.sent, r.failed, r.retrying);
+                crate::observe::metrics::get().delivered(r.sent, r.failed, r.retrying);
                 if r.sent + r.failed + r.retrying > 0 {
                     tracing::info!(
                         sent = r.sent,

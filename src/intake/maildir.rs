@@ -62,21 +62,6 @@ pub fn scan_new(root: &Path, limit: usize) -> Result<Vec<RawMail>, SourceError> 
     Ok(out)
 }
 
-/// Acknowledges a stored mail to its source.
-pub fn ack(a: &Ack) -> Result<(), SourceError> {
-    match a {
-        Ack::None => Ok(()),
-        Ack::MaildirMove { from, to } => match fs::rename(from, to) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-            Err(e) => Err(SourceError::Read {
-                path: from.display().to_string(),
-                message: e.to_string(),
-            }),
-        },
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -90,10 +75,10 @@ mod tests {
         let mails = scan_new(dir.path(), 10).unwrap();
         assert_eq!(mails.len(), 1);
         assert_eq!(mails[0].source_pos, "maildir:1.host");
-        ack(&mails[0].ack).unwrap();
+        Ack::acknowledge(&mails[0].ack).unwrap();
         assert!(dir.path().join("cur/1.host:2,S").exists());
         assert!(!dir.path().join("new/1.host").exists());
         // A second ack (after a crash and rescan) is harmless.
-        ack(&mails[0].ack).unwrap();
+        Ack::acknowledge(&mails[0].ack).unwrap();
     }
 }

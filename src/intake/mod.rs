@@ -39,6 +39,23 @@ impl RawMail {
     }
 }
 
+impl Ack {
+    /// Acknowledges a stored mail to its source (only after the commit that stored it).
+    pub fn acknowledge(&self) -> Result<(), SourceError> {
+        match self {
+            Ack::None => Ok(()),
+            Ack::MaildirMove { from, to } => match std::fs::rename(from, to) {
+                Ok(()) => Ok(()),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(SourceError::Read {
+                    path: from.display().to_string(),
+                    message: e.to_string(),
+                }),
+            },
+        }
+    }
+}
+
 /// What acknowledging a mail to its source means.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Ack {
@@ -47,6 +64,23 @@ pub enum Ack {
     /// Move a Maildir file from `new/` to `cur/`, flagged seen.
     MaildirMove { from: PathBuf, to: PathBuf },
 }
+
+/// A mailbox's position at its IMAP server: everything up to `last_uid` in the folder with
+/// this UIDVALIDITY is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    pub uid_validity: i64,
+    pub last_uid: i64,
+    /// The instance whose mailbox lease the batch needs ([`crate::cluster`]): the cursor is
+    /// saved only while that lease holds, so an instance that lost its mailbox (it stalled
+    /// past the lease and another took over) rolls its batch back instead of storing it twice.
+    pub fence: Option<std::sync::Arc<str>>,
+}
+
+/// Stores a batch of an IMAP mailbox's mail with the position it reaches, in one transaction
+/// (the daemon wires it to the pipeline); true when the batch queued outgoing mail.
+pub type StoreBatch =
+    std::sync::Arc<dyn Fn(Vec<RawMail>, &Cursor) -> Result<bool, String> + Send + Sync>;
 
 /// Errors at the source boundary.
 #[derive(Debug, thiserror::Error)]

@@ -5,7 +5,7 @@
 //! fair share (mailboxes ÷ live instances, rounded up) and gives back what is over it, so
 //! mailboxes spread out as instances join and are taken over within one lease time when an
 //! instance dies. A batch is stored only while its lease holds (the fence in
-//! [`crate::process::Cursor`]), so even an instance that stalled past its lease never stores
+//! [`crate::pipeline::Cursor`]), so even an instance that stalled past its lease never stores
 //! a batch its successor stores too. The outbox, the SLA sweep and the digests need no lease:
 //! rows are claimed, clocks cleared and digest runs recorded in the statements that take them.
 
@@ -15,8 +15,8 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use crate::metrics::{self, MailboxState};
-use crate::store::{cluster as q, AnyConnection};
+use crate::observe::metrics::{self, MailboxState};
+use crate::store::{leases as q, AnyConnection};
 
 /// How many mailboxes one of `live` instances should hold.
 pub fn fair_share(mailboxes: usize, live: usize) -> usize {

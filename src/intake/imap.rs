@@ -20,13 +20,11 @@ use tokio::net::TcpStream;
 use tokio::sync::{watch, Notify};
 use tokio_rustls::TlsConnector;
 
+use super::Cursor;
 use super::{Ack, RawMail};
-use crate::app::App;
 use crate::config::{Config, ImapAuth, ImapConfig, MailboxSource, Tls};
-use crate::metrics::MailboxState;
-use crate::pipeline::{self, BatchClock, Cursor};
+use crate::observe::metrics::MailboxState;
 use crate::store::{models, AnyConnection};
-use crate::templates::Templates;
 
 /// Any stream an IMAP session can run over (plain TCP or TLS).
 pub trait ImapIo: AsyncRead + AsyncWrite + Unpin + Send + std::fmt::Debug {}
@@ -255,8 +253,8 @@ pub fn uid_set(uids: &[u32]) -> String {
 /// Everything a mailbox task needs.
 pub struct Worker {
     pub cfg: Arc<Config>,
-    pub templates: Arc<Templates>,
-    pub keys: Arc<crate::security::Keys>,
+    /// Stores a batch with the cursor it reaches (the pipeline, wired by the daemon).
+    pub store: super::StoreBatch,
     /// Index of the mailbox in `cfg.mailboxes`.
     pub index: usize,
     /// This mailbox's own database connection.
@@ -291,7 +289,7 @@ impl Worker {
                 Err(e) => {
                     failures += 1;
                     let wait = crate::time::backoff(failures);
-                    crate::metrics::get().set_mailbox(
+                    crate::observe::metrics::get().set_mailbox(
                         self.name(),
                         MailboxState::Backoff {
                             retry_at_ms: crate::time::now_ms() + crate::time::millis(wait),
@@ -313,7 +311,7 @@ impl Worker {
         failures: &mut u32,
     ) -> Result<(), ImapError> {
         let cfg = self.imap();
-        crate::metrics::get().set_mailbox(
+        crate::observe::metrics::get().set_mailbox(
             self.name(),
             MailboxState::Connecting {
                 since_ms: crate::time::now_ms(),
@@ -331,7 +329,7 @@ impl Worker {
             caps.has_str("UIDPLUS"),
         );
         tracing::info!(mailbox = %self.name(), folder = %cfg.folder, uid_validity, idle, "mailbox connected");
-        crate::metrics::get().set_mailbox(self.name(), MailboxState::Connected);
+        crate::observe::metrics::get().set_mailbox(self.name(), MailboxState::Connected);
         *failures = 0;
 
         let mut cursor = self.load_cursor(uid_validity).await?;
@@ -469,46 +467,12 @@ impl Worker {
         };
         let uids: Vec<u32> = new.iter().map(|(u, _)| *u).collect();
 
-        let (cfg, templates, keys, conn, index) = (
-            self.cfg.clone(),
-            self.templates.clone(),
-            self.keys.clone(),
-            self.conn.clone(),
-            self.index,
-        );
         let raw: Vec<RawMail> = mails.into_iter().map(|(_, m)| m).collect();
-        let saved = next.clone();
-        let queued = tokio::task::spawn_blocking(move || -> Result<bool, String> {
-            let mut c = conn
-                .lock()
-                .map_err(|_| "database connection poisoned".to_string())?;
-            let pipeline = App {
-                cfg: &cfg,
-                templates: &templates,
-                keys: &keys,
-            };
-            let now = crate::time::now_ms();
-            let clock = BatchClock {
-                received_at: now,
-                due_at: now,
-            };
-            let results = pipeline::store_raw(
-                &pipeline,
-                &mut c,
-                &cfg.mailboxes[index],
-                raw,
-                clock,
-                Some(&saved),
-            )
-            .map_err(|e| e.to_string())?;
-            let mut summary = pipeline::Summary::default();
-            results.iter().for_each(|r| summary.add(r));
-            tracing::info!(mailbox = %cfg.mailboxes[index].name, "processed {summary}");
-            Ok(!summary.outbox_ids.is_empty())
-        })
-        .await
-        .map_err(|e| ImapError::Local(e.to_string()))?
-        .map_err(ImapError::Local)?;
+        let (store, saved) = (self.store.clone(), next.clone());
+        let queued = tokio::task::spawn_blocking(move || store(raw, &saved))
+            .await
+            .map_err(|e| ImapError::Local(e.to_string()))?
+            .map_err(ImapError::Local)?;
         *cursor = next;
         if queued {
             self.outbox_ready.notify_one();
