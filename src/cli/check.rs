@@ -1,0 +1,133 @@
+//! `check` and `rules test`: the config, templates, rules, mailboxes and transport tried.
+
+use super::*;
+
+pub(super) fn check(cfg: &Config) -> Outcome {
+    let mut bad = 0;
+    let mut report = |ok: bool, what: String| {
+        println!("{} {what}", if ok { "ok  " } else { "FAIL" });
+        if !ok {
+            bad += 1;
+        }
+    };
+    report(true, format!("config {}", cfg.file.display()));
+    match Templates::all(cfg.templates_dir.as_deref()) {
+        Ok(_) => report(true, "templates".into()),
+        Err(e) => report(false, format!("templates: {e}")),
+    }
+    match store::connect(&cfg.database.url) {
+        Ok(mut c) => match store::has_pending_migrations(&mut c) {
+            Ok(p) => report(
+                true,
+                format!(
+                    "database {}{}",
+                    store::redact_url(&cfg.database.url),
+                    if p {
+                        " (migrations pending: run `postdesk migrate`)"
+                    } else {
+                        ""
+                    }
+                ),
+            ),
+            Err(e) => report(false, format!("database: {e}")),
+        },
+        Err(e) => report(false, e.to_string()),
+    }
+    for m in &cfg.mailboxes {
+        match &m.source {
+            MailboxSource::Maildir { path } => match crate::intake::maildir::ensure(path) {
+                Ok(()) => report(
+                    true,
+                    format!("mailbox '{}': maildir {}", m.name, path.display()),
+                ),
+                Err(e) => report(false, format!("mailbox '{}': {e}", m.name)),
+            },
+            MailboxSource::Imap(i) => {
+                let probe = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .map_err(|e| crate::intake::imap::ImapError::Local(e.to_string()))
+                    .and_then(|rt| rt.block_on(crate::intake::imap::probe(i)));
+                match probe {
+                    Ok(state) => report(
+                        true,
+                        format!("mailbox '{}': imap {}:{}: {state}", m.name, i.host, i.port),
+                    ),
+                    Err(e) => report(
+                        false,
+                        format!("mailbox '{}': imap {}:{}: {e}", m.name, i.host, i.port),
+                    ),
+                }
+            }
+        }
+    }
+    match Transport::from_config(cfg) {
+        Ok(Transport {
+            via: Via::Smtp(s), ..
+        }) => match s.probe() {
+            Ok(()) => report(true, "transport: smtp server answers".into()),
+            Err(e) => report(false, format!("transport: smtp: {e}")),
+        },
+        Ok(Transport {
+            via: Via::File { dir },
+            ..
+        }) => report(true, format!("transport: files in {}", dir.display())),
+        Err(e) => report(false, format!("transport: {e}")),
+    }
+    if let Some(d) = &cfg.dkim {
+        report(
+            true,
+            format!(
+                "dkim: signing {} as d={} s={} (publish the public key at {}._domainkey.{})",
+                d.algorithm(),
+                d.domain,
+                d.selector,
+                d.selector,
+                d.domain
+            ),
+        );
+    }
+    if bad > 0 {
+        Err(Failure::runtime(format!("{bad} check(s) failed")))
+    } else {
+        Ok(())
+    }
+}
+
+pub(super) fn rules_test(
+    cfg: &Config,
+    file: &std::path::Path,
+    mailbox: Option<String>,
+    reply: bool,
+    as_json: bool,
+) -> Outcome {
+    let raw = std::fs::read(file)
+        .map_err(|e| Failure::usage(format!("cannot read {}: {e}", file.display())))?;
+    let mb = pick_mailbox(cfg, mailbox.as_deref())?;
+    let t = pipeline::triage_dry_run(cfg, mb, &raw, reply).map_err(Failure::usage)?;
+    if as_json {
+        print_json(&t);
+    } else {
+        let matched = t["matched"].as_array().cloned().unwrap_or_default();
+        if matched.is_empty() {
+            println!("no rule matches");
+        }
+        for (i, m) in matched.iter().enumerate() {
+            println!("{}. {}", i + 1, m.as_str().unwrap_or_default());
+        }
+        println!("would become:");
+        if let Some(o) = t["ticket"].as_object() {
+            for (k, v) in o {
+                println!(
+                    "  {k}: {}",
+                    if v.is_string() {
+                        v.as_str().unwrap_or_default().to_string()
+                    } else {
+                        v.to_string()
+                    }
+                );
+            }
+        }
+    }
+    Ok(())
+}

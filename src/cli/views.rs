@@ -1,0 +1,224 @@
+//! Read-only views: `tickets`, `ticket`, `inbound`, `outbox`, as text or the JSON contract.
+
+use super::*;
+
+pub(super) fn tags(t: &models::Ticket) -> Value {
+    serde_json::from_str::<Value>(&t.tags).unwrap_or_else(|_| json!([]))
+}
+
+pub(super) fn ms_or_null(ms: Option<i64>) -> Value {
+    ms.map(|m| Value::String(rfc3339(m))).unwrap_or(Value::Null)
+}
+
+/// One ticket as the JSON contract (§4) shapes it, without its messages.
+pub fn ticket_json(cfg: &Config, t: &models::Ticket, message_ids: &[String]) -> Value {
+    json!({
+        "id": t.id,
+        "ref": ticket_ref(&cfg.identity.subject_tag, t.id),
+        "subject": t.subject,
+        "status": t.status,
+        "priority": t.priority,
+        "queue": t.queue,
+        "requester": t.requester,
+        "assignee": t.assignee,
+        "tags": tags(t),
+        "created_at": rfc3339(t.created_at),
+        "updated_at": rfc3339(t.updated_at),
+        "sla": {
+            "policy": t.sla_policy,
+            "first_response_due": ms_or_null(t.first_response_due),
+            "next_response_due": ms_or_null(t.next_response_due),
+            "resolution_due": ms_or_null(t.resolution_due),
+            "breached": t.sla_breached,
+        },
+        "first_response_at": ms_or_null(t.first_response_at),
+        "linked_to": t.linked_to,
+        "type": t.ticket_type,
+        "time_spent_ms": t.time_spent_ms,
+        "message_ids": message_ids,
+    })
+}
+
+pub(super) fn tickets(
+    cfg: &Config,
+    status: Option<String>,
+    queue: Option<String>,
+    as_json: bool,
+) -> Outcome {
+    let mut c = open_store(cfg)?;
+    let list = models::list_tickets(&mut c, status.as_deref(), queue.as_deref())
+        .map_err(Failure::runtime)?;
+    if as_json {
+        let ids: Vec<i64> = list.iter().map(|t| t.id).collect();
+        let mids = models::message_ids_of_tickets(&mut c, &ids).map_err(Failure::runtime)?;
+        let arr: Vec<Value> = list
+            .iter()
+            .map(|t| ticket_json(cfg, t, mids.get(&t.id).map(Vec::as_slice).unwrap_or(&[])))
+            .collect();
+        print_json(&Value::Array(arr));
+    } else {
+        for t in &list {
+            println!(
+                "#{:<6} {:<9} {:<7} {:<12} {:<32} {}",
+                t.id, t.status, t.priority, t.queue, t.requester, t.subject
+            );
+        }
+        eprintln!("{} ticket(s)", list.len());
+    }
+    Ok(())
+}
+
+pub(super) fn ticket(cfg: &Config, id: i64, as_json: bool) -> Outcome {
+    let mut c = open_store(cfg)?;
+    let t = models::get_ticket(&mut c, id)
+        .map_err(Failure::runtime)?
+        .ok_or_else(|| Failure::runtime(format!("no ticket #{id}")))?;
+    let messages = models::messages_of_ticket(&mut c, id).map_err(Failure::runtime)?;
+    let rows: Vec<i64> = messages.iter().map(|m| m.id).collect();
+    let atts = models::attachments_of_messages(&mut c, &rows).map_err(Failure::runtime)?;
+    let events = models::events_of_ticket(&mut c, id).map_err(Failure::runtime)?;
+    let parts = models::participants_of_ticket(&mut c, id).map_err(Failure::runtime)?;
+    let mids: Vec<String> = messages.iter().map(|m| m.message_id.clone()).collect();
+    let mut v = ticket_json(cfg, &t, &mids);
+    let msgs: Vec<Value> = messages
+        .iter()
+        .map(|m| {
+            let a: Vec<Value> = atts
+                .iter()
+                .filter(|a| a.0 == m.id)
+                .map(|a| json!({"name": a.1, "content_type": a.2, "size": a.3}))
+                .collect();
+            json!({
+                "message_id": m.message_id,
+                "from": m.from_addr,
+                "from_name": m.from_name,
+                "to": serde_json::from_str::<Value>(&m.to_addrs).unwrap_or_else(|_| json!([])),
+                "direction": m.direction,
+                "kind": m.kind,
+                "subject": m.subject,
+                "date": rfc3339(m.date),
+                "in_reply_to": m.in_reply_to,
+                "text": m.text_body,
+                "html": m.html_body,
+                "attachments": a,
+            })
+        })
+        .collect();
+    v["messages"] = Value::Array(msgs);
+    v["participants"] = parts
+        .iter()
+        .map(|(a, n, r)| json!({"address": a, "name": n, "role": r}))
+        .collect();
+    v["events"] = events
+        .iter()
+        .map(|e| json!({"at": rfc3339(e.at), "actor": e.actor, "kind": e.kind, "detail": e.detail}))
+        .collect();
+    if as_json {
+        print_json(&v);
+    } else {
+        println!(
+            "{} {}",
+            ticket_ref(&cfg.identity.subject_tag, t.id),
+            t.subject
+        );
+        println!(
+            "status {}, priority {}, queue {}, requester {}, assignee {}",
+            t.status,
+            t.priority,
+            t.queue,
+            t.requester,
+            t.assignee.as_deref().unwrap_or("nobody")
+        );
+        for m in &messages {
+            println!(
+                "\n--- {} {} {} from {} ({})",
+                rfc3339(m.date),
+                m.direction,
+                m.kind,
+                m.from_addr,
+                m.message_id
+            );
+            println!("{}", m.text_body.trim_end());
+        }
+        println!();
+        for e in &events {
+            println!("{} {} {}: {}", rfc3339(e.at), e.actor, e.kind, e.detail);
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn inbound(cfg: &Config, failed: bool, as_json: bool) -> Outcome {
+    let mut c = open_store(cfg)?;
+    let rows = models::list_inbound(&mut c, failed).map_err(Failure::runtime)?;
+    if as_json {
+        let arr: Vec<Value> = rows
+            .iter()
+            .map(|r| {
+                json!({
+                    "id": r.id, "mailbox": r.mailbox, "message_id": r.message_id, "from": r.from_addr,
+                    "subject": r.subject, "ticket_id": r.ticket_id, "outcome": r.outcome, "matched_by": r.matched_by,
+                    "error": r.error, "reason": r.reason, "source": r.source_pos, "size": r.size,
+                    "received_at": rfc3339(r.received_at),
+                })
+            })
+            .collect();
+        print_json(&Value::Array(arr));
+    } else {
+        for r in &rows {
+            let ticket = r
+                .ticket_id
+                .map(|t| format!("#{t}"))
+                .unwrap_or_else(|| "-".into());
+            let note = r.error.as_deref().or(r.reason.as_deref()).unwrap_or("");
+            println!(
+                "{:<6} {:<10} {:<11} {:<7} {:<32} {} {}",
+                r.id, r.mailbox, r.outcome, ticket, r.from_addr, r.subject, note
+            );
+        }
+        eprintln!("{} mail(s)", rows.len());
+    }
+    Ok(())
+}
+
+pub(super) fn outbox_cmd(cfg: &Config, pending: bool, failed: bool, as_json: bool) -> Outcome {
+    let mut c = open_store(cfg)?;
+    let status = if pending {
+        Some(OutboxStatus::Pending.as_str())
+    } else if failed {
+        Some(OutboxStatus::Failed.as_str())
+    } else {
+        None
+    };
+    let rows = models::list_outbox(&mut c, status).map_err(Failure::runtime)?;
+    if as_json {
+        let arr: Vec<Value> = rows
+            .iter()
+            .map(|r| {
+                json!({
+                    "id": r.id, "ticket_id": r.ticket_id, "kind": r.kind,
+                    "to": serde_json::from_str::<Value>(&r.rcpt).unwrap_or_else(|_| json!([])),
+                    "subject": r.subject, "message_id": r.message_id, "status": r.status,
+                    "attempts": r.attempts, "last_error": r.last_error,
+                    "created_at": rfc3339(r.created_at), "sent_at": ms_or_null(r.sent_at),
+                    "next_attempt_at": if r.status == "pending" { Value::String(rfc3339(r.next_attempt_at)) } else { Value::Null },
+                })
+            })
+            .collect();
+        print_json(&Value::Array(arr));
+    } else {
+        for r in &rows {
+            println!(
+                "{:<6} {:<8} {:<5} {:<8} {} {}",
+                r.id,
+                r.status,
+                r.kind,
+                r.ticket_id.map(|t| format!("#{t}")).unwrap_or_default(),
+                r.rcpt,
+                r.last_error.as_deref().unwrap_or("")
+            );
+        }
+        eprintln!("{} mail(s)", rows.len());
+    }
+    Ok(())
+}

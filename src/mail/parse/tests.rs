@@ -1,0 +1,325 @@
+//! Tests of the parent module.
+
+use super::*;
+
+fn p(raw: &str) -> InboundMail {
+    parse(
+        raw.as_bytes(),
+        &content_hash(raw.as_bytes()),
+        &ParseLimits::default(),
+    )
+    .unwrap()
+}
+
+#[test]
+fn plain_mail() {
+    let m = p("From: \"Carol C\" <Carol@Example.COM>\r\nTo: support@example.test\r\nSubject: =?UTF-8?Q?Caf=C3=A9?= down\r\nMessage-ID: <a1@example.com>\r\nIn-Reply-To: <x@y>\r\nReferences: <w@y> <x@y>\r\nDate: Sat, 21 Nov 2026 10:00:00 +0100\r\n\r\nHello\r\n");
+    assert_eq!(m.message_id, "<a1@example.com>");
+    assert_eq!(m.from.as_ref().unwrap().address, "carol@example.com");
+    assert_eq!(m.from.as_ref().unwrap().name.as_deref(), Some("Carol C"));
+    assert_eq!(m.subject, "Café down");
+    assert_eq!(m.in_reply_to, vec!["<x@y>"]);
+    assert_eq!(m.references, vec!["<w@y>", "<x@y>"]);
+    assert_eq!(
+        m.date,
+        Some(crate::time::parse_rfc3339("2026-11-21T09:00:00Z").unwrap())
+    );
+    assert_eq!(m.text.trim(), "Hello");
+    assert!(m.html.is_none());
+}
+
+#[test]
+fn missing_id_is_synthesised_stably() {
+    let raw = "From: a@b.c\r\nSubject: x\r\n\r\nbody\r\n";
+    let a = p(raw);
+    let b = p(raw);
+    assert!(a.message_id_synthesized);
+    assert_eq!(a.message_id, b.message_id);
+    assert!(a.message_id.ends_with("@synthesized.postdesk.invalid>"));
+}
+
+#[test]
+fn html_only_is_sanitised_and_gives_text() {
+    let m = p("From: a@b.c\r\nContent-Type: text/html\r\n\r\n<p onclick=\"x()\">Hi <b>there</b><script>alert(1)</script></p>\r\n");
+    let html = m.html.unwrap();
+    assert!(
+        !html.contains("script") && !html.contains("onclick"),
+        "{html}"
+    );
+    assert!(html.contains("<b>there</b>"));
+    assert!(
+        m.text.contains("Hi") && m.text.contains("there"),
+        "{}",
+        m.text
+    );
+}
+
+/// An XSS cheat-sheet style corpus: nothing executable survives, the visible text does.
+#[test]
+fn nothing_executable_survives_sanitising() {
+    let corpus = [
+        "<script>alert(1)</script>visible",
+        "<img src=x onerror=alert(1)>visible",
+        "<body onload=alert(1)>visible</body>",
+        "<a href=\"javascript:alert(1)\">visible</a>",
+        "<a href=\" jAvAsCrIpT:alert(1)\">visible</a>",
+        "<a href=\"&#106;avascript:alert(1)\">visible</a>",
+        "<a href=\"data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==\">visible</a>",
+        "<a href=\"vbscript:msgbox(1)\">visible</a>",
+        "<div style=\"width: expression(alert(1))\">visible</div>",
+        "<div style=\"background:url(javascript:alert(1))\">visible</div>",
+        "<style>body{background:url(javascript:alert(1))}</style>visible",
+        "<svg><script>alert(1)</script></svg>visible",
+        "<svg onload=alert(1)>visible</svg>",
+        // mutation XSS: what follows <style> is style text, so the visible text goes first
+        "visible<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>",
+        "<meta http-equiv=\"refresh\" content=\"0;url=javascript:alert(1)\">visible",
+        "<base href=\"javascript:alert(1)//\">visible",
+        "<form action=\"https://evil.example/\"><input name=p><button>visible</button></form>",
+        "<iframe src=\"https://evil.example/\"></iframe>visible",
+        "<iframe srcdoc=\"<script>alert(1)</script>\"></iframe>visible",
+        "<object data=\"x.swf\"></object><embed src=\"x.swf\">visible",
+        "<link rel=stylesheet href=\"https://evil.example/x.css\">visible",
+        "<img src=\"data:image/svg+xml;base64,PHN2ZyBvbmxvYWQ9YWxlcnQoMSk+\">visible",
+        "<details open ontoggle=alert(1)>visible</details>",
+        "<p title=\"</p><script>alert(1)</script>\">visible</p>",
+        "<<script>script>alert(1)<</script>/script>visible",
+    ];
+    let bad = [
+        "<script",
+        "onerror",
+        "onload",
+        "ontoggle",
+        "javascript:",
+        "vbscript:",
+        "data:",
+        "expression(",
+        "<svg",
+        "<meta",
+        "<base",
+        "<form",
+        "<input",
+        "<iframe",
+        "srcdoc",
+        "<object",
+        "<embed",
+        "<link",
+        "<style",
+        "<math",
+    ];
+    for html in corpus {
+        let out = sanitize_html(html, true).to_lowercase();
+        for b in bad {
+            assert!(!out.contains(b), "{b} survived in {out:?} (from {html:?})");
+        }
+        assert!(
+            out.contains("visible"),
+            "the text is gone: {out:?} (from {html:?})"
+        );
+    }
+}
+
+#[test]
+fn remote_images_are_kept_or_blocked_as_configured() {
+    let html = "<p>Hi<img src=\"https://track.example/p.gif?u=1\" alt=\"logo\"><img src=\"//cdn.example/x.png\"><img src=\"cid:part1@x\" alt=\"inline\"></p>";
+    let blocked = sanitize_html(html, true);
+    assert!(
+        !blocked.contains("track.example") && !blocked.contains("cdn.example"),
+        "{blocked}"
+    );
+    assert!(
+        blocked.contains("alt=\"logo\"") && blocked.contains("cid:part1@x"),
+        "{blocked}"
+    );
+    let kept = sanitize_html(html, false);
+    assert!(
+        kept.contains("https://track.example/p.gif?u=1") && kept.contains("cid:part1@x"),
+        "{kept}"
+    );
+}
+
+#[test]
+fn header_stats_count_fields_and_unfold_long_ones() {
+    assert_eq!(
+        header_stats(b"A: 1\r\nB: 22\r\n  33\r\n\r\nbody: x\r\n"),
+        (2, 9)
+    );
+    assert_eq!(header_stats(b"A: 1\nB: 2\n\nC: 3\n"), (2, 4));
+    assert_eq!(header_stats(b""), (0, 0));
+}
+
+#[test]
+fn winmail_dat_gives_its_attachments_and_body() {
+    use base64::Engine;
+    let blob = super::super::tnef::encode(
+        Some("The body Outlook put in winmail.dat"),
+        &[("../report.pdf", b"%PDF-1.4 data")],
+    );
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&blob);
+    let m = p(&format!(
+        "From: a@b.c\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
+         --b\r\nContent-Type: application/ms-tnef; name=\"winmail.dat\"\r\n\
+         Content-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename=\"winmail.dat\"\r\n\r\n\
+         {b64}\r\n--b--\r\n"
+    ));
+    assert_eq!(m.attachments.len(), 1, "{:?}", m.attachments);
+    assert_eq!(m.attachments[0].name, "report.pdf");
+    assert_eq!(
+        m.attachments[0].content.as_deref(),
+        Some(&b"%PDF-1.4 data"[..])
+    );
+    assert_eq!(m.text.trim(), "The body Outlook put in winmail.dat");
+    // a broken blob is kept as it is
+    let m = p("From: a@b.c\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
+         --b\r\nContent-Type: text/plain\r\n\r\nhi\r\n\
+         --b\r\nContent-Type: application/ms-tnef\r\nContent-Disposition: attachment; filename=\"winmail.dat\"\r\n\r\n\
+         garbage\r\n--b--\r\n");
+    assert_eq!(m.attachments.len(), 1);
+    assert_eq!(m.attachments[0].name, "winmail.dat");
+    assert_eq!(m.text.trim(), "hi");
+    // So is a valid blob that carries nothing the reader turns into text or files.
+    assert!(super::super::tnef::decode(&super::super::tnef::encode(None, &[])).is_some());
+    let empty =
+        base64::engine::general_purpose::STANDARD.encode(super::super::tnef::encode(None, &[]));
+    let m = p(&format!(
+        "From: a@b.c\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
+         --b\r\nContent-Type: text/plain\r\n\r\nhi\r\n\
+         --b\r\nContent-Type: application/ms-tnef; name=\"winmail.dat\"\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\n{empty}\r\n--b--\r\n"
+    ));
+    assert_eq!(m.attachments.len(), 1, "{:?}", m.attachments);
+    assert_eq!(m.attachments[0].name, "winmail.dat");
+    assert!(m.attachments[0].size > 0);
+}
+
+#[test]
+fn winmail_dat_with_only_compressed_rtf_gives_sanitised_html_and_text() {
+    use super::super::tnef::{Builder, PropValue};
+    use base64::Engine;
+    // As real Outlook sends it: no attBody, the HTML wrapped in compressed RTF; here with
+    // a script and an event handler that must not survive, and a long attachment name.
+    let rtf = r#"{\rtf1\ansi\ansicpg1252\fromhtml1 \deff0{\fonttbl{\f0\fswiss Arial;}}
+{\*\htmltag19 <html>}{\*\htmltag50 <body>}{\*\htmltag64 <p onclick="steal()">}\htmlrtf {\htmlrtf0 Hello from Outlook, na\'efve caf\'e9\htmlrtf }\htmlrtf0
+{\*\htmltag72 </p>}{\*\htmltag0 <script>alert(1)</script>}{\*\htmltag58 </body>}{\*\htmltag27 </html>}}"#;
+    let blob = Builder::new()
+        .message_props(&[(
+            0x1009,
+            PropValue::Binary(&compressed_rtf::compress_rtf(rtf).unwrap()),
+        )])
+        .attachment(
+            "ANNUAL~1.PDF",
+            Some(b"%PDF-1.7"),
+            &[(0x3707, PropValue::Unicode("Annual report 2026.pdf"))],
+        )
+        .build();
+    let b64 = base64::engine::general_purpose::STANDARD.encode(&blob);
+    let m = p(&format!(
+        "From: a@b.c\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n\
+         --b\r\nContent-Type: application/ms-tnef; name=\"winmail.dat\"\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\n{b64}\r\n--b--\r\n"
+    ));
+    assert_eq!(m.text.trim(), "Hello from Outlook, naïve café");
+    let html = m.html.as_deref().unwrap();
+    assert!(html.contains("Hello from Outlook, naïve café"), "{html}");
+    assert!(
+        !html.contains("script") && !html.contains("onclick"),
+        "{html}"
+    );
+    assert_eq!(m.attachments.len(), 1, "{:?}", m.attachments);
+    assert_eq!(m.attachments[0].name, "Annual report 2026.pdf");
+}
+
+#[test]
+fn attachment_names_are_neutralised() {
+    let long = format!("{}.pdf", "a".repeat(300));
+    let cases: Vec<(&str, String)> = vec![
+        ("report.pdf", "report.pdf".into()),
+        ("../../etc/passwd", "passwd".into()),
+        ("..\\..\\Windows\\system32\\evil.dll", "evil.dll".into()),
+        ("C:\\boot.ini", "boot.ini".into()),
+        ("nul\u{0}byte.txt", "nulbyte.txt".into()),
+        ("invoice\u{202E}fdp.exe", "invoicefdp.exe".into()),
+        ("zero\u{200B}width.doc", "zerowidth.doc".into()),
+        ("line\r\nbreak.txt", "linebreak.txt".into()),
+        ("CON", "_CON".into()),
+        ("com1.txt", "_com1.txt".into()),
+        ("lpt9", "_lpt9".into()),
+        ("console.txt", "console.txt".into()),
+        ("...hidden", "hidden".into()),
+        ("trailing. . ", "trailing".into()),
+        ("a:b*c?.txt", "a_b_c_.txt".into()),
+        ("../", "attachment".into()),
+        ("", "attachment".into()),
+        (long.as_str(), format!("{}.pdf", "a".repeat(196))),
+    ];
+    for (raw, want) in cases {
+        assert_eq!(safe_file_name(raw), want, "{raw:?}");
+    }
+    // multi-byte names are cut on a character boundary
+    let cut = safe_file_name(&format!("{}.txt", "ä".repeat(150)));
+    assert!(cut.len() <= 200 && cut.ends_with(".txt"), "{cut}");
+}
+
+#[test]
+fn charsets_decode_to_utf8() {
+    // (charset, encoded body bytes, expected text)
+    let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+        (
+            "iso-2022-jp",
+            b"\x1b$B$3$s$K$A$O\x1b(B".to_vec(),
+            "こんにちは",
+        ),
+        ("gb18030", vec![0xc4, 0xe3, 0xba, 0xc3], "你好"),
+        ("big5", vec![0xa7, 0x41, 0xa6, 0x6e], "你好"),
+        ("koi8-r", vec![0xf0, 0xd2, 0xc9, 0xd7, 0xc5, 0xd4], "Привет"),
+        // windows-1252 quotes and euro sign in mail labelled ISO-8859-1
+        (
+            "iso-8859-1",
+            vec![0x93, b'H', b'i', 0x94, b' ', 0x80, b'5'],
+            "\u{201c}Hi\u{201d} \u{20ac}5",
+        ),
+        ("utf-7", b"Hi +AOQ-".to_vec(), "Hi ä"),
+    ];
+    for (cs, body, want) in cases {
+        let mut raw =
+            format!("From: a@b.c\r\nSubject: x\r\nContent-Type: text/plain; charset={cs}\r\n\r\n")
+                .into_bytes();
+        raw.extend_from_slice(&body);
+        raw.extend_from_slice(b"\r\n");
+        let m = parse(&raw, &content_hash(&raw), &ParseLimits::default()).unwrap();
+        assert_eq!(m.text.trim(), want, "{cs}");
+    }
+    // encoded words in those charsets, and broken ones kept as they are
+    let m = p("From: =?koi8-r?b?8NLJ18XU?= <a@b.c>\r\nSubject: =?iso-2022-jp?b?GyRCJDMkcyRLJEEkTxsoQg==?= =?utf-8?q?broken\r\n\r\nx\r\n");
+    assert_eq!(m.from.unwrap().name.as_deref(), Some("Привет"));
+    assert!(m.subject.starts_with("こんにちは"), "{}", m.subject);
+    assert!(m.subject.contains("broken"), "{}", m.subject);
+}
+
+#[test]
+fn one_line_strips_injection() {
+    assert_eq!(one_line("Hi\r\nBcc: evil@x\0"), "Hi Bcc: evil@x");
+    assert_eq!(normalize_id(" <a@b> "), Some("<a@b>".into()));
+    assert_eq!(normalize_id("<>"), None);
+    assert_eq!(
+        normalize_id("<1234   @   local(blah)  .machine .example>"),
+        Some("<1234@local(blah).machine.example>".into())
+    );
+}
+
+#[test]
+fn garbage_is_an_error() {
+    assert_eq!(
+        parse(b"  \r\n", "00", &ParseLimits::default()).unwrap_err(),
+        ParseError::Empty
+    );
+}
+
+#[test]
+fn dedupe_key_ignores_received_trail() {
+    let a = p("Received: from a\r\nFrom: a@b.c\r\nMessage-ID: <1@b.c>\r\n\r\nbody\r\n");
+    let b = p("Received: from b\r\nReceived: from c\r\nFrom: a@b.c\r\nMessage-ID: <1@b.c>\r\n\r\nbody\r\n");
+    let c = p("Received: from b\r\nFrom: a@b.c\r\nMessage-ID: <1@b.c>\r\n\r\nother body\r\n");
+    assert_eq!(a.dedupe_key, b.dedupe_key);
+    assert_ne!(a.dedupe_key, c.dedupe_key);
+}

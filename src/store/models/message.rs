@@ -1,0 +1,181 @@
+//! A ticket's messages, their attachments, and the Message-IDs threading meets.
+
+use super::*;
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = messages)]
+pub struct MessageRow {
+    pub id: i64,
+    pub ticket_id: i64,
+    pub inbound_id: Option<i64>,
+    pub message_id: String,
+    pub in_reply_to: Option<String>,
+    pub refs: String,
+    pub direction: String,
+    pub kind: String,
+    pub from_addr: String,
+    pub from_name: Option<String>,
+    pub to_addrs: String,
+    pub cc_addrs: String,
+    pub subject: String,
+    pub date: i64,
+    pub text_body: String,
+    pub html_body: Option<String>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = messages)]
+pub struct NewMessage<'a> {
+    pub ticket_id: i64,
+    pub inbound_id: Option<i64>,
+    pub message_id: &'a str,
+    pub in_reply_to: Option<&'a str>,
+    /// Space-separated Message-IDs.
+    pub refs: &'a str,
+    pub direction: &'a str,
+    pub kind: &'a str,
+    pub from_addr: &'a str,
+    pub from_name: Option<&'a str>,
+    /// JSON arrays of addresses.
+    pub to_addrs: &'a str,
+    pub cc_addrs: &'a str,
+    pub subject: &'a str,
+    pub date: i64,
+    pub text_body: &'a str,
+    pub html_body: Option<&'a str>,
+    pub created_at: i64,
+}
+
+pub fn insert_message(c: &mut Conn, m: &NewMessage<'_>) -> QueryResult<i64> {
+    diesel::insert_into(messages::table)
+        .values(m)
+        .returning(messages::id)
+        .get_result(c)
+}
+
+/// Maps each of `ids` that a stored message carries to its ticket (the oldest such message).
+pub fn tickets_of_message_ids(c: &mut Conn, ids: &[&str]) -> QueryResult<HashMap<String, i64>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(String, i64)> = messages::table
+        .filter(messages::message_id.eq_any(ids))
+        .order(messages::id.desc())
+        .select((messages::message_id, messages::ticket_id))
+        .load(c)?;
+    // Descending order: the oldest message's ticket is inserted last and wins.
+    let mut found: HashMap<String, i64> = rows.into_iter().collect();
+    let rest: Vec<&str> = ids
+        .iter()
+        .copied()
+        .filter(|i| !found.contains_key(*i))
+        .collect();
+    if !rest.is_empty() {
+        // Ids we never received, but an earlier mail referenced too: the same conversation.
+        let shared: Vec<(String, i64)> = thread_refs::table
+            .filter(thread_refs::ref_id.eq_any(rest))
+            .order(thread_refs::id.desc())
+            .select((thread_refs::ref_id, thread_refs::ticket_id))
+            .load(c)?;
+        found.extend(shared);
+    }
+    Ok(found)
+}
+
+/// The newest mail the customer side (not agents, not us) wrote on a ticket: its Message-ID
+/// and References, to thread an answer to it.
+pub fn last_customer_message(c: &mut Conn, ticket: i64) -> QueryResult<Option<(String, String)>> {
+    messages::table
+        .filter(messages::ticket_id.eq(ticket))
+        .filter(messages::direction.eq("in"))
+        .filter(messages::kind.eq("customer"))
+        .order(messages::id.desc())
+        .select((messages::message_id, messages::refs))
+        .first(c)
+        .optional()
+}
+
+pub fn messages_of_ticket(c: &mut Conn, ticket: i64) -> QueryResult<Vec<MessageRow>> {
+    messages::table
+        .filter(messages::ticket_id.eq(ticket))
+        .order(messages::id.asc())
+        .select(MessageRow::as_select())
+        .load(c)
+}
+
+/// Every Message-ID of each of `tickets`, in order of arrival.
+pub fn message_ids_of_tickets(
+    c: &mut Conn,
+    tickets: &[i64],
+) -> QueryResult<HashMap<i64, Vec<String>>> {
+    let mut out: HashMap<i64, Vec<String>> = HashMap::new();
+    for chunk in tickets.chunks(500) {
+        let rows: Vec<(i64, String)> = messages::table
+            .filter(messages::ticket_id.eq_any(chunk))
+            .order(messages::id.asc())
+            .select((messages::ticket_id, messages::message_id))
+            .load(c)?;
+        for (t, m) in rows {
+            out.entry(t).or_default().push(m);
+        }
+    }
+    Ok(out)
+}
+
+// ---- attachments ---------------------------------------------------------------------------
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = attachments)]
+pub struct NewAttachment<'a> {
+    pub message_row_id: i64,
+    pub name: &'a str,
+    pub content_type: &'a str,
+    pub size: i64,
+    pub content: Option<&'a [u8]>,
+}
+
+pub fn insert_attachments(c: &mut Conn, rows: &[NewAttachment<'_>]) -> QueryResult<()> {
+    for row in rows {
+        diesel::insert_into(attachments::table)
+            .values(row)
+            .execute(c)?;
+    }
+    Ok(())
+}
+
+/// `(message row id, name, content type, size)` of the attachments of these messages.
+pub fn attachments_of_messages(
+    c: &mut Conn,
+    rows: &[i64],
+) -> QueryResult<Vec<(i64, String, String, i64)>> {
+    attachments::table
+        .filter(attachments::message_row_id.eq_any(rows))
+        .order(attachments::id.asc())
+        .select((
+            attachments::message_row_id,
+            attachments::name,
+            attachments::content_type,
+            attachments::size,
+        ))
+        .load(c)
+}
+
+/// Inserts many messages (multi-row statements on PostgreSQL).
+pub fn insert_messages(c: &mut Conn, rows: &[NewMessage<'_>]) -> QueryResult<()> {
+    match c {
+        AnyConnection::Postgresql(p) => {
+            for chunk in rows.chunks(200) {
+                diesel::insert_into(messages::table)
+                    .values(chunk)
+                    .execute(p)?;
+            }
+        }
+        AnyConnection::Sqlite(_) => {
+            for r in rows {
+                insert_message(c, r)?;
+            }
+        }
+    }
+    Ok(())
+}

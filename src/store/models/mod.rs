@@ -1,0 +1,32 @@
+//! Rows and queries, one file per table or aggregate (re-exported here). Queries take a
+//! connection and return `QueryResult`; the pipeline composes them inside its transactions.
+
+use std::collections::HashMap;
+
+use diesel::prelude::*;
+
+use super::schema::{
+    attachments, digest_runs, events, inbound, mailbox_cursors, messages, outbox, participants,
+    sla_clocks, thread_refs, tickets,
+};
+use super::AnyConnection;
+
+type Conn = AnyConnection;
+
+mod digest;
+mod event;
+mod message;
+mod outgoing;
+mod participant;
+mod received;
+mod sla_clock;
+mod ticket;
+
+pub use digest::*;
+pub use event::*;
+pub use message::*;
+pub use outgoing::*;
+pub use participant::*;
+pub use received::*;
+pub use sla_clock::*;
+pub use ticket::*;

@@ -1,0 +1,71 @@
+//! Who takes part in a ticket (requester, copies).
+
+use super::*;
+
+/// Adds a participant unless the address already takes part.
+pub fn add_participant(
+    c: &mut Conn,
+    ticket: i64,
+    address: &str,
+    name: Option<&str>,
+    role: &str,
+) -> QueryResult<()> {
+    let exists: bool = diesel::select(diesel::dsl::exists(
+        participants::table
+            .filter(participants::ticket_id.eq(ticket))
+            .filter(participants::address.eq(address)),
+    ))
+    .get_result(c)?;
+    if !exists {
+        diesel::insert_into(participants::table)
+            .values((
+                participants::ticket_id.eq(ticket),
+                participants::address.eq(address),
+                participants::name.eq(name),
+                participants::role.eq(role),
+            ))
+            .execute(c)?;
+    }
+    Ok(())
+}
+
+/// Inserts participants known to be new (those of a ticket being opened).
+pub fn insert_participants(
+    c: &mut Conn,
+    ticket: i64,
+    rows: &[(&str, Option<&str>, &str)],
+) -> QueryResult<()> {
+    for (address, name, role) in rows {
+        diesel::insert_into(participants::table)
+            .values((
+                participants::ticket_id.eq(ticket),
+                participants::address.eq(*address),
+                participants::name.eq(*name),
+                participants::role.eq(*role),
+            ))
+            .execute(c)?;
+    }
+    Ok(())
+}
+
+/// `(address, name, role)` of a ticket's participants.
+pub fn is_participant(c: &mut Conn, ticket: i64, address: &str) -> QueryResult<bool> {
+    diesel::select(diesel::dsl::exists(
+        participants::table.find((ticket, address.to_string())),
+    ))
+    .get_result(c)
+}
+
+pub fn participants_of_ticket(
+    c: &mut Conn,
+    ticket: i64,
+) -> QueryResult<Vec<(String, Option<String>, String)>> {
+    participants::table
+        .filter(participants::ticket_id.eq(ticket))
+        .select((
+            participants::address,
+            participants::name,
+            participants::role,
+        ))
+        .load(c)
+}
