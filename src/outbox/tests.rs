@@ -1,6 +1,7 @@
 //! Tests of the parent module.
 
 use super::*;
+use std::time::Duration;
 
 #[test]
 fn recipients_are_read_or_refused() {
