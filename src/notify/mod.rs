@@ -6,11 +6,10 @@ use crate::app::App;
 use crate::config::AgentConfig;
 use crate::mail::compose::{compose, tagged_subject, OutgoingMail};
 use crate::mail::parse::{self, one_line, InboundMail};
-use crate::mail::quote::REPLY_MARKER;
 use crate::outbox;
 use crate::store::models::{self, Ticket};
 use crate::store::AnyConnection;
-use crate::templates::{AckContext, IdentityCtx, PersonCtx, TicketCtx};
+use crate::templates::context as ctx;
 use crate::ticket::model::{ticket_ref, MessageKind};
 
 /// Composes and queues mail for the desk `App` describes.
@@ -32,6 +31,30 @@ impl<'a> std::ops::Deref for Notifier<'a> {
 }
 
 impl Notifier<'_> {
+    /// Our identity, for templates.
+    pub fn identity_ctx(&self) -> ctx::Identity {
+        let id = &self.cfg.identity;
+        ctx::Identity {
+            name: id.name.clone(),
+            address: id.address.clone(),
+        }
+    }
+
+    /// A ticket as templates show it (no assignee or due time unless a context adds them).
+    pub fn ticket_ctx(&self, t: &Ticket) -> ctx::Ticket {
+        ctx::Ticket {
+            id: t.id,
+            reference: ticket_ref(&self.cfg.identity.subject_tag, t.id),
+            subject: t.subject.clone(),
+            status: t.status.clone(),
+            priority: t.priority.clone(),
+            queue: t.queue.clone(),
+            assignee: None,
+            sla_due: None,
+            sla_due_ms: None,
+        }
+    }
+
     /// Tells the ticket's agents (the assignee, else the queue's) that a mail failed for good,
     /// from the sender or by a bounce. Mail that went to agents themselves is not reported
     /// this way (a notice about a notice could loop), and the customer is never told.
@@ -47,18 +70,17 @@ impl Notifier<'_> {
         let Some(ticket) = models::get_ticket(c, failed.ticket_id)? else {
             return Ok(Vec::new());
         };
-        let id = &self.cfg.identity;
         let answer = Answer {
             hops: 0,
             now,
             due_at: now,
         };
-        let ctx = serde_json::json!({
-            "marker": REPLY_MARKER,
-            "ticket": {"ref": ticket_ref(&id.subject_tag, ticket.id), "subject": ticket.subject},
-            "to": failed.to.join(", "),
-            "error": failed.error,
-        });
+        let ctx = ctx::DeliveryFailed {
+            marker: ctx::MARKER,
+            ticket: self.ticket_ctx(&ticket),
+            to: failed.to.join(", "),
+            error: failed.error.clone(),
+        };
         let mut ids = Vec::new();
         for agent in self
             .cfg
@@ -348,8 +370,6 @@ impl Notifier<'_> {
         answer: Answer,
     ) -> diesel::QueryResult<Option<i64>> {
         let ticket_id = ticket.id;
-        let id = &self.cfg.identity;
-        let reference = ticket_ref(&id.subject_tag, ticket_id);
         // Reply-To wins, unless it names one of our own addresses (web forms and some clients
         // set it so): then the answer goes to From, never to ourselves.
         let own = self.cfg.own_addresses();
@@ -363,24 +383,10 @@ impl Notifier<'_> {
                 name: None,
                 address: String::new(),
             });
-        let ctx = AckContext {
-            identity: IdentityCtx {
-                name: &id.name,
-                address: &id.address,
-            },
-            ticket: TicketCtx {
-                id: ticket_id,
-                reference: &reference,
-                subject: &ticket.subject,
-                status: &ticket.status,
-                priority: &ticket.priority,
-                queue: &ticket.queue,
-            },
-            customer: PersonCtx {
-                address: &to.address,
-                name: to.name.as_deref(),
-                display: to.name.as_deref().unwrap_or(&to.address),
-            },
+        let ctx = ctx::Ack {
+            identity: self.identity_ctx(),
+            ticket: self.ticket_ctx(ticket),
+            customer: ctx::Person::new(&to.address, to.name.as_deref()),
         };
         self.send_automatic(
             c,
@@ -425,29 +431,20 @@ impl Notifier<'_> {
             if agent.address == sender {
                 continue;
             }
-            let ctx = serde_json::json!({
-                "marker": REPLY_MARKER,
-                "is_new": is_new,
-                "identity": {"name": id.name, "address": id.address},
-                "ticket": {
-                    "id": ticket.id,
-                    "ref": ticket_ref(&id.subject_tag, ticket.id),
-                    "subject": ticket.subject,
-                    "status": ticket.status,
-                    "priority": ticket.priority,
-                    "queue": ticket.queue,
-                    "assignee": ticket.assignee,
-                    "sla_due": sla_due.map(crate::time::rfc3339),
-                    "sla_due_ms": sla_due,
+            let ctx = ctx::NotifyAgent {
+                marker: ctx::MARKER,
+                is_new,
+                identity: self.identity_ctx(),
+                ticket: ctx::Ticket {
+                    assignee: ticket.assignee.clone(),
+                    sla_due: sla_due.map(crate::time::rfc3339),
+                    sla_due_ms: sla_due,
+                    ..self.ticket_ctx(ticket)
                 },
-                "customer": {
-                    "address": sender,
-                    "name": customer_name,
-                    "display": customer_name.as_deref().unwrap_or(&sender),
-                },
-                "agent": {"name": agent.name, "address": agent.address, "timezone": agent.timezone},
-                "text": text,
-            });
+                customer: ctx::Person::new(&sender, customer_name.as_deref()),
+                agent: agent_ctx(agent),
+                text: text.to_string(),
+            };
             let mut out = self.about_ticket(
                 ticket,
                 &mail.subject,
@@ -477,13 +474,12 @@ impl Notifier<'_> {
         text: &str,
         answer: Answer,
     ) -> diesel::QueryResult<Option<i64>> {
-        let id = &self.cfg.identity;
-        let ctx = serde_json::json!({
-            "text": text,
-            "agent": {"name": agent.name, "address": agent.address},
-            "identity": {"name": id.name, "address": id.address},
-            "ticket": {"id": ticket.id, "ref": ticket_ref(&id.subject_tag, ticket.id), "subject": ticket.subject},
-        });
+        let ctx = ctx::AgentReply {
+            text: text.to_string(),
+            agent: agent_ctx(agent),
+            identity: self.identity_ctx(),
+            ticket: self.ticket_ctx(ticket),
+        };
         self.to_customer(
             c,
             ticket,
@@ -503,13 +499,11 @@ impl Notifier<'_> {
         agent: &AgentConfig,
         answer: Answer,
     ) -> diesel::QueryResult<Option<i64>> {
-        let id = &self.cfg.identity;
-        let ctx = serde_json::json!({
-            "agent": {"name": agent.name, "address": agent.address},
-            "identity": {"name": id.name, "address": id.address},
-            "ticket": {"id": ticket.id, "ref": ticket_ref(&id.subject_tag, ticket.id),
-                       "subject": ticket.subject, "status": ticket.status},
-        });
+        let ctx = ctx::StatusChanged {
+            agent: agent_ctx(agent),
+            identity: self.identity_ctx(),
+            ticket: self.ticket_ctx(ticket),
+        };
         self.to_customer(
             c,
             ticket,
@@ -528,7 +522,7 @@ impl Notifier<'_> {
         ticket: &Ticket,
         agent: &AgentConfig,
         (template, kind, auto): (&str, MessageKind, Option<&'static str>),
-        ctx: &serde_json::Value,
+        ctx: &impl serde::Serialize,
         answer: Answer,
     ) -> diesel::QueryResult<Option<i64>> {
         let id = &self.cfg.identity;
@@ -582,7 +576,7 @@ impl Notifier<'_> {
         text: &str,
         answer: Answer,
     ) -> diesel::QueryResult<Vec<i64>> {
-        let id = &self.cfg.identity;
+        let _id = &self.cfg.identity;
         let mut to: Vec<&AgentConfig> = self
             .cfg
             .agents_for(ticket.assignee.as_deref(), &ticket.queue)
@@ -597,12 +591,12 @@ impl Notifier<'_> {
                 .filter(|a| a.address != author.address)
                 .collect();
         }
-        let ctx = serde_json::json!({
-            "marker": REPLY_MARKER,
-            "ticket": {"ref": ticket_ref(&id.subject_tag, ticket.id), "subject": ticket.subject},
-            "author": {"name": author.name, "address": author.address},
-            "text": text,
-        });
+        let ctx = ctx::Note {
+            marker: ctx::MARKER,
+            ticket: self.ticket_ctx(ticket),
+            author: agent_ctx(author),
+            text: text.to_string(),
+        };
         let mut ids = Vec::new();
         for agent in to {
             let out = self.about_ticket(
@@ -627,16 +621,25 @@ impl Notifier<'_> {
         done: &[String],
         answer: Answer,
     ) -> diesel::QueryResult<Option<i64>> {
-        let id = &self.cfg.identity;
-        let ctx = serde_json::json!({
-            "marker": REPLY_MARKER,
-            "ticket": {"ref": ticket_ref(&id.subject_tag, ticket.id), "subject": ticket.subject,
-                       "status": ticket.status, "priority": ticket.priority,
-                       "assignee": ticket.assignee.as_deref().unwrap_or("nobody"), "queue": ticket.queue},
-            "done": done,
-        });
+        let ctx = ctx::CommandReceipt {
+            marker: ctx::MARKER,
+            ticket: ctx::Ticket {
+                assignee: Some(ticket.assignee.as_deref().unwrap_or("nobody").to_string()),
+                ..self.ticket_ctx(ticket)
+            },
+            done: done.to_vec(),
+        };
         let out = self.about_ticket(ticket, &format!("Done: {}", ticket.subject), None, answer);
         self.send_to_agent(c, ticket.id, agent, "command_receipt", &ctx, out, answer)
+    }
+}
+
+/// An agent, for templates.
+pub fn agent_ctx(a: &AgentConfig) -> ctx::Agent {
+    ctx::Agent {
+        name: a.name.clone(),
+        address: a.address.clone(),
+        timezone: a.timezone.clone(),
     }
 }
 

@@ -5,7 +5,6 @@
 use crate::app::App;
 use crate::config::{AgentConfig, MailboxConfig};
 use crate::mail::parse::{self, one_line, InboundMail};
-use crate::mail::quote::REPLY_MARKER;
 use crate::notify::Answer;
 use crate::outbox::FailedMail;
 use crate::schedule::clocks::SlaEvent;
@@ -13,9 +12,10 @@ use crate::store::models::{
     self, NewAttachment, NewInbound, NewMessage, NewTicket, Ticket, TicketChanges,
 };
 use crate::store::AnyConnection;
+use crate::templates::context as ctx;
 use crate::ticket::action::{self, Action, Change, Detail, SlaSync};
 use crate::ticket::decide::Decision;
-use crate::ticket::model::{ticket_ref, Direction, MessageKind, Outcome, Status};
+use crate::ticket::model::{Direction, MessageKind, Outcome, Status};
 
 use super::{BatchClock, MailResult, Prepared};
 
@@ -403,13 +403,19 @@ impl<'a> Writer<'a, '_> {
         done: &[String],
     ) -> diesel::QueryResult<()> {
         let n = self.app.notify();
-        let ctx = serde_json::json!({
-            "marker": REPLY_MARKER,
-            "ticket": {"ref": ticket_ref(&self.app.cfg.identity.subject_tag, ticket.id)},
-            "errors": errors.iter().map(|(line, reason)| serde_json::json!({"line": line, "reason": reason})).collect::<Vec<_>>(),
-            "done": done,
-            "sent": self.sent,
-        });
+        let ctx = ctx::CommandError {
+            marker: ctx::MARKER,
+            ticket: n.ticket_ctx(ticket),
+            errors: errors
+                .iter()
+                .map(|(line, reason)| ctx::LineError {
+                    line: line.clone(),
+                    reason: reason.clone(),
+                })
+                .collect(),
+            done: done.to_vec(),
+            sent: self.sent,
+        };
         let to = (Some(agent.name.clone()), agent.address.clone());
         let subject = format!("Re: {}", one_line(&self.mail.subject));
         let reply_to = n.agent_reply_address(ticket.id, agent);

@@ -19,6 +19,7 @@ use crate::notify::Answer;
 use crate::outbox;
 use crate::store::models::{self, NextCheck, SlaClockRow, Ticket, TicketChanges};
 use crate::store::AnyConnection;
+use crate::templates::context as ctx;
 use crate::ticket::model::{ticket_ref, MessageKind, Priority};
 use crate::ticket::sla::{Checkpoint, Clock, Target};
 use crate::time::{human_duration, rfc3339};
@@ -78,22 +79,33 @@ impl Notice<'_> {
     }
 
     /// The template's context, times read in the recipient's timezone `tz`.
-    fn context(&self, cfg: &Config, now: i64, tz: &str) -> serde_json::Value {
+    fn context(&self, cfg: &Config, now: i64, tz: &str) -> ctx::SlaNotice {
         let t = &self.ticket;
-        serde_json::json!({
-            "marker": crate::mail::quote::REPLY_MARKER,
-            "ticket": {"ref": ticket_ref(&cfg.identity.subject_tag, t.id), "subject": t.subject,
-                       "queue": t.queue, "priority": t.priority, "status": t.status},
-            "target": self.target.as_str().replace('_', " "),
-            "due": rfc3339(self.due),
-            "left": human_duration(self.policy.hours.between(now, self.due)),
-            "late": human_duration(now - self.due),
-            "requester": t.requester,
-            "assignee": t.assignee.as_deref().unwrap_or("nobody"),
-            "policy": self.policy.name,
-            "due_ms": self.due,
-            "recipient": {"timezone": tz},
-        })
+        ctx::SlaNotice {
+            marker: ctx::MARKER,
+            ticket: ctx::Ticket {
+                id: t.id,
+                reference: ticket_ref(&cfg.identity.subject_tag, t.id),
+                subject: t.subject.clone(),
+                status: t.status.clone(),
+                priority: t.priority.clone(),
+                queue: t.queue.clone(),
+                assignee: t.assignee.clone(),
+                sla_due: Some(rfc3339(self.due)),
+                sla_due_ms: Some(self.due),
+            },
+            target: self.target.as_str().replace('_', " "),
+            due: rfc3339(self.due),
+            due_ms: self.due,
+            left: human_duration(self.policy.hours.between(now, self.due)),
+            late: human_duration(now - self.due),
+            requester: t.requester.clone(),
+            assignee: t.assignee.as_deref().unwrap_or("nobody").to_string(),
+            policy: self.policy.name.clone(),
+            recipient: ctx::Recipient {
+                timezone: tz.to_string(),
+            },
+        }
     }
 }
 
@@ -421,18 +433,24 @@ fn compose_summary(
         .collect::<std::collections::HashSet<_>>()
         .len();
     let count = notices.len();
-    let tickets: Vec<serde_json::Value> = notices
+    let tickets: Vec<ctx::SlaNotice> = notices
         .iter()
         .map(|n| n.context(p.cfg, now, &agent.timezone))
         .collect();
-    let ctx = serde_json::json!({
-        "breach": breach,
-        "count": count,
-        "tickets_count": distinct,
-        "tickets": tickets,
-        "recipient": {"timezone": agent.timezone},
-        "identity": {"name": id.name, "address": id.address},
-    });
+    let summary = ctx::SlaSummary {
+        breach,
+        count,
+        tickets_count: distinct,
+        tickets,
+        recipient: ctx::Recipient {
+            timezone: agent.timezone.clone(),
+        },
+        identity: ctx::Identity {
+            name: id.name.clone(),
+            address: id.address.clone(),
+        },
+    };
+    let ctx = serde_json::to_value(&summary).unwrap_or_default();
     let kind = if breach {
         "SLA breaches"
     } else {

@@ -1,0 +1,363 @@
+//! What each template sees: one type per template context. The code that sends a mail builds
+//! its context as this type, and `check` (and `serve` at start, and the snapshot tests) render
+//! every template with [`sample`], built from the same types: a template that names a value
+//! its real context lacks fails there, never in production.
+
+use serde::Serialize;
+
+/// The line above which an agent writes their answer.
+pub const MARKER: &str = "## Reply above this line ##";
+
+/// The support address a mail comes from.
+#[derive(Debug, Clone, Serialize)]
+pub struct Identity {
+    pub name: String,
+    pub address: String,
+}
+
+/// A customer or other person by name and address.
+#[derive(Debug, Clone, Serialize)]
+pub struct Person {
+    pub address: String,
+    pub name: Option<String>,
+    /// The name when known, else the address: for greetings.
+    pub display: String,
+}
+
+impl Person {
+    pub fn new(address: &str, name: Option<&str>) -> Person {
+        Person {
+            address: address.to_string(),
+            name: name.map(str::to_string),
+            display: name.unwrap_or(address).to_string(),
+        }
+    }
+}
+
+/// An agent, with the timezone their times are shown in.
+#[derive(Debug, Clone, Serialize)]
+pub struct Agent {
+    pub name: String,
+    pub address: String,
+    pub timezone: String,
+}
+
+/// A ticket as mail shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Ticket {
+    pub id: i64,
+    /// `[Support #42]`.
+    #[serde(rename = "ref")]
+    pub reference: String,
+    pub subject: String,
+    pub status: String,
+    pub priority: String,
+    pub queue: String,
+    /// The assignee's address (`notify_agent`), or "nobody" where a receipt says so.
+    pub assignee: Option<String>,
+    /// The next SLA due time (RFC 3339) and the same in milliseconds for `{{datetime}}`.
+    pub sla_due: Option<String>,
+    pub sla_due_ms: Option<i64>,
+}
+
+/// `ack` (and a rule's own answer template): the acknowledgement of a new ticket.
+#[derive(Debug, Clone, Serialize)]
+pub struct Ack {
+    pub identity: Identity,
+    pub ticket: Ticket,
+    pub customer: Person,
+}
+
+/// `notify_agent`: a new ticket or a customer's reply, to an agent.
+#[derive(Debug, Clone, Serialize)]
+pub struct NotifyAgent {
+    pub marker: &'static str,
+    pub is_new: bool,
+    pub identity: Identity,
+    pub ticket: Ticket,
+    pub customer: Person,
+    pub agent: Agent,
+    /// The customer's text, quotes stripped.
+    pub text: String,
+}
+
+/// `agent_reply`: an agent's answer, to the customer.
+#[derive(Debug, Clone, Serialize)]
+pub struct AgentReply {
+    pub text: String,
+    pub agent: Agent,
+    pub identity: Identity,
+    pub ticket: Ticket,
+}
+
+/// `status_changed`: the customer told that a command resolved or closed their ticket.
+#[derive(Debug, Clone, Serialize)]
+pub struct StatusChanged {
+    pub agent: Agent,
+    pub identity: Identity,
+    pub ticket: Ticket,
+}
+
+/// `delivery_failed`: a mail about the ticket did not arrive, to its agents.
+#[derive(Debug, Clone, Serialize)]
+pub struct DeliveryFailed {
+    pub marker: &'static str,
+    pub ticket: Ticket,
+    /// The recipients the mail was for.
+    pub to: String,
+    pub error: String,
+}
+
+/// One command line not obeyed, and why.
+#[derive(Debug, Clone, Serialize)]
+pub struct LineError {
+    pub line: String,
+    pub reason: String,
+}
+
+/// `command_error`: what was not done of an agent's mail.
+#[derive(Debug, Clone, Serialize)]
+pub struct CommandError {
+    pub marker: &'static str,
+    pub ticket: Ticket,
+    pub errors: Vec<LineError>,
+    /// What was done.
+    pub done: Vec<String>,
+    /// Whether the answer went to the customer.
+    pub sent: bool,
+}
+
+/// `note`: an internal note, to the ticket's other agents.
+#[derive(Debug, Clone, Serialize)]
+pub struct Note {
+    pub marker: &'static str,
+    pub ticket: Ticket,
+    pub author: Agent,
+    pub text: String,
+}
+
+/// `command_receipt`: what a mail of commands alone did, to its agent.
+#[derive(Debug, Clone, Serialize)]
+pub struct CommandReceipt {
+    pub marker: &'static str,
+    pub ticket: Ticket,
+    pub done: Vec<String>,
+}
+
+/// The timezone times are shown in.
+#[derive(Debug, Clone, Serialize)]
+pub struct Recipient {
+    pub timezone: String,
+}
+
+/// `sla_warning` and `sla_breach`: one ticket's clock, to whoever is notified.
+#[derive(Debug, Clone, Serialize)]
+pub struct SlaNotice {
+    pub marker: &'static str,
+    pub ticket: Ticket,
+    /// "first response", "next response" or "resolution".
+    pub target: String,
+    pub due: String,
+    pub due_ms: i64,
+    pub left: String,
+    pub late: String,
+    pub requester: String,
+    /// The assignee's address, or "nobody".
+    pub assignee: String,
+    pub policy: String,
+    pub recipient: Recipient,
+}
+
+/// `sla_summary`: many notices of one kind to one agent, in one mail.
+#[derive(Debug, Clone, Serialize)]
+pub struct SlaSummary {
+    pub breach: bool,
+    pub count: usize,
+    pub tickets_count: usize,
+    pub tickets: Vec<SlaNotice>,
+    pub recipient: Recipient,
+    pub identity: Identity,
+}
+
+/// A sample context of template `name`, built from the types above (the digest's from its
+/// own figures' shape), for rendering every template before any mail needs it.
+pub fn sample(name: &str) -> serde_json::Value {
+    match name {
+        "notify_agent" => to_json(&NotifyAgent {
+            marker: MARKER,
+            is_new: true,
+            identity: identity(),
+            ticket: Ticket {
+                sla_due: Some("2026-11-30T13:00:00Z".into()),
+                sla_due_ms: Some(1_796_043_600_000),
+                ..ticket()
+            },
+            customer: customer(),
+            agent: agent(),
+            text: "Our printer is on fire.\nPlease help.".into(),
+        }),
+        "agent_reply" => to_json(&AgentReply {
+            text: "We are on our way.\n\nAlice".into(),
+            agent: agent(),
+            identity: identity(),
+            ticket: ticket(),
+        }),
+        "delivery_failed" => to_json(&DeliveryFailed {
+            marker: MARKER,
+            ticket: ticket(),
+            to: "carol@example.com".into(),
+            error: "550 5.1.1 <carol@example.com>: Recipient address rejected".into(),
+        }),
+        "command_error" => to_json(&CommandError {
+            marker: MARKER,
+            ticket: ticket(),
+            errors: vec![LineError {
+                line: "#priority hihg".into(),
+                reason: "expected low, normal, high or urgent".into(),
+            }],
+            done: vec!["status pending".into()],
+            sent: true,
+        }),
+        "note" => to_json(&Note {
+            marker: MARKER,
+            ticket: ticket(),
+            author: agent(),
+            text: "Carol called: it is the second floor printer.".into(),
+        }),
+        "command_receipt" => to_json(&CommandReceipt {
+            marker: MARKER,
+            ticket: Ticket {
+                status: "pending".into(),
+                priority: "high".into(),
+                assignee: Some("alice@example.test".into()),
+                ..ticket()
+            },
+            done: vec!["status pending".into(), "priority high".into()],
+        }),
+        "status_changed" => to_json(&StatusChanged {
+            agent: agent(),
+            identity: identity(),
+            ticket: Ticket {
+                status: "resolved".into(),
+                ..ticket()
+            },
+        }),
+        "sla_warning" | "sla_breach" => to_json(&notice(
+            "[Support #42]",
+            "Printer <on> fire",
+            1_796_043_600_000,
+            "Europe/Berlin",
+        )),
+        "sla_summary" => to_json(&SlaSummary {
+            breach: false,
+            count: 2,
+            tickets_count: 2,
+            tickets: vec![
+                notice(
+                    "[Support #42]",
+                    "Printer <on> fire",
+                    1_796_043_600_000,
+                    "UTC",
+                ),
+                notice("[Support #43]", "Scanner & fax", 1_796_047_200_000, "UTC"),
+            ],
+            recipient: Recipient {
+                timezone: "Europe/Berlin".into(),
+            },
+            identity: identity(),
+        }),
+        "digest" => digest_sample(),
+        // ack, and a template of the directory's own that a rule answers with
+        _ => to_json(&Ack {
+            identity: identity(),
+            ticket: ticket(),
+            customer: customer(),
+        }),
+    }
+}
+
+/// A context as JSON (plain fields only: serialising cannot fail).
+fn to_json(v: &impl Serialize) -> serde_json::Value {
+    serde_json::to_value(v).unwrap_or_default()
+}
+
+fn identity() -> Identity {
+    Identity {
+        name: "Example Support".into(),
+        address: "support@example.test".into(),
+    }
+}
+
+fn customer() -> Person {
+    Person::new("carol@example.com", Some("Carol Customer"))
+}
+
+fn agent() -> Agent {
+    Agent {
+        name: "Alice Agent".into(),
+        address: "alice@example.test".into(),
+        timezone: "Europe/Berlin".into(),
+    }
+}
+
+fn ticket() -> Ticket {
+    Ticket {
+        id: 42,
+        reference: "[Support #42]".into(),
+        subject: "Printer <on> fire".into(),
+        status: "new".into(),
+        priority: "normal".into(),
+        queue: "general".into(),
+        assignee: None,
+        sla_due: None,
+        sla_due_ms: None,
+    }
+}
+
+fn notice(reference: &str, subject: &str, due_ms: i64, tz: &str) -> SlaNotice {
+    SlaNotice {
+        marker: MARKER,
+        ticket: Ticket {
+            reference: reference.into(),
+            subject: subject.into(),
+            priority: "high".into(),
+            status: "open".into(),
+            ..ticket()
+        },
+        target: "first response".into(),
+        due: "2026-11-30T13:00:00Z".into(),
+        due_ms,
+        left: "1 h 30 min".into(),
+        late: "2 h".into(),
+        requester: "carol@example.com".into(),
+        assignee: "alice@example.test".into(),
+        policy: "standard".into(),
+        recipient: Recipient {
+            timezone: tz.into(),
+        },
+    }
+}
+
+/// The digest's figures are gathered as JSON by `schedule::digest`; this sample has their shape.
+fn digest_sample() -> serde_json::Value {
+    use serde_json::json;
+    let t = |extra: (&str, &str)| {
+        json!({"ref": "[Support #42]", "subject": "Printer <on> fire",
+        "requester": "carol@example.com", "assignee": "alice@example.test", "status": "open", extra.0: extra.1})
+    };
+    json!({
+        "identity": identity(),
+        "digest": {"name": "daily", "queues": "all queues", "from": "2026-11-29 08:00 CET",
+                   "to": "2026-11-30 08:00 CET", "period": "1 d", "due_within": "4 h"},
+        "open": {"total": 3, "by_status": [{"status": "new", "count": 1}, {"status": "open", "count": 2}],
+                 "by_queue": [{"queue": "general", "count": 3}]},
+        "period": {"new": 4, "resolved": 2},
+        "sla": {"first_response": {"measured": 4, "met": 3, "percent": "75.0 %"},
+                "resolution": {"measured": 2, "met": 2, "percent": "100.0 %"}},
+        "counts": {"breached": 1, "at_risk": 1},
+        "breached": [t(("late", "2 h"))], "at_risk": [t(("left", "1 h"))], "oldest": [t(("age", "3 d 2 h"))],
+        "agents": [{"agent": "alice@example.test", "open": 2, "pending": 0, "breached": 1}],
+        "times": {"first_response": {"count": 4, "median": "1 h", "p90": "3 h 20 min"},
+                  "resolution": {"count": 2, "median": "5 h", "p90": "1 d 2 h"}},
+    })
+}

@@ -1,0 +1,311 @@
+//! Mail templates: handlebars pairs (`NAME.txt.hbs`, `NAME.html.hbs`) from mail-templates/,
+//! compiled into the binary, overridable from `[templates] dir`, and rendered in strict mode
+//! (an unknown variable is an error).
+//! The HTML half escapes every value; the text half does not need to.
+
+pub mod context;
+
+pub use context::sample;
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use handlebars::Handlebars;
+use serde::Serialize;
+
+/// The templates postdesk ships: `(name, text source, html source)`.
+const BUILTIN: &[(&str, &str, &str)] = &[
+    (
+        "ack",
+        include_str!("../../mail-templates/ack.txt.hbs"),
+        include_str!("../../mail-templates/ack.html.hbs"),
+    ),
+    (
+        "notify_agent",
+        include_str!("../../mail-templates/notify_agent.txt.hbs"),
+        include_str!("../../mail-templates/notify_agent.html.hbs"),
+    ),
+    (
+        "agent_reply",
+        include_str!("../../mail-templates/agent_reply.txt.hbs"),
+        include_str!("../../mail-templates/agent_reply.html.hbs"),
+    ),
+    (
+        "delivery_failed",
+        include_str!("../../mail-templates/delivery_failed.txt.hbs"),
+        include_str!("../../mail-templates/delivery_failed.html.hbs"),
+    ),
+    (
+        "sla_warning",
+        include_str!("../../mail-templates/sla_warning.txt.hbs"),
+        include_str!("../../mail-templates/sla_warning.html.hbs"),
+    ),
+    (
+        "sla_breach",
+        include_str!("../../mail-templates/sla_breach.txt.hbs"),
+        include_str!("../../mail-templates/sla_breach.html.hbs"),
+    ),
+    (
+        "sla_summary",
+        include_str!("../../mail-templates/sla_summary.txt.hbs"),
+        include_str!("../../mail-templates/sla_summary.html.hbs"),
+    ),
+    (
+        "digest",
+        include_str!("../../mail-templates/digest.txt.hbs"),
+        include_str!("../../mail-templates/digest.html.hbs"),
+    ),
+    (
+        "note",
+        include_str!("../../mail-templates/note.txt.hbs"),
+        include_str!("../../mail-templates/note.html.hbs"),
+    ),
+    (
+        "command_receipt",
+        include_str!("../../mail-templates/command_receipt.txt.hbs"),
+        include_str!("../../mail-templates/command_receipt.html.hbs"),
+    ),
+    (
+        "status_changed",
+        include_str!("../../mail-templates/status_changed.txt.hbs"),
+        include_str!("../../mail-templates/status_changed.html.hbs"),
+    ),
+    (
+        "command_error",
+        include_str!("../../mail-templates/command_error.txt.hbs"),
+        include_str!("../../mail-templates/command_error.html.hbs"),
+    ),
+];
+
+/// Errors at the template boundary.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum TemplateError {
+    #[error("template {name}: {message}")]
+    Compile { name: String, message: String },
+    #[error("rendering template {name}: {message}")]
+    Render { name: String, message: String },
+}
+
+/// A rendered text and HTML pair.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    pub text: String,
+    pub html: String,
+}
+
+/// The templates, each compiled once, on its first use or all up front with
+/// [`Templates::all`]. With a directory (`[templates] dir`), a `NAME.txt.hbs` or
+/// `NAME.html.hbs` there replaces that half of the built-in `NAME`, and a pair of files with a
+/// new name is a template of its own (for a rule's `template` action).
+pub struct Templates {
+    dir: Option<PathBuf>,
+    compiled: Mutex<HashMap<String, Arc<Result<Compiled, TemplateError>>>>,
+}
+
+struct Compiled {
+    text: Handlebars<'static>,
+    html: Handlebars<'static>,
+    /// Where each half came from (an override's path, or the built-in's name), for errors.
+    text_file: String,
+    html_file: String,
+}
+
+handlebars::handlebars_helper!(duration_helper: |ms: i64| crate::time::human_duration(ms));
+handlebars::handlebars_helper!(datetime_helper: |ms: i64, tz: str| {
+    use chrono::TimeZone;
+    let zone: chrono_tz::Tz = tz.parse().unwrap_or(chrono_tz::UTC);
+    chrono::Utc
+        .timestamp_millis_opt(ms)
+        .single()
+        .map(|t| t.with_timezone(&zone).format("%Y-%m-%d %H:%M %Z").to_string())
+        .unwrap_or_default()
+});
+
+/// The built-in source of one half, if `name` is built in.
+fn builtin(name: &str, html: bool) -> Option<&'static str> {
+    BUILTIN
+        .iter()
+        .find(|(n, _, _)| *n == name)
+        .map(|(_, t, h)| if html { *h } else { *t })
+}
+
+/// The names a directory offers: every `NAME.txt.hbs` with its `NAME.html.hbs`.
+fn names_in(dir: &Path) -> Vec<String> {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut v: Vec<String> = rd
+        .filter_map(|e| {
+            let name = e.ok()?.file_name().into_string().ok()?;
+            name.strip_suffix(".txt.hbs").map(str::to_string)
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// Whether template `name` exists: built in, or as a pair of files in `dir`.
+pub fn exists(name: &str, dir: Option<&Path>) -> bool {
+    builtin(name, false).is_some()
+        || dir.is_some_and(|d| {
+            d.join(format!("{name}.txt.hbs")).is_file()
+                && d.join(format!("{name}.html.hbs")).is_file()
+        })
+}
+
+/// Compiles one pair into registries of its own: a process that sends only acknowledgements
+/// (an MTA pipe) compiles only those. Errors name the file (and handlebars' line and column).
+fn compile(name: &str, dir: Option<&Path>) -> Result<Compiled, TemplateError> {
+    let source = |html: bool| -> Result<(String, String), TemplateError> {
+        let file = format!("{name}.{}.hbs", if html { "html" } else { "txt" });
+        if let Some(d) = dir {
+            let path = d.join(&file);
+            if path.is_file() {
+                return std::fs::read_to_string(&path)
+                    .map(|t| (path.display().to_string(), t))
+                    .map_err(|e| TemplateError::Compile {
+                        name: path.display().to_string(),
+                        message: format!("cannot be read: {e}"),
+                    });
+            }
+        }
+        builtin(name, html)
+            .map(|t| (format!("mail-templates/{file}"), t.to_string()))
+            .ok_or_else(|| TemplateError::Compile {
+                name: file.clone(),
+                message: "no such template (neither built in nor in the templates directory)"
+                    .into(),
+            })
+    };
+    let registry = |escape: bool, (file, text): (String, String)| {
+        let mut h = Handlebars::new();
+        h.set_strict_mode(true);
+        // {{duration MS}}: "3 h 20 min"; {{datetime MS "Europe/Berlin"}}: "2026-11-30 14:00 CET".
+        h.register_helper("duration", Box::new(duration_helper));
+        h.register_helper("datetime", Box::new(datetime_helper));
+        if !escape {
+            h.register_escape_fn(handlebars::no_escape);
+        }
+        h.register_template_string(name, text)
+            .map_err(|e| TemplateError::Compile {
+                name: file.clone(),
+                message: e.to_string(),
+            })?;
+        Ok::<_, TemplateError>((h, file))
+    };
+    let (text, text_file) = registry(false, source(false)?)?;
+    let (html, html_file) = registry(true, source(true)?)?;
+    Ok(Compiled {
+        text,
+        html,
+        text_file,
+        html_file,
+    })
+}
+
+impl Templates {
+    /// The built-in templates only, compiled now (tests).
+    pub fn builtin() -> Result<Templates, TemplateError> {
+        Templates::all(None)
+    }
+
+    /// Compiles every template now (built in, overridden, and the directory's own), reporting
+    /// the first error (for `check` and `serve`).
+    /// Each is also rendered with a sample of what postdesk gives it (a template of the
+    /// directory's own gets the acknowledgement's), so a misspelt or unknown variable is found
+    /// here, with its file, line and column, not when a mail is due.
+    pub fn all(dir: Option<&Path>) -> Result<Templates, TemplateError> {
+        let t = Templates::lazy(dir);
+        for name in t.names() {
+            t.compiled(&name)?;
+            t.render(&name, &sample(&name))?;
+        }
+        Ok(t)
+    }
+
+    /// Every template, each compiled when first rendered: a short-lived process that answers
+    /// no mail (a reply, a duplicate) never pays for compiling them.
+    pub fn lazy(dir: Option<&Path>) -> Templates {
+        Templates {
+            dir: dir.map(Path::to_path_buf),
+            compiled: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The names of all templates: the built-in ones, then the directory's own.
+    pub fn names(&self) -> Vec<String> {
+        let mut v: Vec<String> = BUILTIN.iter().map(|(n, _, _)| n.to_string()).collect();
+        if let Some(d) = &self.dir {
+            for n in names_in(d) {
+                if !v.contains(&n) {
+                    v.push(n);
+                }
+            }
+        }
+        v
+    }
+
+    fn compiled(&self, name: &str) -> Result<Arc<Result<Compiled, TemplateError>>, TemplateError> {
+        if !exists(name, self.dir.as_deref()) {
+            return Err(TemplateError::Render {
+                name: name.to_string(),
+                message: "no such template".into(),
+            });
+        }
+        let mut map = self.compiled.lock().unwrap_or_else(|e| e.into_inner());
+        let c = map
+            .entry(name.to_string())
+            .or_insert_with(|| Arc::new(compile(name, self.dir.as_deref())))
+            .clone();
+        if let Err(e) = c.as_ref() {
+            return Err(e.clone());
+        }
+        Ok(c)
+    }
+
+    /// Renders both halves of template `name`.
+    pub fn render(&self, name: &str, ctx: &impl Serialize) -> Result<Rendered, TemplateError> {
+        let ctx = handlebars::Context::wraps(ctx).map_err(|e| TemplateError::Render {
+            name: name.to_string(),
+            message: e.to_string(),
+        })?;
+        self.render_context(name, &ctx)
+    }
+
+    /// [`Templates::render`] of a context already built as JSON, taken as it is: a large one
+    /// (a summary of hundreds of tickets) is not copied for each half.
+    pub fn render_json(
+        &self,
+        name: &str,
+        ctx: serde_json::Value,
+    ) -> Result<Rendered, TemplateError> {
+        self.render_context(name, &handlebars::Context::from(ctx))
+    }
+
+    fn render_context(
+        &self,
+        name: &str,
+        ctx: &handlebars::Context,
+    ) -> Result<Rendered, TemplateError> {
+        let c = self.compiled(name)?;
+        let c = c.as_ref().as_ref().map_err(Clone::clone)?;
+        let err = |file: String, e: handlebars::RenderError| TemplateError::Render {
+            name: file,
+            message: e.to_string(),
+        };
+        Ok(Rendered {
+            text: c
+                .text
+                .render_with_context(name, ctx)
+                .map_err(|e| err(c.text_file.clone(), e))?,
+            html: c
+                .html
+                .render_with_context(name, ctx)
+                .map_err(|e| err(c.html_file.clone(), e))?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;
