@@ -236,7 +236,7 @@ fn store_batch(
     Arc::new(move |raw, cursor| {
         let mut c = conn
             .lock()
-            .map_err(|_| "database connection poisoned".to_string())?;
+            .map_err(|_| crate::store::StoreError::Poisoned)?;
         let app = App {
             cfg: &cfg,
             templates: &templates,
@@ -248,13 +248,25 @@ fn store_batch(
             due_at: now,
         };
         let mailbox = &cfg.mailboxes[index];
-        let results = pipeline::store_raw(&app, &mut c, mailbox, raw, clock, Some(cursor))
-            .map_err(|e| e.to_string())?;
+        let results = pipeline::store_raw(&app, &mut c, mailbox, raw, clock, Some(cursor))?;
         let mut summary = pipeline::Summary::default();
         results.iter().for_each(|r| summary.add(r));
         tracing::info!(mailbox = %mailbox.name, "processed {summary}");
         Ok(!summary.outbox_ids.is_empty())
     })
+}
+
+/// Why a scheduled task's run failed (logged; the next tick tries again).
+#[derive(Debug, thiserror::Error)]
+enum TaskError {
+    #[error("database: {0}")]
+    Store(#[from] diesel::result::Error),
+    #[error(transparent)]
+    Digest(#[from] crate::schedule::digest::DigestError),
+    #[error("the task's database connection is poisoned by an earlier panic")]
+    Poisoned,
+    #[error("crashed: {0}")]
+    Crashed(String),
 }
 
 /// What a scheduled task works with: the shared parts of a [`App`] and a database
@@ -272,8 +284,8 @@ impl TaskCtx {
     /// is an error like any other.
     async fn with_db<T: Send + 'static>(
         &self,
-        f: impl FnOnce(&App<'_>, &mut AnyConnection) -> Result<T, String> + Send + 'static,
-    ) -> Result<T, String> {
+        f: impl FnOnce(&App<'_>, &mut AnyConnection) -> Result<T, TaskError> + Send + 'static,
+    ) -> Result<T, TaskError> {
         let ctx = self.clone();
         tokio::task::spawn_blocking(move || {
             let pipeline = App {
@@ -281,14 +293,11 @@ impl TaskCtx {
                 templates: &ctx.templates,
                 keys: &ctx.keys,
             };
-            let mut c = ctx
-                .conn
-                .lock()
-                .map_err(|_| "database connection poisoned".to_string())?;
+            let mut c = ctx.conn.lock().map_err(|_| TaskError::Poisoned)?;
             f(&pipeline, &mut c)
         })
         .await
-        .map_err(|e| format!("crashed: {e}"))?
+        .map_err(|e| TaskError::Crashed(e.to_string()))?
     }
 }
 
@@ -309,9 +318,8 @@ async fn sweep_sla(ctx: TaskCtx, mut stop: watch::Receiver<bool>, outbox_ready: 
             .with_db(|pipeline, c| {
                 let now = crate::time::now_ms();
                 let started = std::time::Instant::now();
-                crate::schedule::sla_sweep::sweep(pipeline, c, now, now)
-                    .map(|(r, _)| (r, started.elapsed()))
-                    .map_err(|e| e.to_string())
+                let (r, _) = crate::schedule::sla_sweep::sweep(pipeline, c, now, now)?;
+                Ok((r, started.elapsed()))
             })
             .await;
         match job {
@@ -374,7 +382,14 @@ async fn send_digests(ctx: TaskCtx, mut stop: watch::Receiver<bool>, outbox_read
             let job = ctx
                 .with_db(move |p, c| {
                     let now = crate::time::now_ms();
-                    crate::schedule::digest::run(p, c, &p.cfg.digests[i], at, now, now)
+                    Ok(crate::schedule::digest::run(
+                        p,
+                        c,
+                        &p.cfg.digests[i],
+                        at,
+                        now,
+                        now,
+                    )?)
                 })
                 .await;
             match job {

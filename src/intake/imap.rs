@@ -59,6 +59,8 @@ pub enum ImapError {
     Protocol(#[from] async_imap::error::Error),
     #[error("{0}")]
     Local(String),
+    #[error(transparent)]
+    Store(#[from] crate::store::StoreError),
 }
 
 async fn within<T, E: Into<ImapError>>(
@@ -471,8 +473,7 @@ impl Worker {
         let (store, saved) = (self.store.clone(), next.clone());
         let queued = tokio::task::spawn_blocking(move || store(raw, &saved))
             .await
-            .map_err(|e| ImapError::Local(e.to_string()))?
-            .map_err(ImapError::Local)?;
+            .map_err(|e| ImapError::Local(e.to_string()))??;
         *cursor = next;
         if queued {
             self.outbox_ready.notify_one();

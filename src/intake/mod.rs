@@ -79,8 +79,9 @@ pub struct Cursor {
 
 /// Stores a batch of an IMAP mailbox's mail with the position it reaches, in one transaction
 /// (the daemon wires it to the pipeline); true when the batch queued outgoing mail.
-pub type StoreBatch =
-    std::sync::Arc<dyn Fn(Vec<RawMail>, &Cursor) -> Result<bool, String> + Send + Sync>;
+pub type StoreBatch = std::sync::Arc<
+    dyn Fn(Vec<RawMail>, &Cursor) -> Result<bool, crate::store::StoreError> + Send + Sync,
+>;
 
 /// Errors at the source boundary.
 #[derive(Debug, thiserror::Error)]

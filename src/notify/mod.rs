@@ -12,6 +12,15 @@ use crate::store::AnyConnection;
 use crate::templates::context as ctx;
 use crate::ticket::model::{ticket_ref, MessageKind};
 
+/// Why a mail could not be made.
+#[derive(Debug, thiserror::Error)]
+pub enum NotifyError {
+    #[error(transparent)]
+    Template(#[from] crate::templates::TemplateError),
+    #[error("composing the mail: {0}")]
+    Compose(#[from] crate::mail::compose::ComposeError),
+}
+
 /// Composes and queues mail for the desk `App` describes.
 #[derive(Clone, Copy)]
 pub struct Notifier<'a>(pub &'a App<'a>);
@@ -145,12 +154,9 @@ impl Notifier<'_> {
         template: &str,
         ctx: serde_json::Value,
         now: i64,
-    ) -> Result<(OutgoingMail, Vec<u8>), String> {
+    ) -> Result<(OutgoingMail, Vec<u8>), NotifyError> {
         let id = &self.cfg.identity;
-        let rendered = self
-            .templates
-            .render_json(template, ctx)
-            .map_err(|e| e.to_string())?;
+        let rendered = self.templates.render_json(template, ctx)?;
         let mail = OutgoingMail {
             from_name: id.name.clone(),
             from_address: id.address.clone(),
@@ -170,7 +176,7 @@ impl Notifier<'_> {
             text: rendered.text,
             html: rendered.html,
         };
-        let raw = compose(&mail).map_err(|e| e.to_string())?;
+        let raw = compose(&mail)?;
         Ok((mail, raw))
     }
 
@@ -183,17 +189,14 @@ impl Notifier<'_> {
         template: &str,
         ctx: &impl serde::Serialize,
         mut out: OutgoingMail,
-    ) -> Result<(OutgoingMail, Vec<u8>), String> {
+    ) -> Result<(OutgoingMail, Vec<u8>), NotifyError> {
         out.to = vec![(Some(agent.name.clone()), agent.address.clone())];
         out.reply_to = Some(self.agent_reply_address(ticket, agent));
         out.auto_submitted = Some("auto-generated");
-        let rendered = self
-            .templates
-            .render(template, ctx)
-            .map_err(|e| e.to_string())?;
+        let rendered = self.templates.render(template, ctx)?;
         out.text = rendered.text;
         out.html = rendered.html;
-        let raw = compose(&out).map_err(|e| e.to_string())?;
+        let raw = compose(&out)?;
         Ok((out, raw))
     }
 

@@ -149,10 +149,28 @@ impl<'a> std::ops::Deref for Pipeline<'a> {
     }
 }
 
-/// A batch refused because its instance no longer holds the mailbox's lease.
-#[derive(Debug, thiserror::Error)]
-#[error("the lease of mailbox '{0}' was lost; the batch is left to its new holder")]
-pub struct LeaseLost(pub String);
+/// Why a batch's transaction rolled back.
+#[derive(Debug)]
+enum BatchError {
+    Db(diesel::result::Error),
+    /// The lease fence: this instance no longer holds the mailbox.
+    LeaseLost(String),
+}
+
+impl From<diesel::result::Error> for BatchError {
+    fn from(e: diesel::result::Error) -> Self {
+        BatchError::Db(e)
+    }
+}
+
+impl From<BatchError> for StoreError {
+    fn from(e: BatchError) -> Self {
+        match e {
+            BatchError::Db(e) => StoreError::Query(e),
+            BatchError::LeaseLost(m) => StoreError::LeaseLost(m),
+        }
+    }
+}
 
 /// Per-batch settings.
 #[derive(Debug, Clone, Copy)]
@@ -183,9 +201,7 @@ impl Pipeline<'_> {
                 if let Some(holder) = &k.fence {
                     let now = crate::time::now_ms();
                     if !crate::store::leases::hold_lease(c, &mailbox.name, holder, now)? {
-                        return Err(diesel::result::Error::QueryBuilderError(Box::new(
-                            LeaseLost(mailbox.name.clone()),
-                        )));
+                        return Err(BatchError::LeaseLost(mailbox.name.clone()));
                     }
                 }
                 models::set_cursor(
@@ -194,14 +210,15 @@ impl Pipeline<'_> {
                     k.uid_validity,
                     k.last_uid,
                     clock.received_at,
-                )
+                )?;
+                Ok(())
             }
-            None => Ok(()),
+            None => Ok::<(), BatchError>(()),
         };
         // Optimistically the whole batch in one transaction; should the database refuse any
         // mail, the batch is rolled back and stored again with a savepoint per mail, so the
         // refused mail alone is recorded as failed.
-        let fast = c.transaction::<_, diesel::result::Error, _>(|c| {
+        let fast = c.transaction::<_, BatchError, _>(|c| {
             let results = batch
                 .iter()
                 .map(|p| self.apply(c, mailbox, p, clock))
@@ -211,8 +228,11 @@ impl Pipeline<'_> {
         });
         let stored = match fast {
             Ok(results) => Ok(results),
-            Err(e) if is_connection_error(&e) || is_lease_lost(&e) => Err(e.into()),
-            Err(_) => c.transaction::<_, StoreError, _>(|c| {
+            Err(e @ BatchError::LeaseLost(_)) => Err(e),
+            Err(BatchError::Db(e)) if crate::store::classify(&e) != crate::store::Failure::Data => {
+                Err(e.into())
+            }
+            Err(BatchError::Db(_)) => c.transaction::<_, BatchError, _>(|c| {
                 let mut out = Vec::with_capacity(batch.len());
                 for p in batch {
                     match c.transaction::<_, diesel::result::Error, _>(|c| self.apply(c, mailbox, p, clock)) {
@@ -307,22 +327,6 @@ impl Pipeline<'_> {
         )?;
         let decision = decide(&facts);
         apply::apply(self.0, c, mailbox, p, mail, &decision, clock)
-    }
-}
-
-/// True when the connection itself failed: retrying the batch mail by mail would not help.
-fn is_connection_error(e: &diesel::result::Error) -> bool {
-    use diesel::result::{DatabaseErrorKind, Error};
-    match e {
-        Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _)
-        | Error::BrokenTransactionManager => true,
-        Error::DatabaseError(_, info) => {
-            let m = info.message();
-            m.contains("database is locked")
-                || m.contains("disk I/O error")
-                || m.contains("database or disk is full")
-        }
-        _ => false,
     }
 }
 
@@ -450,11 +454,6 @@ pub fn run(
         }
         Ok(summary)
     })
-}
-
-/// Whether a batch failed on its lease fence ([`LeaseLost`]).
-pub fn is_lease_lost(e: &diesel::result::Error) -> bool {
-    matches!(e, diesel::result::Error::QueryBuilderError(b) if b.is::<LeaseLost>())
 }
 
 /// Prepares and stores one batch of mails with the source position it reaches, in one

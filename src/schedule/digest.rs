@@ -3,6 +3,7 @@
 //! run recorded (`digest_runs`, unique per digest and scheduled time) in the same transaction,
 //! so a run is sent once, also with several instances, and a missed one is found at start.
 
+use crate::notify::NotifyError;
 use chrono::TimeZone;
 use diesel::Connection;
 use serde_json::{json, Value};
@@ -171,7 +172,7 @@ pub fn compose_digest(
     d: &DigestConfig,
     ctx: Value,
     now: i64,
-) -> Result<(OutgoingMail, Vec<u8>), String> {
+) -> Result<(OutgoingMail, Vec<u8>), NotifyError> {
     p.notify().compose_report(
         d.to.iter().map(|a| (None, a.clone())).collect(),
         format!("SLA digest \"{}\": {}", d.name, local(d, now)),
@@ -199,16 +200,15 @@ pub fn run(
     scheduled_for: i64,
     now: i64,
     send_at: i64,
-) -> Result<RunOutcome, String> {
-    let result = c.transaction(|c| {
+) -> Result<RunOutcome, DigestError> {
+    let result = c.transaction::<_, DigestError, _>(|c| {
         // Read, then write: wait for other writers (leases, mail) rather than fail on SQLite.
         models::write_lock_first(c)?;
         if models::digest_run_exists(c, &d.name, scheduled_for)? {
             return Ok(RunOutcome::AlreadySent);
         }
         let ctx = gather(p, c, d, now)?;
-        let (mail, raw) = compose_digest(p, d, ctx, now)
-            .map_err(|e| diesel::result::Error::QueryBuilderError(e.into()))?;
+        let (mail, raw) = compose_digest(p, d, ctx, now)?;
         let id = outbox::enqueue(
             c,
             None,
@@ -225,12 +225,21 @@ pub fn run(
     match result {
         Ok(r) => Ok(r),
         // Another instance recorded the same run between our check and our insert.
-        Err(diesel::result::Error::DatabaseError(
+        Err(DigestError::Store(diesel::result::Error::DatabaseError(
             diesel::result::DatabaseErrorKind::UniqueViolation,
             _,
-        )) => Ok(RunOutcome::AlreadySent),
-        Err(e) => Err(e.to_string()),
+        ))) => Ok(RunOutcome::AlreadySent),
+        Err(e) => Err(e),
     }
+}
+
+/// Why a digest run failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DigestError {
+    #[error("database: {0}")]
+    Store(#[from] diesel::result::Error),
+    #[error(transparent)]
+    Mail(#[from] NotifyError),
 }
 
 /// The scheduled times of `d` in `(after, until]`, as milliseconds.

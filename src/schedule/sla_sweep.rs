@@ -380,10 +380,13 @@ fn compose_notices(p: &App<'_>, now: i64, notices: Vec<Notice>) -> (Vec<outbox::
                     mail,
                     raw,
                 }),
-                Err(e) => failed.extend(
-                    ids.into_iter()
-                        .map(|id| (id, "sla_notice_failed", e.clone())),
-                ),
+                Err(e) => {
+                    let e = e.to_string();
+                    failed.extend(
+                        ids.into_iter()
+                            .map(|id| (id, "sla_notice_failed", e.clone())),
+                    )
+                }
             }
             continue;
         }
@@ -404,7 +407,7 @@ fn compose_notices(p: &App<'_>, now: i64, notices: Vec<Notice>) -> (Vec<outbox::
                     mail,
                     raw,
                 }),
-                Err(e) => failed.push((n.ticket.id, "sla_notice_failed", e)),
+                Err(e) => failed.push((n.ticket.id, "sla_notice_failed", e.to_string())),
             }
         }
     }
@@ -424,7 +427,7 @@ fn compose_summary(
     template: &str,
     notices: Vec<Notice<'_>>,
     now: i64,
-) -> Result<(crate::mail::compose::OutgoingMail, Vec<u8>), String> {
+) -> Result<(crate::mail::compose::OutgoingMail, Vec<u8>), crate::notify::NotifyError> {
     let id = &p.cfg.identity;
     let breach = template == "sla_breach";
     let distinct = notices

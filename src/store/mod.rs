@@ -32,8 +32,52 @@ pub enum StoreError {
     Query(#[from] diesel::result::Error),
     /// A SQLite connection could not be set back to `synchronous = FULL`: its commits would no
     /// longer survive a power cut, so it must be closed and opened again.
+    /// A connection shared between tasks was poisoned by a panic while in use.
+    #[error("database: the connection is poisoned by an earlier panic")]
+    Poisoned,
+    /// A batch of a mailbox's mail was not stored: this instance no longer holds the
+    /// mailbox's lease (it stalled past it and another instance took the mailbox over).
+    #[error("the lease of mailbox '{0}' was lost; the batch is left to its new holder")]
+    LeaseLost(String),
     #[error("database: could not restore synchronous = FULL on the SQLite connection ({0}); reopening it")]
     Durability(String),
+}
+
+/// What kind of failure a database error is, for deciding what to do about it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// The connection is gone or unusable: retry later on a new one.
+    Connection,
+    /// Another writer holds the database (SQLite `SQLITE_BUSY`) or a serialisation conflict:
+    /// retry later.
+    Busy,
+    /// The disk failed or is full: retry later, nothing in the data is wrong.
+    Disk,
+    /// The statement or the data: retrying the same thing fails the same way.
+    Data,
+}
+
+/// Classifies a database error. By diesel's error kind where it has one; SQLite reports busy
+/// and disk errors only as their message (diesel does not pass the result code on), so those
+/// are recognised here, in this one place, by SQLite's fixed texts.
+pub fn classify(e: &diesel::result::Error) -> Failure {
+    use diesel::result::{DatabaseErrorKind, Error};
+    match e {
+        Error::DatabaseError(DatabaseErrorKind::ClosedConnection, _)
+        | Error::BrokenTransactionManager => Failure::Connection,
+        Error::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => Failure::Busy,
+        Error::DatabaseError(_, info) => {
+            let m = info.message();
+            if m.contains("database is locked") || m.contains("database table is locked") {
+                Failure::Busy
+            } else if m.contains("disk I/O error") || m.contains("database or disk is full") {
+                Failure::Disk
+            } else {
+                Failure::Data
+            }
+        }
+        _ => Failure::Data,
+    }
 }
 
 impl StoreError {
@@ -41,23 +85,9 @@ impl StoreError {
     /// as opposed to a problem in the data or the schema.
     pub fn is_temporary(&self) -> bool {
         match self {
-            StoreError::Connect { .. } => true,
-            StoreError::Migration(_) => false,
-            StoreError::Durability(_) => true,
-            StoreError::Query(e) => {
-                let text = e.to_string();
-                matches!(
-                    e,
-                    diesel::result::Error::DatabaseError(
-                        diesel::result::DatabaseErrorKind::ClosedConnection,
-                        _
-                    ) | diesel::result::Error::DatabaseError(
-                        diesel::result::DatabaseErrorKind::SerializationFailure,
-                        _
-                    )
-                ) || text.contains("database is locked")
-                    || text.contains("busy")
-            }
+            StoreError::Connect { .. } | StoreError::Durability(_) => true,
+            StoreError::Migration(_) | StoreError::LeaseLost(_) | StoreError::Poisoned => false,
+            StoreError::Query(e) => classify(e) != Failure::Data,
         }
     }
 }
@@ -125,11 +155,11 @@ pub fn connect(url: &str) -> Result<AnyConnection, StoreError> {
         loop {
             match sqlite_setup(&mut c, new_file) {
                 Ok(()) => break,
-                Err(e) if tries < 300 && (e.contains("locked") || e.contains("busy")) => {
+                Err(e) if tries < 300 && classify(&e) == Failure::Busy => {
                     tries += 1;
                     std::thread::sleep(std::time::Duration::from_millis(20 + fastrand::u64(..30)));
                 }
-                Err(e) => return Err(fail(e)),
+                Err(e) => return Err(fail(e.to_string())),
             }
         }
         Ok(AnyConnection::Sqlite(c))
@@ -210,26 +240,23 @@ fn schema_is_current(conn: &mut AnyConnection) -> bool {
 }
 
 /// The per-connection SQLite settings, and for a new file its page size and WAL mode.
-fn sqlite_setup(c: &mut SqliteConnection, new_file: bool) -> Result<(), String> {
+fn sqlite_setup(c: &mut SqliteConnection, new_file: bool) -> diesel::QueryResult<()> {
     if new_file {
         // Mail is stored whole: 8 KiB pages keep a typical mail in fewer overflow pages than
         // 4 KiB (faster bulk imports) without making each one-mail commit of an MTA pipe write
         // much more. Only a new file can take a page size (on an existing one this does nothing).
-        c.batch_execute("PRAGMA page_size = 8192;")
-            .map_err(|e| e.to_string())?;
+        c.batch_execute("PRAGMA page_size = 8192;")?;
     }
     // WAL lets readers run beside the writer. The mode is stored in the file, so it is only set
     // when the file is not in WAL mode yet (bytes 18 and 19 of the header are 2 in WAL).
     if new_file || !is_wal(c) {
-        c.batch_execute("PRAGMA journal_mode = WAL;")
-            .map_err(|e| e.to_string())?;
+        c.batch_execute("PRAGMA journal_mode = WAL;")?;
     }
     // synchronous=FULL makes every commit durable across power loss, not only across a crash
     // of the process.
     c.batch_execute(
         "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -32000;",
     )
-    .map_err(|e| e.to_string())
 }
 
 /// Applies pending migrations; returns the versions applied. Two processes opening a new
@@ -431,6 +458,37 @@ mod tests {
         c.batch_execute("ROLLBACK;").unwrap();
         reopen_if_less_durable(&mut c, &url, &e).unwrap();
         assert_eq!(sync(&mut c), 2, "the reopened connection is durable");
+    }
+
+    #[test]
+    fn database_errors_are_classified_in_one_place() {
+        use diesel::result::{DatabaseErrorKind as K, Error};
+        let db = |k: K, m: &str| Error::DatabaseError(k, Box::new(m.to_string()));
+        for (e, want) in [
+            (
+                db(K::ClosedConnection, "server closed"),
+                Failure::Connection,
+            ),
+            (Error::BrokenTransactionManager, Failure::Connection),
+            (
+                db(K::SerializationFailure, "could not serialize"),
+                Failure::Busy,
+            ),
+            (db(K::Unknown, "database is locked"), Failure::Busy),
+            (db(K::Unknown, "disk I/O error"), Failure::Disk),
+            (db(K::Unknown, "database or disk is full"), Failure::Disk),
+            (
+                db(K::UniqueViolation, "UNIQUE constraint failed"),
+                Failure::Data,
+            ),
+            (db(K::Unknown, "no such table: x"), Failure::Data),
+            (Error::NotFound, Failure::Data),
+        ] {
+            assert_eq!(classify(&e), want, "{e}");
+        }
+        assert!(StoreError::Query(db(K::Unknown, "database is locked")).is_temporary());
+        assert!(!StoreError::LeaseLost("support".into()).is_temporary());
+        assert!(!StoreError::Query(Error::NotFound).is_temporary());
     }
 
     #[test]
