@@ -1,0 +1,642 @@
+//! The config's sections, each read and checked by one method of the reader: a problem is
+//! recorded with its file and key and the reading goes on, so every problem is reported at once.
+
+use super::*;
+
+impl Reader {
+    pub(super) fn database(&mut self, top: &mut Section<'_>) -> Option<DatabaseConfig> {
+        match self.table(top, "database", true) {
+            Some(t) => {
+                let mut s = Section::new(t, "database");
+                let url = self.required_string(
+                    &mut s,
+                    "url",
+                    "a string such as \"sqlite://var/postdesk.db\" or \"postgres://user@host/db\"",
+                );
+                if let Some(u) = &url {
+                    if !(u.starts_with("sqlite://")
+                        || u.starts_with("postgres://")
+                        || u.starts_with("postgresql://"))
+                    {
+                        self.problem(s.key("url"), format!("expected a URL starting with sqlite:// or postgres://, found \"{u}\""));
+                    }
+                }
+                self.unknown_keys(&s);
+                url.map(|url| DatabaseConfig { url })
+            }
+            None => None,
+        }
+    }
+
+    pub(super) fn identity(&mut self, top: &mut Section<'_>) -> Option<Identity> {
+        match self.table(top, "identity", true) {
+            Some(t) => {
+                let mut s = Section::new(t, "identity");
+                let name = self
+                    .string(&mut s, "name", "a display name")
+                    .unwrap_or_else(|| "Support".into());
+                let address = self.required_string(
+                    &mut s,
+                    "address",
+                    "an email address such as \"support@example.test\"",
+                );
+                if let Some(a) = &address {
+                    if !a.contains('@') || a.contains(char::is_whitespace) {
+                        self.problem(
+                            s.key("address"),
+                            format!("expected an email address, found \"{a}\""),
+                        );
+                    }
+                }
+                let subject_tag = self
+                    .string(&mut s, "subject_tag", "a short word such as \"Support\"")
+                    .unwrap_or_else(|| "Support".into());
+                if subject_tag.is_empty() || subject_tag.contains(['[', ']', '#', '\r', '\n']) {
+                    self.problem(
+                        s.key("subject_tag"),
+                        "expected a short word without [, ], # or line breaks",
+                    );
+                }
+                let domain = self.string(&mut s, "message_id_domain", "a domain name");
+                let notes_address = self.string(&mut s, "notes_address", "an email address");
+                if let Some(a) = &notes_address {
+                    if !a.contains('@') || a.contains(char::is_whitespace) {
+                        self.problem(
+                            s.key("notes_address"),
+                            format!("expected an email address, found \"{a}\""),
+                        );
+                    }
+                }
+                let plus_addressing = self.bool(&mut s, "plus_addressing", true);
+                let plus_delimiter = self
+                    .string(&mut s, "plus_delimiter", "one character such as \"+\"")
+                    .unwrap_or_else(|| "+".into());
+                if plus_delimiter.chars().count() != 1
+                    || plus_delimiter
+                        .contains(|c: char| c.is_alphanumeric() || c == '@' || c.is_whitespace())
+                {
+                    self.problem(
+                        s.key("plus_delimiter"),
+                        format!("expected one character such as \"+\" or \"-\", found \"{plus_delimiter}\""),
+                    );
+                }
+                self.unknown_keys(&s);
+                address.map(|address| {
+                    let address = address.to_lowercase();
+                    let domain = domain.unwrap_or_else(|| {
+                        address
+                            .rsplit('@')
+                            .next()
+                            .unwrap_or("localhost")
+                            .to_string()
+                    });
+                    Identity {
+                        name: crate::mail::parse::one_line(&name),
+                        address,
+                        subject_tag,
+                        message_id_domain: domain,
+                        notes_address: notes_address.map(|a| a.to_lowercase()),
+                        plus_addressing,
+                        plus_delimiter,
+                    }
+                })
+            }
+            None => None,
+        }
+    }
+
+    pub(super) fn queues(&mut self, top: &mut Section<'_>) -> Vec<QueueConfig> {
+        let mut queues = Vec::new();
+        for (i, t) in self.array_of_tables(top, "queues").into_iter().enumerate() {
+            let mut s = Section::new(t, format!("queues[{i}]"));
+            let name = self.required_string(&mut s, "name", "a queue name");
+            let sla = self.string(&mut s, "sla", "the name of an [[sla]] policy");
+            self.unknown_keys(&s);
+            if let Some(name) = name {
+                if queues.iter().any(|q: &QueueConfig| q.name == name) {
+                    self.problem(
+                        s.key("name"),
+                        format!("the queue '{name}' is defined twice"),
+                    );
+                }
+                queues.push(QueueConfig { name, sla });
+            }
+        }
+        queues
+    }
+
+    pub(super) fn mailboxes(
+        &mut self,
+        top: &mut Section<'_>,
+        queue_names: &HashSet<String>,
+        default_queue: &str,
+    ) -> Vec<MailboxConfig> {
+        let mut mailboxes = Vec::new();
+        for (i, t) in self
+            .array_of_tables(top, "mailboxes")
+            .into_iter()
+            .enumerate()
+        {
+            let mut s = Section::new(t, format!("mailboxes[{i}]"));
+            if let Some(m) = self.mailbox(&mut s, queue_names, default_queue) {
+                if mailboxes.iter().any(|o: &MailboxConfig| o.name == m.name) {
+                    self.problem(
+                        s.key("name"),
+                        format!("the mailbox '{}' is defined twice", m.name),
+                    );
+                }
+                mailboxes.push(m);
+            }
+            self.unknown_keys(&s);
+        }
+        mailboxes
+    }
+
+    pub(super) fn security(&mut self, top: &mut Section<'_>) -> SecurityConfig {
+        match self.table(top, "security", false) {
+            Some(t) => {
+                let mut s = Section::new(t, "security");
+                let agent_auth = self
+                    .string(
+                        &mut s,
+                        "agent_auth",
+                        "\"dkim\", \"token\" or \"trusted_relay\"",
+                    )
+                    .unwrap_or_else(|| "token".into());
+                let agent_auth = match agent_auth.as_str() {
+                    "dkim" => AgentAuth::Dkim,
+                    "token" => AgentAuth::Token,
+                    "trusted_relay" => AgentAuth::TrustedRelay,
+                    other => {
+                        self.problem(s.key("agent_auth"), format!("expected \"dkim\", \"token\" or \"trusted_relay\", found \"{other}\""));
+                        AgentAuth::Token
+                    }
+                };
+                let secret_file = self
+                    .string(&mut s, "secret_file", "a path")
+                    .unwrap_or_else(|| "var/secret".into());
+                let authserv_ids = match s.table.get("authserv_id") {
+                    Some(Value::String(_)) => self
+                        .string(&mut s, "authserv_id", "a host name")
+                        .into_iter()
+                        .collect(),
+                    _ => self.string_list(&mut s, "authserv_id"),
+                };
+                if agent_auth == AgentAuth::Dkim && authserv_ids.is_empty() {
+                    self.problem(
+                        s.key("authserv_id"),
+                        "agent_auth = \"dkim\" needs the authserv-id of the server that checks DKIM (its Authentication-Results headers are trusted), such as \"mx.example.test\"",
+                    );
+                }
+                let block_remote_images = match self
+                    .string(&mut s, "remote_images", "\"block\" or \"keep\"")
+                    .as_deref()
+                {
+                    None | Some("block") => true,
+                    Some("keep") => false,
+                    Some(other) => {
+                        self.problem(
+                            s.key("remote_images"),
+                            format!("expected \"block\" or \"keep\", found \"{other}\""),
+                        );
+                        true
+                    }
+                };
+                self.unknown_keys(&s);
+                SecurityConfig {
+                    agent_auth,
+                    secret_file: PathBuf::from(secret_file),
+                    authserv_ids: authserv_ids.into_iter().map(|a| a.to_lowercase()).collect(),
+                    block_remote_images,
+                }
+            }
+            None => SecurityConfig {
+                agent_auth: AgentAuth::Token,
+                secret_file: PathBuf::from("var/secret"),
+                authserv_ids: Vec::new(),
+                block_remote_images: true,
+            },
+        }
+    }
+
+    pub(super) fn threading(&mut self, top: &mut Section<'_>) -> ThreadingConfig {
+        match self.table(top, "threading", false) {
+            Some(t) => {
+                let mut s = Section::new(t, "threading");
+                let d = ThreadingConfig::default();
+                let reopen_window = self.duration(&mut s, "reopen_window", d.reopen_window);
+                let extra_subject_tags = self.string_list(&mut s, "subject_tags");
+                for tag in &extra_subject_tags {
+                    if tag.is_empty() || tag.contains(['[', ']', '#', '\r', '\n']) {
+                        self.problem(
+                            s.key("subject_tags"),
+                            format!("expected short words without [, ], # or line breaks, found \"{tag}\""),
+                        );
+                    }
+                }
+                let stranger_tag = match self
+                    .string(&mut s, "tag_from_stranger", "\"new_ticket\" or \"join\"")
+                    .as_deref()
+                {
+                    None | Some("new_ticket") => crate::ticket::thread::StrangerTag::NewTicket,
+                    Some("join") => crate::ticket::thread::StrangerTag::Join,
+                    Some(other) => {
+                        self.problem(
+                            s.key("tag_from_stranger"),
+                            format!("expected \"new_ticket\" or \"join\", found \"{other}\""),
+                        );
+                        d.stranger_tag
+                    }
+                };
+                self.unknown_keys(&s);
+                ThreadingConfig {
+                    reopen_window,
+                    extra_subject_tags,
+                    stranger_tag,
+                }
+            }
+            None => ThreadingConfig::default(),
+        }
+    }
+
+    pub(super) fn transport_and_retry(
+        &mut self,
+        top: &mut Section<'_>,
+    ) -> (Option<TransportConfig>, RetryPolicy) {
+        match self.table(top, "transport", false) {
+            Some(t) => {
+                let mut s = Section::new(t, "transport");
+                let t = self.transport(&mut s);
+                let d = RetryPolicy::default();
+                let retry = RetryPolicy {
+                    first: self.duration(&mut s, "retry_first", d.first),
+                    max: self.duration(&mut s, "retry_max", d.max),
+                    give_up_after: self.duration(&mut s, "give_up_after", d.give_up_after),
+                };
+                if retry.first.is_zero() || retry.max < retry.first {
+                    self.problem(
+                        s.key("retry_max"),
+                        "expected retry_first above zero and retry_max at least retry_first",
+                    );
+                }
+                self.unknown_keys(&s);
+                (t, retry)
+            }
+            None => (
+                Some(TransportConfig::File {
+                    dir: PathBuf::from("var/outbox"),
+                }),
+                RetryPolicy::default(),
+            ),
+        }
+    }
+
+    pub(super) fn agents(
+        &mut self,
+        top: &mut Section<'_>,
+        queue_names: &HashSet<String>,
+    ) -> Vec<AgentConfig> {
+        let mut agents = Vec::new();
+        for (i, t) in self.array_of_tables(top, "agents").into_iter().enumerate() {
+            let mut s = Section::new(t, format!("agents[{i}]"));
+            let address = self.required_string(&mut s, "address", "an email address");
+            let name = self.string(&mut s, "name", "a display name");
+            let role = self
+                .string(&mut s, "role", "\"agent\" or \"manager\"")
+                .unwrap_or_else(|| "agent".into());
+            if role != "agent" && role != "manager" {
+                self.problem(
+                    s.key("role"),
+                    format!("expected \"agent\" or \"manager\", found \"{role}\""),
+                );
+            }
+            let timezone = self
+                .string(
+                    &mut s,
+                    "timezone",
+                    "an IANA timezone such as \"Europe/Berlin\"",
+                )
+                .unwrap_or_else(|| "UTC".into());
+            if timezone.parse::<chrono_tz::Tz>().is_err() {
+                self.problem(
+                    s.key("timezone"),
+                    format!(
+                        "expected an IANA timezone such as \"Europe/Berlin\", found \"{timezone}\""
+                    ),
+                );
+            }
+            let agent_queues = self.string_list(&mut s, "queues");
+            for q in &agent_queues {
+                if !queue_names.contains(q) {
+                    self.problem(
+                        s.key("queues"),
+                        format!("names the queue '{q}', which no [[queues]] entry defines"),
+                    );
+                }
+            }
+            self.unknown_keys(&s);
+            if let Some(address) = address {
+                let address = address.to_lowercase();
+                agents.push(AgentConfig {
+                    name: name.unwrap_or_else(|| address.clone()),
+                    address,
+                    role,
+                    queues: agent_queues,
+                    timezone,
+                });
+            }
+        }
+        agents
+    }
+
+    pub(super) fn limits(&mut self, top: &mut Section<'_>) -> Limits {
+        match self.table(top, "limits", false) {
+            Some(t) => {
+                let mut s = Section::new(t, "limits");
+                let d = Limits::default();
+                let l = Limits {
+                    max_message_size: self.size(&mut s, "max_message_size", d.max_message_size),
+                    max_attachment_size: self.size(
+                        &mut s,
+                        "max_attachment_size",
+                        d.max_attachment_size,
+                    ),
+                    auto_replies_per_hour: self.count(
+                        &mut s,
+                        "auto_replies_per_hour",
+                        d.auto_replies_per_hour,
+                    ),
+                    max_hops: self.count(&mut s, "max_hops", d.max_hops),
+                    max_headers: self.count(&mut s, "max_headers", d.max_headers as u32) as usize,
+                    max_header_length: self.size(&mut s, "max_header_length", d.max_header_length),
+                    max_mime_parts: self.count(&mut s, "max_mime_parts", d.max_mime_parts as u32)
+                        as usize,
+                    max_mime_depth: self.count(&mut s, "max_mime_depth", d.max_mime_depth as u32)
+                        as usize,
+                    max_attachments: self.count(&mut s, "max_attachments", d.max_attachments as u32)
+                        as usize,
+                    max_html_size: self.size(&mut s, "max_html_size", d.max_html_size),
+                    max_text_size: self.size(&mut s, "max_text_size", d.max_text_size),
+                };
+                self.unknown_keys(&s);
+                l
+            }
+            None => Limits::default(),
+        }
+    }
+
+    pub(super) fn dkim(
+        &mut self,
+        top: &mut Section<'_>,
+    ) -> Option<std::sync::Arc<crate::mail::dkim::Signer>> {
+        match self.table(top, "dkim", false) {
+            Some(t) => {
+                let mut s = Section::new(t, "dkim");
+                let domain = self.required_string(&mut s, "domain", "the signing domain (d=)");
+                let selector = self.required_string(&mut s, "selector", "the DNS selector (s=)");
+                let key_file = self
+                    .required_string(
+                        &mut s,
+                        "key_file",
+                        "a path to a PEM private key (RSA or Ed25519)",
+                    )
+                    .map(|f| credential_path(&f));
+                self.unknown_keys(&s);
+                match (domain, selector, key_file) {
+                    (Some(d), Some(sel), Some(f)) => match read_secret(&f) {
+                        Ok(pem) => match crate::mail::dkim::Signer::from_pem(&pem, &d, &sel) {
+                            Ok(signer) => Some(std::sync::Arc::new(signer)),
+                            Err(e) => {
+                                self.problem(s.key("key_file"), format!("'{f}': {e}"));
+                                None
+                            }
+                        },
+                        Err(e) => {
+                            self.problem(
+                                s.key("key_file"),
+                                format!("expected a readable file, but '{f}' cannot be read: {e}"),
+                            );
+                            None
+                        }
+                    },
+                    _ => None,
+                }
+            }
+            None => None,
+        }
+    }
+
+    pub(super) fn templates_dir(&mut self, top: &mut Section<'_>) -> Option<PathBuf> {
+        match self.table(top, "templates", false) {
+            Some(t) => {
+                let mut s = Section::new(t, "templates");
+                let dir = self.required_string(
+                    &mut s,
+                    "dir",
+                    "a directory of NAME.txt.hbs / NAME.html.hbs files",
+                );
+                self.unknown_keys(&s);
+                dir.and_then(|d| {
+                    let p = PathBuf::from(&d);
+                    if p.is_dir() {
+                        Some(p)
+                    } else {
+                        self.problem(
+                            s.key("dir"),
+                            format!("expected a directory, but '{d}' is not one"),
+                        );
+                        None
+                    }
+                })
+            }
+            None => None,
+        }
+    }
+    pub(super) fn mailbox(
+        &mut self,
+        s: &mut Section<'_>,
+        queues: &HashSet<String>,
+        default_queue: &str,
+    ) -> Option<MailboxConfig> {
+        let name = self.required_string(s, "name", "a mailbox name");
+        let kind = self.required_string(s, "kind", "\"maildir\" or \"imap\"");
+        let queue = self
+            .string(s, "queue", "a queue name")
+            .unwrap_or_else(|| default_queue.to_string());
+        if !queues.is_empty() && !queues.contains(&queue) {
+            self.problem(
+                s.key("queue"),
+                format!("expected the name of a [[queues]] entry, found \"{queue}\""),
+            );
+        }
+        let accept_list_mail = self.bool(s, "accept_list_mail", false);
+        let poll_interval = self.duration(
+            s,
+            "poll_interval",
+            match kind.as_deref() {
+                Some("imap") => Duration::from_secs(30),
+                _ => Duration::from_secs(1),
+            },
+        );
+        let source = match kind.as_deref() {
+            Some("maildir") => {
+                let path = self.required_string(s, "path", "the path of a Maildir folder");
+                path.map(|p| MailboxSource::Maildir {
+                    path: PathBuf::from(p),
+                })
+            }
+            Some("imap") => {
+                let host = self
+                    .required_string(s, "host", "a host name")
+                    .unwrap_or_default();
+                let tls = self.tls(s, &host);
+                let port = self.port(s, "port", if tls == Tls::Tls { 993 } else { 143 });
+                let username = self.required_string(s, "username", "a user name");
+                let password = self.secret(s);
+                if password.is_none()
+                    && !s.table.contains_key("password")
+                    && !s.table.contains_key("password_file")
+                    && !s.table.contains_key("password_env")
+                {
+                    self.problem(
+                        s.key("password"),
+                        "missing; expected one of password, password_file or password_env",
+                    );
+                }
+                let folder = self
+                    .string(s, "folder", "a folder name such as \"INBOX\"")
+                    .unwrap_or_else(|| "INBOX".into());
+                let idle = self.bool(s, "idle", true);
+                let after = self
+                    .string(s, "after", "\"seen\", \"move:FOLDER\" or \"delete\"")
+                    .unwrap_or_else(|| "seen".into());
+                if !(after == "seen"
+                    || after == "delete"
+                    || after.strip_prefix("move:").is_some_and(|f| !f.is_empty()))
+                {
+                    self.problem(
+                        s.key("after"),
+                        format!(
+                            "expected \"seen\", \"move:FOLDER\" or \"delete\", found \"{after}\""
+                        ),
+                    );
+                }
+                let ca_file = self
+                    .string(s, "ca_file", "a path to a PEM file of CA certificates")
+                    .map(PathBuf::from);
+                if let Some(f) = &ca_file {
+                    if !f.is_file() {
+                        self.problem(
+                            s.key("ca_file"),
+                            format!(
+                                "expected a readable PEM file, but '{}' is not a file",
+                                f.display()
+                            ),
+                        );
+                    }
+                }
+                let auth = match self.string(s, "auth", "\"login\" or \"plain\"").as_deref() {
+                    None | Some("login") => ImapAuth::Login,
+                    Some("plain") => ImapAuth::Plain,
+                    Some(other) => {
+                        self.problem(
+                            s.key("auth"),
+                            format!("expected \"login\" or \"plain\", found \"{other}\""),
+                        );
+                        ImapAuth::Login
+                    }
+                };
+                match (username, password) {
+                    (Some(username), Some(password)) => Some(MailboxSource::Imap(ImapConfig {
+                        host,
+                        port,
+                        tls,
+                        username,
+                        password,
+                        folder,
+                        idle,
+                        after,
+                        ca_file,
+                        auth,
+                    })),
+                    _ => None,
+                }
+            }
+            Some(other) => {
+                self.problem(
+                    s.key("kind"),
+                    format!("expected \"maildir\" or \"imap\", found \"{other}\""),
+                );
+                None
+            }
+            None => None,
+        };
+        Some(MailboxConfig {
+            name: name?,
+            source: source?,
+            queue,
+            accept_list_mail,
+            poll_interval,
+        })
+    }
+
+    pub(super) fn transport(&mut self, s: &mut Section<'_>) -> Option<TransportConfig> {
+        match self.string(s, "kind", "\"file\" or \"smtp\"").as_deref() {
+            None | Some("file") => {
+                let dir = self
+                    .string(s, "dir", "a directory path")
+                    .unwrap_or_else(|| "var/outbox".into());
+                Some(TransportConfig::File {
+                    dir: PathBuf::from(dir),
+                })
+            }
+            Some("smtp") => {
+                let host = self.required_string(s, "host", "a host name")?;
+                let tls = self.tls(s, &host);
+                let port = self.port(
+                    s,
+                    "port",
+                    match tls {
+                        Tls::Tls => 465,
+                        Tls::StartTls => 587,
+                        Tls::None => 25,
+                    },
+                );
+                let username = self.string(s, "username", "a user name");
+                let password = self.secret(s);
+                if username.is_some() != password.is_some() {
+                    self.problem(s.key("username"), "give both username and a password (password, password_file or password_env), or neither");
+                }
+                let parallel = match self.get(s, "parallel") {
+                    None => 4,
+                    Some(Value::Integer(n)) if (1..=64).contains(n) => *n as usize,
+                    Some(v) => {
+                        self.problem(
+                            s.key("parallel"),
+                            format!(
+                                "expected a number of connections from 1 to 64, found {}",
+                                type_name(v)
+                            ),
+                        );
+                        4
+                    }
+                };
+                Some(TransportConfig::Smtp(SmtpConfig {
+                    host,
+                    port,
+                    tls,
+                    username,
+                    password,
+                    parallel,
+                }))
+            }
+            Some(other) => {
+                self.problem(
+                    s.key("kind"),
+                    format!("expected \"file\" or \"smtp\", found \"{other}\""),
+                );
+                None
+            }
+        }
+    }
+}
