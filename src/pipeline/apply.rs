@@ -19,7 +19,9 @@ use crate::ticket::model::{Direction, MessageKind, Outcome, Status};
 
 use super::{BatchClock, MailResult, Prepared};
 
-/// Writes what `d` decided about `mail`, and says what became of it.
+/// Writes what `d` decided about `mail`, and says what became of it. `row` is the decision's
+/// ticket as load read it, when it has one (this transaction wrote nothing to it since).
+#[allow(clippy::too_many_arguments)]
 pub fn apply(
     app: &App<'_>,
     c: &mut AnyConnection,
@@ -27,6 +29,7 @@ pub fn apply(
     p: &Prepared,
     mail: &InboundMail,
     d: &Decision<'_>,
+    row: Option<Ticket>,
     clock: BatchClock,
 ) -> diesel::QueryResult<MailResult> {
     let mut w = Writer {
@@ -43,7 +46,7 @@ pub fn apply(
             due_at: clock.due_at,
         },
         ticket_id: d.ticket,
-        row: None,
+        row,
         pending: TicketChanges::default(),
         inbound_id: None,
         sent: false,

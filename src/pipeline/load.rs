@@ -16,7 +16,8 @@ use crate::ticket::model::{Outcome, TicketState};
 use crate::ticket::thread::{self, Lookups, Tagged};
 
 /// Reads what deciding about `mail` needs. `seen` are the stored mails with the same dedupe
-/// key (exactly the same bytes were dealt with before this is called).
+/// key (exactly the same bytes were dealt with before this is called). The rows of the
+/// candidate tickets go to `rows` too, for the applier (it reads none of them again).
 #[allow(clippy::too_many_arguments)]
 pub fn facts<'a>(
     app: &App<'a>,
@@ -27,6 +28,7 @@ pub fn facts<'a>(
     raw: &'a [u8],
     seen: &[SeenMail],
     now: i64,
+    rows: &mut Vec<Ticket>,
 ) -> diesel::QueryResult<Facts<'a>> {
     let cfg = app.cfg;
     let earlier_copy = seen
@@ -151,10 +153,8 @@ pub fn facts<'a>(
     ids.sort_unstable();
     ids.dedup();
     if !ids.is_empty() {
-        f.tickets = models::tickets_by_ids(c, &ids)?
-            .iter()
-            .map(|t| (t.id, state(t)))
-            .collect();
+        *rows = models::tickets_by_ids(c, &ids)?;
+        f.tickets = rows.iter().map(|t| (t.id, state(t))).collect();
     }
     Ok(f)
 }

@@ -315,6 +315,7 @@ impl Pipeline<'_> {
             }
             Parsed::Mail(mail, class) => (mail.as_ref(), class),
         };
+        let mut rows = Vec::new();
         let facts = load::facts(
             self.0,
             c,
@@ -324,9 +325,11 @@ impl Pipeline<'_> {
             &p.raw.bytes,
             &seen,
             clock.received_at,
+            &mut rows,
         )?;
         let decision = decide(&facts);
-        apply::apply(self.0, c, mailbox, p, mail, &decision, clock)
+        let row = rows.into_iter().find(|t| Some(t.id) == decision.ticket);
+        apply::apply(self.0, c, mailbox, p, mail, &decision, row, clock)
     }
 }
 

@@ -22,8 +22,8 @@ pub fn backend() -> String {
     std::env::var("POSTDESK_TEST_BACKEND").unwrap_or_else(|_| "sqlite".into())
 }
 
-/// A value tests/run.sh exports for the real servers. The tests that need one are
-/// `#[ignore]`d with the reason, so a bare `cargo test` lists them as ignored (never as passed);
+/// A value tests/run.sh exports for the real servers. The tests that need one carry an ignore
+/// attribute with the reason, so a bare `cargo test` lists them as ignored (never as passed);
 /// tests/run.sh runs them with `--include-ignored`, and there a missing value is a failure.
 pub fn server_env(name: &str) -> String {
     std::env::var(name).unwrap_or_else(|_| {
