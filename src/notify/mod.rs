@@ -269,23 +269,16 @@ impl Notifier<'_> {
         mut out: OutgoingMail,
         answer: Answer,
     ) -> diesel::QueryResult<Option<i64>> {
-        let rendered = match self.templates.render(template, ctx) {
-            Ok(r) => r,
-            Err(e) => {
-                models::insert_event(
-                    c,
-                    ticket_id,
-                    answer.now,
-                    "system",
-                    &format!("{kind}_failed"),
-                    &e.to_string(),
-                )?;
-                return Ok(None);
-            }
-        };
-        out.text = rendered.text;
-        out.html = rendered.html;
-        match compose(&out) {
+        let made = self
+            .templates
+            .render(template, ctx)
+            .map_err(NotifyError::from)
+            .and_then(|r| {
+                out.text = r.text;
+                out.html = r.html;
+                Ok(compose(&out)?)
+            });
+        match made {
             Ok(raw) => outbox::enqueue(
                 c,
                 Some(ticket_id),
