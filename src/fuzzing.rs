@@ -19,18 +19,24 @@ pub fn mail_pipeline(raw: &[u8]) {
     let class = classify::classify(&mail, &own, "example.test");
     let _ = (class.may_answer(), class.reason());
 
-    // Threading: every candidate id but the first is "known", so `decide` walks them all.
+    // Threading: every candidate id but the first is "known" or "shared" (alternately), so
+    // `decide` walks them all.
     let candidates = thread::candidate_ids(&mail.in_reply_to, &mail.references);
     let mut lookups = thread::Lookups::default();
     for (i, id) in candidates.iter().enumerate().skip(1) {
-        lookups.known.insert(id.to_string(), i as i64);
+        let map = match i % 2 {
+            0 => &mut lookups.known,
+            _ => &mut lookups.shared,
+        };
+        map.insert(id.to_string(), i as i64);
     }
-    lookups.tagged =
-        thread::parse_subject_tag(&mail.subject, &["Support", "RT"]).map(|id| thread::Tagged {
-            ticket_id: id,
-            sender_known: false,
-        });
-    let _ = thread::decide(&candidates, &lookups, thread::StrangerTag::NewTicket);
+    lookups.tagged = thread::parse_subject_tag(&mail.subject, &["Support", "RT"]);
+    let _ = thread::decide(
+        &candidates,
+        &lookups,
+        thread::StrangerTag::NewTicket,
+        thread::Sender::default(),
+    );
     let _ = thread::subject_key(&mail.subject);
     if let Some(ti) = &mail.thread_index {
         let _ = parse::thread_index_root(ti);

@@ -257,6 +257,10 @@ pub struct ThreadingConfig {
     pub extra_subject_tags: Vec<String>,
     /// `tag_from_stranger`: whether a subject tag from a non-participant joins the ticket.
     pub stranger_tag: crate::ticket::thread::StrangerTag,
+    /// `join_colleagues`: a sender from the requester's own domain whose mail threads into the
+    /// ticket becomes a participant (receives the answers). Off by default: on a shared
+    /// domain (a free-mail provider) it would let any of its users join.
+    pub join_colleagues: bool,
 }
 
 impl Default for ThreadingConfig {
@@ -265,6 +269,7 @@ impl Default for ThreadingConfig {
             reopen_window: Duration::from_secs(30 * 86400),
             extra_subject_tags: Vec::new(),
             stranger_tag: crate::ticket::thread::StrangerTag::NewTicket,
+            join_colleagues: false,
         }
     }
 }
@@ -306,6 +311,8 @@ pub struct Limits {
     /// HTML given to the sanitiser, and decoded text stored, are cut to these sizes.
     pub max_html_size: usize,
     pub max_text_size: usize,
+    /// Cc addresses taken from one mail as participants; the rest are recorded, not mailed.
+    pub max_participants: usize,
 }
 
 impl Limits {
@@ -337,6 +344,7 @@ impl Default for Limits {
             max_attachments: 200,
             max_html_size: 5 * 1024 * 1024,
             max_text_size: 2 * 1024 * 1024,
+            max_participants: 50,
         }
     }
 }

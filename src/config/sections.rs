@@ -248,11 +248,13 @@ impl Reader {
                         d.stranger_tag
                     }
                 };
+                let join_colleagues = self.bool(&mut s, "join_colleagues", d.join_colleagues);
                 self.unknown_keys(&s);
                 ThreadingConfig {
                     reopen_window,
                     extra_subject_tags,
                     stranger_tag,
+                    join_colleagues,
                 }
             }
             None => ThreadingConfig::default(),
@@ -377,6 +379,11 @@ impl Reader {
                         as usize,
                     max_html_size: self.size(&mut s, "max_html_size", d.max_html_size),
                     max_text_size: self.size(&mut s, "max_text_size", d.max_text_size),
+                    max_participants: self.count(
+                        &mut s,
+                        "max_participants",
+                        d.max_participants as u32,
+                    ) as usize,
                 };
                 self.unknown_keys(&s);
                 l

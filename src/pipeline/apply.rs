@@ -154,6 +154,9 @@ impl<'a> Writer<'a, '_> {
                 let t = self.ticket()?;
                 models::add_participant(self.c, t, address, name.as_deref(), role)?;
             }
+            Action::RemoveParticipant { address } => {
+                models::remove_participant(self.c, self.ticket()?, address)?;
+            }
             Action::Event {
                 on,
                 actor,

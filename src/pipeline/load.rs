@@ -13,7 +13,7 @@ use crate::store::models::{self, SeenMail, Ticket};
 use crate::store::AnyConnection;
 use crate::ticket::decide::{BouncedRow, Facts};
 use crate::ticket::model::{Outcome, TicketState};
-use crate::ticket::thread::{self, Lookups, Tagged};
+use crate::ticket::thread::{self, Lookups};
 
 /// Reads what deciding about `mail` needs. `seen` are the stored mails with the same dedupe
 /// key (exactly the same bytes were dealt with before this is called). The rows of the
@@ -73,6 +73,13 @@ pub fn facts<'a>(
 
     let l = &mut f.lookups;
     l.known = models::tickets_of_message_ids(c, &f.candidates)?;
+    let absent: Vec<&str> = f
+        .candidates
+        .iter()
+        .copied()
+        .filter(|id| !l.known.contains_key(*id))
+        .collect();
+    l.shared = models::tickets_of_thread_refs(c, &absent)?;
     for id in &f.candidates {
         if l.known.contains_key(*id) {
             break;
@@ -86,12 +93,7 @@ pub fn facts<'a>(
     }
     if let Some(t) = thread::parse_subject_tag(&mail.subject, &cfg.subject_tags()) {
         if models::ticket_exists(c, t)? {
-            let sender_known =
-                cfg.agent(&sender).is_some() || models::is_participant(c, t, &sender)?;
-            l.tagged = Some(Tagged {
-                ticket_id: t,
-                sender_known,
-            });
+            l.tagged = Some(t);
         }
     }
     if let Some(t) = tokens
@@ -136,14 +138,16 @@ pub fn facts<'a>(
         }
     }
 
-    // The rows of every ticket the mail may land on, in one query.
-    let l = &f.lookups;
+    // The rows of every ticket the mail may land on, and which of them the sender takes part
+    // in, in one query each.
+    let l = &mut f.lookups;
     let mut ids: Vec<i64> = l
         .known
         .values()
         .chain(l.ours.values())
+        .chain(l.shared.values())
         .copied()
-        .chain(l.tagged.as_ref().map(|t| t.ticket_id))
+        .chain(l.tagged)
         .chain(l.plus_address)
         .chain(l.thread_index)
         .chain(l.subject)
@@ -152,6 +156,9 @@ pub fn facts<'a>(
         .collect();
     ids.sort_unstable();
     ids.dedup();
+    l.member_of = models::tickets_with_participant(c, &ids, &sender)?
+        .into_iter()
+        .collect();
     if !ids.is_empty() {
         *rows = models::tickets_by_ids(c, &ids)?;
         f.tickets = rows.iter().map(|t| (t.id, state(t))).collect();
@@ -172,5 +179,6 @@ pub fn state(t: &Ticket) -> TicketState {
         first_response_at: t.first_response_at,
         updated_at: t.updated_at,
         time_spent_ms: t.time_spent_ms,
+        requester: t.requester.clone(),
     }
 }

@@ -32,6 +32,8 @@ pub enum Action {
         name: Option<String>,
         role: &'static str,
     },
+    /// Someone who no longer receives the ticket's answers.
+    RemoveParticipant { address: String },
     /// An entry in a ticket's history.
     Event {
         /// `None`: the mail's ticket; else that ticket.

@@ -21,6 +21,11 @@ pub enum Command {
     },
     /// `#time 30m`: time spent on the ticket, in milliseconds.
     Time(i64),
+    /// `#cc +ADDR -ADDR`: who receives the answers besides the requester (lower case).
+    Cc {
+        add: Vec<String>,
+        remove: Vec<String>,
+    },
 }
 
 /// Whom `#assign` names.
@@ -84,6 +89,11 @@ pub const TABLE: &[Spec] = &[
         name: "time",
         aliases: &[],
         parse: time,
+    },
+    Spec {
+        name: "cc",
+        aliases: &[],
+        parse: cc,
     },
 ];
 
@@ -165,6 +175,45 @@ fn time(args: &[&str]) -> Result<Command, String> {
             "'{v}' is more than a day: add time spent in pieces of at most 24h"
         )),
         ms => Ok(Command::Time(ms)),
+    }
+}
+
+fn cc(args: &[&str]) -> Result<Command, String> {
+    if args.is_empty() {
+        return Err("#cc needs +address or -address".into());
+    }
+    let (mut add, mut remove) = (Vec::new(), Vec::new());
+    for a in args {
+        let (list, addr) = match a.strip_prefix('-') {
+            Some(rest) => (&mut remove, rest),
+            None => (&mut add, a.strip_prefix('+').unwrap_or(a)),
+        };
+        let addr = addr.trim_start_matches('<').trim_end_matches([',', '>']);
+        if !plain_address(addr) {
+            return Err(format!(
+                "'{a}' is not a mail address (write +name@example.org)"
+            ));
+        }
+        list.push(addr.to_lowercase());
+    }
+    Ok(Command::Cc { add, remove })
+}
+
+/// `local@domain` with nothing that could reach a header as more than one address.
+fn plain_address(a: &str) -> bool {
+    match a.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && domain.contains('.')
+                && a.len() <= 254
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !domain.contains('@')
+                && !a
+                    .chars()
+                    .any(|c| c.is_whitespace() || c.is_control() || "<>,;:\"()[]\\".contains(c))
+        }
+        None => false,
     }
 }
 
@@ -266,6 +315,40 @@ impl Command {
                     .collect::<Vec<_>>()
                     .join(" ");
                 one(Change::Tags(tags), format!("tags {said}"))
+            }
+            Command::Cc { add, remove } => {
+                let own = ctx.cfg.own_addresses();
+                let mut actions = Vec::new();
+                for a in add {
+                    if own.contains(a) || ctx.cfg.agent(a).is_some() {
+                        return Err(format!(
+                            "{a} is the desk's own or an agent's address: agents hear of the ticket anyway"
+                        ));
+                    }
+                    actions.push(Action::AddParticipant {
+                        address: a.clone(),
+                        name: None,
+                        role: "cc",
+                    });
+                }
+                for a in remove {
+                    if *a == ticket.requester {
+                        return Err(format!(
+                            "{a} asked for the ticket and always receives its answers"
+                        ));
+                    }
+                    actions.push(Action::RemoveParticipant { address: a.clone() });
+                }
+                let said = add
+                    .iter()
+                    .map(|a| format!("+{a}"))
+                    .chain(remove.iter().map(|a| format!("-{a}")))
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                Effect {
+                    actions,
+                    done: format!("cc {said}"),
+                }
             }
             Command::Time(ms) => {
                 ticket.time_spent_ms = ticket.time_spent_ms.saturating_add(*ms);
@@ -450,6 +533,91 @@ mod tests {
         }
         let got = parse("#frobnicate");
         assert!(got.errors[0].1.contains("#time"), "{:?}", got.errors);
+    }
+
+    #[test]
+    fn cc_adds_and_removes_plain_addresses_only() {
+        let got =
+            parse("#cc +Dave@Customer.example <erin@customer.example>, -old@customer.example");
+        assert_eq!(
+            got.commands,
+            vec![Command::Cc {
+                add: vec![
+                    "dave@customer.example".into(),
+                    "erin@customer.example".into()
+                ],
+                remove: vec!["old@customer.example".into()],
+            }],
+            "{:?}",
+            got.errors
+        );
+        for bad in [
+            "#cc",
+            "#cc +nobody",
+            "#cc +a@b",
+            "#cc +a@b.example,c@d.example",
+            "#cc +\"x\"@b.example",
+            "#cc +a@@b.example",
+            "#cc +a@b.example.",
+        ] {
+            let got = parse(bad);
+            assert!(
+                got.commands.is_empty() && got.errors.len() == 1,
+                "{bad}: {got:?}"
+            );
+        }
+
+        let cfg = crate::config::Config::parse(
+            include_str!("../../config/postdesk.toml"),
+            std::path::Path::new("postdesk.toml"),
+        )
+        .expect("the shipped config");
+        let agent = &cfg.agents[0];
+        let ctx = Ctx {
+            cfg: &cfg,
+            agent,
+            now: 0,
+        };
+        let mut t = TicketState {
+            id: 7,
+            status: "open".into(),
+            priority: "normal".into(),
+            queue: "general".into(),
+            assignee: None,
+            tags: "[]".into(),
+            sla_policy: None,
+            first_response_at: None,
+            updated_at: 0,
+            time_spent_ms: 0,
+            requester: "carol@customer.example".into(),
+        };
+        let cc = |add: &[&str], remove: &[&str]| Command::Cc {
+            add: add.iter().map(|s| s.to_string()).collect(),
+            remove: remove.iter().map(|s| s.to_string()).collect(),
+        };
+        let e = cc(&["dave@customer.example"], &["old@customer.example"])
+            .effect(&ctx, &mut t)
+            .unwrap();
+        assert_eq!(
+            e.actions,
+            vec![
+                Action::AddParticipant {
+                    address: "dave@customer.example".into(),
+                    name: None,
+                    role: "cc"
+                },
+                Action::RemoveParticipant {
+                    address: "old@customer.example".into()
+                }
+            ]
+        );
+        assert_eq!(e.done, "cc +dave@customer.example -old@customer.example");
+        let err = cc(&[], &["carol@customer.example"]).effect(&ctx, &mut t);
+        assert!(err.unwrap_err().contains("asked for the ticket"));
+        let err = cc(&[&agent.address], &[]).effect(&ctx, &mut t);
+        assert!(err.unwrap_err().contains("agent"));
+        let err = cc(&[&cfg.identity.address], &[]).effect(&ctx, &mut t);
+        assert!(err.is_err());
     }
 
     #[test]

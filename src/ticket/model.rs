@@ -93,6 +93,8 @@ pub struct TicketState {
     pub first_response_at: Option<i64>,
     pub updated_at: i64,
     pub time_spent_ms: i64,
+    /// The address the ticket was opened for.
+    pub requester: String,
 }
 
 /// A ticket's stored tags. Unreadable tags are an error, never an empty list: a change

@@ -1,13 +1,18 @@
 //! Threading: which ticket an incoming mail belongs to. Pure decisions over data the pipeline
 //! has already looked up; no I/O here.
 //!
-//! Layers, first match wins: a Message-ID named by In-Reply-To or References that we know
-//! (received or sent) or that carries our HMAC (a self-reference); the subject tag
-//! `[Tag #id]` (from a participant, unless configured otherwise); a plus address we handed
-//! out (`support+42.MAC@`); an Outlook Thread-Index; else a new ticket. A reply to a ticket
-//! closed longer than the reopen window opens a new ticket linked to the old one.
+//! Layers, first match wins: a Message-ID named by In-Reply-To or References that is a mail of
+//! the ticket (received or sent) or that carries our HMAC (a self-reference), or an ancestor
+//! the ticket's mail referenced but we never received when the sender takes part in that
+//! ticket; the subject tag `[Tag #id]` (from a participant, unless configured otherwise); a
+//! plus address we handed out (`support+42.MAC@`); an Outlook Thread-Index; else a new
+//! ticket. A reply to a ticket closed longer than the reopen window opens a new ticket linked
+//! to the old one.
+//!
+//! Joining a ticket does not make the sender one who receives its answers: that is
+//! [`takes_part`] (the pipeline decides it; an agent adds others with `#cc`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// How a mail was matched to an existing ticket (`inbound --json` field `matched_by`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,26 +49,27 @@ pub enum ThreadDecision {
     New { reason: Option<String> },
 }
 
-/// A subject tag naming an existing ticket.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Tagged {
-    pub ticket_id: i64,
-    /// The sender takes part in that ticket (requester, CC, or an agent).
-    pub sender_known: bool,
-}
-
-/// Everything the pipeline looked up for one mail. Ids in `known` and `ours` are checked in
-/// candidate order; `ours` holds our own HMAC-carrying ids whose ticket exists.
+/// Everything the pipeline looked up for one mail. Ids in `known`, `ours` and `shared` are
+/// checked in candidate order.
 #[derive(Debug, Default)]
 pub struct Lookups<'a> {
+    /// Message-IDs of mail stored on a ticket (received or sent by us).
     pub known: HashMap<String, i64>,
+    /// Our own HMAC-carrying ids whose ticket exists.
     pub ours: HashMap<&'a str, i64>,
-    pub tagged: Option<Tagged>,
+    /// Ancestors we never received that a ticket's mail referenced: the same conversation
+    /// only for someone who takes part in that ticket, since two strangers' mails may both
+    /// answer one newsletter or list post.
+    pub shared: HashMap<String, i64>,
+    /// The existing ticket a subject tag names.
+    pub tagged: Option<i64>,
     pub plus_address: Option<i64>,
     pub thread_index: Option<i64>,
     /// A ticket with the same subject key, for a reply that lost its threading headers, when
     /// joining it leaks nothing (list mail, or a sender who takes part in the ticket).
     pub subject: Option<i64>,
+    /// The tickets among all of the above that the sender takes part in (a participant).
+    pub member_of: HashSet<i64>,
 }
 
 /// Whether a tag from someone who is not a participant joins the ticket.
@@ -130,8 +136,25 @@ pub fn parse_subject_tag<S: AsRef<str>>(subject: &str, tags: &[S]) -> Option<i64
     None
 }
 
+/// Who sent the mail, as far as threading cares.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Sender {
+    /// An agent whose mail was verified: agents take part in every ticket.
+    pub verified_agent: bool,
+    /// The mail came through a mailing list: its conversation is public, so a shared ancestor
+    /// is the list's thread (and joining makes nobody a participant).
+    pub list: bool,
+}
+
 /// Decides the ticket for a mail from what was looked up.
-pub fn decide(candidates: &[&str], l: &Lookups<'_>, stranger: StrangerTag) -> ThreadDecision {
+pub fn decide(
+    candidates: &[&str],
+    l: &Lookups<'_>,
+    stranger: StrangerTag,
+    sender: Sender,
+) -> ThreadDecision {
+    let member = |t: i64| sender.verified_agent || l.member_of.contains(&t);
+    let mut reasons = Vec::new();
     for id in candidates {
         if let Some(&ticket_id) = l.known.get(*id).or_else(|| l.ours.get(*id)) {
             return ThreadDecision::Existing {
@@ -139,20 +162,31 @@ pub fn decide(candidates: &[&str], l: &Lookups<'_>, stranger: StrangerTag) -> Th
                 matched_by: MatchedBy::References,
             };
         }
+        if let Some(&ticket_id) = l.shared.get(*id) {
+            if member(ticket_id) || sender.list {
+                return ThreadDecision::Existing {
+                    ticket_id,
+                    matched_by: MatchedBy::References,
+                };
+            }
+            let why = format!("refers to {id} as ticket #{ticket_id}'s mail did, but the sender takes no part in that ticket");
+            if !reasons.contains(&why) {
+                reasons.push(why);
+            }
+        }
     }
-    let mut reason = None;
     if let Some(t) = l.tagged {
-        if t.sender_known || stranger == StrangerTag::Join {
+        if member(t) || stranger == StrangerTag::Join {
             return ThreadDecision::Existing {
-                ticket_id: t.ticket_id,
+                ticket_id: t,
                 matched_by: MatchedBy::SubjectTag,
             };
         }
-        reason = Some(format!(
-            "the subject names ticket #{}, but the sender takes no part in it",
-            t.ticket_id
+        reasons.push(format!(
+            "the subject names ticket #{t}, but the sender takes no part in it"
         ));
     }
+    let reason = (!reasons.is_empty()).then(|| reasons.join("; "));
     if let Some(ticket_id) = l.plus_address {
         return ThreadDecision::Existing {
             ticket_id,
@@ -172,6 +206,16 @@ pub fn decide(candidates: &[&str], l: &Lookups<'_>, stranger: StrangerTag) -> Th
         };
     }
     ThreadDecision::New { reason }
+}
+
+/// Whether the sender of a mail that joined a ticket becomes one of its participants (who
+/// receive the answers): someone who already is, or with `[threading] join_colleagues`, a
+/// sender from the requester's own domain. Anyone else's mail is kept on the ticket for the
+/// agents, but knowing a Message-ID, a plus address or a Thread-Index must not be enough to
+/// receive another customer's answers.
+pub fn takes_part(member: bool, sender: &str, requester: &str, join_colleagues: bool) -> bool {
+    let domain = |a: &str| a.rsplit_once('@').map(|(_, d)| d.to_ascii_lowercase());
+    member || (join_colleagues && domain(sender).is_some() && domain(sender) == domain(requester))
 }
 
 /// Reply and forward prefixes in the languages mail clients write them.
@@ -313,50 +357,111 @@ mod tests {
 
     #[test]
     fn every_layer_in_order() {
-        let tag = |sender_known| {
-            Some(Tagged {
-                ticket_id: 9,
-                sender_known,
-            })
-        };
         let mut l = Lookups {
             known: HashMap::from([("<b@x>".to_string(), 2), ("<a@x>".to_string(), 1)]),
             ours: HashMap::from([("<ticket-5.abc@y>", 5)]),
-            tagged: tag(true),
+            shared: HashMap::from([("<news@list>".to_string(), 3)]),
+            tagged: Some(9),
             plus_address: Some(7),
             thread_index: Some(8),
             subject: Some(6),
+            member_of: HashSet::from([9, 3]),
         };
         use MatchedBy::*;
         use StrangerTag::*;
+        let nobody = Sender::default();
+        let agent = Sender {
+            verified_agent: true,
+            list: false,
+        };
         // (candidates, expected): references beat everything, in candidate order, ours too.
         let table: Vec<(Vec<&str>, ThreadDecision)> = vec![
             (vec!["<b@x>", "<a@x>"], existing(2, References)),
             (vec!["<a@x>", "<b@x>"], existing(1, References)),
             (vec!["<z@x>", "<ticket-5.abc@y>"], existing(5, References)),
+            (vec!["<news@list>", "<a@x>"], existing(3, References)),
             (vec!["<z@x>"], existing(9, SubjectTag)),
         ];
         for (cands, want) in table {
-            assert_eq!(decide(&cands, &l, NewTicket), want, "{cands:?}");
+            assert_eq!(decide(&cands, &l, NewTicket, nobody), want, "{cands:?}");
         }
         // A stranger's tag does not join by default; the next layer decides.
-        l.tagged = tag(false);
-        assert_eq!(decide(&[], &l, NewTicket), existing(7, PlusAddress));
-        assert_eq!(decide(&[], &l, Join), existing(9, SubjectTag));
+        l.member_of.clear();
+        assert_eq!(decide(&[], &l, NewTicket, nobody), existing(7, PlusAddress));
+        assert_eq!(decide(&[], &l, Join, nobody), existing(9, SubjectTag));
+        assert_eq!(decide(&[], &l, NewTicket, agent), existing(9, SubjectTag));
         l.plus_address = None;
-        assert_eq!(decide(&[], &l, NewTicket), existing(8, ThreadIndex));
+        assert_eq!(decide(&[], &l, NewTicket, nobody), existing(8, ThreadIndex));
         l.thread_index = None;
-        assert_eq!(decide(&[], &l, NewTicket), existing(6, Subject));
+        assert_eq!(decide(&[], &l, NewTicket, nobody), existing(6, Subject));
         l.subject = None;
-        match decide(&[], &l, NewTicket) {
+        match decide(&[], &l, NewTicket, nobody) {
             ThreadDecision::New { reason: Some(r) } => assert!(r.contains("#9"), "{r}"),
             other => panic!("{other:?}"),
         }
         l.tagged = None;
         assert_eq!(
-            decide(&[], &l, NewTicket),
+            decide(&[], &l, NewTicket, nobody),
             ThreadDecision::New { reason: None }
         );
+    }
+
+    #[test]
+    fn a_shared_ancestor_joins_only_its_own_participants() {
+        // Two customers answer the same newsletter: the second is not put on the first's
+        // ticket by the newsletter's id, which the first ticket's mail referenced.
+        let mut l = Lookups {
+            shared: HashMap::from([("<newsletter@shop>".to_string(), 4)]),
+            ..Lookups::default()
+        };
+        let cands = ["<newsletter@shop>"];
+        let nobody = Sender::default();
+        match decide(&cands, &l, StrangerTag::NewTicket, nobody) {
+            ThreadDecision::New { reason: Some(r) } => {
+                assert!(r.contains("#4") && r.contains("<newsletter@shop>"), "{r}")
+            }
+            other => panic!("{other:?}"),
+        }
+        // Even with stranger tags allowed, a shared ancestor is no link.
+        assert!(matches!(
+            decide(&cands, &l, StrangerTag::Join, nobody),
+            ThreadDecision::New { .. }
+        ));
+        // On a mailing list the shared ancestor is the list's thread: the mail joins it (and
+        // its sender still does not become a participant, see `takes_part`).
+        let list = Sender {
+            verified_agent: false,
+            list: true,
+        };
+        assert_eq!(
+            decide(&cands, &l, StrangerTag::NewTicket, list),
+            existing(4, MatchedBy::References)
+        );
+        // The first customer's own later mail (a reply to the same ancestor) does join.
+        l.member_of.insert(4);
+        assert_eq!(
+            decide(&cands, &l, StrangerTag::NewTicket, nobody),
+            existing(4, MatchedBy::References)
+        );
+    }
+
+    #[test]
+    fn who_takes_part() {
+        for (member, sender, requester, colleagues, want) in [
+            (true, "x@other.example", "c@shop.example", false, true),
+            (false, "x@other.example", "c@shop.example", false, false),
+            (false, "x@shop.example", "c@shop.example", false, false),
+            (false, "x@shop.example", "c@SHOP.example", true, true),
+            (false, "x@other.example", "c@shop.example", true, false),
+            (false, "x@shop.example.evil", "c@shop.example", true, false),
+            (false, "nodomain", "nodomain", true, false),
+        ] {
+            assert_eq!(
+                takes_part(member, sender, requester, colleagues),
+                want,
+                "{sender} on {requester}'s ticket"
+            );
+        }
     }
 
     #[test]

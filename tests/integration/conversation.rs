@@ -4,7 +4,7 @@
 use crate::util::{header, Env};
 use serde_json::Value;
 
-const AGENTS: &str = r#"
+pub(crate) const AGENTS: &str = r#"
 [[agents]]
 address = "alice@example.test"
 name = "Alice Agent"
@@ -18,19 +18,19 @@ role = "agent"
 queues = ["general"]
 "#;
 
-fn env() -> Env {
+pub(crate) fn env() -> Env {
     Env::with(AGENTS, None)
 }
 
 /// A customer's first mail.
-fn customer_mail(id: &str, subject: &str, body: &str) -> String {
+pub(crate) fn customer_mail(id: &str, subject: &str, body: &str) -> String {
     format!(
         "From: Carol Customer <carol@example.com>\r\nTo: support@example.test\r\nSubject: {subject}\r\n\
          Message-ID: <{id}>\r\nDate: Sat, 21 Nov 2026 10:00:00 +0000\r\n\r\n{body}\r\n"
     )
 }
 
-fn ingest(e: &Env, mail: &str) -> Value {
+pub(crate) fn ingest(e: &Env, mail: &str) -> Value {
     let out = e.run_stdin(&["ingest", "-"], mail.as_bytes());
     assert!(
         out.status.success(),
@@ -41,7 +41,7 @@ fn ingest(e: &Env, mail: &str) -> Value {
 }
 
 /// The outbox files written for `to`, of outbox kind `kind`, as raw text.
-fn sent(e: &Env, kind: &str, to: &str) -> Vec<String> {
+pub(crate) fn sent(e: &Env, kind: &str, to: &str) -> Vec<String> {
     let ids: Vec<String> = e
         .outbox()
         .iter()
@@ -56,7 +56,7 @@ fn sent(e: &Env, kind: &str, to: &str) -> Vec<String> {
 
 /// The body of a composed mail's text part, decoded enough for assertions (our mail is
 /// quoted-printable or 7bit; soft line breaks are joined).
-fn text_part(mail: &str) -> String {
+pub(crate) fn text_part(mail: &str) -> String {
     let start = mail.find("Content-Type: text/plain").expect("a text part");
     let body = &mail[start..];
     let body = &body[body.find("\r\n\r\n").unwrap() + 4..];
@@ -72,13 +72,13 @@ fn text_part(mail: &str) -> String {
 }
 
 /// The address in a mail's Reply-To header (`"Name" <address>`).
-fn reply_address(mail: &str) -> String {
+pub(crate) fn reply_address(mail: &str) -> String {
     let v = header(mail, "Reply-To").expect("a Reply-To header");
     v[v.find('<').unwrap() + 1..v.find('>').unwrap()].to_string()
 }
 
 /// Opens a ticket from Carol and returns (ticket id, the notification Alice got).
-fn ticket_with_notification(e: &Env) -> (i64, String) {
+pub(crate) fn ticket_with_notification(e: &Env) -> (i64, String) {
     let row = ingest(
         e,
         &customer_mail(
@@ -95,7 +95,7 @@ fn ticket_with_notification(e: &Env) -> (i64, String) {
 
 /// Alice's answer to a notification, as her mail client writes it: To the Reply-To, threaded,
 /// her text and commands above the quoted notification.
-fn agent_reply(notification: &str, from: &str, to: &str, top: &str) -> String {
+pub(crate) fn agent_reply(notification: &str, from: &str, to: &str, top: &str) -> String {
     let mid = header(notification, "Message-ID").unwrap();
     let refs = header(notification, "References").unwrap_or_default();
     let subject = header(notification, "Subject").unwrap();

@@ -519,11 +519,13 @@ fn postgresql_connections_can_require_tls() {
     assert_eq!(env.tickets().len(), 1);
 }
 
+/// The requester takes part; someone else who answers their mail (copying others) is kept on
+/// the ticket but receives no answers (issue #21: knowing a Message-ID is not enough).
 #[test]
-fn participants_are_the_requester_and_whoever_else_writes() {
+fn participants_are_the_requester_not_whoever_writes() {
     let env = Env::new();
     env.ingest(&["plain.eml"]);
-    let colleague = "From: Dave Colleague <dave@customer.example>\r\nTo: support@example.test\r\nCc: carol@customer.example\r\nSubject: Re: Printer on fire\r\nMessage-ID: <dave-1@customer.example>\r\nIn-Reply-To: <plain-1@customer.example>\r\n\r\nSame here.\r\n";
+    let colleague = "From: Dave Colleague <dave@customer.example>\r\nTo: support@example.test\r\nCc: carol@customer.example, erin@customer.example\r\nSubject: Re: Printer on fire\r\nMessage-ID: <dave-1@customer.example>\r\nIn-Reply-To: <plain-1@customer.example>\r\n\r\nSame here.\r\n";
     assert!(env
         .run_stdin(&["ingest", "-"], colleague.as_bytes())
         .status
@@ -542,13 +544,15 @@ fn participants_are_the_requester_and_whoever_else_writes() {
     got.sort();
     assert_eq!(
         got,
-        vec![
-            (
-                "carol@customer.example".to_string(),
-                "requester".to_string()
-            ),
-            ("dave@customer.example".to_string(), "cc".to_string())
-        ]
+        vec![(
+            "carol@customer.example".to_string(),
+            "requester".to_string()
+        )]
+    );
+    assert_eq!(
+        env.inbound()[1]["ticket_id"],
+        1,
+        "Dave's mail is on the ticket"
     );
 }
 

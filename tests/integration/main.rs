@@ -8,6 +8,7 @@ mod cluster;
 mod conversation;
 mod corpus;
 mod digest;
+mod hostile;
 mod imap;
 mod ingest;
 mod mutt;

@@ -65,22 +65,21 @@ pub fn tickets_of_message_ids(c: &mut Conn, ids: &[&str]) -> QueryResult<HashMap
         .select((messages::message_id, messages::ticket_id))
         .load(c)?;
     // Descending order: the oldest message's ticket is inserted last and wins.
-    let mut found: HashMap<String, i64> = rows.into_iter().collect();
-    let rest: Vec<&str> = ids
-        .iter()
-        .copied()
-        .filter(|i| !found.contains_key(*i))
-        .collect();
-    if !rest.is_empty() {
-        // Ids we never received, but an earlier mail referenced too: the same conversation.
-        let shared: Vec<(String, i64)> = thread_refs::table
-            .filter(thread_refs::ref_id.eq_any(rest))
-            .order(thread_refs::id.desc())
-            .select((thread_refs::ref_id, thread_refs::ticket_id))
-            .load(c)?;
-        found.extend(shared);
+    Ok(rows.into_iter().collect())
+}
+
+/// Ids we never received but a ticket's mail referenced, and the ticket that referenced each
+/// (the oldest, as for messages).
+pub fn tickets_of_thread_refs(c: &mut Conn, ids: &[&str]) -> QueryResult<HashMap<String, i64>> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
     }
-    Ok(found)
+    let rows: Vec<(String, i64)> = thread_refs::table
+        .filter(thread_refs::ref_id.eq_any(ids))
+        .order(thread_refs::id.desc())
+        .select((thread_refs::ref_id, thread_refs::ticket_id))
+        .load(c)?;
+    Ok(rows.into_iter().collect())
 }
 
 /// The newest mail the customer side (not agents, not us) wrote on a ticket: its Message-ID

@@ -48,7 +48,7 @@ pub fn insert_participants(
     Ok(())
 }
 
-/// `(address, name, role)` of a ticket's participants.
+/// Whether the address takes part in the ticket.
 pub fn is_participant(c: &mut Conn, ticket: i64, address: &str) -> QueryResult<bool> {
     diesel::select(diesel::dsl::exists(
         participants::table.find((ticket, address.to_string())),
@@ -56,6 +56,30 @@ pub fn is_participant(c: &mut Conn, ticket: i64, address: &str) -> QueryResult<b
     .get_result(c)
 }
 
+/// Which of `tickets` the address takes part in, in one query.
+pub fn tickets_with_participant(
+    c: &mut Conn,
+    tickets: &[i64],
+    address: &str,
+) -> QueryResult<Vec<i64>> {
+    if tickets.is_empty() {
+        return Ok(Vec::new());
+    }
+    participants::table
+        .filter(participants::ticket_id.eq_any(tickets))
+        .filter(participants::address.eq(address))
+        .select(participants::ticket_id)
+        .load(c)
+}
+
+/// Removes a participant; whether there was one.
+pub fn remove_participant(c: &mut Conn, ticket: i64, address: &str) -> QueryResult<bool> {
+    diesel::delete(participants::table.find((ticket, address.to_string())))
+        .execute(c)
+        .map(|n| n > 0)
+}
+
+/// `(address, name, role)` of a ticket's participants.
 pub fn participants_of_ticket(
     c: &mut Conn,
     ticket: i64,

@@ -97,25 +97,38 @@ pub fn decide<'a>(f: &Facts<'a>) -> Decision<'a> {
         return d;
     }
     let sender = mail.sender();
-    let (mut existing, mut matched_by, mut thread_reason) =
-        match thread::decide(&f.candidates, &f.lookups, cfg.threading.stranger_tag) {
-            ThreadDecision::Existing {
-                ticket_id,
-                matched_by,
-            } => (Some(ticket_id), Some(matched_by), None),
-            ThreadDecision::New { reason } => (None, None, reason),
-        };
-
-    // An agent's mail is obeyed only when verified; otherwise it is a customer's mail.
-    let mut agent_note = None;
-    if let (Some(agent), MailClass::Person) = (cfg.agent(&sender), f.class) {
-        let verified = match cfg.security.agent_auth {
+    // An agent's mail is obeyed only when verified; otherwise it is a customer's mail, and the
+    // agent's address counts for nothing in threading either.
+    let agent = match (cfg.agent(&sender), f.class) {
+        (Some(agent), MailClass::Person) => Some(agent),
+        _ => None,
+    };
+    let verified = agent.is_some()
+        && match cfg.security.agent_auth {
             AgentAuth::TrustedRelay => true,
             AgentAuth::Token => f.agent_token.is_some(),
             AgentAuth::Dkim => {
                 dkim_aligned(&mail.auth_results, &cfg.security.authserv_ids, &sender)
             }
         };
+    let (mut existing, mut matched_by, mut thread_reason) = match thread::decide(
+        &f.candidates,
+        &f.lookups,
+        cfg.threading.stranger_tag,
+        thread::Sender {
+            verified_agent: verified,
+            list: matches!(f.class, MailClass::List(_)),
+        },
+    ) {
+        ThreadDecision::Existing {
+            ticket_id,
+            matched_by,
+        } => (Some(ticket_id), Some(matched_by), None),
+        ThreadDecision::New { reason } => (None, None, reason),
+    };
+
+    let mut agent_note = None;
+    if let Some(agent) = agent {
         // The agent's own reply address names the ticket most surely.
         if let Some(t) = f
             .agent_token
@@ -248,11 +261,21 @@ pub fn decide<'a>(f: &Facts<'a>) -> Decision<'a> {
     };
     let lands = match (outcome, existing) {
         (Outcome::NewTicket, _) => {
-            d.actions.push(Action::OpenTicket(Box::new(new_ticket(
-                f, &sender, linked_to, &triage,
-            ))));
+            let (plan, left_out) = new_ticket(f, &sender, linked_to, &triage);
+            d.actions.push(Action::OpenTicket(Box::new(plan)));
             d.actions
                 .push(Action::SyncSla(SlaSync::Event(SlaEvent::Opened)));
+            if left_out > 0 {
+                d.actions.push(Action::Event {
+                    on: None,
+                    actor: "system".into(),
+                    kind: "participants_capped",
+                    detail: Detail::Text(format!(
+                        "{left_out} more Cc addresses were not taken as participants (limits.max_participants = {}); they receive no answers unless an agent adds them with #cc",
+                        cfg.limits.max_participants
+                    )),
+                });
+            }
             true
         }
         (_, Some(_)) => kind.is_some(),
@@ -286,14 +309,29 @@ pub fn decide<'a>(f: &Facts<'a>) -> Decision<'a> {
     if !absent.is_empty() {
         a.push(Action::RememberReferences(absent));
     }
-    // Whoever writes on an existing ticket takes part in it from now on (the requester
-    // already does, so for them this changes nothing).
-    if let (Outcome::Reply, Some(from)) = (outcome, &mail.from) {
-        a.push(Action::AddParticipant {
-            address: from.address.clone(),
-            name: from.name.clone(),
-            role: "cc",
-        });
+    // A reply from someone who does not take part in the ticket is kept for the agents, but
+    // they receive no answers until an agent adds them (`#cc +ADDR`): knowing a Message-ID,
+    // a plus address or a Thread-Index is not enough to read another customer's mail.
+    if let (Outcome::Reply, Some(from), Some(t)) = (outcome, &mail.from, existing) {
+        let member = f.lookups.member_of.contains(&t);
+        let requester = f.tickets.get(&t).map_or("", |t| t.requester.as_str());
+        let joins = thread::takes_part(member, &sender, requester, cfg.threading.join_colleagues);
+        if joins && !member {
+            a.push(Action::AddParticipant {
+                address: from.address.clone(),
+                name: from.name.clone(),
+                role: "cc",
+            });
+        } else if !joins {
+            a.push(Action::Event {
+                on: Some(t),
+                actor: sender.clone(),
+                kind: "not_participant",
+                detail: Detail::Text(format!(
+                    "{sender} does not take part in the ticket: the mail is kept, but answers do not go to them (add them with #cc +{sender})"
+                )),
+            });
+        }
     }
     if outcome == Outcome::NewTicket {
         a.push(Action::Event {
@@ -361,13 +399,14 @@ pub fn decide<'a>(f: &Facts<'a>) -> Decision<'a> {
     d
 }
 
-/// The ticket a new conversation opens, as the rules made it.
+/// The ticket a new conversation opens, as the rules made it, and how many Cc addresses were
+/// left out by `limits.max_participants`.
 fn new_ticket(
     f: &Facts<'_>,
     requester: &str,
     linked_to: Option<i64>,
     triage: &rules::Decision,
-) -> NewTicket {
+) -> (NewTicket, usize) {
     let (mail, cfg) = (f.mail, f.cfg);
     let a = &triage.actions;
     let queue = a.queue.clone().unwrap_or_else(|| f.mailbox.queue.clone());
@@ -383,15 +422,22 @@ fn new_ticket(
         mail.from.as_ref().and_then(|f| f.name.clone()),
         "requester",
     )];
+    // Linear in the Cc list, and at most `max_participants` taken: a mail copied to thousands
+    // must not make every answer go to thousands.
+    let mut taken: std::collections::HashSet<&str> = std::collections::HashSet::from([requester]);
+    let mut left_out = 0;
     for cc in &mail.cc {
-        if !own.contains(&cc.address)
-            && cfg.agent(&cc.address).is_none()
-            && !people.iter().any(|p| p.0 == cc.address)
-        {
-            people.push((cc.address.clone(), cc.name.clone(), "cc"));
+        let addr = cc.address.as_str();
+        if own.iter().any(|o| o == addr) || cfg.agent(addr).is_some() || !taken.insert(addr) {
+            continue;
         }
+        if people.len() > cfg.limits.max_participants {
+            left_out += 1;
+            continue;
+        }
+        people.push((cc.address.clone(), cc.name.clone(), "cc"));
     }
-    NewTicket {
+    let plan = NewTicket {
         subject: if mail.subject.is_empty() {
             "(no subject)".into()
         } else {
@@ -408,7 +454,8 @@ fn new_ticket(
         people,
         rules: triage.matched.clone(),
         queue,
-    }
+    };
+    (plan, left_out)
 }
 
 /// A customer wrote on a ticket: reply rules apply, and the SLA clocks learn of it (a

@@ -75,10 +75,12 @@ fn ticket(id: i64, status: &str) -> TicketState {
         first_response_at: None,
         updated_at: 1_000,
         time_spent_ms: 0,
+        requester: "carol@customer.example".into(),
     }
 }
 
-/// Decides `m` with the subject tag naming `on` (a stored ticket) when given.
+/// Decides `m` with the subject tag naming `on` (a stored ticket) when given; a sender who is
+/// not an agent takes part in it.
 fn decide_with<'a>(
     cfg: &'a Config,
     m: &'a InboundMail,
@@ -88,10 +90,10 @@ fn decide_with<'a>(
     let mut lookups = Lookups::default();
     let mut tickets = HashMap::new();
     if let Some(t) = on {
-        lookups.tagged = Some(thread::Tagged {
-            ticket_id: t.id,
-            sender_known: true,
-        });
+        lookups.tagged = Some(t.id);
+        if cfg.agent(&m.sender()).is_none() {
+            lookups.member_of.insert(t.id);
+        }
         tickets.insert(t.id, t);
     }
     let f = Facts {
@@ -341,16 +343,116 @@ fn unreadable_stored_tags_are_left_alone() {
 }
 
 #[test]
-fn an_unverified_agent_address_is_a_customers_mail() {
+fn an_unverified_agent_address_is_a_strangers_mail() {
     let mut cfg = config();
     cfg.security.agent_auth = AgentAuth::Token;
-    let m = mail("alice@example.test", "Re: [Support #7] x", "#status closed");
-    let d = decide_with(&cfg, &m, &MailClass::Person, Some(ticket(7, "open")));
-    assert_eq!(d.outcome, Outcome::Reply);
-    assert!(d.agent.is_none());
-    assert!(d.reason.unwrap().contains("not verified"));
-    assert!(!d
-        .actions
-        .iter()
-        .any(|a| matches!(a, Action::Set(Change::Status(Status::Closed)))));
+    // A forged agent From with the ticket's tag neither commands nor reopens the ticket: it
+    // is a stranger's mail, which a subject tag does not join.
+    for status in ["open", "closed"] {
+        let m = mail("alice@example.test", "Re: [Support #7] x", "#status closed");
+        let d = decide_with(&cfg, &m, &MailClass::Person, Some(ticket(7, status)));
+        assert_eq!(
+            (d.outcome, d.ticket),
+            (Outcome::NewTicket, None),
+            "{status}"
+        );
+        assert!(d.agent.is_none());
+        let reason = d.reason.unwrap();
+        assert!(reason.contains("not verified"), "{reason}");
+        assert!(reason.contains("takes no part"), "{reason}");
+        assert!(!d.actions.iter().any(|a| matches!(a, Action::Set(_))));
+    }
+}
+
+/// Decides a reply from `from` that names ticket 7's own mail in In-Reply-To.
+fn reply_by_reference<'a>(cfg: &'a Config, m: &'a InboundMail, member: bool) -> Decision<'a> {
+    let mut lookups = Lookups {
+        known: HashMap::from([("<ack-7@example.test>".to_string(), 7)]),
+        ..Lookups::default()
+    };
+    if member {
+        lookups.member_of.insert(7);
+    }
+    let f = Facts {
+        cfg,
+        mailbox: &cfg.mailboxes[0],
+        mail: m,
+        class: &MailClass::Person,
+        raw: b"",
+        now: 2_000,
+        earlier_copy: None,
+        candidates: vec!["<ack-7@example.test>"],
+        lookups,
+        agent_token: None,
+        bounce: None,
+        tickets: HashMap::from([(7, ticket(7, "open"))]),
+    };
+    decide(&f)
+}
+
+#[test]
+fn a_stranger_who_threads_by_reference_is_kept_but_receives_no_answers() {
+    let mut cfg = config();
+    let m = mail("mallory@evil.example", "Re: Printer", "Me too.");
+    let d = reply_by_reference(&cfg, &m, false);
+    assert_eq!((d.outcome, d.ticket), (Outcome::Reply, Some(7)));
+    let k = kinds(&d);
+    assert!(k.contains(&"AddMessage".to_string()), "{k:?}");
+    assert!(k.contains(&"event:not_participant".to_string()), "{k:?}");
+    assert!(!k.contains(&"AddParticipant".to_string()), "{k:?}");
+
+    // The requester's colleague joins only where the desk allows it.
+    let m = mail("dave@customer.example", "Re: Printer", "Same here.");
+    let d = reply_by_reference(&cfg, &m, false);
+    assert!(!kinds(&d).contains(&"AddParticipant".to_string()));
+    cfg.threading.join_colleagues = true;
+    let d = reply_by_reference(&cfg, &m, false);
+    assert!(kinds(&d).contains(&"AddParticipant".to_string()));
+    let m = mail("mallory@evil.example", "Re: Printer", "Me too.");
+    let d = reply_by_reference(&cfg, &m, false);
+    assert!(!kinds(&d).contains(&"AddParticipant".to_string()));
+
+    // A participant's reply changes nothing about who takes part.
+    let m = mail("carol@customer.example", "Re: Printer", "More.");
+    let k = kinds(&reply_by_reference(&cfg, &m, true));
+    assert!(!k.contains(&"AddParticipant".to_string()), "{k:?}");
+    assert!(!k.contains(&"event:not_participant".to_string()), "{k:?}");
+}
+
+#[test]
+fn a_mail_to_thousands_takes_at_most_max_participants() {
+    let cfg = config();
+    let mut m = mail("carol@customer.example", "Party", "All invited.");
+    m.cc = (0..10_000)
+        .map(|i| MailAddr {
+            name: None,
+            address: format!("guest{}@customer.example", i % 9_000),
+        })
+        .chain([MailAddr {
+            name: None,
+            address: "alice@example.test".into(),
+        }])
+        .collect();
+    let d = decide_with(&cfg, &m, &MailClass::Person, None);
+    let Action::OpenTicket(t) = &d.actions[0] else {
+        panic!("{:?}", d.actions[0])
+    };
+    assert_eq!(t.people.len(), 1 + cfg.limits.max_participants);
+    assert_eq!(t.people[0].2, "requester");
+    assert!(t.people.iter().all(|p| p.0 != "alice@example.test"));
+    let capped = d.actions.iter().find_map(|a| match a {
+        Action::Event {
+            kind: "participants_capped",
+            detail: Detail::Text(t),
+            ..
+        } => Some(t.clone()),
+        _ => None,
+    });
+    // 9,000 distinct guests (the rest repeat), 50 taken.
+    assert!(
+        capped
+            .as_deref()
+            .is_some_and(|t| t.starts_with("8950 more")),
+        "{capped:?}"
+    );
 }
