@@ -14,11 +14,13 @@ impl Reader {
                     "a string such as \"sqlite://var/postdesk.db\" or \"postgres://user@host/db\"",
                 );
                 if let Some(u) = &url {
-                    if !(u.starts_with("sqlite://")
-                        || u.starts_with("postgres://")
-                        || u.starts_with("postgresql://"))
-                    {
-                        self.problem(s.key("url"), format!("expected a URL starting with sqlite:// or postgres://, found \"{u}\""));
+                    let pg = u.starts_with("postgres://") || u.starts_with("postgresql://");
+                    if !(u.starts_with("sqlite://") || pg) {
+                        self.problem(s.key("url"), format!("expected a URL starting with sqlite:// or postgres://, found \"{}\"", crate::store::redact_url(u)));
+                    } else if pg && !plain_userinfo(u) {
+                        // PostgreSQL's own reading ends the password at its first '@' or '/'
+                        // and then echoes the rest as a host name in its messages.
+                        self.problem(s.key("url"), "the user name or password holds '@', '/' or '#': write them percent-encoded (%40, %2F, %23); the URL is not shown as it holds a password");
                     }
                 }
                 self.unknown_keys(&s);
@@ -645,5 +647,16 @@ impl Reader {
                 None
             }
         }
+    }
+}
+
+/// Whether a database URL's user name and password (before the host) hold no `@`, `/` or `#`,
+/// which a URL must percent-encode there.
+fn plain_userinfo(url: &str) -> bool {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    let before_query = rest.split('?').next().unwrap_or(rest);
+    match before_query.rfind('@') {
+        Some(at) => !before_query[..at].contains(['@', '/', '#']),
+        None => true,
     }
 }

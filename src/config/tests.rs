@@ -315,3 +315,31 @@ fn durations_and_sizes() {
     assert_eq!(parse_size("1024"), Ok(1024));
     assert!(parse_size("lots").is_err());
 }
+
+#[test]
+fn a_password_is_hidden_in_every_form_a_login_sends_it() {
+    use base64::Engine as _;
+    let secret = Secret("p\"a\\ss word".into());
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    for echoed in [
+        "NO [AUTHENTICATIONFAILED] LOGIN support \"p\\\"a\\\\ss word\" failed".to_string(),
+        "NO login p\"a\\ss word rejected".to_string(),
+        format!(
+            "NO AUTHENTICATE PLAIN {} failed",
+            b64("\0support\0p\"a\\ss word")
+        ),
+        format!("535 5.7.8 {} rejected", b64("p\"a\\ss word")),
+    ] {
+        let shown = secret.redact_in(&echoed, "support");
+        assert!(shown.contains("***"), "{shown}");
+        assert!(!shown.contains("ss word"), "{shown}");
+        assert!(!shown.contains(&b64("p\"a\\ss word")), "{shown}");
+    }
+    assert_eq!(
+        secret.redact_in(
+            "NO [AUTHENTICATIONFAILED] Authentication failed.",
+            "support"
+        ),
+        "NO [AUTHENTICATIONFAILED] Authentication failed."
+    );
+}

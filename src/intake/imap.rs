@@ -159,9 +159,13 @@ pub async fn login(cfg: &ImapConfig) -> Result<Session, ImapError> {
             c
         }
     };
-    // The password is passed to the server and never into an error message or a log line.
+    // The password is passed to the server and never into an error message or a log line,
+    // not even when the server's refusal echoes the command.
     let refused = |(e, _): (async_imap::error::Error, _)| {
-        ImapError::Login(cfg.username.clone(), e.to_string())
+        ImapError::Login(
+            cfg.username.clone(),
+            cfg.password.redact_in(&e.to_string(), &cfg.username),
+        )
     };
     let session = match cfg.auth {
         ImapAuth::Login => {

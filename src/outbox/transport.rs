@@ -117,6 +117,7 @@ impl Via {
                         }
                         _ => None,
                     },
+                    login: s.username.clone().zip(s.password.clone()),
                     hello: ClientId::Domain(hello.to_string()),
                     idle: Mutex::new(Vec::new()),
                     parallel: s.parallel,
@@ -155,7 +156,7 @@ impl Via {
                 let envelope = Envelope::new(Some(from), to).map_err(|e| bad(e.to_string()))?;
                 smtp.send(&envelope, raw).map_err(|e| TransportError {
                     permanent: e.is_permanent(),
-                    message: e.to_string(),
+                    message: smtp.redact(&e.to_string()),
                 })
             }
         }
@@ -173,6 +174,8 @@ pub struct SmtpSender {
     implicit_tls: bool,
     tls: Option<TlsParameters>,
     credentials: Option<Credentials>,
+    /// The user and password, to hide the password in a server's reply that echoes it.
+    login: Option<(String, crate::config::Secret)>,
     /// Our name in EHLO.
     hello: ClientId,
     /// Open connections not in use; one is taken out per mail and dropped when it breaks.
@@ -235,10 +238,21 @@ impl SmtpSender {
     }
 
     /// Checks that the server answers and accepts us (for `check`).
-    pub fn probe(&self) -> Result<(), lettre::transport::smtp::Error> {
-        let mut c = self.connect()?;
+    pub fn probe(&self) -> Result<(), TransportError> {
+        let mut c = self.connect().map_err(|e| TransportError {
+            permanent: e.is_permanent(),
+            message: self.redact(&e.to_string()),
+        })?;
         let _ = c.quit();
         Ok(())
+    }
+
+    /// A server's message with our password hidden, whatever form it was echoed in.
+    fn redact(&self, message: &str) -> String {
+        match &self.login {
+            Some((user, password)) => password.redact_in(message, user),
+            None => message.to_string(),
+        }
     }
 
     /// Sends one message on an idle open connection, or a new one.

@@ -92,18 +92,110 @@ impl StoreError {
     }
 }
 
-/// Hides a password in a URL for messages: `postgres://u:***@host/db`.
+/// Hides the secrets of a database URL for messages: the password of its user part
+/// (`postgres://u:***@host/db`, however many `@` it holds) and the values of its `password` and
+/// `sslpassword` query parameters. Over-hides rather than leaks when the URL is odd.
 pub fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(s), Some(at)) if at > s => {
-            let creds = &url[s + 3..at];
-            match creds.split_once(':') {
-                Some((user, _)) => format!("{}{}:***{}", &url[..s + 3], user, &url[at..]),
-                None => url.to_string(),
+    let url = redact_query(url);
+    let Some(s) = url.find("://") else {
+        return url;
+    };
+    let rest = &url[s + 3..];
+    match rest.rfind('@') {
+        Some(at) => {
+            let user = &rest[..at];
+            let shown = match user.split_once(':') {
+                Some((name, _)) => format!("{name}:***"),
+                None if user.contains("***") => "***".to_string(),
+                None => user.to_string(),
+            };
+            format!("{}{shown}{}", &url[..s + 3], &rest[at..])
+        }
+        None => url,
+    }
+}
+
+/// The query parameters that carry secrets.
+const SECRET_PARAMS: [&str; 2] = ["password", "sslpassword"];
+
+/// `url` with the values of [`SECRET_PARAMS`] replaced by `***`.
+fn redact_query(url: &str) -> String {
+    let mut out = String::with_capacity(url.len());
+    let mut rest = url;
+    while let Some(i) = rest.find(['?', '&']) {
+        out.push_str(&rest[..=i]);
+        rest = &rest[i + 1..];
+        let end = rest.find('&').unwrap_or(rest.len());
+        match rest[..end].split_once('=') {
+            Some((k, _)) if SECRET_PARAMS.contains(&k) => {
+                out.push_str(k);
+                out.push_str("=***");
+                rest = &rest[end..];
+            }
+            _ => {}
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The secrets written in a database URL, as written and percent-decoded.
+fn url_secrets(url: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    if let Some(s) = url.find("://") {
+        let rest = &url[s + 3..];
+        if let Some((user, _)) = rest.rsplit_once('@') {
+            if let Some((_, password)) = user.split_once(':') {
+                found.push(password.to_string());
             }
         }
-        _ => url.to_string(),
     }
+    for part in url.split(['?', '&']).skip(1) {
+        if let Some((k, v)) = part.split_once('=') {
+            if SECRET_PARAMS.contains(&k) {
+                found.push(v.to_string());
+            }
+        }
+    }
+    let decoded: Vec<String> = found.iter().map(|v| percent_decode(v)).collect();
+    found.extend(decoded);
+    found.retain(|v| !v.is_empty());
+    // Longest first, so a secret that contains another is hidden whole.
+    found.sort_by_key(|v| std::cmp::Reverse(v.len()));
+    found.dedup();
+    found
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        let hex = |c: u8| (c as char).to_digit(16);
+        match (
+            b[i],
+            b.get(i + 1).and_then(|c| hex(*c)),
+            b.get(i + 2).and_then(|c| hex(*c)),
+        ) {
+            (b'%', Some(h), Some(l)) => {
+                out.push((h * 16 + l) as u8);
+                i += 3;
+            }
+            (c, _, _) => {
+                out.push(c);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `text` (a driver's message about `url`, which may quote parts of it) with every secret of
+/// the URL replaced by `***`.
+pub fn redact_in(text: &str, url: &str) -> String {
+    url_secrets(url).iter().fold(text.to_string(), |t, secret| {
+        t.replace(secret.as_str(), "***")
+    })
 }
 
 /// How long a PostgreSQL connection attempt may take when the URL does not say
@@ -129,7 +221,7 @@ fn with_connect_timeout(url: &str) -> String {
 pub fn connect(url: &str) -> Result<AnyConnection, StoreError> {
     let fail = |message: String| StoreError::Connect {
         url: redact_url(url),
-        message,
+        message: redact_in(&message, url),
     };
     if let Some(path) = url.strip_prefix("sqlite://") {
         if path.is_empty() {
@@ -499,5 +591,38 @@ mod tests {
         );
         assert_eq!(redact_url("postgres://u@h/db"), "postgres://u@h/db");
         assert_eq!(redact_url("sqlite://var/x.db"), "sqlite://var/x.db");
+        // Every form a secret takes in a URL, and odd URLs: the secret never shows.
+        for (url, secret) in [
+            ("postgres://u:p@ss@h/db", "p@ss"),
+            ("postgres://u:p%40ss@h/db", "p%40ss"),
+            ("postgres://u@h/db?password=s3cret", "s3cret"),
+            (
+                "postgres://h/db?sslmode=require&password=s3cret&x=1",
+                "s3cret",
+            ),
+            (
+                "postgres://h/db?password=s3cret&application_name=a@b",
+                "s3cret",
+            ),
+            ("postgres://u:s3cret@h/db?options=-c%20x@y", "s3cret"),
+            ("postgresql://u:s3:cret@h:5432/db", "s3:cret"),
+            ("postgres://u:s3cret@h/db?sslpassword=k3y", "k3y"),
+        ] {
+            let shown = redact_url(url);
+            assert!(!shown.contains(secret), "{url} -> {shown}");
+            assert!(shown.contains("***"), "{url} -> {shown}");
+        }
+        assert_eq!(
+            redact_url("postgres://u@h/db?sslmode=require&password=x&application_name=pd"),
+            "postgres://u@h/db?sslmode=require&password=***&application_name=pd"
+        );
+        // A driver's message that quotes the URL's parts, raw or decoded.
+        let url = "postgres://u:p%zz%40ss@h/db?password=other";
+        let msg = "invalid percent-encoded token: \"p%zz%40ss\"; p%zz@ss; other";
+        let shown = redact_in(msg, url);
+        assert!(
+            !shown.contains("p%zz") && !shown.contains("other"),
+            "{shown}"
+        );
     }
 }

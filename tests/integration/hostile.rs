@@ -267,3 +267,42 @@ fn a_mail_copied_to_thousands_makes_answers_go_to_at_most_max_participants() {
     let recipients = answered_to(&e);
     assert_eq!(recipients.len(), 51, "{:?}", &recipients[..3]);
 }
+
+#[test]
+fn database_secrets_never_reach_the_output() {
+    // Nothing listens on port 1: every command fails to connect and says so; a raw '@' in the
+    // password is refused by the config check, which does not show the URL.
+    for (url, says) in [
+        (
+            "postgres://desk:p%40ss%2Fw0rd@127.0.0.1:1/desk?sslmode=disable&password=qu3ry-s3cret",
+            "127.0.0.1",
+        ),
+        (
+            "postgres://desk:p@ss/w0rd@127.0.0.1:1/desk?password=qu3ry-s3cret",
+            "percent-encoded",
+        ),
+    ] {
+        let e = Env::new();
+        let text = std::fs::read_to_string(&e.config)
+            .unwrap()
+            .replace(&e.db_url, url);
+        std::fs::write(&e.config, text).unwrap();
+        for args in [&["migrate"][..], &["check"], &["ingest", "-"], &["serve"]] {
+            let out = crate::util::output_within(
+                e.cmd(args),
+                Some(b"From: a@b.example\r\n\r\nx\r\n"),
+                crate::util::COMMAND_LIMIT,
+            );
+            let all = format!(
+                "{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(!out.status.success(), "{args:?}: {all}");
+            assert!(all.contains(says), "{args:?} says why: {all}");
+            for secret in ["p%40ss", "p@ss", "w0rd", "qu3ry-s3cret"] {
+                assert!(!all.contains(secret), "{args:?} printed {secret}: {all}");
+            }
+        }
+    }
+}
