@@ -70,7 +70,7 @@ impl Secret {
         }
         let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
         let quoted = self.0.replace('\\', "\\\\").replace('"', "\\\"");
-        let mut forms = vec![
+        let mut forms = [
             b64(&format!("\0{user}\0{}", self.0)),
             b64(&format!("{user}\0{user}\0{}", self.0)),
             b64(&self.0),
