@@ -6,6 +6,7 @@ pub mod classify;
 pub mod compose;
 pub mod dkim;
 pub mod dsn;
+pub mod html;
 pub mod ids;
 pub mod parse;
 pub mod quote;

@@ -406,28 +406,9 @@ fn auto_headers(msg: &Message<'_>) -> AutoHeaders {
     }
 }
 
-/// Sanitises HTML from a mail for display: no scripts, event handlers, forms or remote
-/// behaviour survive; links get `rel="noopener noreferrer"`.
-/// With `block_remote_images`, an image's remote `src` is dropped (its alt text stays); inline
-/// (`cid:`) images are kept either way.
+/// Sanitises HTML from a mail for display ([`super::html::sanitize`]).
 pub fn sanitize_html(html: &str, block_remote_images: bool) -> String {
-    let mut b = ammonia::Builder::default();
-    b.link_rel(Some("noopener noreferrer nofollow"));
-    b.add_url_schemes(["cid"]);
-    if block_remote_images {
-        b.attribute_filter(|element, attribute, value| {
-            let remote = {
-                let v = value.trim_start().to_ascii_lowercase();
-                v.starts_with("http:") || v.starts_with("https:") || v.starts_with("//")
-            };
-            if element == "img" && (attribute == "src" || attribute == "srcset") && remote {
-                None
-            } else {
-                Some(value.into())
-            }
-        });
-    }
-    b.clean(html).to_string()
+    super::html::sanitize(html, block_remote_images).0
 }
 
 fn body_bytes(raw: &[u8]) -> &[u8] {
@@ -504,7 +485,14 @@ pub fn parse(raw: &[u8], hash: &str, limits: &ParseLimits) -> Result<InboundMail
                     limits.max_html_size
                 ));
             }
-            sanitize_html(&h, limits.block_remote_images)
+            let (clean, flattened) = super::html::sanitize(&h, limits.block_remote_images);
+            if flattened {
+                limits_hit.push(format!(
+                    "HTML nested deeper than {} elements: flattened beyond that",
+                    super::html::MAX_DEPTH
+                ));
+            }
+            clean
         });
     let mut text = if msg.text_body.is_empty() && html.is_none() {
         String::new()
