@@ -63,12 +63,43 @@ pub fn tagged_subject(reference: &str, subject: &str) -> String {
     }
 }
 
+/// The longest subject we send, in characters (a 200 KB subject from a customer is cut).
+const MAX_SUBJECT_CHARS: usize = 300;
+/// The longest display name, Thread-Topic or Thread-Index we send, in characters.
+const MAX_PHRASE_CHARS: usize = 200;
+/// The longest Message-ID we echo in In-Reply-To or References; longer ones are dropped (no
+/// real mailer makes them, and RFC 5322 §2.1.1 keeps every line within 998 bytes).
+pub const MAX_ID_LEN: usize = 250;
+/// References keeps the first id and the newest ones (RFC 5322 §3.6.4 allows trimming).
+const MAX_REFERENCES: usize = 20;
+
+/// `s` on one line, cut to `max` characters (with an ellipsis when cut).
+fn short(s: &str, max: usize) -> String {
+    let s = one_line(s);
+    match s.char_indices().nth(max) {
+        Some((at, _)) => format!("{}…", &s[..at]),
+        None => s,
+    }
+}
+
+/// A Message-ID fit to echo: one line, `<…@…>` without spaces, at most [`MAX_ID_LEN`] bytes.
+fn sane_id(id: &str) -> Option<String> {
+    let id = one_line(id);
+    (id.len() <= MAX_ID_LEN
+        && id.starts_with('<')
+        && id.ends_with('>')
+        && id.contains('@')
+        && !id.contains(char::is_whitespace))
+    .then_some(id)
+}
+
 fn mailbox(name: Option<&str>, address: &str) -> Result<Mailbox, ComposeError> {
     let addr = address
         .parse()
         .map_err(|_| ComposeError::Address(one_line(address)))?;
     Ok(Mailbox::new(
-        name.map(one_line).filter(|n| !n.is_empty()),
+        name.map(|n| short(n, MAX_PHRASE_CHARS))
+            .filter(|n| !n.is_empty()),
         addr,
     ))
 }
@@ -81,7 +112,7 @@ fn raw_header(name: &'static str, value: &str) -> HeaderValue {
 pub fn compose(mail: &OutgoingMail) -> Result<Vec<u8>, ComposeError> {
     let mut b = Message::builder()
         .from(mailbox(Some(&mail.from_name), &mail.from_address)?)
-        .subject(one_line(&mail.subject))
+        .subject(short(&mail.subject, MAX_SUBJECT_CHARS))
         .message_id(Some(one_line(&mail.message_id)))
         .date(UNIX_EPOCH + Duration::from_millis(mail.date.max(0) as u64))
         .raw_header(raw_header(LOOP_HEADER, &mail.loop_marker));
@@ -97,23 +128,30 @@ pub fn compose(mail: &OutgoingMail) -> Result<Vec<u8>, ComposeError> {
     if mail.hops > 0 {
         b = b.raw_header(raw_header(HOPS_HEADER, &mail.hops.to_string()));
     }
-    if let Some(ti) = &mail.thread_index {
+    if let Some(ti) = mail
+        .thread_index
+        .as_deref()
+        .filter(|t| t.len() <= MAX_PHRASE_CHARS)
+    {
         b = b.raw_header(raw_header("Thread-Index", ti));
     }
     if let Some(topic) = &mail.thread_topic {
-        b = b.raw_header(raw_header("Thread-Topic", topic));
+        b = b.raw_header(raw_header("Thread-Topic", &short(topic, MAX_PHRASE_CHARS)));
     }
-    if let Some(irt) = &mail.in_reply_to {
-        b = b.in_reply_to(one_line(irt));
+    if let Some(irt) = mail.in_reply_to.as_deref().and_then(sane_id) {
+        b = b.in_reply_to(irt);
     }
-    if !mail.references.is_empty() {
-        b = b.references(
-            mail.references
-                .iter()
-                .map(|r| one_line(r))
-                .collect::<Vec<_>>()
-                .join(" "),
-        );
+    let refs: Vec<String> = mail.references.iter().filter_map(|r| sane_id(r)).collect();
+    if !refs.is_empty() {
+        let keep: Vec<&str> = if refs.len() > MAX_REFERENCES {
+            std::iter::once(&refs[0])
+                .chain(&refs[refs.len() - (MAX_REFERENCES - 1)..])
+                .map(String::as_str)
+                .collect()
+        } else {
+            refs.iter().map(String::as_str).collect()
+        };
+        b = b.references(keep.join(" "));
     }
     if let Some(auto) = mail.auto_submitted {
         b = b
@@ -197,6 +235,42 @@ mod tests {
             raw.iter().all(|b| b.is_ascii()),
             "8-bit bytes must be encoded"
         );
+    }
+
+    #[test]
+    fn no_line_is_longer_than_rfc_5322_allows() {
+        let long_id = format!("<{}@example.com>", "x".repeat(100_000));
+        let mut m = sample();
+        m.subject = format!("[Support #3] {}", "word ".repeat(40_000));
+        m.in_reply_to = Some(long_id.clone());
+        m.references = (0..60)
+            .map(|i| format!("<{i}.{}@example.com>", "r".repeat(150)))
+            .chain([long_id.clone(), "<c1@example.com>".into()])
+            .collect();
+        m.to[0].0 = Some("Zoë ".repeat(2_000));
+        m.thread_topic = Some("t".repeat(5_000));
+        let raw = compose(&m).unwrap();
+        let text = String::from_utf8_lossy(&raw);
+        for line in text.split("\r\n") {
+            assert!(line.len() <= 998, "{} bytes: {}…", line.len(), &line[..80]);
+        }
+        assert!(
+            !text.contains(&"x".repeat(1_000)),
+            "the 100 KB id is dropped"
+        );
+        let back = parse(&raw, &content_hash(&raw), &ParseLimits::default()).unwrap();
+        assert!(
+            back.subject.starts_with("[Support #3] word word"),
+            "{}",
+            back.subject
+        );
+        assert!(back.subject.len() < 1_000);
+        // The newest references survive (the one the mail answers last), the oversized not.
+        assert_eq!(
+            back.references.last().map(String::as_str),
+            Some("<c1@example.com>")
+        );
+        assert!(back.in_reply_to.is_empty(), "{:?}", back.in_reply_to);
     }
 
     #[test]
