@@ -172,7 +172,7 @@ pub(super) fn sla_sweep(cfg: &Config, now: Option<String>, no_send: bool) -> Out
     if !no_send && !ids.is_empty() {
         out["sent"] = json!(deliver_held(&pipeline, &mut c, &ids, hold)?.sent);
     }
-    println!("{out}");
+    say!("{out}");
     Ok(())
 }
 
@@ -222,7 +222,7 @@ pub(super) fn digest_cmd(cfg: &Config, name: &str, dry_run: bool, now: Option<St
 pub(super) fn outbox_retry(cfg: &Config, id: i64) -> Outcome {
     let mut c = open_store(cfg)?;
     if models::requeue_outbox(&mut c, id, now_ms()).map_err(Failure::runtime)? {
-        println!("outbox #{id} is queued for delivery again; `serve` delivers it");
+        say!("outbox #{id} is queued for delivery again; `serve` delivers it");
         Ok(())
     } else {
         Err(Failure::runtime(format!(

@@ -5,7 +5,7 @@ use super::*;
 pub(super) fn check(cfg: &Config) -> Outcome {
     let mut bad = 0;
     let mut report = |ok: bool, what: String| {
-        println!("{} {what}", if ok { "ok  " } else { "FAIL" });
+        say!("{} {what}", if ok { "ok  " } else { "FAIL" });
         if !ok {
             bad += 1;
         }
@@ -110,15 +110,15 @@ pub(super) fn rules_test(
     } else {
         let matched = t["matched"].as_array().cloned().unwrap_or_default();
         if matched.is_empty() {
-            println!("no rule matches");
+            say!("no rule matches");
         }
         for (i, m) in matched.iter().enumerate() {
-            println!("{}. {}", i + 1, m.as_str().unwrap_or_default());
+            say!("{}. {}", i + 1, m.as_str().unwrap_or_default());
         }
-        println!("would become:");
+        say!("would become:");
         if let Some(o) = t["ticket"].as_object() {
             for (k, v) in o {
-                println!(
+                say!(
                     "  {k}: {}",
                     if v.is_string() {
                         v.as_str().unwrap_or_default().to_string()

@@ -249,9 +249,9 @@ pub fn run(cli: Cli) -> Outcome {
                 .map_err(Failure::runtime)?;
             let applied = store::migrate(&mut c).map_err(Failure::runtime)?;
             if applied.is_empty() {
-                println!("database is up to date");
+                say!("database is up to date");
             } else {
-                println!(
+                say!(
                     "applied {} migration(s): {}",
                     applied.len(),
                     applied.join(", ")
@@ -359,8 +359,29 @@ fn deliver_held(
 /// How long `ingest` holds the rows it creates from other senders, to deliver them itself.
 const HOLD_MS: i64 = 10 * 60 * 1000;
 
+/// Prints a line to standard output. A reader that went away (`postdesk tickets | head`) ends
+/// the command quietly, as it ends any Unix tool, instead of a panic in `println!`; any other
+/// failure to write is reported.
+macro_rules! say {
+    () => { $crate::cli::write_line(format_args!("")) };
+    ($($t:tt)*) => { $crate::cli::write_line(format_args!($($t)*)) };
+}
+pub(crate) use say;
+
+pub(crate) fn write_line(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_fmt(args).and_then(|()| out.write_all(b"\n")) {
+        if e.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("postdesk: cannot write the output: {e}");
+        std::process::exit(1);
+    }
+}
+
 fn print_json(v: &Value) {
-    println!(
+    say!(
         "{}",
         serde_json::to_string_pretty(v).unwrap_or_else(|_| "null".into())
     );

@@ -58,9 +58,14 @@ pub(super) fn tickets(
         print_json(&Value::Array(arr));
     } else {
         for t in &list {
-            println!(
+            say!(
                 "#{:<6} {:<9} {:<7} {:<12} {:<32} {}",
-                t.id, t.status, t.priority, t.queue, t.requester, t.subject
+                t.id,
+                t.status,
+                t.priority,
+                t.queue,
+                t.requester,
+                t.subject
             );
         }
         eprintln!("{} ticket(s)", list.len());
@@ -116,12 +121,12 @@ pub(super) fn ticket(cfg: &Config, id: i64, as_json: bool) -> Outcome {
     if as_json {
         print_json(&v);
     } else {
-        println!(
+        say!(
             "{} {}",
             ticket_ref(&cfg.identity.subject_tag, t.id),
             t.subject
         );
-        println!(
+        say!(
             "status {}, priority {}, queue {}, requester {}, assignee {}",
             t.status,
             t.priority,
@@ -130,7 +135,7 @@ pub(super) fn ticket(cfg: &Config, id: i64, as_json: bool) -> Outcome {
             t.assignee.as_deref().unwrap_or("nobody")
         );
         for m in &messages {
-            println!(
+            say!(
                 "\n--- {} {} {} from {} ({})",
                 rfc3339(m.date),
                 m.direction,
@@ -138,11 +143,11 @@ pub(super) fn ticket(cfg: &Config, id: i64, as_json: bool) -> Outcome {
                 m.from_addr,
                 m.message_id
             );
-            println!("{}", m.text_body.trim_end());
+            say!("{}", m.text_body.trim_end());
         }
-        println!();
+        say!();
         for e in &events {
-            println!("{} {} {}: {}", rfc3339(e.at), e.actor, e.kind, e.detail);
+            say!("{} {} {}: {}", rfc3339(e.at), e.actor, e.kind, e.detail);
         }
     }
     Ok(())
@@ -171,9 +176,15 @@ pub(super) fn inbound(cfg: &Config, failed: bool, as_json: bool) -> Outcome {
                 .map(|t| format!("#{t}"))
                 .unwrap_or_else(|| "-".into());
             let note = r.error.as_deref().or(r.reason.as_deref()).unwrap_or("");
-            println!(
+            say!(
                 "{:<6} {:<10} {:<11} {:<7} {:<32} {} {}",
-                r.id, r.mailbox, r.outcome, ticket, r.from_addr, r.subject, note
+                r.id,
+                r.mailbox,
+                r.outcome,
+                ticket,
+                r.from_addr,
+                r.subject,
+                note
             );
         }
         eprintln!("{} mail(s)", rows.len());
@@ -208,7 +219,7 @@ pub(super) fn outbox_cmd(cfg: &Config, pending: bool, failed: bool, as_json: boo
         print_json(&Value::Array(arr));
     } else {
         for r in &rows {
-            println!(
+            say!(
                 "{:<6} {:<8} {:<5} {:<8} {} {}",
                 r.id,
                 r.status,

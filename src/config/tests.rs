@@ -343,3 +343,26 @@ fn a_password_is_hidden_in_every_form_a_login_sends_it() {
         "NO [AUTHENTICATIONFAILED] Authentication failed."
     );
 }
+
+#[test]
+fn a_rule_template_is_a_name_never_a_path() {
+    let dir = tempfile::tempdir().unwrap();
+    let inner = dir.path().join("templates");
+    std::fs::create_dir(&inner).unwrap();
+    // A pair outside the templates directory that "../outside" would reach.
+    for ext in ["txt", "html"] {
+        std::fs::write(dir.path().join(format!("outside.{ext}.hbs")), "x").unwrap();
+    }
+    let text = format!(
+        "{GOOD}\n[templates]\ndir = \"{}\"\n\n[[rules]]\nname = \"r\"\nactions = {{ template = \"../outside\" }}\n",
+        inner.display()
+    );
+    let e = errors(&text);
+    assert!(
+        e.iter()
+            .any(|l| l.contains("rules[0]") && l.contains("expected a template name")),
+        "{e:?}"
+    );
+    assert!(!crate::templates::exists("../outside", Some(&inner)));
+    assert!(crate::templates::is_plain_name("ack_vip-2"));
+}

@@ -148,10 +148,21 @@ fn names_in(dir: &Path) -> Vec<String> {
 /// Whether template `name` exists: built in, or as a pair of files in `dir`.
 pub fn exists(name: &str, dir: Option<&Path>) -> bool {
     builtin(name, false).is_some()
-        || dir.is_some_and(|d| {
-            d.join(format!("{name}.txt.hbs")).is_file()
-                && d.join(format!("{name}.html.hbs")).is_file()
-        })
+        || is_plain_name(name)
+            && dir.is_some_and(|d| {
+                d.join(format!("{name}.txt.hbs")).is_file()
+                    && d.join(format!("{name}.html.hbs")).is_file()
+            })
+}
+
+/// A template name is a file name stem in `[templates] dir`, never a path: letters, digits,
+/// `-` and `_` (so `../x` cannot read outside the directory).
+pub fn is_plain_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 100
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 /// Compiles one pair into registries of its own: a process that sends only acknowledgements
@@ -159,7 +170,7 @@ pub fn exists(name: &str, dir: Option<&Path>) -> bool {
 fn compile(name: &str, dir: Option<&Path>) -> Result<Compiled, TemplateError> {
     let source = |html: bool| -> Result<(String, String), TemplateError> {
         let file = format!("{name}.{}.hbs", if html { "html" } else { "txt" });
-        if let Some(d) = dir {
+        if let Some(d) = dir.filter(|_| is_plain_name(name)) {
             let path = d.join(&file);
             if path.is_file() {
                 return std::fs::read_to_string(&path)

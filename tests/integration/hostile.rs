@@ -306,3 +306,18 @@ fn database_secrets_never_reach_the_output() {
         }
     }
 }
+
+#[test]
+fn a_reader_that_stops_early_ends_a_command_quietly() {
+    let e = Env::new();
+    e.ingest(&["plain.eml"]);
+    // `postdesk check | head -1`, with the reader gone before the first line is written.
+    for args in [&["check"][..], &["inbound", "--json"], &["tickets"]] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let out = e.cmd(args).stdout(writer).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert!(out.status.success(), "{args:?}: {:?} {err}", out.status);
+    }
+}

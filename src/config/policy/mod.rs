@@ -553,7 +553,9 @@ impl Reader {
                     }
                 }
                 if let Some(t) = self.string(&mut a_s, "template", "the name of a mail template") {
-                    if crate::templates::exists(&t, templates_dir) {
+                    if !crate::templates::is_plain_name(&t) {
+                        self.problem(a_s.key("template"), format!("expected a template name (letters, digits, - and _, the file name without .txt.hbs), found \"{t}\""));
+                    } else if crate::templates::exists(&t, templates_dir) {
                         actions.template = Some(t);
                     } else {
                         self.problem(a_s.key("template"), format!("names the template '{t}', which is neither built in nor a pair {t}.txt.hbs / {t}.html.hbs in [templates] dir"));
