@@ -411,16 +411,46 @@ pub fn sanitize_html(html: &str, block_remote_images: bool) -> String {
     super::html::sanitize(html, block_remote_images).0
 }
 
+/// The body of a raw mail: what follows the first blank line (`\n\n` or `\n\r\n`, whichever
+/// line endings the mail uses), or nothing.
 fn body_bytes(raw: &[u8]) -> &[u8] {
-    let pos = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .map(|p| p + 4)
-        .or_else(|| raw.windows(2).position(|w| w == b"\n\n").map(|p| p + 2));
-    match pos {
-        Some(p) => &raw[p..],
-        None => &[],
+    for (i, _) in raw.iter().enumerate().filter(|(_, &c)| c == b'\n') {
+        match &raw[i + 1..] {
+            [b'\n', body @ ..] | [b'\r', b'\n', body @ ..] => return body,
+            _ => {}
+        }
     }
+    &[]
+}
+
+/// Feeds `body` to `h` with every CR LF as LF, after its length so normalised: the same mail
+/// stored from a Maildir (LF) and read over IMAP (CR LF) has one dedupe key, and two mails
+/// that differ anywhere in the body have two.
+fn hash_normalised_body(h: &mut Sha256, body: &[u8]) {
+    let crlf = body.windows(2).filter(|w| w == b"\r\n").count();
+    h.update(((body.len() - crlf) as u64).to_le_bytes());
+    let mut rest = body;
+    while let Some(p) = rest.windows(2).position(|w| w == b"\r\n") {
+        h.update(&rest[..p]);
+        rest = &rest[p + 1..];
+    }
+    h.update(rest);
+}
+
+/// A mail whose lines end in CR alone (old Mac mailers, some gateways) with CR LF instead, so
+/// that the parser sees its header fields apart; `None` for any other mail.
+fn cr_only_fixed(raw: &[u8]) -> Option<Vec<u8>> {
+    if raw.contains(&b'\n') || !raw.contains(&b'\r') {
+        return None;
+    }
+    let mut out = Vec::with_capacity(raw.len() + raw.len() / 32);
+    for &c in raw {
+        out.push(c);
+        if c == b'\r' {
+            out.push(b'\n');
+        }
+    }
+    Some(out)
 }
 
 /// Parses one raw mail. `hash` is its [`content_hash`] (used to synthesise a missing id).
@@ -428,6 +458,8 @@ pub fn parse(raw: &[u8], hash: &str, limits: &ParseLimits) -> Result<InboundMail
     if raw.iter().all(|b| b.is_ascii_whitespace()) {
         return Err(ParseError::Empty);
     }
+    let fixed = cr_only_fixed(raw);
+    let raw = fixed.as_deref().unwrap_or(raw);
     let msg = MessageParser::default()
         .parse(raw)
         .ok_or(ParseError::NoHeaders)?;
@@ -454,7 +486,14 @@ pub fn parse(raw: &[u8], hash: &str, limits: &ParseLimits) -> Result<InboundMail
         .date()
         .filter(|d| d.is_valid())
         .map(|d| d.to_timestamp() * 1000);
-    let from = msg.from().and_then(|a| a.first()).and_then(addr);
+    // The first From header (a second one is a forgery's favourite trick: mail-parser would
+    // give the last), and in it the first mailbox with an address.
+    let mut from_headers = msg.header_values(HeaderName::From);
+    let from = from_headers
+        .next()
+        .and_then(|v| v.as_address())
+        .and_then(|a| addr_list(Some(a)).into_iter().next());
+    let more_from = from_headers.count();
 
     if msg.parts.len() > limits.max_mime_parts {
         return Err(ParseError::OverLimit(format!(
@@ -471,6 +510,12 @@ pub fn parse(raw: &[u8], hash: &str, limits: &ParseLimits) -> Result<InboundMail
         )));
     }
     let mut limits_hit = Vec::new();
+    if more_from > 0 {
+        limits_hit.push(format!(
+            "{} From header fields: the first is taken",
+            more_from + 1
+        ));
+    }
     let mut html = msg
         .html_bodies()
         .find_map(|p| match &p.body {
@@ -613,11 +658,11 @@ pub fn parse(raw: &[u8], hash: &str, limits: &ParseLimits) -> Result<InboundMail
             .unwrap_or("")
             .trim()
             .as_bytes(),
-        body_bytes(raw),
     ] {
         h.update((part.len() as u64).to_le_bytes());
         h.update(part);
     }
+    hash_normalised_body(&mut h, body_bytes(raw));
 
     let x = extra(&msg);
     Ok(InboundMail {

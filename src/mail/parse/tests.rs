@@ -323,3 +323,54 @@ fn dedupe_key_ignores_received_trail() {
     assert_eq!(a.dedupe_key, b.dedupe_key);
     assert_ne!(a.dedupe_key, c.dedupe_key);
 }
+
+#[test]
+fn dedupe_keys_compare_the_whole_normalised_body() {
+    let head = "From: a@example.com\nSubject: s\nMessage-ID: <d@example.com>\nDate: Sat, 21 Nov 2026 10:00:00 +0000\n\n";
+    // LF-only mails that differ before a CR LF pair in the body are two mails.
+    let one = p(&format!("{head}first\r\n\r\nsame tail\n"));
+    let two = p(&format!("{head}second\r\n\r\nsame tail\n"));
+    assert_ne!(one.dedupe_key, two.dedupe_key);
+    // The same mail with CR LF (IMAP) and LF (Maildir) line endings is one mail.
+    let lf = format!("{head}line one\nline two\n");
+    let crlf = lf.replace('\n', "\r\n");
+    assert_eq!(p(&lf).dedupe_key, p(&crlf).dedupe_key);
+    assert_ne!(
+        p(&lf).dedupe_key,
+        p(&format!("{head}line one\nline 2\n")).dedupe_key
+    );
+    for (raw, body) in [
+        ("a: b\n\nx", "x"),
+        ("a: b\r\n\r\nx\r\n\r\ny", "x\r\n\r\ny"),
+        ("a: b\n\r\nx", "x"),
+        ("a: b\nc: d", ""),
+    ] {
+        assert_eq!(body_bytes(raw.as_bytes()), body.as_bytes(), "{raw:?}");
+    }
+}
+
+#[test]
+fn the_first_from_header_counts_and_a_second_is_flagged() {
+    let m = p("From: carol@example.com\r\nFrom: ceo@example.test\r\nTo: support@example.test\r\nSubject: s\r\n\r\nx\r\n");
+    assert_eq!(m.sender(), "carol@example.com");
+    assert!(
+        m.limits_hit
+            .iter()
+            .any(|l| l.contains("2 From header fields")),
+        "{:?}",
+        m.limits_hit
+    );
+    // In one From, the first mailbox with an address.
+    let m = p("From: \"Nobody\" <>, Carol <carol@example.com>\r\nSubject: s\r\n\r\nx\r\n");
+    assert_eq!(m.sender(), "carol@example.com");
+    assert!(m.limits_hit.is_empty());
+}
+
+#[test]
+fn a_mail_with_cr_only_line_endings_is_read_field_by_field() {
+    let m = p("From: carol@example.com\rTo: support@example.test\rReply-To: other@example.net\rSubject: Old Mac\rMessage-ID: <cr@example.com>\r\rBody line\rsecond\r");
+    assert_eq!(m.sender(), "carol@example.com");
+    assert_eq!(m.subject, "Old Mac");
+    assert_eq!(m.message_id, "<cr@example.com>");
+    assert!(m.text.contains("Body line"), "{:?}", m.text);
+}
