@@ -10,13 +10,14 @@ fn domain_of(address: &str) -> &str {
     address.rsplit_once('@').map(|(_, d)| d).unwrap_or("")
 }
 
-/// Relaxed alignment (DMARC style, without a public-suffix list): the same domain, or one a
-/// subdomain of the other.
+/// Relaxed alignment (DMARC, RFC 7489 §3.1.1): the same organisational domain by the Public
+/// Suffix List, so `mail.example.test` aligns with `example.test`, and a signature by a public
+/// suffix (`test`, `co.uk`) aligns with nothing.
 fn aligned(a: &str, b: &str) -> bool {
-    let (a, b) = (a.to_ascii_lowercase(), b.to_ascii_lowercase());
-    !a.is_empty()
-        && !b.is_empty()
-        && (a == b || a.ends_with(&format!(".{b}")) || b.ends_with(&format!(".{a}")))
+    match (super::psl::org_domain(a), super::psl::org_domain(b)) {
+        (Some(a), Some(b)) => a == b,
+        _ => false,
+    }
 }
 
 /// True when the topmost Authentication-Results header of a `trusted` authserv-id reports
@@ -100,6 +101,27 @@ mod tests {
                 false,
             ),
             (vec![], "alice@example.test", false),
+            // A signature by a public suffix vouches for no one under it.
+            (
+                h("mx.example.test; dkim=pass header.d=test"),
+                "alice@example.test",
+                false,
+            ),
+            (
+                h("mx.example.test; dkim=pass header.d=co.uk"),
+                "alice@example.co.uk",
+                false,
+            ),
+            (
+                h("mx.example.test; dkim=pass header.d=other.co.uk"),
+                "alice@example.co.uk",
+                false,
+            ),
+            (
+                h("mx.example.test; dkim=pass header.d=mail.example.co.uk"),
+                "alice@example.co.uk",
+                true,
+            ),
         ];
         for (headers, from, want) in cases {
             assert_eq!(dkim_aligned(&headers, &trusted, from), want, "{headers:?}");

@@ -9,6 +9,7 @@ pub mod dsn;
 pub mod html;
 pub mod ids;
 pub mod parse;
+pub mod psl;
 pub mod quote;
 pub mod rtf;
 pub mod tnef;
