@@ -106,8 +106,8 @@ pub fn winmail(raw: &[u8]) {
             raw.len()
         );
     }
-    if let Some(r) = rtf::decompress(raw) {
-        assert!(r.len() <= raw.len().saturating_mul(9) + 256, "LZFu ratio");
+    if let Some(r) = rtf::decompress(raw, 1 << 20) {
+        assert!(r.len() <= 1 << 20, "LZFu bounded");
         let _ = rtf::body(&r);
     }
     let _ = rtf::body(raw);

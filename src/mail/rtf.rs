@@ -1,6 +1,6 @@
 //! The RTF body Outlook puts in a winmail.dat (the PR_RTF_COMPRESSED property): decompression
-//! (MS-OXRTFCP, by the compressed-rtf crate, behind our own length checks) and what the RTF
-//! says. Outlook wraps the original body in RTF (MS-OXRTFEX): `\fromhtml1` carries the original
+//! (MS-OXRTFCP's LZFu, bounded as it is written: a decompression bomb stops at the limit) and
+//! what the RTF says. Outlook wraps the original body in RTF (MS-OXRTFEX): `\fromhtml1` carries the original
 //! HTML (tags in `{\*\htmltag …}` groups, RTF-only parts between `\htmlrtf` and `\htmlrtf0`),
 //! `\fromtext` the original text; any other RTF (a "rich text" mail) is turned into plain text.
 //! Pure and defensive: nothing here trusts a length or a nesting depth from the input.
@@ -19,27 +19,113 @@ pub enum Body {
 const LZFU: u32 = 0x7546_5A4C;
 const MELA: u32 = 0x414C_454D;
 
-/// Decompresses a PR_RTF_COMPRESSED value; `None` when it is not one, is cut short, or its
-/// checksum does not add up.
-pub fn decompress(data: &[u8]) -> Option<Vec<u8>> {
+/// Decompresses a PR_RTF_COMPRESSED value (MS-OXRTFCP) into at most `max` bytes; `None` when it
+/// is not one, is cut short, its checksum does not add up, or it would grow past `max` (a
+/// 30 MB value can declare a small size and still expand to 240 MB: the output is bounded as
+/// it is written, never after). Like other readers, the RTF ends at its first NUL byte.
+pub fn decompress(data: &[u8], max: usize) -> Option<Vec<u8>> {
+    let compressed_size = u32_at(data, 0)? as usize;
     let raw_size = u32_at(data, 4)? as usize;
     let kind = u32_at(data, 8)?;
-    u32_at(data, 12)?;
-    // One compressed token (2 bytes) gives at most 17 bytes: a larger declared size is a lie,
-    // refused before the crate reserves that much memory for it.
-    if raw_size > data.len().saturating_mul(9).saturating_add(256) {
+    let crc = u32_at(data, 12)?;
+    if raw_size > max {
         return None;
     }
-    match kind {
-        MELA => data
-            .get(16..16usize.checked_add(raw_size)?)
-            .map(<[u8]>::to_vec),
-        // The crate returns each byte as one char (U+0000..U+00FF); they are turned back.
-        LZFU => compressed_rtf::decompress_rtf(data)
-            .ok()
-            .map(|s| s.chars().map(|c| c as u32 as u8).collect()),
-        _ => None,
+    let mut out = match kind {
+        MELA => data.get(16..16usize.checked_add(raw_size)?)?.to_vec(),
+        LZFU => {
+            if compressed_size.checked_add(4)? != data.len() || crc32(&data[16..]) != crc {
+                return None;
+            }
+            // Bounded by `max` as it is written; then cut to the declared size.
+            let mut out = lzfu(&data[16..], max)?;
+            out.truncate(raw_size);
+            out
+        }
+        _ => return None,
+    };
+    if let Some(nul) = out.iter().position(|&b| b == 0) {
+        out.truncate(nul);
     }
+    Some(out)
+}
+
+/// The dictionary every LZFu stream starts from (MS-OXRTFCP 3.1.4.1.1).
+const PRESET: &[u8] = b"{\\rtf1\\ansi\\mac\\deff0\\deftab720{\\fonttbl;}{\\f0\\fnil \\froman \\fswiss \\fmodern \\fscript \\fdecor MS Sans SerifSymbolArialTimes New RomanCourier{\\colortbl\\red0\\green0\\blue0\r\n\\par \\pard\\plain\\f0\\fs20\\b\\i\\u\\tab\\tx";
+
+/// Decodes LZFu tokens into at most `limit` bytes: a control byte's bits, low first, say
+/// whether each token is a literal byte or a 2-byte reference (12-bit dictionary offset, 4-bit
+/// length + 2); a reference to the write position ends the stream. `None` past the limit.
+fn lzfu(mut src: &[u8], limit: usize) -> Option<Vec<u8>> {
+    let mut dict = [0u8; 4096];
+    dict[..PRESET.len()].copy_from_slice(PRESET);
+    let mut write = PRESET.len();
+    let mut out = Vec::with_capacity(limit.min(src.len().saturating_mul(4)));
+    while let Some((&control, rest)) = src.split_first() {
+        src = rest;
+        for bit in 0..8 {
+            if control & (1 << bit) == 0 {
+                let Some((&byte, rest)) = src.split_first() else {
+                    return Some(out);
+                };
+                src = rest;
+                if out.len() >= limit {
+                    return None;
+                }
+                out.push(byte);
+                dict[write] = byte;
+                write = (write + 1) % dict.len();
+            } else {
+                let [hi, lo, ref rest @ ..] = *src else {
+                    return Some(out);
+                };
+                src = rest;
+                let token = u16::from_be_bytes([hi, lo]) as usize;
+                let (mut at, len) = (token >> 4, (token & 0xF) + 2);
+                if at == write {
+                    return Some(out);
+                }
+                if out.len() + len > limit {
+                    return None;
+                }
+                for _ in 0..len {
+                    let byte = dict[at];
+                    out.push(byte);
+                    dict[write] = byte;
+                    write = (write + 1) % dict.len();
+                    at = (at + 1) % dict.len();
+                }
+            }
+        }
+    }
+    Some(out)
+}
+
+/// The CRC of MS-OXRTFCP 3.1.3.2: CRC-32's table (reflected 0xEDB88320), starting from 0, with
+/// no final inversion.
+fn crc32(data: &[u8]) -> u32 {
+    const TABLE: [u32; 256] = {
+        let mut t = [0u32; 256];
+        let mut i = 0;
+        while i < 256 {
+            let mut c = i as u32;
+            let mut k = 0;
+            while k < 8 {
+                c = if c & 1 != 0 {
+                    0xEDB8_8320 ^ (c >> 1)
+                } else {
+                    c >> 1
+                };
+                k += 1;
+            }
+            t[i] = c;
+            i += 1;
+        }
+        t
+    };
+    data.iter().fold(0u32, |crc, &b| {
+        TABLE[((crc ^ u32::from(b)) & 0xFF) as usize] ^ (crc >> 8)
+    })
 }
 
 /// The body an RTF document carries; `None` when it is not RTF.
@@ -343,8 +429,35 @@ mod tests {
     }
 
     #[test]
+    fn a_decompression_bomb_is_refused_as_it_grows() {
+        // 100 control bytes, each followed by 8 references of 17 bytes: 1.7 KB that expands
+        // to 13.6 KB while declaring 100 bytes; each reference reads just past the write
+        // position (never at it, which would end the stream).
+        let mut body = Vec::new();
+        let mut write = PRESET.len();
+        for _ in 0..100 {
+            body.extend_from_slice(&[0xFF]); // a control byte: 8 references
+            for _ in 0..8 {
+                let at = (write + 1) % 4096;
+                body.extend_from_slice(&(((at << 4) | 15) as u16).to_be_bytes());
+                write = (write + 17) % 4096;
+            }
+        }
+        let mut v = Vec::new();
+        v.extend_from_slice(&(body.len() as u32 + 12).to_le_bytes());
+        v.extend_from_slice(&100u32.to_le_bytes());
+        v.extend_from_slice(&LZFU.to_le_bytes());
+        v.extend_from_slice(&crc32(&body).to_le_bytes());
+        v.extend_from_slice(&body);
+        assert_eq!(lzfu(&body, 10_000), None, "stopped at the bound, not after");
+        assert_eq!(lzfu(&body, 1 << 20).map(|o| o.len()), Some(13_600));
+        assert_eq!(decompress(&v, 10_000), None);
+        assert!(decompress(&v, 1 << 20).unwrap().len() <= 100);
+    }
+
+    #[test]
     fn the_specification_example_decompresses() {
-        let rtf = decompress(SIMPLE).unwrap();
+        let rtf = decompress(SIMPLE, 1 << 24).unwrap();
         assert_eq!(
             rtf,
             b"{\\rtf1\\ansi\\ansicpg1252\\pard hello world}\r\n".to_vec()
@@ -361,21 +474,21 @@ mod tests {
         v.extend_from_slice(&MELA.to_le_bytes());
         v.extend_from_slice(&0u32.to_le_bytes());
         v.extend_from_slice(raw);
-        assert_eq!(decompress(&v).unwrap(), raw.to_vec());
+        assert_eq!(decompress(&v, 1 << 24).unwrap(), raw.to_vec());
         // A declared size past the end, a changed byte (checksum), a cut anywhere: None.
         let mut big = v.clone();
         big[4..8].copy_from_slice(&1000u32.to_le_bytes());
-        assert_eq!(decompress(&big), None);
+        assert_eq!(decompress(&big, 1 << 24), None);
         let mut bad = SIMPLE.to_vec();
         bad[30] ^= 1;
-        assert_eq!(decompress(&bad), None);
+        assert_eq!(decompress(&bad, 1 << 24), None);
         for cut in 0..SIMPLE.len() {
-            assert_eq!(decompress(&SIMPLE[..cut]), None, "cut at {cut}");
+            assert_eq!(decompress(&SIMPLE[..cut], 1 << 24), None, "cut at {cut}");
         }
         // A size of 4 GiB declared in a 16-byte value is refused before anything is reserved.
         let mut huge = SIMPLE[..16].to_vec();
         huge[4..8].copy_from_slice(&u32::MAX.to_le_bytes());
-        assert_eq!(decompress(&huge), None);
+        assert_eq!(decompress(&huge, 1 << 24), None);
     }
 
     #[test]

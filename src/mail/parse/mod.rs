@@ -592,7 +592,12 @@ pub fn parse(raw: &[u8], hash: &str, limits: &ParseLimits) -> Result<InboundMail
         // A blob that decodes to nothing we can show (real Outlook often carries the body only
         // as compressed RTF in MAPI properties) stays an attachment, so nobody loses sight of it.
         let decoded = is_tnef
-            .then(|| super::tnef::decode(&bytes))
+            .then(|| {
+                // The RTF wrapping of an HTML body is larger than the HTML: twice the larger
+                // of the two body limits, never the 240 MB a decompression bomb asks for.
+                let max_rtf = 2 * limits.max_html_size.max(limits.max_text_size);
+                super::tnef::decode_limited(&bytes, max_rtf)
+            })
             .flatten()
             .filter(|t| {
                 !t.attachments.is_empty()

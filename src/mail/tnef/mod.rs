@@ -218,10 +218,19 @@ const MAX_NESTING: usize = 4;
 /// A checksum that does not add up is let pass, as other readers do: Outlook has written such
 /// blobs and their content is still whole.
 pub fn decode(blob: &[u8]) -> Option<Tnef> {
-    decode_nested(blob, 0)
+    decode_limited(blob, DEFAULT_MAX_RTF)
 }
 
-fn decode_nested(blob: &[u8], depth: usize) -> Option<Tnef> {
+/// The most a compressed RTF body may expand to when no limit is given.
+pub const DEFAULT_MAX_RTF: usize = 16 * 1024 * 1024;
+
+/// [`decode`], with compressed RTF bodies expanding to at most `max_rtf` bytes (a larger one
+/// is left undecoded: the blob stays an attachment if nothing else in it can be shown).
+pub fn decode_limited(blob: &[u8], max_rtf: usize) -> Option<Tnef> {
+    decode_nested(blob, 0, max_rtf)
+}
+
+fn decode_nested(blob: &[u8], depth: usize, max_rtf: usize) -> Option<Tnef> {
     if u32_at(blob, 0)? != SIGNATURE {
         return None;
     }
@@ -265,7 +274,7 @@ fn decode_nested(blob: &[u8], depth: usize) -> Option<Tnef> {
                 }
             }
             ATT_ATTACH_REND_DATA => {
-                finish(current.take(), &mut out, depth);
+                finish(current.take(), &mut out, depth, max_rtf);
                 current = Some(Partial::default());
             }
             ATT_ATTACH_TITLE => {
@@ -303,7 +312,7 @@ fn decode_nested(blob: &[u8], depth: usize) -> Option<Tnef> {
         }
         i = start + len + 2;
     }
-    finish(current.take(), &mut out, depth);
+    finish(current.take(), &mut out, depth, max_rtf);
     if out.body.as_deref().is_none_or(|b| b.trim().is_empty()) {
         out.body = prop_body.or(out.body);
     }
@@ -314,7 +323,7 @@ fn decode_nested(blob: &[u8], depth: usize) -> Option<Tnef> {
             .0
             .into_owned(),
     });
-    out.rtf = rtf.and_then(|r| super::rtf::decompress(&r));
+    out.rtf = rtf.and_then(|r| super::rtf::decompress(&r, max_rtf));
     // The RTF body, where nothing else gives one: the HTML or text wrapped in it.
     let no_text = out.body.as_deref().is_none_or(|b| b.trim().is_empty());
     if out.html.is_none() && no_text {
@@ -332,7 +341,7 @@ const IID_IMESSAGE: [u8; 16] = [
     0x07, 0x03, 0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0xC0, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x46,
 ];
 
-fn finish(c: Option<Partial>, out: &mut Tnef, depth: usize) {
+fn finish(c: Option<Partial>, out: &mut Tnef, depth: usize, max_rtf: usize) {
     let Some(c) = c else { return };
     let name = c
         .long_name
@@ -352,7 +361,7 @@ fn finish(c: Option<Partial>, out: &mut Tnef, depth: usize) {
     // lifted out beside this one's and its body becomes a text (or HTML) file of its name.
     if embedded {
         if let Some(inner) = (depth < MAX_NESTING)
-            .then(|| decode_nested(&data, depth + 1))
+            .then(|| decode_nested(&data, depth + 1, max_rtf))
             .flatten()
         {
             let body = inner.body.filter(|b| !b.trim().is_empty());
