@@ -37,6 +37,26 @@ type Listed = (u32, usize);
 
 /// How many mails are downloaded and stored per transaction.
 const FETCH_BATCH: usize = 250;
+
+/// The listed new mail `(uid, size)` in chunks of at most `count` mails and, but for a single
+/// mail, `bytes` bytes (a mail over `limit` counts as its header only: that is all that is
+/// fetched of it), so that a folder of large mails is never held in memory at once.
+fn chunks(new: &[(u32, usize)], count: usize, bytes: usize, limit: usize) -> Vec<&[(u32, usize)]> {
+    let mut out = Vec::new();
+    let (mut start, mut held) = (0, 0);
+    for (i, (_, size)) in new.iter().enumerate() {
+        let size = if *size > limit { 0 } else { *size };
+        if i > start && (i - start == count || held + size > bytes) {
+            out.push(&new[start..i]);
+            (start, held) = (i, 0);
+        }
+        held += size;
+    }
+    if start < new.len() {
+        out.push(&new[start..]);
+    }
+    out
+}
 /// How long one IMAP command may take before the connection is given up as dead.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
 /// RFC 9051 asks clients to re-issue IDLE at least every 29 minutes.
@@ -420,7 +440,8 @@ impl Worker {
             return Ok(false);
         }
         new.sort_unstable();
-        for chunk in new.chunks(FETCH_BATCH) {
+        let limit = self.cfg.limits.max_message_size;
+        for chunk in chunks(&new, FETCH_BATCH, crate::pipeline::BATCH_BYTES, limit) {
             self.store_chunk(s, cursor, chunk, can_move, uidplus)
                 .await?;
         }
@@ -595,5 +616,29 @@ mod tests {
         assert_eq!(uid_set(&[1, 2, 3, 4, 7, 9, 10]), "1:4,7,9:10");
         assert_eq!(uid_set(&[5]), "5");
         assert_eq!(uid_set(&[]), "");
+    }
+
+    #[test]
+    fn chunks_are_bounded_by_count_and_bytes() {
+        let mb = 1 << 20;
+        let sizes = |c: &[&[(u32, usize)]]| c.iter().map(|c| c.len()).collect::<Vec<_>>();
+        // 12 mails of 33 MB: one a chunk (each alone is over 16 MB); small mails by count.
+        let big: Vec<(u32, usize)> = (1..=12).map(|u| (u, 33 * mb)).collect();
+        assert_eq!(sizes(&chunks(&big, 250, 16 * mb, 50 * mb)), vec![1; 12]);
+        let small: Vec<(u32, usize)> = (1..=600).map(|u| (u, 2_000)).collect();
+        assert_eq!(
+            sizes(&chunks(&small, 250, 16 * mb, 50 * mb)),
+            [250, 250, 100]
+        );
+        let mixed = [
+            (1, 10 * mb),
+            (2, 5 * mb),
+            (3, 2 * mb),
+            (4, 60 * mb),
+            (5, mb),
+        ];
+        // 10 + 5 fit, 2 more would not; the 60 MB mail is fetched as its header only.
+        assert_eq!(sizes(&chunks(&mixed, 250, 16 * mb, 50 * mb)), [2, 3]);
+        assert!(chunks(&[], 250, 16 * mb, 50 * mb).is_empty());
     }
 }

@@ -399,6 +399,11 @@ fn result(
 /// How many mails go into one transaction.
 pub const BATCH: usize = 256;
 
+/// A batch is closed once its mails hold this many bytes, whatever their number: with one
+/// batch being read, one waiting and one being stored, a run of large mails (each within
+/// `limits.max_message_size`) keeps a few batches' worth in memory, not a few hundred mails'.
+pub const BATCH_BYTES: usize = 16 * 1024 * 1024;
+
 /// Runs raw mails through the pipeline: a second thread reads and prepares while this one
 /// stores, batch by batch; each batch's sources are acknowledged after its commit, and then
 /// `on_commit` sees its results (to start delivering the mail it queued, say).
@@ -414,17 +419,24 @@ pub fn run(
     let cfg = app.cfg;
     let own = cfg.own_addresses();
     std::thread::scope(|s| {
-        let (tx, rx) = mpsc::sync_channel::<Result<Vec<Prepared>, crate::intake::SourceError>>(4);
+        // One batch waits while another is stored: enough to keep both threads busy.
+        let (tx, rx) = mpsc::sync_channel::<Result<Vec<Prepared>, crate::intake::SourceError>>(1);
         let own = &own;
         s.spawn(move || {
             let mut batch = Vec::with_capacity(BATCH);
+            let mut bytes = 0;
             for m in mails {
                 match m {
                     Ok(raw) => {
+                        bytes += raw.bytes.len();
                         batch.push(prepare(raw, cfg, own));
-                        if batch.len() == BATCH && tx.send(Ok(std::mem::take(&mut batch))).is_err()
+                        if (batch.len() == BATCH || bytes >= BATCH_BYTES)
+                            && tx.send(Ok(std::mem::take(&mut batch))).is_err()
                         {
                             return;
+                        }
+                        if batch.is_empty() {
+                            bytes = 0;
                         }
                     }
                     Err(e) => {
