@@ -80,6 +80,12 @@ pub fn facts<'a>(
         .filter(|id| !l.known.contains_key(*id))
         .collect();
     l.shared = models::tickets_of_thread_refs(c, &absent)?;
+    // A reply that came first named this mail's Message-ID: this is its parent.
+    if !mail.message_id_synthesized && thread::is_linkable_id(&mail.message_id) {
+        l.answered_by = models::tickets_of_thread_refs(c, &[mail.message_id.as_str()])?
+            .into_values()
+            .next();
+    }
     for id in &f.candidates {
         if l.known.contains_key(*id) {
             break;
@@ -147,6 +153,7 @@ pub fn facts<'a>(
         .chain(l.ours.values())
         .chain(l.shared.values())
         .copied()
+        .chain(l.answered_by)
         .chain(l.tagged)
         .chain(l.plus_address)
         .chain(l.thread_index)

@@ -4,7 +4,7 @@
 //! Layers, first match wins: a Message-ID named by In-Reply-To or References that is a mail of
 //! the ticket (received or sent) or that carries our HMAC (a self-reference), or an ancestor
 //! the ticket's mail referenced but we never received when the sender takes part in that
-//! ticket; the subject tag `[Tag #id]` (from a participant, unless configured otherwise); a
+//! ticket; the mail's own Message-ID, named by a ticket's mail that arrived first; the subject tag `[Tag #id]` (from a participant, unless configured otherwise); a
 //! plus address we handed out (`support+42.MAC@`); an Outlook Thread-Index; else a new
 //! ticket. A reply to a ticket closed longer than the reopen window opens a new ticket linked
 //! to the old one.
@@ -61,6 +61,9 @@ pub struct Lookups<'a> {
     /// only for someone who takes part in that ticket, since two strangers' mails may both
     /// answer one newsletter or list post.
     pub shared: HashMap<String, i64>,
+    /// The ticket whose mail named this mail's own Message-ID before it arrived: its parent
+    /// came after its reply (another route, a delay).
+    pub answered_by: Option<i64>,
     /// The existing ticket a subject tag names.
     pub tagged: Option<i64>,
     pub plus_address: Option<i64>,
@@ -174,6 +177,12 @@ pub fn decide(
                 reasons.push(why);
             }
         }
+    }
+    if let Some(ticket_id) = l.answered_by {
+        return ThreadDecision::Existing {
+            ticket_id,
+            matched_by: MatchedBy::References,
+        };
     }
     if let Some(t) = l.tagged {
         if member(t) || stranger == StrangerTag::Join {
@@ -361,6 +370,7 @@ mod tests {
             known: HashMap::from([("<b@x>".to_string(), 2), ("<a@x>".to_string(), 1)]),
             ours: HashMap::from([("<ticket-5.abc@y>", 5)]),
             shared: HashMap::from([("<news@list>".to_string(), 3)]),
+            answered_by: None,
             tagged: Some(9),
             plus_address: Some(7),
             thread_index: Some(8),
@@ -442,6 +452,27 @@ mod tests {
         assert_eq!(
             decide(&cands, &l, StrangerTag::NewTicket, nobody),
             existing(4, MatchedBy::References)
+        );
+    }
+
+    #[test]
+    fn a_parent_that_arrives_after_its_reply_joins_the_replys_ticket() {
+        let mut l = Lookups {
+            answered_by: Some(5),
+            tagged: Some(9),
+            member_of: HashSet::from([9]),
+            ..Lookups::default()
+        };
+        let nobody = Sender::default();
+        // Before the subject tag, after the mail's own references.
+        assert_eq!(
+            decide(&[], &l, StrangerTag::NewTicket, nobody),
+            existing(5, MatchedBy::References)
+        );
+        l.known.insert("<p@x>".into(), 2);
+        assert_eq!(
+            decide(&["<p@x>"], &l, StrangerTag::NewTicket, nobody),
+            existing(2, MatchedBy::References)
         );
     }
 

@@ -6,9 +6,14 @@ conversations) in Date order into a fresh SQLite database, with `accept_list_mai
 compares the tickets postdesk made with groundtruth.json: pairwise precision, recall and F1
 over all pairs of mails (a pair is "together" when both are in the same ticket / thread).
 
+With --order reverse the mails go in newest first, and with --order shuffle in a seeded
+random order: every reply arrives before its parent, or many do (a parent delivered late, or
+by another mailbox), which the threading must join all the same.
+
   python3 tests/bench/threading.py [--bin target/release/postdesk] [--corpus DIR]
+                                   [--order date|reverse|shuffle] [--seed N]
 """
-import argparse, email.utils, itertools, json, mailbox, os, subprocess, sys, tempfile
+import argparse, email.utils, itertools, json, mailbox, os, random, subprocess, sys, tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -37,6 +42,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", default=os.path.join(ROOT, "target/release/postdesk"))
     ap.add_argument("--corpus", default=os.path.join(ROOT, "../shared/corpus/threading/mail-thread-perl"))
+    ap.add_argument("--order", choices=["date", "reverse", "shuffle"], default="date")
+    ap.add_argument("--seed", type=int, default=1)
     args = ap.parse_args()
     truth = json.load(open(os.path.join(args.corpus, "groundtruth.json")))["threads"]
     thread_of = {mid: i for i, t in enumerate(truth) for mid in t}
@@ -53,6 +60,10 @@ def main():
                 when = 0
             mails.append((when, name, i, msg.as_bytes()))
     mails.sort(key=lambda m: (m[0], m[1], m[2]))
+    if args.order == "reverse":
+        mails.reverse()
+    elif args.order == "shuffle":
+        random.Random(args.seed).shuffle(mails)
 
     with tempfile.TemporaryDirectory() as w:
         open(os.path.join(w, "pd.toml"), "w").write(CONFIG.format(w=w))
@@ -78,7 +89,7 @@ def main():
     r = tp / (tp + fn) if tp + fn else 1.0
     f1 = 2 * p * r / (p + r) if p + r else 0.0
     tickets = len({ticket_of[m] for m in ids})
-    print(json.dumps({"mails": len(ids), "missing": missing, "threads": len(truth), "tickets": tickets,
+    print(json.dumps({"order": args.order, "mails": len(ids), "missing": missing, "threads": len(truth), "tickets": tickets,
                       "pairs_tp": tp, "pairs_fp": fp, "pairs_fn": fn,
                       "precision": round(p, 4), "recall": round(r, 4), "f1": round(f1, 4)}))
     for i, t in enumerate(truth):

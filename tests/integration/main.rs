@@ -12,6 +12,7 @@ mod hostile;
 mod imap;
 mod ingest;
 mod mutt;
+mod parity;
 mod serve;
 mod service;
 mod sla;
