@@ -163,7 +163,7 @@ pub(super) fn inbound(cfg: &Config, failed: bool, as_json: bool) -> Outcome {
                 json!({
                     "id": r.id, "mailbox": r.mailbox, "message_id": r.message_id, "from": r.from_addr,
                     "subject": r.subject, "ticket_id": r.ticket_id, "outcome": r.outcome, "matched_by": r.matched_by,
-                    "error": r.error, "reason": r.reason, "source": r.source_pos, "size": r.size,
+                    "sender_header": r.sender_header, "error": r.error, "reason": r.reason, "source": r.source_pos, "size": r.size,
                     "received_at": rfc3339(r.received_at),
                 })
             })

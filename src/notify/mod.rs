@@ -524,7 +524,8 @@ impl Notifier<'_> {
         let id = &self.cfg.identity;
         let own = self.cfg.own_addresses();
         let people = models::participants_of_ticket(c, ticket.id)?;
-        let outsider = |a: &str| !own.iter().any(|o| o == a) && self.cfg.agent(a).is_none();
+        let outsider =
+            |a: &str| !a.is_empty() && !own.iter().any(|o| o == a) && self.cfg.agent(a).is_none();
         let requester = people
             .iter()
             .find(|(a, _, role)| role == "requester" && outsider(a))

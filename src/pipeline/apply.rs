@@ -331,7 +331,13 @@ impl<'a> Writer<'a, '_> {
 
     fn open_ticket(&mut self, plan: &action::NewTicket) -> diesel::QueryResult<()> {
         let (cfg, now) = (self.app.cfg, self.clock.received_at);
-        let requester = plan.people[0].0.clone();
+        // A mail that named no sender opens a ticket with no requester ("").
+        let requester = plan
+            .people
+            .iter()
+            .find(|p| p.2 == "requester")
+            .map(|p| p.0.clone())
+            .unwrap_or_default();
         let assignee = match &plan.assign {
             Some(how) => crate::schedule::clocks::pick_agent(cfg, self.c, how, &plan.queue)?,
             None => None,
@@ -503,6 +509,7 @@ pub fn record(
             ticket_id,
             reason,
             error,
+            sender_header: mail.sender_header,
         },
     )
 }

@@ -50,7 +50,7 @@ pub fn facts<'a>(
         bounce: None,
         tickets: HashMap::new(),
     };
-    if mail.from.is_none() || earlier_copy.is_some() {
+    if earlier_copy.is_some() {
         return Ok(f);
     }
     let sender = mail.sender();

@@ -75,6 +75,7 @@ diesel::table! {
         ticket_id -> Nullable<BigInt>,
         reason -> Nullable<Text>,
         error -> Nullable<Text>,
+        sender_header -> Nullable<Text>,
     }
 }
 

@@ -30,3 +30,68 @@ fn a_parent_that_arrives_after_its_reply_joins_the_replys_ticket() {
     );
     assert_eq!(e.tickets().len(), 1);
 }
+
+#[test]
+fn a_mail_without_a_usable_from_still_reaches_an_agent() {
+    let e = env();
+    // (From as written, other headers, the header the sender comes from, the sender.)
+    let cases = [
+        (
+            "From: \"Carol\" <>\r\nSender: carol@example.com\r\n",
+            Some("sender"),
+            "carol@example.com",
+        ),
+        (
+            "From: Carol\r\nReply-To: Carol <carol@example.com>\r\n",
+            Some("reply-to"),
+            "carol@example.com",
+        ),
+        (
+            "Return-Path: <bounce-me@example.net>\r\n",
+            Some("return-path"),
+            "bounce-me@example.net",
+        ),
+        (
+            "From: <>, Dave <dave@example.org>\r\n",
+            Some("from"),
+            "dave@example.org",
+        ),
+        ("From: undisclosed\r\n", None, ""),
+    ];
+    for (i, (headers, header, sender)) in cases.iter().enumerate() {
+        let mail = format!(
+            "{headers}To: support@example.test\r\nSubject: Case {i}\r\nMessage-ID: <nf{i}@example.com>\r\n\r\nHelp.\r\n"
+        );
+        let row = ingest(&e, &mail);
+        assert_eq!(row["outcome"], "new_ticket", "{headers}: {row}");
+        assert_eq!(row["sender_header"].as_str(), *header, "{headers}: {row}");
+        assert_eq!(row["from"], *sender, "{headers}: {row}");
+        let t = e.ticket(row["ticket_id"].as_i64().unwrap());
+        assert_eq!(t["requester"], *sender, "{t}");
+        let acks: Vec<_> = e
+            .outbox()
+            .into_iter()
+            .filter(|o| o["kind"] == "ack" && o["ticket_id"] == row["ticket_id"])
+            .collect();
+        assert_eq!(
+            acks.len(),
+            usize::from(header.is_some()),
+            "{headers}: {acks:?}"
+        );
+        if header.is_none() {
+            assert!(
+                row["reason"]
+                    .as_str()
+                    .unwrap()
+                    .contains("no sender address"),
+                "{row}"
+            );
+        }
+        let notified = e
+            .outbox()
+            .into_iter()
+            .filter(|o| o["kind"] == "notify_agent" && o["ticket_id"] == row["ticket_id"])
+            .count();
+        assert!(notified > 0, "the agents hear of it: {headers}");
+    }
+}

@@ -122,7 +122,11 @@ pub struct InboundMail {
     pub message_id_synthesized: bool,
     pub in_reply_to: Vec<String>,
     pub references: Vec<String>,
+    /// The sender: the first From mailbox with an address, else Sender, Reply-To or
+    /// Return-Path (see `sender_header`); `None` when no header names one.
     pub from: Option<MailAddr>,
+    /// The header `from` came from: `from`, `sender`, `reply-to` or `return-path`.
+    pub sender_header: Option<&'static str>,
     pub reply_to: Option<MailAddr>,
     pub to: Vec<MailAddr>,
     pub cc: Vec<MailAddr>,
@@ -486,14 +490,7 @@ pub fn parse(raw: &[u8], hash: &str, limits: &ParseLimits) -> Result<InboundMail
         .date()
         .filter(|d| d.is_valid())
         .map(|d| d.to_timestamp() * 1000);
-    // The first From header (a second one is a forgery's favourite trick: mail-parser would
-    // give the last), and in it the first mailbox with an address.
-    let mut from_headers = msg.header_values(HeaderName::From);
-    let from = from_headers
-        .next()
-        .and_then(|v| v.as_address())
-        .and_then(|a| addr_list(Some(a)).into_iter().next());
-    let more_from = from_headers.count();
+    let (from, sender_header, more_from) = sender_of(&msg);
 
     if msg.parts.len() > limits.max_mime_parts {
         return Err(ParseError::OverLimit(format!(
@@ -510,6 +507,14 @@ pub fn parse(raw: &[u8], hash: &str, limits: &ParseLimits) -> Result<InboundMail
         )));
     }
     let mut limits_hit = Vec::new();
+    match sender_header {
+        Some("from") => {}
+        Some(h) => limits_hit.push(format!("From names no address: the sender is taken from {h}")),
+        None => limits_hit.push(
+            "no sender address (From, Sender, Reply-To and Return-Path name none): the ticket has no requester and nothing is sent"
+                .into(),
+        ),
+    }
     if more_from > 0 {
         limits_hit.push(format!(
             "{} From header fields: the first is taken",
@@ -683,6 +688,7 @@ pub fn parse(raw: &[u8], hash: &str, limits: &ParseLimits) -> Result<InboundMail
         to: addr_list(msg.to()),
         cc: addr_list(msg.cc()),
         from,
+        sender_header,
         subject,
         date,
         text,
@@ -695,6 +701,37 @@ pub fn parse(raw: &[u8], hash: &str, limits: &ParseLimits) -> Result<InboundMail
     })
 }
 
+/// Who sent a mail, and by which header: the first From header (a second one is a forger's
+/// trick; mail-parser itself would give the last) and in it the first mailbox with an address;
+/// else Sender, Reply-To, Return-Path. Also how many From headers followed the first.
+fn sender_of(msg: &Message<'_>) -> (Option<MailAddr>, Option<&'static str>, usize) {
+    let first = |a: Option<&Address<'_>>| addr_list(a).into_iter().next();
+    let mut froms = msg.header_values(HeaderName::From);
+    let from = froms.next().and_then(|v| first(v.as_address()));
+    let more = froms.count();
+    let return_path = || {
+        let v = msg.header_raw(HeaderName::ReturnPath)?;
+        let a = v
+            .trim()
+            .trim_start_matches('<')
+            .trim_end_matches('>')
+            .trim();
+        (a.contains('@') && !a.contains(char::is_whitespace)).then(|| MailAddr {
+            name: None,
+            address: one_line(a).to_lowercase(),
+        })
+    };
+    let found = from
+        .map(|a| (a, "from"))
+        .or_else(|| first(msg.sender()).map(|a| (a, "sender")))
+        .or_else(|| first(msg.reply_to()).map(|a| (a, "reply-to")))
+        .or_else(|| return_path().map(|a| (a, "return-path")));
+    match found {
+        Some((a, h)) => (Some(a), Some(h), more),
+        None => (None, None, more),
+    }
+}
+
 /// Reads just enough of an oversized mail to record it: ids, From and Subject.
 pub fn parse_headers_only(raw: &[u8], hash: &str) -> InboundMail {
     let limit = raw.len().min(256 * 1024);
@@ -703,7 +740,8 @@ pub fn parse_headers_only(raw: &[u8], hash: &str) -> InboundMail {
     let mut mail = match MessageParser::default().parse_headers(head) {
         Some(msg) => InboundMail {
             message_id: msg.message_id().and_then(normalize_id).unwrap_or_default(),
-            from: msg.from().and_then(|a| a.first()).and_then(addr),
+            from: sender_of(&msg).0,
+            sender_header: sender_of(&msg).1,
             subject: msg.subject().map(one_line).unwrap_or_default(),
             in_reply_to: id_list(msg.in_reply_to()),
             references: id_list(msg.references()),

@@ -19,6 +19,7 @@ pub struct InboundRow {
     pub ticket_id: Option<i64>,
     pub reason: Option<String>,
     pub error: Option<String>,
+    pub sender_header: Option<String>,
 }
 
 #[derive(Debug, Insertable)]
@@ -39,6 +40,7 @@ pub struct NewInbound<'a> {
     pub ticket_id: Option<i64>,
     pub reason: Option<&'a str>,
     pub error: Option<&'a str>,
+    pub sender_header: Option<&'a str>,
 }
 
 pub fn insert_inbound(c: &mut Conn, row: &NewInbound<'_>) -> QueryResult<i64> {

@@ -85,11 +85,8 @@ impl Decision<'_> {
 /// Decides what becomes of a parsed mail.
 pub fn decide<'a>(f: &Facts<'a>) -> Decision<'a> {
     let (mail, cfg) = (f.mail, f.cfg);
-    if mail.from.is_none() {
-        let mut d = Decision::recorded(Outcome::Failed, mail.hops);
-        d.error = Some("message has no From address".into());
-        return d;
-    }
+    // A mail that names no sender at all still reaches the agents: it opens (or joins) a
+    // ticket with no requester, and nothing is sent back (the parser recorded why).
     if let Some((first, ticket)) = f.earlier_copy {
         let mut d = Decision::recorded(Outcome::Duplicate, mail.hops);
         d.ticket = ticket;
@@ -313,6 +310,7 @@ pub fn decide<'a>(f: &Facts<'a>) -> Decision<'a> {
     // they receive no answers until an agent adds them (`#cc +ADDR`): knowing a Message-ID,
     // a plus address or a Thread-Index is not enough to read another customer's mail.
     if let (Outcome::Reply, Some(from), Some(t)) = (outcome, &mail.from, existing) {
+        // (A mail with no sender is kept on the ticket and makes no one a participant.)
         let member = f.lookups.member_of.contains(&t);
         let requester = f.tickets.get(&t).map_or("", |t| t.requester.as_str());
         let joins = thread::takes_part(member, &sender, requester, cfg.threading.join_colleagues);
@@ -358,7 +356,7 @@ pub fn decide<'a>(f: &Facts<'a>) -> Decision<'a> {
                 kind: "ack_suppressed",
                 detail: Detail::Text(format!("by rule '{}'", triage.matched.join("', '"))),
             });
-        } else if f.class.may_answer() && !hops_over {
+        } else if f.class.may_answer() && !hops_over && !sender.is_empty() {
             a.push(Action::Acknowledge {
                 template: triage.actions.template.clone(),
             });
@@ -417,24 +415,28 @@ fn new_ticket(
             .and_then(|q| q.sla.clone())
     });
     let own = cfg.own_addresses();
-    let mut people = vec![(
-        requester.to_string(),
-        mail.from.as_ref().and_then(|f| f.name.clone()),
-        "requester",
-    )];
+    let mut people = Vec::new();
+    if !requester.is_empty() {
+        people.push((
+            requester.to_string(),
+            mail.from.as_ref().and_then(|f| f.name.clone()),
+            "requester",
+        ));
+    }
     // Linear in the Cc list, and at most `max_participants` taken: a mail copied to thousands
     // must not make every answer go to thousands.
     let mut taken: std::collections::HashSet<&str> = std::collections::HashSet::from([requester]);
-    let mut left_out = 0;
+    let (mut copied, mut left_out) = (0, 0);
     for cc in &mail.cc {
         let addr = cc.address.as_str();
         if own.iter().any(|o| o == addr) || cfg.agent(addr).is_some() || !taken.insert(addr) {
             continue;
         }
-        if people.len() > cfg.limits.max_participants {
+        if copied == cfg.limits.max_participants {
             left_out += 1;
             continue;
         }
+        copied += 1;
         people.push((cc.address.clone(), cc.name.clone(), "cc"));
     }
     let plan = NewTicket {

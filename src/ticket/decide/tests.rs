@@ -230,14 +230,26 @@ fn a_reply_to_a_resolved_ticket_reopens_it_and_one_to_a_long_closed_one_opens_a_
 }
 
 #[test]
-fn mail_without_from_or_seen_before_is_only_recorded() {
+fn a_mail_that_names_no_sender_opens_a_ticket_with_no_requester_and_no_acknowledgement() {
     let cfg = config();
     let mut m = mail("x@y.example", "s", "t");
     m.from = None;
+    m.cc = vec![MailAddr {
+        name: None,
+        address: "dave@customer.example".into(),
+    }];
     let d = decide_with(&cfg, &m, &MailClass::Person, None);
-    assert_eq!(d.outcome, Outcome::Failed);
-    assert_eq!(d.actions, vec![Action::Record]);
-    assert_eq!(d.error.as_deref(), Some("message has no From address"));
+    assert_eq!(d.outcome, Outcome::NewTicket);
+    let k = kinds(&d);
+    assert!(!k.contains(&"Acknowledge".to_string()), "{k:?}");
+    assert!(k.contains(&"NotifyAgents".to_string()), "{k:?}");
+    let Action::OpenTicket(t) = &d.actions[0] else {
+        panic!("{:?}", d.actions)
+    };
+    assert_eq!(
+        t.people,
+        vec![("dave@customer.example".to_string(), None, "cc")]
+    );
 }
 
 #[test]

@@ -1,0 +1,1 @@
+ALTER TABLE inbound DROP COLUMN sender_header;
