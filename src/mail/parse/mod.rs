@@ -5,7 +5,7 @@
 pub use super::ids::normalize_id;
 use std::borrow::Cow;
 
-use mail_parser::decoders::html::html_to_text;
+use mail_parser::decoders::html::{html_to_text, text_to_html};
 use mail_parser::{
     Address, HeaderName, HeaderValue, Message, MessageParser, MimeHeaders, PartType,
 };
@@ -467,7 +467,12 @@ pub fn parse(raw: &[u8], hash: &str, limits: &ParseLimits) -> Result<InboundMail
     let msg = MessageParser::default()
         .parse(raw)
         .ok_or(ParseError::NoHeaders)?;
-    if msg.headers().is_empty() {
+    // Not one header field a mail has (bytes that only look like `name: value`): not mail.
+    if !msg
+        .headers()
+        .iter()
+        .any(|h| !matches!(h.name, HeaderName::Other(_)))
+    {
         return Err(ParseError::NoHeaders);
     }
 
@@ -521,14 +526,24 @@ pub fn parse(raw: &[u8], hash: &str, limits: &ParseLimits) -> Result<InboundMail
             more_from + 1
         ));
     }
-    let mut html = msg
-        .html_bodies()
-        .find_map(|p| match &p.body {
-            PartType::Html(h) => Some(h.as_ref()),
-            _ => None,
+    // Every part of the HTML body in order (a text part among them as HTML), when one of them
+    // is HTML: text, an inline image and more text is one body, not its first part.
+    let html_parts: Vec<&PartType<'_>> = msg.html_bodies().map(|p| &p.body).collect();
+    let mut html = html_parts
+        .iter()
+        .any(|b| matches!(b, PartType::Html(_)))
+        .then(|| {
+            html_parts
+                .iter()
+                .filter_map(|b| match b {
+                    PartType::Html(h) => Some(Cow::Borrowed(h.as_ref())),
+                    PartType::Text(t) => Some(Cow::Owned(text_to_html(t))),
+                    _ => None,
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
         })
-        .map(|h| {
-            let mut h = h.to_string();
+        .map(|mut h| {
             if cut_to(&mut h, limits.max_html_size) {
                 limits_hit.push(format!(
                     "HTML cut to limits.max_html_size ({} bytes)",
@@ -544,11 +559,15 @@ pub fn parse(raw: &[u8], hash: &str, limits: &ParseLimits) -> Result<InboundMail
             }
             clean
         });
-    let mut text = if msg.text_body.is_empty() && html.is_none() {
-        String::new()
-    } else {
-        msg.body_text(0).map(no_nul).unwrap_or_default()
-    };
+    let mut text = msg
+        .text_bodies()
+        .filter_map(|p| match &p.body {
+            PartType::Text(t) => Some(no_nul(Cow::Borrowed(t.as_ref()))),
+            PartType::Html(h) => Some(no_nul(Cow::Owned(html_to_text(h)))),
+            _ => None,
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
     if cut_to(&mut text, limits.max_text_size) {
         limits_hit.push(format!(
             "text cut to limits.max_text_size ({} bytes)",

@@ -374,3 +374,27 @@ fn a_mail_with_cr_only_line_endings_is_read_field_by_field() {
     assert_eq!(m.message_id, "<cr@example.com>");
     assert!(m.text.contains("Body line"), "{:?}", m.text);
 }
+
+#[test]
+fn every_inline_text_part_reaches_the_text_and_the_html_in_order() {
+    // Apple Mail: text, an inline image, more text, in multipart/mixed.
+    let apple = "From: a@example.com\r\nSubject: s\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"m\"\r\n\r\n--m\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\nBefore the picture.\r\n--m\r\nContent-Type: image/png; name=\"shot.png\"\r\nContent-Disposition: inline; filename=\"shot.png\"\r\nContent-Transfer-Encoding: base64\r\n\r\niVBORw0KGgo=\r\n--m\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\nAfter the picture.\r\n--m--\r\n";
+    let m = p(apple);
+    let first = m.text.find("Before the picture.");
+    let second = m.text.find("After the picture.");
+    assert!(first.is_some() && second > first, "{:?}", m.text);
+    assert_eq!(m.attachments.len(), 1, "the image is still an attachment");
+    // HTML then text, as some clients write a signature after an inline image.
+    let mixed = "From: a@example.com\r\nSubject: s\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"m\"\r\n\r\n--m\r\nContent-Type: text/html; charset=us-ascii\r\n\r\n<p>First <b>part</b>.</p>\r\n--m\r\nContent-Type: image/png; name=\"x.png\"\r\nContent-Disposition: inline\r\nContent-Transfer-Encoding: base64\r\n\r\niVBORw0KGgo=\r\n--m\r\nContent-Type: text/html; charset=us-ascii\r\n\r\n<p>Second part.</p>\r\n--m--\r\n";
+    let m = p(mixed);
+    let html = m.html.unwrap();
+    let (a, b) = (html.find("First"), html.find("Second part."));
+    assert!(a.is_some() && b > a, "{html}");
+    let (a, b) = (m.text.find("First"), m.text.find("Second part."));
+    assert!(a.is_some() && b > a, "{:?}", m.text);
+    // An ordinary alternative mail is not doubled.
+    let alt = "From: a@example.com\r\nSubject: s\r\nMIME-Version: 1.0\r\nContent-Type: multipart/alternative; boundary=\"a\"\r\n\r\n--a\r\nContent-Type: text/plain\r\n\r\nHello once.\r\n--a\r\nContent-Type: text/html\r\n\r\n<p>Hello once.</p>\r\n--a--\r\n";
+    let m = p(alt);
+    assert_eq!(m.text.matches("Hello once.").count(), 1, "{:?}", m.text);
+    assert_eq!(m.html.unwrap().matches("Hello once.").count(), 1);
+}
