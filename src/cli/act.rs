@@ -60,10 +60,8 @@ pub(super) fn ingest(
         received_at: at.unwrap_or_else(now_ms),
         due_at: held_until,
     };
-    let mails = items.iter().flat_map(|item| match files::read_item(item) {
-        Ok(v) => v.into_iter().map(Ok).collect::<Vec<_>>(),
-        Err(e) => vec![Err(e)],
-    });
+    let progress = super::progress::Progress::new(items.len());
+    let mails = progress.read(items);
     let store_err = |e: pipeline::RunError| match e {
         pipeline::RunError::Store(e) if e.is_temporary() => temp(e.to_string()),
         e => Failure::runtime(e),
@@ -73,7 +71,7 @@ pub(super) fn ingest(
         None => {
             let summary =
                 pipeline::run(&pipeline, &mut c, mb, mails, clock, |_| {}).map_err(store_err)?;
-            eprintln!("ingested {summary}");
+            eprintln!("ingested {summary}\n{}", progress.finish());
             None
         }
         // Many mails over an idempotent transport (files): a sender thread with its own
@@ -109,7 +107,7 @@ pub(super) fn ingest(
                 .join()
                 .map_err(|_| Failure::runtime("the outbox sender crashed"))?;
             let summary = summary.map_err(store_err)?;
-            eprintln!("ingested {summary}");
+            eprintln!("ingested {summary}\n{}", progress.finish());
             let attempts = attempts.map_err(Failure::runtime)?;
             let report = c
                 .transaction(|c| outbox::record(c, &attempts, &rules))
@@ -120,7 +118,7 @@ pub(super) fn ingest(
         Some(t) => {
             let summary =
                 pipeline::run(&pipeline, &mut c, mb, mails, clock, |_| {}).map_err(store_err)?;
-            eprintln!("ingested {summary}");
+            eprintln!("ingested {summary}\n{}", progress.finish());
             Some(
                 outbox::deliver(&mut c, &t, &summary.outbox_ids, claim, &rules)
                     .map_err(Failure::runtime)?,

@@ -4,6 +4,7 @@
 
 mod act;
 mod check;
+mod progress;
 mod views;
 
 use act::*;

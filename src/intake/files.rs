@@ -5,6 +5,7 @@ use std::fs;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
+use super::mbox::{is_mbox, MboxReader};
 use super::{Ack, RawMail, SourceError};
 
 /// One thing to read, expanded from a path argument.
@@ -100,129 +101,89 @@ pub fn expand(paths: &[String]) -> Result<Vec<Item>, SourceError> {
     Ok(items)
 }
 
-/// True when the bytes start like an mbox file: a `From sender date` separator line, not a
-/// `From :` header written with spaces before its colon (obsolete but legal syntax).
-pub fn is_mbox(bytes: &[u8]) -> bool {
-    let Some(rest) = bytes.strip_prefix(b"From ") else {
-        return false;
-    };
-    let line = rest.split(|b| *b == b'\n').next().unwrap_or(rest);
-    let first = line.iter().position(|b| !b.is_ascii_whitespace());
-    matches!(first, Some(i) if line[i] != b':')
-}
+/// The mails of one item, read as they are asked for: a file or stdin is one mail, unless it
+/// starts like an mbox; an mbox is streamed ([`super::mbox`]), one mail in memory at a time.
+pub type Mails = Box<dyn Iterator<Item = Result<RawMail, SourceError>> + Send>;
 
-/// Splits an mbox (mboxrd or mboxo) into messages: each starts at a `From ` line at the start of
-/// the file or after a blank line; the `From ` line itself is dropped and `>From ` unquoted.
-pub fn split_mbox(bytes: &[u8]) -> Vec<Vec<u8>> {
-    let mut out: Vec<Vec<u8>> = Vec::new();
-    let mut cur: Option<Vec<u8>> = None;
-    let mut prev_blank = true;
-    for line in bytes.split_inclusive(|b| *b == b'\n') {
-        if prev_blank && line.starts_with(b"From ") {
-            if let Some(m) = cur.take() {
-                out.push(m);
+/// Reads one item into raw mails (an mbox gives several). An item that cannot be read gives
+/// one error and nothing else.
+pub fn read_item(item: &Item) -> Mails {
+    let (src, pos): (Box<dyn Read + Send>, String) = match item {
+        Item::Stdin => (Box::new(std::io::stdin()), "stdin".to_string()),
+        Item::File(p) => match fs::File::open(p) {
+            Ok(f) => {
+                let abs = fs::canonicalize(p).unwrap_or_else(|_| p.clone());
+                (Box::new(f), abs.display().to_string())
             }
-            cur = Some(Vec::new());
-            prev_blank = false;
-            continue;
+            Err(e) => return Box::new(std::iter::once(Err(read_err(p, e)))),
+        },
+    };
+    let err_path = PathBuf::from(&pos);
+    let fail = move |e: std::io::Error| read_err(&err_path, e);
+    // Enough of the start to tell an mbox from a mail: its first line.
+    let mut head = Vec::new();
+    let mut src = src;
+    if let Err(e) = read_first_line(&mut src, &mut head) {
+        return Box::new(std::iter::once(Err(fail(e))));
+    }
+    let src = std::io::Cursor::new(head.clone()).chain(src);
+    if !is_mbox(&head) {
+        let mut bytes = Vec::new();
+        let mut src = src;
+        if let Err(e) = src.read_to_end(&mut bytes) {
+            return Box::new(std::iter::once(Err(fail(e))));
         }
-        let body = line.strip_suffix(b"\n").unwrap_or(line);
-        let body = body.strip_suffix(b"\r").unwrap_or(body);
-        prev_blank = body.is_empty();
-        let m = cur.get_or_insert_with(Vec::new);
-        let gts = line.iter().take_while(|b| **b == b'>').count();
-        if gts > 0 && line[gts..].starts_with(b"From ") {
-            m.extend_from_slice(&line[1..]);
+        let source_pos = if pos == "stdin" {
+            pos
         } else {
-            m.extend_from_slice(line);
-        }
+            format!("file:{pos}")
+        };
+        return Box::new(std::iter::once(Ok(RawMail::new(
+            source_pos,
+            bytes,
+            Ack::None,
+        ))));
     }
-    if let Some(mut m) = cur {
-        // The blank line before the next `From ` belongs to the separator, not the mail.
-        if m.ends_with(b"\n\n") {
-            m.pop();
-        }
-        out.push(m);
-    }
-    for m in out.iter_mut() {
-        if m.ends_with(b"\n\n") {
-            m.pop();
-        }
-    }
-    out
+    let mut mails = MboxReader::new(src).peekable();
+    let mut i = 0;
+    Box::new(std::iter::from_fn(move || {
+        let m = mails.next()?;
+        // A single mail on stdin (an MTA's pipe with its From_ line) is just `stdin`.
+        let source_pos = if pos == "stdin" && i == 0 && mails.peek().is_none() {
+            pos.clone()
+        } else {
+            format!("mbox:{pos}#{i}")
+        };
+        i += 1;
+        Some(match m {
+            Ok(bytes) => Ok(RawMail::new(source_pos, bytes, Ack::None)),
+            Err(e) => {
+                while mails.next().is_some() {} // nothing more is read after an error
+                Err(fail(e))
+            }
+        })
+    }))
 }
 
-/// Reads one item into raw mails (an mbox gives several).
-pub fn read_item(item: &Item) -> Result<Vec<RawMail>, SourceError> {
-    let (bytes, pos) = match item {
-        Item::Stdin => {
-            let mut buf = Vec::new();
-            std::io::stdin()
-                .read_to_end(&mut buf)
-                .map_err(|e| read_err(Path::new("stdin"), e))?;
-            (buf, "stdin".to_string())
+/// Reads up to the end of the first line (at most 4 KB) into `head`.
+fn read_first_line(src: &mut impl Read, head: &mut Vec<u8>) -> std::io::Result<()> {
+    let mut byte = [0u8; 512];
+    while head.len() < 4096 && !head.contains(&b'\n') {
+        let n = match src.read(&mut byte) {
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            r => r?,
+        };
+        if n == 0 {
+            break;
         }
-        Item::File(p) => {
-            let abs = fs::canonicalize(p).unwrap_or_else(|_| p.clone());
-            (
-                fs::read(p).map_err(|e| read_err(p, e))?,
-                abs.display().to_string(),
-            )
-        }
-    };
-    if is_mbox(&bytes) {
-        let parts = split_mbox(&bytes);
-        let single = parts.len() == 1;
-        return Ok(parts
-            .into_iter()
-            .enumerate()
-            .map(|(i, m)| {
-                let source_pos = if single && pos == "stdin" {
-                    pos.clone()
-                } else {
-                    format!("mbox:{pos}#{i}")
-                };
-                RawMail::new(source_pos, m, Ack::None)
-            })
-            .collect());
+        head.extend_from_slice(&byte[..n]);
     }
-    let source_pos = if pos == "stdin" {
-        pos
-    } else {
-        format!("file:{pos}")
-    };
-    Ok(vec![RawMail::new(source_pos, bytes, Ack::None)])
+    Ok(())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn mbox_split_and_unquote() {
-        let mbox = b"From a@b Sat Jan  1 00:00:00 2000\nSubject: one\n\nhello\n>From the start\n\nFrom c@d Sat Jan  1 00:00:01 2000\nSubject: two\n\nbye\n";
-        let parts = split_mbox(mbox);
-        assert_eq!(parts.len(), 2);
-        assert_eq!(
-            parts[0],
-            b"Subject: one\n\nhello\nFrom the start\n".to_vec()
-        );
-        assert_eq!(parts[1], b"Subject: two\n\nbye\n".to_vec());
-    }
-
-    #[test]
-    fn from_inside_a_paragraph_does_not_split() {
-        let mbox = b"From a@b x\nSubject: one\n\nline\nFrom here on\n";
-        assert_eq!(split_mbox(mbox).len(), 1);
-    }
-
-    #[test]
-    fn mbox_detection() {
-        assert!(is_mbox(b"From a@b Sat Jan  1 00:00:00 2000\nSubject: x\n"));
-        assert!(!is_mbox(b"From  : John Doe <jdoe@example>\nSubject: x\n"));
-        assert!(!is_mbox(b"From: a@b\n"));
-        assert!(!is_mbox(b"From \n"));
-    }
 
     #[test]
     fn directory_entries() {

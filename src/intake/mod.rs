@@ -5,6 +5,7 @@
 pub mod files;
 pub mod imap;
 pub mod maildir;
+pub mod mbox;
 
 use std::path::PathBuf;
 

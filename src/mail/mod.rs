@@ -2,6 +2,7 @@
 //! outgoing mail ([`compose`]). No database and no network here.
 
 pub mod auth;
+mod charset;
 pub mod classify;
 pub mod compose;
 pub mod dkim;

@@ -464,9 +464,17 @@ pub fn parse(raw: &[u8], hash: &str, limits: &ParseLimits) -> Result<InboundMail
     }
     let fixed = cr_only_fixed(raw);
     let raw = fixed.as_deref().unwrap_or(raw);
-    let msg = MessageParser::default()
+    let first = MessageParser::default()
         .parse(raw)
         .ok_or(ParseError::NoHeaders)?;
+    // Raw 8-bit header text in no declared charset: decoded, then read again.
+    let recoded = super::charset::headers_in_utf8(raw, &first);
+    let msg = match &recoded {
+        Some(utf8) => MessageParser::default()
+            .parse(utf8.as_slice())
+            .ok_or(ParseError::NoHeaders)?,
+        None => first,
+    };
     // Not one header field a mail has (bytes that only look like `name: value`): not mail.
     if !msg
         .headers()
@@ -756,6 +764,10 @@ pub fn parse_headers_only(raw: &[u8], hash: &str) -> InboundMail {
     let limit = raw.len().min(256 * 1024);
     let head = &raw[..limit];
     let head = &head[..head.len() - body_bytes(head).len()];
+    let recoded = MessageParser::default()
+        .parse_headers(head)
+        .and_then(|msg| super::charset::headers_in_utf8(head, &msg));
+    let head = recoded.as_deref().unwrap_or(head);
     let mut mail = match MessageParser::default().parse_headers(head) {
         Some(msg) => InboundMail {
             message_id: msg.message_id().and_then(normalize_id).unwrap_or_default(),

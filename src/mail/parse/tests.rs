@@ -398,3 +398,71 @@ fn every_inline_text_part_reaches_the_text_and_the_html_in_order() {
     assert_eq!(m.text.matches("Hello once.").count(), 1, "{:?}", m.text);
     assert_eq!(m.html.unwrap().matches("Hello once.").count(), 1);
 }
+
+#[test]
+fn raw_8bit_headers_are_decoded_by_their_detected_charset() {
+    // (the header text, its encoding, the body's declared charset as a hint)
+    let cases: [(&str, &'static encoding_rs::Encoding, &str); 6] = [
+        ("打印机坏了，请尽快修理", encoding_rs::GBK, "gbk"),
+        (
+            "プリンターが壊れました。至急修理をお願いします",
+            encoding_rs::SHIFT_JIS,
+            "shift_jis",
+        ),
+        (
+            "프린터가 고장났습니다 빨리 고쳐 주세요",
+            encoding_rs::EUC_KR,
+            "euc-kr",
+        ),
+        ("印表機壞了，請盡快修理", encoding_rs::BIG5, "big5"),
+        (
+            "Принтер сломался, почините пожалуйста",
+            encoding_rs::WINDOWS_1251,
+            "windows-1251",
+        ),
+        (
+            "Drucker kaputt, bitte schnell reparieren: Grüße",
+            encoding_rs::WINDOWS_1252,
+            "windows-1252",
+        ),
+    ];
+    for (text, enc, hint) in cases {
+        for declared in [hint, "us-ascii"] {
+            let (subject, _, _) = enc.encode(text);
+            let (name, _, _) = enc.encode("张伟 Müller");
+            let file_name = format!("{}.pdf", &text[..text.char_indices().nth(4).unwrap().0]);
+            let (file, _, _) = enc.encode(&file_name);
+            let mut raw = b"From: ".to_vec();
+            raw.extend_from_slice(&name);
+            raw.extend_from_slice(b" <zw@example.com>\r\nSubject: ");
+            raw.extend_from_slice(&subject);
+            raw.extend_from_slice(format!("\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\nContent-Type: text/plain; charset={declared}\r\n\r\nbody\r\n--b\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=\"").as_bytes());
+            raw.extend_from_slice(&file);
+            raw.extend_from_slice(
+                b"\"\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0=\r\n--b--\r\n",
+            );
+            let m = parse(&raw, &content_hash(&raw), &ParseLimits::default()).unwrap();
+            if declared == hint || enc != encoding_rs::WINDOWS_1252 {
+                assert_eq!(m.subject, text, "{} declared {declared}", enc.name());
+            }
+            assert!(
+                !m.subject.contains('\u{FFFD}'),
+                "{}: {}",
+                enc.name(),
+                m.subject
+            );
+            let name = m.from.as_ref().unwrap().name.clone().unwrap_or_default();
+            assert!(!name.contains('\u{FFFD}'), "{}: {name}", enc.name());
+            let file = m.attachments[0].name.clone();
+            assert!(
+                !file.contains('\u{FFFD}') && file.ends_with(".pdf"),
+                "{}: {file}",
+                enc.name()
+            );
+        }
+    }
+    // Valid UTF-8 stays as it is.
+    let m = p("From: Zoë <z@example.com>\r\nSubject: Grüße aus Köln\r\n\r\nx\r\n");
+    assert_eq!(m.subject, "Grüße aus Köln");
+    assert_eq!(m.from.unwrap().name.as_deref(), Some("Zoë"));
+}
