@@ -1,6 +1,7 @@
 //! Mail as data: parsing incoming mail ([`parse`]), classifying it ([`classify`]) and composing
 //! outgoing mail ([`compose`]). No database and no network here.
 
+pub mod address;
 pub mod auth;
 mod charset;
 pub mod classify;

@@ -360,16 +360,89 @@ fn addr(a: &mail_parser::Addr<'_>) -> Option<MailAddr> {
     Some(MailAddr { name, address })
 }
 
-fn addr_list(a: Option<&Address<'_>>) -> Vec<MailAddr> {
-    match a {
-        Some(Address::List(list)) => list.iter().filter_map(addr).collect(),
-        Some(Address::Group(groups)) => groups
-            .iter()
-            .flat_map(|g| g.addresses.iter())
-            .filter_map(addr)
-            .collect(),
+/// An address mail-parser could not read as written: missing, a quoted local part it lost
+/// (`@domain`), a route (`:`), white space or brackets inside.
+fn misread(address: Option<&str>) -> bool {
+    address.is_none_or(|a| {
+        a.is_empty()
+            || a.starts_with('@')
+            || a.contains([':', '<', '>'])
+            || a.contains(char::is_whitespace)
+    })
+}
+
+/// The mailboxes of one address header, in order: mail-parser's (names decoded), with each
+/// address it misread taken from [`super::address`]'s reading of the raw value (obsolete forms:
+/// quoted local parts, bang paths, routes, white space around `@`). Lower case, for comparing.
+fn addr_list(a: Option<&Address<'_>>, raw: Option<&str>) -> Vec<MailAddr> {
+    let theirs: Vec<&mail_parser::Addr<'_>> = match a {
+        Some(Address::List(list)) => list.iter().collect(),
+        Some(Address::Group(groups)) => groups.iter().flat_map(|g| g.addresses.iter()).collect(),
         None => Vec::new(),
+    };
+    let ours = raw.map(super::address::mailboxes).unwrap_or_default();
+    let fixed = |a: &mail_parser::Addr<'_>, mine: &super::address::Mailbox| {
+        match mine.address.as_deref() {
+            Some(written) if misread(a.address.as_deref()) => Some(MailAddr {
+                // mail-parser takes a quoted local part for a name: not one.
+                name: a
+                    .name
+                    .as_deref()
+                    .map(one_line)
+                    .filter(|n| !n.is_empty() && !written.contains(n.as_str()))
+                    .or_else(|| mine.comment.as_deref().map(one_line))
+                    .filter(|n| !n.is_empty()),
+                address: one_line(written).to_lowercase(),
+            }),
+            _ => addr(a),
+        }
+    };
+    if theirs.len() == ours.len() {
+        theirs
+            .iter()
+            .zip(&ours)
+            .filter_map(|(a, m)| fixed(a, m))
+            .collect()
+    } else if theirs.iter().all(|a| misread(a.address.as_deref())) {
+        // mail-parser found no address at all (a bang path alone): ours, names from comments.
+        ours.iter()
+            .filter_map(|m| {
+                Some(MailAddr {
+                    name: m.comment.as_deref().map(one_line).filter(|n| !n.is_empty()),
+                    address: one_line(m.address.as_deref()?).to_lowercase(),
+                })
+            })
+            .collect()
+    } else {
+        theirs.iter().filter_map(|a| addr(a)).collect()
     }
+}
+
+/// Each header `name` of the top part, with its raw value, in order.
+fn with_raw<'m>(
+    msg: &'m Message<'_>,
+    name: HeaderName<'static>,
+) -> Vec<(&'m HeaderValue<'m>, Option<&'m str>)> {
+    msg.parts[0]
+        .headers
+        .iter()
+        .filter(|h| h.name == name)
+        .map(|h| {
+            let raw = msg
+                .raw_message
+                .get(h.offset_start as usize..h.offset_end as usize)
+                .and_then(|b| std::str::from_utf8(b).ok());
+            (&h.value, raw)
+        })
+        .collect()
+}
+
+/// The mailboxes of the last header `name` (the one mail-parser's own accessors give).
+fn last_list(msg: &Message<'_>, name: HeaderName<'static>) -> Vec<MailAddr> {
+    with_raw(msg, name)
+        .pop()
+        .map(|(v, raw)| addr_list(v.as_address(), raw))
+        .unwrap_or_default()
 }
 
 fn header_text(msg: &Message<'_>, name: &str) -> Option<String> {
@@ -711,9 +784,9 @@ pub fn parse(raw: &[u8], hash: &str, limits: &ParseLimits) -> Result<InboundMail
         message_id_synthesized,
         in_reply_to: id_list(msg.in_reply_to()),
         references: id_list(msg.references()),
-        reply_to: msg.reply_to().and_then(|a| a.first()).and_then(addr),
-        to: addr_list(msg.to()),
-        cc: addr_list(msg.cc()),
+        reply_to: last_list(&msg, HeaderName::ReplyTo).into_iter().next(),
+        to: last_list(&msg, HeaderName::To),
+        cc: last_list(&msg, HeaderName::Cc),
         from,
         sender_header,
         subject,
@@ -732,10 +805,11 @@ pub fn parse(raw: &[u8], hash: &str, limits: &ParseLimits) -> Result<InboundMail
 /// trick; mail-parser itself would give the last) and in it the first mailbox with an address;
 /// else Sender, Reply-To, Return-Path. Also how many From headers followed the first.
 fn sender_of(msg: &Message<'_>) -> (Option<MailAddr>, Option<&'static str>, usize) {
-    let first = |a: Option<&Address<'_>>| addr_list(a).into_iter().next();
-    let mut froms = msg.header_values(HeaderName::From);
-    let from = froms.next().and_then(|v| first(v.as_address()));
-    let more = froms.count();
+    let froms = with_raw(msg, HeaderName::From);
+    let from = froms
+        .first()
+        .and_then(|(v, raw)| addr_list(v.as_address(), *raw).into_iter().next());
+    let more = froms.len().saturating_sub(1);
     let return_path = || {
         let v = msg.header_raw(HeaderName::ReturnPath)?;
         let a = v
@@ -750,8 +824,18 @@ fn sender_of(msg: &Message<'_>) -> (Option<MailAddr>, Option<&'static str>, usiz
     };
     let found = from
         .map(|a| (a, "from"))
-        .or_else(|| first(msg.sender()).map(|a| (a, "sender")))
-        .or_else(|| first(msg.reply_to()).map(|a| (a, "reply-to")))
+        .or_else(|| {
+            last_list(msg, HeaderName::Sender)
+                .into_iter()
+                .next()
+                .map(|a| (a, "sender"))
+        })
+        .or_else(|| {
+            last_list(msg, HeaderName::ReplyTo)
+                .into_iter()
+                .next()
+                .map(|a| (a, "reply-to"))
+        })
         .or_else(|| return_path().map(|a| (a, "return-path")));
     match found {
         Some((a, h)) => (Some(a), Some(h), more),
