@@ -95,3 +95,135 @@ fn a_mail_without_a_usable_from_still_reaches_an_agent() {
         assert!(notified > 0, "the agents hear of it: {headers}");
     }
 }
+
+/// The first message of the ticket a fixture's mail opened.
+fn first_message(e: &crate::util::Env, row: &serde_json::Value) -> serde_json::Value {
+    let t = e.ticket(row["ticket_id"].as_i64().expect("a ticket"));
+    t["messages"][0].clone()
+}
+
+#[test]
+fn raw_8bit_header_text_is_read_in_its_charset() {
+    let e = env();
+    // (fixture, subject, sender's name, attachment's file name): see fixtures/parity/make.py.
+    let cases = [
+        ("8bit-gbk.eml", "打印机坏了，请尽快修理", "张伟", "报告.pdf"),
+        (
+            "8bit-shift_jis.eml",
+            "プリンターが壊れました。至急修理をお願いします",
+            "山田太郎",
+            "報告書.pdf",
+        ),
+        (
+            "8bit-euc-kr.eml",
+            "프린터가 고장났습니다 빨리 고쳐 주세요",
+            "김민준",
+            "보고서.pdf",
+        ),
+        (
+            "8bit-big5.eml",
+            "印表機壞了，請盡快修理",
+            "陳大文",
+            "報告.pdf",
+        ),
+        (
+            "8bit-windows-1251.eml",
+            "Принтер сломался, почините пожалуйста",
+            "Иван Петров",
+            "отчёт.pdf",
+        ),
+    ];
+    for (file, subject, name, attachment) in cases {
+        e.ingest(&[&format!("parity/{file}")]);
+        let row = e.inbound().last().cloned().unwrap();
+        assert_eq!(row["outcome"], "new_ticket", "{file}: {row}");
+        assert_eq!(row["subject"], subject, "{file}");
+        let m = first_message(&e, &row);
+        assert_eq!(m["from_name"], name, "{file}: {m}");
+        assert_eq!(m["attachments"][0]["name"], attachment, "{file}: {m}");
+    }
+}
+
+#[test]
+fn every_mbox_variant_gives_back_each_mail_whole() {
+    // (fixture, mails in it, the body text each mail's ticket must hold)
+    let cases: [(&str, &[&str]); 3] = [
+        (
+            "mboxrd.mbox",
+            &[
+                "From what I see, the printer is offline.",
+                "From sender@example.net Sat Nov 21 10:00:00 2026\n>From quoted in the original",
+                "Plain text.",
+            ],
+        ),
+        (
+            "mboxcl2.mbox",
+            &[
+                "From what I see, the printer is offline.",
+                "From sender@example.net Sat Nov 21 10:00:00 2026\n>From quoted in the original",
+                "Plain text.",
+            ],
+        ),
+        (
+            "mboxcl-wrong-length.mbox",
+            &["From what I see, the printer is offline.", "Plain text."],
+        ),
+    ];
+    for (file, bodies) in cases {
+        let e = env();
+        let stderr = e.ingest(&[&format!("parity/{file}")]);
+        assert!(
+            stderr.contains(&format!("read 1 file(s), {} mail(s)", bodies.len())),
+            "{file}: {stderr}"
+        );
+        let rows = e.inbound();
+        assert_eq!(rows.len(), bodies.len(), "{file}: {rows:?}");
+        for (i, (row, body)) in rows.iter().zip(bodies).enumerate() {
+            assert_eq!(row["outcome"], "new_ticket", "{file} #{i}: {row}");
+            assert_eq!(row["subject"], format!("mbox mail {i}"), "{file} #{i}");
+            let text = first_message(&e, row)["text"]
+                .as_str()
+                .unwrap()
+                .replace("\r\n", "\n");
+            assert!(text.contains(body), "{file} #{i}: {text:?}");
+        }
+    }
+}
+
+#[test]
+fn obsolete_address_forms_keep_their_sender() {
+    let e = env();
+    // (fixture, requester): written forms in fixtures/parity/make.py, compared in lower case.
+    let cases = [
+        ("obs-bang-path.eml", "relay!host!olduser"),
+        ("obs-route.eml", "route.user@example.net"),
+        ("obs-double-at.eml", "user@host@relay.example.net"),
+        ("obs-quoted-local.eml", "\"john doe\"@example.net"),
+        ("obs-spaces.eml", "joe.bloggs@example.net"),
+    ];
+    for (file, requester) in cases {
+        e.ingest(&[&format!("parity/{file}")]);
+        let row = e.inbound().last().cloned().unwrap();
+        assert_eq!(row["outcome"], "new_ticket", "{file}: {row}");
+        assert_eq!(row["sender_header"], "from", "{file}: {row}");
+        let t = e.ticket(row["ticket_id"].as_i64().unwrap());
+        assert_eq!(t["requester"], requester, "{file}: {t}");
+    }
+    // The same sender in other case is the same requester: the second mail is no stranger's.
+    let mut mail =
+        std::fs::read_to_string(crate::util::fixture("parity/obs-quoted-local.eml")).unwrap();
+    let t = e
+        .tickets()
+        .into_iter()
+        .find(|t| t["requester"] == "\"john doe\"@example.net")
+        .unwrap();
+    mail = mail
+        .replace("\"john doe\"@Example.NET", "\"John Doe\"@EXAMPLE.net")
+        .replace(
+            "Subject: obs-quoted-local.eml",
+            &format!("Subject: Re: {} obs", t["ref"].as_str().unwrap()),
+        )
+        .replace("<obs-quoted-local.eml@example.net>", "<again@example.net>");
+    let again = ingest(&e, &mail);
+    assert_eq!(again["ticket_id"], t["id"], "{again}");
+}

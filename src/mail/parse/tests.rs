@@ -473,18 +473,48 @@ fn obsolete_address_forms_are_kept_as_written_in_lower_case() {
     let cases = [
         ("user@host@Relay.Example", "user@host@relay.example", None),
         ("relay!host!user", "relay!host!user", None),
-        ("relay!host!user (Old Unix)", "relay!host!user", Some("Old Unix")),
-        ("<@a.example,@b.example:User@Host.Example>", "user@host.example", None),
-        ("Joe <@a.example,@b.example:joe@Host.Example>", "joe@host.example", Some("Joe")),
+        (
+            "relay!host!user (Old Unix)",
+            "relay!host!user",
+            Some("Old Unix"),
+        ),
+        (
+            "<@a.example,@b.example:User@Host.Example>",
+            "user@host.example",
+            None,
+        ),
+        (
+            "Joe <@a.example,@b.example:joe@Host.Example>",
+            "joe@host.example",
+            Some("Joe"),
+        ),
         ("\"john doe\"@Example.COM", "\"john doe\"@example.com", None),
-        ("\"John Doe\" <\"john doe\"@example.com>", "\"john doe\"@example.com", Some("John Doe")),
-        ("John.Smith@Example.COM (John Smith)", "john.smith@example.com", Some("John Smith")),
-        ("Mary Smith <mary@[192.0.2.1]>", "mary@[192.0.2.1]", Some("Mary Smith")),
+        (
+            "\"John Doe\" <\"john doe\"@example.com>",
+            "\"john doe\"@example.com",
+            Some("John Doe"),
+        ),
+        (
+            "John.Smith@Example.COM (John Smith)",
+            "john.smith@example.com",
+            Some("John Smith"),
+        ),
+        (
+            "Mary Smith <mary@[192.0.2.1]>",
+            "mary@[192.0.2.1]",
+            Some("Mary Smith"),
+        ),
         ("joe @ example . com", "joe@example.com", None),
-        ("=?utf-8?q?Zo=C3=AB?= <zoe@example.com>", "zoe@example.com", Some("Zoë")),
+        (
+            "=?utf-8?q?Zo=C3=AB?= <zoe@example.com>",
+            "zoe@example.com",
+            Some("Zoë"),
+        ),
     ];
     for (written, address, name) in cases {
-        let m = p(&format!("From: {written}\r\nTo: a@b.example, relay!x!y\r\nSubject: x\r\n\r\nb\r\n"));
+        let m = p(&format!(
+            "From: {written}\r\nTo: a@b.example, relay!x!y\r\nSubject: x\r\n\r\nb\r\n"
+        ));
         let from = m.from.unwrap_or_else(|| panic!("{written}: no sender"));
         assert_eq!(from.address, address, "{written}");
         assert_eq!(from.name.as_deref(), name, "{written}");
