@@ -45,4 +45,10 @@ for i, f in enumerate(sorted(src.glob("*.tnef"))):
         "Content-Type: application/ms-tnef; name=winmail.dat\r\n"
         "Content-Transfer-Encoding: base64\r\n\r\n" + b64 + "--b--\r\n")
 PY
-echo "seeded: $(ls "$here/corpus/mail_pipeline" | wc -l) mails, $(ls "$here/corpus/config" | wc -l) configs, $(ls "$c" | wc -l) command texts, $(ls "$w" | wc -l) winmail.dat blobs"
+# mbox files (each behind a read-size byte) and 8-bit header mail for the new parsing paths.
+mkdir -p "$here/corpus/mbox" "$here/corpus/header_charset"
+for f in "$root"/tests/fixtures/parity/*.mbox; do
+    { printf '\007'; cat "$f"; } > "$here/corpus/mbox/$(basename "$f")"
+done
+cp "$root"/tests/fixtures/parity/*.eml "$root"/tests/fixtures/*.eml "$here/corpus/header_charset/"
+echo "seeded: $(ls "$here/corpus/mail_pipeline" | wc -l) mails, $(ls "$here/corpus/config" | wc -l) configs, $(ls "$c" | wc -l) command texts, $(ls "$w" | wc -l) winmail.dat blobs, $(ls "$here/corpus/mbox" | wc -l) mboxes, $(ls "$here/corpus/header_charset" | wc -l) header mails"

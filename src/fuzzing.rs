@@ -113,6 +113,59 @@ pub fn winmail(raw: &[u8]) {
     let _ = rtf::body(raw);
 }
 
+/// An mbox read whole and read `raw[0]` bytes at a time gives the same mails, and the mails
+/// together are never longer than the file (no byte is read twice: nothing merged or doubled).
+pub fn mbox(raw: &[u8]) {
+    use crate::intake::mbox::{split_mbox, MboxReader};
+    let Some((&step, content)) = raw.split_first() else {
+        return;
+    };
+    struct Trickle<'a>(&'a [u8], usize);
+    impl std::io::Read for Trickle<'_> {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.1.min(out.len()).min(self.0.len());
+            out[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+    let whole = split_mbox(content);
+    let total: usize = whole.iter().map(Vec::len).sum();
+    assert!(
+        total <= content.len(),
+        "{total} bytes of mail out of {}",
+        content.len()
+    );
+    let trickled: Vec<Vec<u8>> = MboxReader::new(Trickle(content, usize::from(step.max(1))))
+        .map(|m| m.expect("reading from memory"))
+        .collect();
+    assert!(
+        trickled == whole,
+        "the mails depend on how the file is read"
+    );
+}
+
+/// Raw 8-bit header text turned into UTF-8 (charset detection), and any header value read as
+/// addresses: valid UTF-8 that a second parse reads, no address that is empty.
+pub fn header_charset(raw: &[u8]) {
+    use mail_parser::MessageParser;
+    if let Some(msg) = MessageParser::default().parse(raw) {
+        if let Some(out) = crate::mail::charset::headers_in_utf8(raw, &msg) {
+            // Each byte becomes at most one character of at most 3 bytes (U+FFFD included).
+            assert!(
+                out.len() <= raw.len() * 3,
+                "{} bytes from {}",
+                out.len(),
+                raw.len()
+            );
+            let _ = MessageParser::default().parse(&out);
+        }
+    }
+    for m in crate::mail::address::mailboxes(&String::from_utf8_lossy(raw)) {
+        assert!(m.address.as_deref() != Some(""), "an empty address");
+    }
+}
+
 /// Replays every saved input of `fuzz/regressions/` through its target.
 #[cfg(test)]
 mod tests {
@@ -120,7 +173,9 @@ mod tests {
     fn the_saved_crash_corpus_replays_without_a_panic() {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/regressions");
         type Target = fn(&[u8]);
-        let targets: [(&str, Target); 4] = [
+        let targets: [(&str, Target); 6] = [
+            ("mbox", super::mbox),
+            ("header_charset", super::header_charset),
             ("mail_pipeline", super::mail_pipeline),
             ("winmail", super::winmail),
             ("agent_commands", super::agent_commands),

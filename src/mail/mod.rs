@@ -3,7 +3,7 @@
 
 pub mod address;
 pub mod auth;
-mod charset;
+pub(crate) mod charset;
 pub mod classify;
 pub mod compose;
 pub mod dkim;
