@@ -11,6 +11,7 @@ pub mod config;
 pub mod daemon;
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod holder;
 pub mod intake;
 pub mod mail;
 pub mod notify;

@@ -174,6 +174,10 @@ pub struct ImapConfig {
     pub folder: String,
     /// Use IDLE when the server offers it (else poll at the mailbox's `poll_interval`).
     pub idle: bool,
+    /// IDLE is ended and begun again this often, and the server must answer within
+    /// [`crate::intake::imap::LIVENESS_TIMEOUT`]: a connection that died silently (a NAT
+    /// timeout, a pulled cable) is noticed then at the latest.
+    pub idle_refresh: std::time::Duration,
     /// What to do with a mail once it is stored: `seen`, `move:FOLDER` or `delete`.
     pub after: String,
     /// PEM file of extra CA certificates to trust (a private CA), besides the public roots.

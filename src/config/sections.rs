@@ -516,6 +516,14 @@ impl Reader {
                     .string(s, "folder", "a folder name such as \"INBOX\"")
                     .unwrap_or_else(|| "INBOX".into());
                 let idle = self.bool(s, "idle", true);
+                let idle_refresh = self.duration(s, "idle_refresh", Duration::from_secs(5 * 60));
+                if !(Duration::from_secs(1)..=Duration::from_secs(29 * 60)).contains(&idle_refresh)
+                {
+                    self.problem(
+                        s.key("idle_refresh"),
+                        "expected a duration from 1s to 29m (RFC 9051 asks for IDLE again within 29 minutes)",
+                    );
+                }
                 let after = self
                     .string(s, "after", "\"seen\", \"move:FOLDER\" or \"delete\"")
                     .unwrap_or_else(|| "seen".into());
@@ -564,6 +572,7 @@ impl Reader {
                         password,
                         folder,
                         idle,
+                        idle_refresh,
                         after,
                         ca_file,
                         auth,

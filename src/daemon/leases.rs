@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
+use super::takeover::{self, Reaped};
 use crate::observe::metrics::{self, MailboxState};
 use crate::store::{leases as q, AnyConnection};
 
@@ -69,6 +70,9 @@ pub fn instance_id(configured: Option<&str>) -> String {
     format!("{host}:{}:{:04x}", std::process::id(), fastrand::u16(..))
 }
 
+/// One round's outcome: the mailboxes held, one to give back, what was taken over.
+type Round = (Vec<String>, Option<String>, Vec<Reaped>);
+
 /// The lease keeper of one instance: heartbeats, renews, takes and gives back leases every
 /// third of `lease`, and tells each mailbox task through `held[i]` whether it may run.
 pub struct Keeper {
@@ -77,6 +81,8 @@ pub struct Keeper {
     pub mailboxes: Vec<String>,
     pub conn: Arc<Mutex<AnyConnection>>,
     pub held: Vec<watch::Sender<bool>>,
+    /// Woken when mail a dead holder held is due now.
+    pub outbox_ready: Arc<tokio::sync::Notify>,
 }
 
 impl Keeper {
@@ -96,39 +102,39 @@ impl Keeper {
                 crate::time::millis(self.lease),
             );
             let leaving_now = leaving.clone();
-            let round = tokio::task::spawn_blocking(
-                move || -> Result<(Vec<String>, Option<String>), String> {
-                    let mut c = conn
-                        .lock()
-                        .map_err(|_| "database connection poisoned".to_string())?;
-                    let c = &mut *c;
-                    let now = crate::time::now_ms();
-                    let e = |e: diesel::result::Error| e.to_string();
-                    q::heartbeat(c, &id, now).map_err(e)?;
-                    let live = q::live_instances(c, now - lease).map_err(e)? as usize;
-                    let mut held = q::renew_leases(c, &id, now + lease).map_err(e)?;
-                    let share = fair_share(all.len(), live);
-                    let p = plan(&all, &held, &leaving_now, share, start % all.len().max(1));
-                    let mut keeping = held.iter().filter(|m| !leaving_now.contains(*m)).count();
-                    for m in p.take {
-                        if keeping >= share {
-                            break;
-                        }
-                        if q::try_lease(c, &m, &id, now, now + lease).map_err(e)? {
-                            tracing::info!(mailbox = %m, instance = %id, "mailbox lease taken");
-                            held.push(m);
-                            keeping += 1;
-                        }
+            let round = tokio::task::spawn_blocking(move || -> Result<Round, String> {
+                let mut c = conn
+                    .lock()
+                    .map_err(|_| "database connection poisoned".to_string())?;
+                let c = &mut *c;
+                let now = crate::time::now_ms();
+                let e = |e: diesel::result::Error| e.to_string();
+                let reaped = takeover::reap(c, &id, now).map_err(e)?;
+                q::heartbeat(c, &id, crate::holder::me_written(), now).map_err(e)?;
+                let live = q::live_instances(c, now - lease).map_err(e)? as usize;
+                let mut held = q::renew_leases(c, &id, now + lease).map_err(e)?;
+                let share = fair_share(all.len(), live);
+                let p = plan(&all, &held, &leaving_now, share, start % all.len().max(1));
+                let mut keeping = held.iter().filter(|m| !leaving_now.contains(*m)).count();
+                for m in p.take {
+                    if keeping >= share {
+                        break;
                     }
-                    Ok((held, p.give_back))
-                },
-            )
+                    if q::try_lease(c, &m, &id, now, now + lease).map_err(e)? {
+                        tracing::info!(mailbox = %m, instance = %id, "mailbox lease taken");
+                        held.push(m);
+                        keeping += 1;
+                    }
+                }
+                Ok((held, p.give_back, reaped))
+            })
             .await
             .map_err(|e| e.to_string())
             .and_then(|r| r);
             let wait = match round {
-                Ok((held, give_back)) => {
+                Ok((held, give_back, reaped)) => {
                     failures = 0;
+                    self.after_takeover(&reaped);
                     leaving.retain(|m| held.contains(m));
                     if let Some(m) = give_back {
                         tracing::info!(mailbox = %m, "giving the mailbox back to even out the instances");
@@ -149,9 +155,42 @@ impl Keeper {
                     wait
                 }
             };
+            self.wait_watching(wait, &mut stop).await;
+        }
+    }
+
+    fn after_takeover(&self, reaped: &[Reaped]) {
+        takeover::log(reaped);
+        if reaped.iter().any(|r| r.outbox_rows > 0) {
+            self.outbox_ready.notify_waiters();
+        }
+    }
+
+    /// Waits `wait` (or until stopped), looking every second for holders that died on this
+    /// host; one found ends the wait, so their mailboxes are taken in the next round at once.
+    async fn wait_watching(&self, wait: Duration, stop: &mut watch::Receiver<bool>) {
+        let until = tokio::time::Instant::now() + wait;
+        loop {
+            let tick = (until - tokio::time::Instant::now()).min(Duration::from_secs(1));
+            if tick.is_zero() {
+                return;
+            }
             tokio::select! {
-                _ = tokio::time::sleep(wait) => {}
-                _ = stop.changed() => {}
+                _ = tokio::time::sleep(tick) => {}
+                _ = stop.changed() => return,
+            }
+            let (id, conn) = (self.id.clone(), self.conn.clone());
+            let found = tokio::task::spawn_blocking(move || {
+                let mut c = conn.lock().ok()?;
+                takeover::reap(&mut c, &id, crate::time::now_ms()).ok()
+            })
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+            if !found.is_empty() {
+                self.after_takeover(&found);
+                return;
             }
         }
     }

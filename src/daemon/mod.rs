@@ -3,6 +3,7 @@
 //! in hand is finished before shutting down.
 
 pub mod leases;
+pub mod takeover;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -158,6 +159,7 @@ pub async fn run(
             mailboxes: cfg.mailboxes.iter().map(|m| m.name.clone()).collect(),
             conn: lease_conn.clone(),
             held,
+            outbox_ready: outbox_ready.clone(),
         }
         .run(stop_rx.clone()),
     );

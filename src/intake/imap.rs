@@ -6,7 +6,9 @@
 //! then downloaded in batches with BODY.PEEK[]. The mailbox's `after` action (seen, move, delete)
 //! runs after the commit, and again at the next login for anything a crash left behind. A
 //! changed UIDVALIDITY rescans the folder; the content-hash dedupe makes that harmless. Between
-//! checks the task IDLEs (re-issued every 29 minutes) when the server offers it, else polls.
+//! checks the task IDLEs (re-issued every `idle_refresh`, 5 minutes by default) when the server
+//! offers it, else polls; TCP keepalive and a short wait for the answer to the end of each IDLE (or
+//! a NOOP between polls) notice a connection that died silently.
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -59,8 +61,32 @@ fn chunks(new: &[(u32, usize)], count: usize, bytes: usize, limit: usize) -> Vec
 }
 /// How long one IMAP command may take before the connection is given up as dead.
 const COMMAND_TIMEOUT: Duration = Duration::from_secs(120);
-/// RFC 9051 asks clients to re-issue IDLE at least every 29 minutes.
-const IDLE_MAX: Duration = Duration::from_secs(29 * 60);
+/// How long the server may take to answer the end of an IDLE, or a NOOP between polls, before
+/// the connection is taken for dead (it died silently: no FIN, no RST).
+pub const LIVENESS_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// TCP keepalive on the connection: probes after 15 s of silence, every 5 s, 3 unanswered
+/// ones end it. A NAT that forgot the connection, or a pulled cable, shows within ~30 s, and the
+/// probes keep a NAT's mapping alive meanwhile.
+fn keep_alive(tcp: &TcpStream) {
+    let ka = socket2::TcpKeepalive::new()
+        .with_time(Duration::from_secs(15))
+        .with_interval(Duration::from_secs(5))
+        .with_retries(3);
+    if let Err(e) = socket2::SockRef::from(tcp).set_tcp_keepalive(&ka) {
+        tracing::warn!(error = %e, "cannot turn TCP keepalive on");
+    }
+}
+
+/// `f` within [`LIVENESS_TIMEOUT`]: a small command whose answer shows the connection lives.
+async fn alive<T, E: Into<ImapError>>(
+    f: impl std::future::Future<Output = Result<T, E>>,
+) -> Result<T, ImapError> {
+    match tokio::time::timeout(LIVENESS_TIMEOUT, f).await {
+        Ok(r) => r.map_err(Into::into),
+        Err(_) => Err(ImapError::Timeout(LIVENESS_TIMEOUT)),
+    }
+}
 
 /// Errors at the IMAP boundary.
 #[derive(Debug, thiserror::Error)]
@@ -159,6 +185,7 @@ pub async fn login(cfg: &ImapConfig) -> Result<Session, ImapError> {
     })
     .await?;
     let _ = tcp.set_nodelay(true);
+    keep_alive(&tcp);
     let client: async_imap::Client<Box<dyn ImapIo>> = match cfg.tls {
         Tls::Tls => {
             let mut c = async_imap::Client::new(start_tls(cfg, tcp).await?);
@@ -374,6 +401,9 @@ impl Worker {
                     _ = tokio::time::sleep(self.cfg.mailboxes[self.index].poll_interval) => {}
                     _ = stop.changed() => {}
                 }
+                if !*stop.borrow() {
+                    alive(s.noop()).await?;
+                }
             }
         }
     }
@@ -579,16 +609,17 @@ impl Worker {
         self.after_action(s, &uids, can_move, uidplus).await
     }
 
-    /// IDLEs until the server reports a change, 29 minutes pass, or `stop` turns true.
+    /// IDLEs until the server reports a change, `idle_refresh` passes, or `stop` turns true;
+    /// the server must then answer the end of the IDLE within [`LIVENESS_TIMEOUT`].
     async fn idle(
         &self,
         s: Session,
         stop: &mut watch::Receiver<bool>,
     ) -> Result<Session, ImapError> {
         let mut handle = s.idle();
-        within(handle.init()).await?;
+        alive(handle.init()).await?;
         {
-            let (wait, interrupt) = handle.wait_with_timeout(IDLE_MAX);
+            let (wait, interrupt) = handle.wait_with_timeout(self.imap().idle_refresh);
             tokio::pin!(wait);
             let mut interrupt = Some(interrupt);
             loop {
@@ -603,13 +634,31 @@ impl Worker {
                 }
             }
         }
-        within(handle.done()).await
+        alive(handle.done()).await
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_connection_has_tcp_keepalive() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let l = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+            let tcp = TcpStream::connect(l.local_addr().unwrap()).await.unwrap();
+            keep_alive(&tcp);
+            let s = socket2::SockRef::from(&tcp);
+            assert!(s.keepalive().unwrap());
+            assert_eq!(s.tcp_keepalive_time().unwrap(), Duration::from_secs(15));
+            assert_eq!(s.tcp_keepalive_interval().unwrap(), Duration::from_secs(5));
+            assert_eq!(s.tcp_keepalive_retries().unwrap(), 3);
+        });
+    }
 
     #[test]
     fn uid_sets() {

@@ -65,6 +65,7 @@ pub fn enqueue(
             attempts: 0,
             next_attempt_at: due_at,
             created_at: now,
+            held_by: (due_at > now).then(crate::holder::me_written),
         },
     )?;
     if let Some(ticket) = ticket_id {
@@ -149,6 +150,7 @@ pub fn enqueue_many(
             attempts: 0,
             next_attempt_at: due_at,
             created_at: now,
+            held_by: (due_at > now).then(crate::holder::me_written),
         })
         .collect();
     let ids = models::insert_outbox_many(c, &rows)?;

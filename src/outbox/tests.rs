@@ -37,6 +37,7 @@ fn a_row_with_unreadable_recipients_fails_and_is_not_sent() {
                 attempts: 0,
                 next_attempt_at: 0,
                 created_at: crate::time::now_ms(),
+                held_by: None,
             },
         )
         .unwrap();

@@ -102,6 +102,7 @@ fn outbox_row(c: &mut AnyConnection, ticket: Option<i64>, rcpt: &[&str], mid: &s
             attempts: 1,
             next_attempt_at: 0,
             created_at: 0,
+            held_by: None,
         },
     )
     .unwrap()

@@ -8,10 +8,10 @@ use diesel::result::{DatabaseErrorKind, Error};
 use super::schema::{instances, mailbox_leases};
 use super::AnyConnection as Conn;
 
-/// Records that instance `id` is alive at `now`.
-pub fn heartbeat(c: &mut Conn, id: &str, now: i64) -> QueryResult<()> {
+/// Records that instance `id`, run by process `process` ([`crate::holder`]), is alive at `now`.
+pub fn heartbeat(c: &mut Conn, id: &str, process: &str, now: i64) -> QueryResult<()> {
     let n = diesel::update(instances::table.find(id))
-        .set(instances::seen_at.eq(now))
+        .set((instances::seen_at.eq(now), instances::process.eq(process)))
         .execute(c)?;
     if n == 0 {
         diesel::insert_into(instances::table)
@@ -19,10 +19,32 @@ pub fn heartbeat(c: &mut Conn, id: &str, now: i64) -> QueryResult<()> {
                 instances::id.eq(id),
                 instances::started_at.eq(now),
                 instances::seen_at.eq(now),
+                instances::process.eq(process),
             ))
             .execute(c)?;
     }
     Ok(())
+}
+
+/// Every instance other than `me` with the process it recorded: `(id, process)`.
+pub fn other_instances(c: &mut Conn, me: &str) -> QueryResult<Vec<(String, Option<String>)>> {
+    instances::table
+        .filter(instances::id.ne(me))
+        .select((instances::id, instances::process))
+        .load(c)
+}
+
+/// Forgets instance `id`, found dead, and makes its leases free at once (expired long ago);
+/// returns the mailboxes it held. Only leases still `id`'s are touched.
+pub fn reap_instance(c: &mut Conn, id: &str) -> QueryResult<Vec<String>> {
+    let q = diesel::update(mailbox_leases::table.filter(mailbox_leases::holder.eq(id)))
+        .set(mailbox_leases::expires_at.eq(0));
+    let mailboxes = match c {
+        Conn::Sqlite(s) => q.returning(mailbox_leases::mailbox).get_results(s)?,
+        Conn::Postgresql(p) => q.returning(mailbox_leases::mailbox).get_results(p)?,
+    };
+    diesel::delete(instances::table.find(id)).execute(c)?;
+    Ok(mailboxes)
 }
 
 /// How many instances were seen since `since`.

@@ -165,6 +165,7 @@ diesel::table! {
         next_attempt_at -> BigInt,
         created_at -> BigInt,
         sent_at -> Nullable<BigInt>,
+        held_by -> Nullable<Text>,
     }
 }
 
@@ -173,6 +174,7 @@ diesel::table! {
         id -> Text,
         started_at -> BigInt,
         seen_at -> BigInt,
+        process -> Nullable<Text>,
     }
 }
 

@@ -51,9 +51,9 @@ fn a_mailbox_lease_has_one_holder_and_passes_on_only_when_it_runs_out() {
     cluster::release_lease(c, "box", "b").unwrap();
     assert!(cluster::try_lease(c, "box", "a", t + 6003, t + 9000).unwrap());
     // Heartbeats count the live instances.
-    cluster::heartbeat(c, "a", t).unwrap();
-    cluster::heartbeat(c, "b", t + 5000).unwrap();
-    cluster::heartbeat(c, "a", t + 6000).unwrap();
+    cluster::heartbeat(c, "a", "test-process", t).unwrap();
+    cluster::heartbeat(c, "b", "test-process", t + 5000).unwrap();
+    cluster::heartbeat(c, "a", "test-process", t + 6000).unwrap();
     assert_eq!(cluster::live_instances(c, t + 4000).unwrap(), 2);
     cluster::forget_instance(c, "a", t).unwrap();
     assert_eq!(cluster::live_instances(c, 0).unwrap(), 1);

@@ -36,6 +36,10 @@ pub struct NewOutbox<'a> {
     pub attempts: i64,
     pub next_attempt_at: i64,
     pub created_at: i64,
+    /// The process that delivers the row itself before `next_attempt_at` ([`crate::holder`]):
+    /// set on a row written ahead of its due time, so a restart can release it when that
+    /// process died.
+    pub held_by: Option<&'a str>,
 }
 
 /// Inserts many outbox rows and returns their ids, in order: multi-row statements on
@@ -102,13 +106,14 @@ pub fn claim_due_outbox_skip_locked(
         id: i64,
     }
     let rows: Vec<Claimed> = diesel::sql_query(
-        "UPDATE outbox SET next_attempt_at = $1 WHERE id IN (\
+        "UPDATE outbox SET next_attempt_at = $1, held_by = $4 WHERE id IN (\
            SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $2 \
            ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING id",
     )
     .bind::<diesel::sql_types::BigInt, _>(lease_until)
     .bind::<diesel::sql_types::BigInt, _>(now)
     .bind::<diesel::sql_types::BigInt, _>(limit)
+    .bind::<diesel::sql_types::Text, _>(crate::holder::me_written())
     .load(p)?;
     let mut ids: Vec<i64> = rows.into_iter().map(|r| r.id).collect();
     ids.sort_unstable();
@@ -129,9 +134,38 @@ pub fn claim_outbox(
             .filter(outbox::status.eq("pending"))
             .filter(outbox::next_attempt_at.le(now)),
     )
-    .set(outbox::next_attempt_at.eq(lease_until))
+    .set((
+        outbox::next_attempt_at.eq(lease_until),
+        outbox::held_by.eq(crate::holder::me_written()),
+    ))
     .returning(outbox::id)
     .get_results(c)
+}
+
+/// The holders of pending rows held past `now` (claimed, or written ahead of their due time).
+pub fn outbox_holders(c: &mut Conn, now: i64) -> QueryResult<Vec<String>> {
+    outbox::table
+        .filter(outbox::status.eq("pending"))
+        .filter(outbox::held_by.is_not_null())
+        .filter(outbox::next_attempt_at.gt(now))
+        .select(outbox::held_by.assume_not_null())
+        .distinct()
+        .load(c)
+}
+
+/// Makes the pending rows `holder` held due at `now` (its process is dead); returns how many.
+pub fn release_outbox_holds(c: &mut Conn, holder: &str, now: i64) -> QueryResult<usize> {
+    diesel::update(
+        outbox::table
+            .filter(outbox::status.eq("pending"))
+            .filter(outbox::held_by.eq(holder))
+            .filter(outbox::next_attempt_at.gt(now)),
+    )
+    .set((
+        outbox::next_attempt_at.eq(now),
+        outbox::held_by.eq(None::<String>),
+    ))
+    .execute(c)
 }
 
 /// What a sender needs to deliver a row.
@@ -245,6 +279,7 @@ pub fn requeue_outbox(c: &mut Conn, id: i64, now: i64) -> QueryResult<bool> {
         .set((
             outbox::status.eq("pending"),
             outbox::next_attempt_at.eq(now),
+            outbox::held_by.eq(None::<String>),
         ))
         .execute(c)?;
     Ok(n == 1)
@@ -277,6 +312,7 @@ pub fn mark_attempt_failed(
                 outbox::attempts.eq(outbox::attempts + 1),
                 outbox::last_error.eq(error),
                 outbox::next_attempt_at.eq(at),
+                outbox::held_by.eq(None::<String>),
             ))
             .execute(c)?,
         None => diesel::update(target)
