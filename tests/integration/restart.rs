@@ -172,6 +172,7 @@ fn kill_9_of_serve_in_an_imap_backlog_is_taken_over_at_the_restart() {
     extra.push_str(LEASE);
     let env = Env::with(&extra, Some(&smtp_transport(&smtp)));
     without_maildir(&env);
+    env.ok(&["migrate"]);
     let tag = format!("{:x}", fastrand::u64(..));
     let mails: Vec<Vec<u8>> = (0..N).map(|i| mail(i, &tag)).collect();
     folder.append(&mails);
