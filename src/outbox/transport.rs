@@ -179,7 +179,8 @@ pub struct SmtpSender {
     /// Our name in EHLO.
     hello: ClientId,
     /// Open connections not in use; one is taken out per mail and dropped when it breaks.
-    idle: Mutex<Vec<SmtpConnection>>,
+    /// Open connections between mails, with when each was last used.
+    idle: Mutex<Vec<(SmtpConnection, std::time::Instant)>>,
     /// How many mails may be in flight at once, each on its own connection.
     parallel: usize,
 }
@@ -262,8 +263,10 @@ impl SmtpSender {
         raw: &[u8],
     ) -> Result<(), lettre::transport::smtp::Error> {
         let open = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+        // A connection left unused for a while may have died silently (a NAT that forgot it):
+        // closed without a word (a QUIT could wait for an answer that never comes), not reused.
         let mut c = match open {
-            Some(c) if !c.has_broken() => c,
+            Some((c, used)) if !c.has_broken() && used.elapsed() < IDLE_REUSE => c,
             _ => self.connect()?,
         };
         let ascii = |a: &lettre::Address| AsRef::<str>::as_ref(a).is_ascii();
@@ -288,11 +291,17 @@ impl SmtpSender {
             Ok(_) => true,
         };
         if keep {
-            self.idle.lock().unwrap_or_else(|e| e.into_inner()).push(c);
+            self.idle
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push((c, std::time::Instant::now()));
         }
         result.map(|_| ())
     }
 }
+
+/// How long an open SMTP connection may sit unused and still be reused for the next mail.
+const IDLE_REUSE: Duration = Duration::from_secs(30);
 
 /// The file name for a Message-ID: its characters outside `[A-Za-z0-9._@+-]` become `_`.
 pub fn file_name(message_id: &str) -> String {
