@@ -516,7 +516,7 @@ impl Reader {
                     .string(s, "folder", "a folder name such as \"INBOX\"")
                     .unwrap_or_else(|| "INBOX".into());
                 let idle = self.bool(s, "idle", true);
-                let idle_refresh = self.duration(s, "idle_refresh", Duration::from_secs(5 * 60));
+                let idle_refresh = self.duration(s, "idle_refresh", Duration::from_secs(2 * 60));
                 if !(Duration::from_secs(1)..=Duration::from_secs(29 * 60)).contains(&idle_refresh)
                 {
                     self.problem(

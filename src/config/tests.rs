@@ -366,3 +366,29 @@ fn a_rule_template_is_a_name_never_a_path() {
     assert!(!crate::templates::exists("../outside", Some(&inner)));
     assert!(crate::templates::is_plain_name("ack_vip-2"));
 }
+
+#[test]
+fn idle_refresh_defaults_to_two_minutes_and_stays_within_the_rfc_limit() {
+    let imap = GOOD.replace(
+        "kind = \"maildir\"\npath = \"var/mail/support\"",
+        "kind = \"imap\"\nhost = \"imap.example.com\"\nusername = \"u\"\npassword = \"p\"",
+    );
+    let c = Config::parse(&imap, Path::new("pd.toml")).unwrap();
+    let MailboxSource::Imap(i) = &c.mailboxes[0].source else {
+        panic!("not imap")
+    };
+    assert_eq!(i.idle_refresh, std::time::Duration::from_secs(120));
+    for bad in ["30m", "500ms"] {
+        let text = imap.replace(
+            "password = \"p\"",
+            &format!("password = \"p\"\nidle_refresh = \"{bad}\""),
+        );
+        assert!(
+            errors(&text)
+                .iter()
+                .any(|e| e.contains("idle_refresh") && e.contains("from 1s to 29m")),
+            "{bad}: {:?}",
+            errors(&text)
+        );
+    }
+}

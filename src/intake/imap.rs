@@ -6,7 +6,7 @@
 //! then downloaded in batches with BODY.PEEK[]. The mailbox's `after` action (seen, move, delete)
 //! runs after the commit, and again at the next login for anything a crash left behind. A
 //! changed UIDVALIDITY rescans the folder; the content-hash dedupe makes that harmless. Between
-//! checks the task IDLEs (re-issued every `idle_refresh`, 5 minutes by default) when the server
+//! checks the task IDLEs (re-issued every `idle_refresh`, 2 minutes by default) when the server
 //! offers it, else polls; TCP keepalive and a short wait for the answer to the end of each IDLE (or
 //! a NOOP between polls) notice a connection that died silently.
 
