@@ -28,6 +28,13 @@ def sink():
     srv.listen(64)
 
     def serve(conn):
+        try:
+            talk(conn)
+        except OSError:
+            pass  # a killed postdesk resets its connections
+        conn.close()
+
+    def talk(conn):
         f = conn.makefile("rb")
         conn.sendall(b"220 sink ESMTP\r\n")
         data = False
@@ -48,7 +55,6 @@ def sink():
                 break
             else:
                 conn.sendall(b"250 ok\r\n")
-        conn.close()
 
     def accept():
         while True:

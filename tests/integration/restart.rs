@@ -116,7 +116,7 @@ fn a_killed_instances_mailboxes_are_taken_at_once_on_its_host_and_waited_for_fro
                 .then_some(())
         });
         let survivor = env.serve_instance("survivor.log", &[]);
-        wait_for(40, "the second instance to take its share", || {
+        wait_for(90, "the second instance to take its share", || {
             (count(
                 &env,
                 "SELECT COUNT(DISTINCT holder) AS n FROM mailbox_leases WHERE expires_at > 0",
