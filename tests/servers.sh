@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Private Dovecot (IMAP on 127.0.0.1:10143, LMTP) and Postfix (SMTP on 127.0.0.1:10025) for the
-# tests and benchmarks, with all their state in one directory. Accounts support@example.test and
+# Private Dovecot (IMAP on 127.0.0.1:10143, LMTP) and Postfix (SMTP on 127.0.0.1:10025; and as
+# providers run it, with TLS and SASL AUTH through Dovecot: implicit TLS on 10465, STARTTLS
+# required on 10587, relaying only for an authenticated user) for the tests and benchmarks, with all their state in one directory. Accounts support@example.test and
 # agent@example.test (password "secret"); mail to any other address lands in a catch-all mailbox.
 #   tests/servers.sh start DIR   start both; prints the environment for the tests
 #   tests/servers.sh stop DIR    stop both
@@ -27,7 +28,7 @@ port_busy() { # port
   if { exec 3<>"/dev/tcp/127.0.0.1/$1"; } 2>/dev/null; then exec 3>&-; return 0; fi
   return 1
 }
-any_busy() { port_busy 10143 || port_busy 10025 || port_busy 10993; }
+any_busy() { port_busy 10143 || port_busy 10025 || port_busy 10993 || port_busy 10465 || port_busy 10587; }
 if any_busy; then
   for old in /tmp/pdt.*; do
     [ -d "$old" ] && [ "$old" != "$T" ] || continue
@@ -37,7 +38,7 @@ if any_busy; then
   done
   for _ in $(seq 100); do any_busy || break; sleep 0.1; done
   if any_busy; then
-    log "127.0.0.1 port 10143, 10025 or 10993 is taken by a program that is not a test server of ours"
+    log "127.0.0.1 port 10143, 10025, 10993, 10465 or 10587 is taken by a program that is not a test server of ours"
     exit 1
   fi
 fi
@@ -107,6 +108,11 @@ service lmtp {
     mode = 0666
   }
 }
+service auth {
+  unix_listener auth-postfix {
+    mode = 0666
+  }
+}
 service anvil {
   unix_listener anvil-auth-penalty {
     mode = 0
@@ -146,12 +152,24 @@ smtpd_error_sleep_time = 0
 queue_run_delay = 5s
 minimal_backoff_time = 5s
 maximal_backoff_time = 30s
+smtpd_tls_cert_file = $T/dovecot/cert.pem
+smtpd_tls_key_file = $T/dovecot/key.pem
+smtpd_tls_security_level = may
+smtpd_tls_auth_only = yes
+smtpd_sasl_type = dovecot
+smtpd_sasl_path = $T/dovecot/run/auth-postfix
 CONF
 # Mail to rejected@<any domain> is refused for good (5xx), for the delivery-failure tests.
 printf '/^rejected@/ REJECT 5.1.1 no such user here\n' >"$POSTFIX_CONF/reject_recipients"
 # Mail to bounceme...@<any domain> is accepted, then bounced with a DSN to the sender.
 printf '/^bounceme/ error:5.1.1 mailbox unavailable (test)\n' >"$POSTFIX_CONF/transport"
 sed -e 's/^smtp[[:space:]]\+inet.*/127.0.0.1:10025 inet n - n - - smtpd/' /etc/postfix/master.cf >"$POSTFIX_CONF/master.cf"
+# Submission as providers run it: AUTH required to relay; 465 implicit TLS, 587 STARTTLS first.
+for listener in "10465 -o smtpd_tls_wrappermode=yes" "10587 -o smtpd_tls_security_level=encrypt"; do
+  set -- $listener
+  printf '127.0.0.1:%s inet n - n - - smtpd\n  %s %s\n  -o smtpd_sasl_auth_enable=yes\n  -o smtpd_relay_restrictions=permit_sasl_authenticated,reject\n  -o smtpd_recipient_restrictions=permit_sasl_authenticated,reject\n' \
+    "$1" "$2" "$3" >>"$POSTFIX_CONF/master.cf"
+done
 grep -q '^postlog' "$POSTFIX_CONF/master.cf" || echo 'postlog   unix-dgram n  -       n       -       1       postlogd' >>"$POSTFIX_CONF/master.cf"
 # Debian chroots services into the queue dir, where Dovecot's LMTP socket cannot be seen.
 postconf -c "$POSTFIX_CONF" -F '*/*/chroot = n'
@@ -171,6 +189,7 @@ wait_banner() { # host port prefix
 }
 wait_banner 127.0.0.1 10143 "* OK"
 wait_banner 127.0.0.1 10025 "220"
+wait_banner 127.0.0.1 10587 "220"
 for _ in $(seq 50); do [ -S "$T/dovecot/run/lmtp" ] && break; sleep 0.1; done
 
 echo "export POSTDESK_TEST_SMTP=127.0.0.1:10025"
@@ -180,4 +199,6 @@ echo "export POSTDESK_TEST_DOVECOT_CONF=$T/dovecot/dovecot.conf"
 echo "export POSTDESK_TEST_IMAPS=127.0.0.1:10993"
 echo "export POSTDESK_TEST_POSTFIX_CONF=$POSTFIX_CONF"
 echo "export POSTDESK_TEST_CA=$T/dovecot/ca.pem"
+echo "export POSTDESK_TEST_SMTPS=127.0.0.1:10465"
+echo "export POSTDESK_TEST_SUBMISSION=127.0.0.1:10587"
 

@@ -222,6 +222,8 @@ pub struct SmtpConfig {
     pub password: Option<Secret>,
     /// How many connections deliver in parallel.
     pub parallel: usize,
+    /// PEM file of extra CA certificates to trust (a private CA), besides the public roots.
+    pub ca_file: Option<PathBuf>,
 }
 
 /// When failed deliveries are tried again (transport keys `retry_first`, `retry_max`,

@@ -538,20 +538,7 @@ impl Reader {
                         ),
                     );
                 }
-                let ca_file = self
-                    .string(s, "ca_file", "a path to a PEM file of CA certificates")
-                    .map(PathBuf::from);
-                if let Some(f) = &ca_file {
-                    if !f.is_file() {
-                        self.problem(
-                            s.key("ca_file"),
-                            format!(
-                                "expected a readable PEM file, but '{}' is not a file",
-                                f.display()
-                            ),
-                        );
-                    }
-                }
+                let ca_file = self.ca_file(s);
                 let auth = match self.string(s, "auth", "\"login\" or \"plain\"").as_deref() {
                     None | Some("login") => ImapAuth::Login,
                     Some("plain") => ImapAuth::Plain,
@@ -598,6 +585,25 @@ impl Reader {
         })
     }
 
+    /// `ca_file`: a PEM file of extra CA certificates to trust (a private CA).
+    fn ca_file(&mut self, s: &mut Section<'_>) -> Option<PathBuf> {
+        let ca_file = self
+            .string(s, "ca_file", "a path to a PEM file of CA certificates")
+            .map(PathBuf::from);
+        if let Some(f) = &ca_file {
+            if !f.is_file() {
+                self.problem(
+                    s.key("ca_file"),
+                    format!(
+                        "expected a readable PEM file, but '{}' is not a file",
+                        f.display()
+                    ),
+                );
+            }
+        }
+        ca_file
+    }
+
     pub(super) fn transport(&mut self, s: &mut Section<'_>) -> Option<TransportConfig> {
         match self.string(s, "kind", "\"file\" or \"smtp\"").as_deref() {
             None | Some("file") => {
@@ -639,6 +645,7 @@ impl Reader {
                         4
                     }
                 };
+                let ca_file = self.ca_file(s);
                 Some(TransportConfig::Smtp(SmtpConfig {
                     host,
                     port,
@@ -646,6 +653,7 @@ impl Reader {
                     username,
                     password,
                     parallel,
+                    ca_file,
                 }))
             }
             Some(other) => {

@@ -102,7 +102,7 @@ impl Via {
                 let tls = match s.tls {
                     Tls::None => None,
                     Tls::StartTls | Tls::Tls => Some(
-                        TlsParameters::new(s.host.clone())
+                        tls_parameters(&s.host, s.ca_file.as_deref())
                             .map_err(|e| err(format!("smtp {}: {e}", s.host)))?,
                     ),
                 };
@@ -156,7 +156,7 @@ impl Via {
                 let envelope = Envelope::new(Some(from), to).map_err(|e| bad(e.to_string()))?;
                 smtp.send(&envelope, raw).map_err(|e| TransportError {
                     permanent: e.is_permanent(),
-                    message: smtp.redact(&e.to_string()),
+                    message: smtp.describe(&e),
                 })
             }
         }
@@ -242,10 +242,22 @@ impl SmtpSender {
     pub fn probe(&self) -> Result<(), TransportError> {
         let mut c = self.connect().map_err(|e| TransportError {
             permanent: e.is_permanent(),
-            message: self.redact(&e.to_string()),
+            message: self.describe(&e),
         })?;
         let _ = c.quit();
         Ok(())
+    }
+
+    /// An error as the outbox records it: a server's reply as it came (our password hidden,
+    /// whatever form it was echoed in); anything else (a connection or a certificate that
+    /// failed) with the server it happened with.
+    fn describe(&self, e: &lettre::transport::smtp::Error) -> String {
+        let text = self.redact(&e.to_string());
+        if e.status().is_some() {
+            text
+        } else {
+            format!("{}:{}: {text}", self.host, self.port)
+        }
     }
 
     /// A server's message with our password hidden, whatever form it was echoed in.
@@ -298,6 +310,20 @@ impl SmtpSender {
         }
         result.map(|_| ())
     }
+}
+
+/// TLS with `host`'s certificate checked against the public roots and, when given, the CA
+/// certificates of `ca_file`.
+fn tls_parameters(host: &str, ca_file: Option<&std::path::Path>) -> Result<TlsParameters, String> {
+    let mut b = TlsParameters::builder(host.to_string());
+    if let Some(path) = ca_file {
+        let pem = std::fs::read(path)
+            .map_err(|e| format!("cannot read ca_file {}: {e}", path.display()))?;
+        let cert = lettre::transport::smtp::client::Certificate::from_pem(&pem)
+            .map_err(|e| format!("ca_file {}: {e}", path.display()))?;
+        b = b.add_root_certificate(cert);
+    }
+    b.build_rustls().map_err(|e| e.to_string())
 }
 
 /// How long an open SMTP connection may sit unused and still be reused for the next mail.

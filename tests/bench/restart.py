@@ -10,12 +10,15 @@ everything, so an acknowledgement counts as delivered when postdesk records it s
   ingest  `ingest` of 5,000 mail files is killed once 500 acknowledgements are queued, then
           `serve` starts: reports the time from its start to the last acknowledgement delivered.
 
+With --imap HOST:PORT (the test Dovecot of tests/servers.sh, user support@example.test), the
+serve scenario reads its backlog from a fresh IMAP folder instead of the Maildir.
+
 Each scenario runs --runs times per binary; the medians are printed, the binaries side by side
 (an unfinished wait shows as ">LIMIT").
 
-  python3 tests/bench/restart.py --bin target/release/postdesk [--old /path/to/old/postdesk] [--runs 3]
+  python3 tests/bench/restart.py --bin target/release/postdesk [--old /path/to/old/postdesk] [--runs 3] [--imap 127.0.0.1:10143]
 """
-import argparse, os, signal, socket, sqlite3, statistics, subprocess, sys, tempfile, threading, time
+import argparse, imaplib, os, signal, socket, sqlite3, statistics, subprocess, sys, tempfile, threading, time
 
 LIMIT = 150.0
 
@@ -71,9 +74,28 @@ def mail(i, tag):
             f"Date: Sat, 21 Nov 2026 09:00:00 +0100\r\n\r\nPlease help with problem {i}.\r\n").encode()
 
 
-def setup(d, port):
+def imap_folder(addr, mails):
+    """A fresh folder on the IMAP server holding `mails`; returns its name."""
+    host, port = addr.rsplit(":", 1)
+    m = imaplib.IMAP4(host, int(port))
+    m.login("support@example.test", "secret")
+    name = f"restart{time.time_ns():x}"
+    m.create(name)
+    for raw in mails:
+        m.append(name, None, None, raw)
+    m.logout()
+    return name
+
+
+def setup(d, port, imap=None, folder=None):
     for sub in ("new", "cur", "tmp"):
         os.makedirs(f"{d}/maildir/{sub}", exist_ok=True)
+    if imap:
+        host, iport = imap.rsplit(":", 1)
+        mailbox = (f'kind = "imap"\nhost = "{host}"\nport = {iport}\ntls = "none"\n'
+                   f'username = "support@example.test"\npassword = "secret"\nfolder = "{folder}"')
+    else:
+        mailbox = f'kind = "maildir"\npath = "{d}/maildir"'
     with open(f"{d}/postdesk.toml", "w") as f:
         f.write(f"""[database]
 url = "sqlite://{d}/pd.db"
@@ -81,8 +103,7 @@ url = "sqlite://{d}/pd.db"
 address = "support@example.test"
 [[mailboxes]]
 name = "support"
-kind = "maildir"
-path = "{d}/maildir"
+{mailbox}
 queue = "general"
 [transport]
 kind = "smtp"
@@ -133,14 +154,17 @@ def stop(p):
         kill(p)
 
 
-def serve_scenario(binary, port):
+def serve_scenario(binary, port, imap):
     with tempfile.TemporaryDirectory(prefix="pd-restart.") as d:
-        cfg = setup(d, port)
-        subprocess.run([binary, "--config", cfg, "migrate"], check=True, capture_output=True)
         tag = f"{time.time_ns():x}"
-        for i in range(2000):
-            with open(f"{d}/maildir/new/{i:05}.eml", "wb") as f:
-                f.write(mail(i, tag))
+        mails = [mail(i, tag) for i in range(2000)]
+        folder = imap_folder(imap, mails) if imap else None
+        cfg = setup(d, port, imap, folder)
+        subprocess.run([binary, "--config", cfg, "migrate"], check=True, capture_output=True)
+        if not imap:
+            for i, raw in enumerate(mails):
+                with open(f"{d}/maildir/new/{i:05}.eml", "wb") as f:
+                    f.write(raw)
         p = start(binary, cfg, d, ["serve"])
         if not wait(lambda: count(d, "SELECT COUNT(*) FROM outbox WHERE status = 'sent'") > 0, 60):
             kill(p)
@@ -192,13 +216,14 @@ def main():
     ap.add_argument("--bin", default="target/release/postdesk")
     ap.add_argument("--old")
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--imap", help="HOST:PORT of the test Dovecot: the serve backlog comes over IMAP")
     a = ap.parse_args()
     port = sink()
     bins = [("new", os.path.abspath(a.bin))] + ([("old", os.path.abspath(a.old))] if a.old else [])
     res = {name: {"first": [], "acks": [], "ingest": []} for name, _ in bins}
     for r in range(a.runs):
         for name, b in bins:  # interleaved, so both see the same machine
-            first, acks, stored, pending = serve_scenario(b, port)
+            first, acks, stored, pending = serve_scenario(b, port, a.imap)
             ing, held = ingest_scenario(b, port)
             res[name]["first"].append(first)
             res[name]["acks"].append(acks)

@@ -443,3 +443,72 @@ fn dkim_signed_mail_verifies_after_postfix_and_dovecot_and_a_changed_body_does_n
         "the Ed25519 signature does not verify:\n{m}"
     );
 }
+
+/// The transport section for Postfix's submission listener at `addr` with `tls`, logging in as
+/// support@example.test with `password`, trusting the test CA unless `ca` is false.
+fn submission(addr: &str, tls: &str, password: &str, ca: bool) -> String {
+    let (host, port) = addr.rsplit_once(':').unwrap();
+    let ca_file = if ca {
+        format!("ca_file = \"{}\"\n", server_env("POSTDESK_TEST_CA"))
+    } else {
+        String::new()
+    };
+    format!(
+        "kind = \"smtp\"\nhost = \"{host}\"\nport = {port}\ntls = \"{tls}\"\n\
+         username = \"support@example.test\"\npassword = \"{password}\"\n{ca_file}"
+    )
+}
+
+#[test]
+#[ignore = "needs the servers and tools tests/run.sh starts and installs (it runs these with --include-ignored)"]
+fn smtp_as_providers_run_it_implicit_tls_and_starttls_with_auth() {
+    let root = server_env("POSTDESK_TEST_MAILROOT");
+    let _servers = crate::util::servers_shared();
+    for (tls, addr) in [
+        ("tls", server_env("POSTDESK_TEST_SMTPS")),
+        ("starttls", server_env("POSTDESK_TEST_SUBMISSION")),
+    ] {
+        let ingest = |env: &Env, customer: &str| {
+            let mail = format!("From: Carol <{customer}>\r\nTo: support@example.test\r\nSubject: Printer\r\nMessage-ID: <{customer}>\r\n\r\nHelp.\r\n");
+            let out = env.run_stdin(&["ingest", "-"], mail.as_bytes());
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            env.outbox()[0].clone()
+        };
+        // Over TLS, logged in: relayed to the customer (only an authenticated user may relay).
+        let env = Env::with("", Some(&submission(&addr, tls, "secret", true)));
+        let customer = format!("c{:x}@customer.example", fastrand::u64(..));
+        let o = ingest(&env, &customer);
+        assert_eq!(o["status"], "sent", "{tls}: {o}");
+        let mid = o["message_id"].as_str().unwrap().to_string();
+        wait_for(20, "the acknowledgement in the customer's mailbox", || {
+            (delivered(&root, &mid).len() == 1).then_some(())
+        });
+
+        // A wrong password: refused for good, the password never in the error.
+        let env = Env::with("", Some(&submission(&addr, tls, "wrong-pass-123", true)));
+        let o = ingest(&env, &format!("w{:x}@customer.example", fastrand::u64(..)));
+        let error = o["last_error"].as_str().unwrap_or_default().to_string();
+        assert_eq!(o["status"], "failed", "{tls}: {o}");
+        assert!(error.contains("535"), "{tls}: {error}");
+        assert!(!error.contains("wrong-pass-123"), "{tls}: {error}");
+
+        // A certificate that does not verify (no ca_file for the private CA): refused, and the
+        // error names the server and why.
+        let env = Env::with("", Some(&submission(&addr, tls, "secret", false)));
+        let o = ingest(&env, &format!("n{:x}@customer.example", fastrand::u64(..)));
+        let error = o["last_error"].as_str().unwrap_or_default().to_string();
+        assert_ne!(o["status"], "sent", "{tls}: {o}");
+        assert!(
+            error.contains(addr.rsplit_once(':').unwrap().0),
+            "{tls}: {error}"
+        );
+        assert!(
+            error.to_lowercase().contains("certificate"),
+            "{tls}: {error}"
+        );
+    }
+}
