@@ -34,6 +34,18 @@ const SCAN_LIMIT: usize = 1024;
 
 /// Runs the daemon until a shutdown signal.
 pub fn serve(cfg: Config) -> Result<(), DaemonError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| DaemonError::Setup(format!("cannot start the async runtime: {e}")))?;
+    // SIGTERM and SIGINT are caught from here on: one that arrives during the set-up (the
+    // migrations, the templates) stops the daemon cleanly once it is running, instead of
+    // killing it half-started.
+    let shutdown = {
+        let _in_runtime = runtime.enter();
+        shutdown_signal()
+    };
     let mut conn = store::connect(&cfg.database.url)?;
     let applied = store::migrate(&mut conn)?;
     if !applied.is_empty() {
@@ -48,32 +60,35 @@ pub fn serve(cfg: Config) -> Result<(), DaemonError> {
     }
     let transport = Transport::from_config(&cfg).map_err(|e| DaemonError::Setup(e.to_string()))?;
 
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .map_err(|e| DaemonError::Setup(format!("cannot start the async runtime: {e}")))?;
     runtime.block_on(run(
         Arc::new(cfg),
         Arc::new(templates),
         Arc::new(keys),
         Arc::new(transport),
-        shutdown_signal(),
+        shutdown,
     ))
 }
 
-/// Resolves on SIGTERM or SIGINT.
-async fn shutdown_signal() {
+/// Installs the handlers of SIGTERM and SIGINT at once (call inside the runtime); the future
+/// resolves on the first of them, also one that arrived before it was first polled.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     use tokio::signal::unix::{signal, SignalKind};
-    match signal(SignalKind::terminate()) {
-        Ok(mut term) => {
-            tokio::select! {
-                _ = term.recv() => {}
-                _ = tokio::signal::ctrl_c() => {}
+    let (term, int) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    );
+    async move {
+        match (term, int) {
+            (Ok(mut term), Ok(mut int)) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = int.recv() => {}
+                }
             }
-        }
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
+            (Ok(mut one), Err(_)) | (Err(_), Ok(mut one)) => {
+                one.recv().await;
+            }
+            (Err(_), Err(_)) => std::future::pending().await,
         }
     }
 }

@@ -5,7 +5,11 @@ N generated mails are ingested with --no-send (their acknowledgements queued in 
 `postdesk serve` is started with the SMTP transport and timed until every row is sent. Needs the
 servers of tests/servers.sh (started in a temp dir unless POSTDESK_TEST_SMTP is set).
 
-  python3 tests/bench/smtp.py [--n 2000] [--runs 3]
+With --submission, delivery goes to Postfix's STARTTLS submission port with AUTH (the test CA
+trusted through ca_file) instead: POSTDESK_TEST_SUBMISSION and POSTDESK_TEST_CA must be set (the
+environment tests/servers.sh prints).
+
+  python3 tests/bench/smtp.py [--n 2000] [--runs 3] [--submission]
 """
 import argparse, json, os, shutil, sqlite3, statistics, subprocess, sys, tempfile, time
 
@@ -30,7 +34,7 @@ path = "{w}/maildir"
 kind = "smtp"
 host = "{host}"
 port = {port}
-tls = "none"
+{tls}
 [[queues]]
 name = "general"
 # The generator reuses a few hundred senders; lift the per-address cap on automatic mail so every
@@ -53,6 +57,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--n", type=int, default=2000)
     ap.add_argument("--runs", type=int, default=3)
+    ap.add_argument("--submission", action="store_true", help="STARTTLS and AUTH on the submission port")
     ap.add_argument("--bin", default=None, help="the postdesk binary to time (another build, side by side)")
     a = ap.parse_args()
     if a.bin:
@@ -63,6 +68,11 @@ def main():
     try:
         with test_server("SMTP") as smtp:
             host, port = smtp.rsplit(":", 1)
+            tls = 'tls = "none"'
+            if a.submission:
+                host, port = os.environ["POSTDESK_TEST_SUBMISSION"].rsplit(":", 1)
+                tls = ('tls = "starttls"\nusername = "support@example.test"\npassword = "secret"\n'
+                       'ca_file = "%s"' % os.environ["POSTDESK_TEST_CA"])
             gen = os.path.join(base, "gen")
             # Every mail starts a conversation, so each gets an acknowledgement.
             subprocess.run([sys.executable, os.path.join(HERE, "gen-mail.py"), "-n", str(a.n * 2), "-o", gen,
@@ -74,7 +84,7 @@ def main():
                 w = os.path.join(base, "run%d" % r)
                 os.makedirs(w)
                 with open(os.path.join(w, "pd.toml"), "w") as f:
-                    f.write(CONFIG.format(w=w, host=host, port=port))
+                    f.write(CONFIG.format(w=w, host=host, port=port, tls=tls))
                 subprocess.run([PD, "--config", w + "/pd.toml", "ingest", "--no-send"] + [os.path.join(gen, f) for f in new],
                                check=True, capture_output=True)
                 log = open(os.path.join(w, "serve.log"), "w")

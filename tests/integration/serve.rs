@@ -64,3 +64,28 @@ fn a_restart_after_a_crash_neither_loses_nor_duplicates() {
     assert_eq!(env.outbox().len(), 1);
     env.terminate(d);
 }
+
+/// Whether process `pid` has a handler for SIGTERM (bit 15 of SigCgt in /proc/PID/status).
+fn catches_sigterm(pid: u32) -> bool {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("SigCgt:"))
+        .and_then(|m| u64::from_str_radix(m.trim(), 16).ok())
+        .is_some_and(|mask| mask & (1 << (15 - 1)) != 0)
+}
+
+#[test]
+fn a_sigterm_while_serve_is_still_starting_stops_it_cleanly() {
+    let env = Env::new();
+    // SIGTERM the moment serve handles it, which is before its set-up (migrations, templates,
+    // connections): each start must still end cleanly (the first one also migrates).
+    for _ in 0..3 {
+        let d = env.serve();
+        let pid = d.0.id();
+        wait_for(10, "serve to handle SIGTERM", || {
+            catches_sigterm(pid).then_some(())
+        });
+        env.terminate(d);
+    }
+}
