@@ -82,10 +82,7 @@ fn keep_alive(tcp: &TcpStream) {
 async fn alive<T, E: Into<ImapError>>(
     f: impl std::future::Future<Output = Result<T, E>>,
 ) -> Result<T, ImapError> {
-    match tokio::time::timeout(LIVENESS_TIMEOUT, f).await {
-        Ok(r) => r.map_err(Into::into),
-        Err(_) => Err(ImapError::Timeout(LIVENESS_TIMEOUT)),
-    }
+    bounded(LIVENESS_TIMEOUT, f).await
 }
 
 /// Errors at the IMAP boundary.
@@ -112,9 +109,17 @@ pub enum ImapError {
 async fn within<T, E: Into<ImapError>>(
     f: impl std::future::Future<Output = Result<T, E>>,
 ) -> Result<T, ImapError> {
-    match tokio::time::timeout(COMMAND_TIMEOUT, f).await {
+    bounded(COMMAND_TIMEOUT, f).await
+}
+
+/// `f`'s result, or [`ImapError::Timeout`] when it takes longer than `limit`.
+async fn bounded<T, E: Into<ImapError>>(
+    limit: Duration,
+    f: impl std::future::Future<Output = Result<T, E>>,
+) -> Result<T, ImapError> {
+    match tokio::time::timeout(limit, f).await {
         Ok(r) => r.map_err(Into::into),
-        Err(_) => Err(ImapError::Timeout(COMMAND_TIMEOUT)),
+        Err(_) => Err(ImapError::Timeout(limit)),
     }
 }
 

@@ -13,9 +13,10 @@ use mail_parser::{Message, MimeHeaders};
 const ISO_2022_JP_ESCAPES: [&[u8]; 3] = [b"\x1b$B", b"\x1b$@", b"\x1b(J"];
 
 fn is_iso_2022_jp(value: &[u8]) -> bool {
-    ISO_2022_JP_ESCAPES
-        .iter()
-        .any(|esc| value.windows(esc.len()).any(|w| w == *esc))
+    value.contains(&0x1b)
+        && ISO_2022_JP_ESCAPES
+            .iter()
+            .any(|esc| value.windows(esc.len()).any(|w| w == *esc))
 }
 
 /// What a header value's bytes need: nothing, the detected 8-bit charset, or ISO-2022-JP.

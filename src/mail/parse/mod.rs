@@ -6,9 +6,7 @@ pub use super::ids::normalize_id;
 use std::borrow::Cow;
 
 use mail_parser::decoders::html::{html_to_text, text_to_html};
-use mail_parser::{
-    Address, HeaderName, HeaderValue, Message, MessageParser, MimeHeaders, PartType,
-};
+use mail_parser::{HeaderName, HeaderValue, Message, MessageParser, MimeHeaders, PartType};
 use sha2::{Digest, Sha256};
 
 /// Size limits applied while parsing.
@@ -349,100 +347,6 @@ fn id_list(v: &HeaderValue<'_>) -> Vec<String> {
         HeaderValue::TextList(list) => list.iter().filter_map(|t| normalize_id(t)).collect(),
         _ => Vec::new(),
     }
-}
-
-fn addr(a: &mail_parser::Addr<'_>) -> Option<MailAddr> {
-    let address = one_line(a.address.as_deref()?).to_lowercase();
-    if address.is_empty() {
-        return None;
-    }
-    let name = a.name.as_deref().map(one_line).filter(|n| !n.is_empty());
-    Some(MailAddr { name, address })
-}
-
-/// An address mail-parser could not read as written: missing, a quoted local part it lost
-/// (`@domain`), a route (`:`), white space or brackets inside.
-fn misread(address: Option<&str>) -> bool {
-    address.is_none_or(|a| {
-        a.is_empty()
-            || a.starts_with('@')
-            || a.contains([':', '<', '>'])
-            || a.contains(char::is_whitespace)
-    })
-}
-
-/// The mailboxes of one address header, in order: mail-parser's (names decoded), with each
-/// address it misread taken from [`super::address`]'s reading of the raw value (obsolete forms:
-/// quoted local parts, bang paths, routes, white space around `@`). Lower case, for comparing.
-fn addr_list(a: Option<&Address<'_>>, raw: Option<&str>) -> Vec<MailAddr> {
-    let theirs: Vec<&mail_parser::Addr<'_>> = match a {
-        Some(Address::List(list)) => list.iter().collect(),
-        Some(Address::Group(groups)) => groups.iter().flat_map(|g| g.addresses.iter()).collect(),
-        None => Vec::new(),
-    };
-    let ours = raw.map(super::address::mailboxes).unwrap_or_default();
-    let fixed = |a: &mail_parser::Addr<'_>, mine: &super::address::Mailbox| {
-        match mine.address.as_deref() {
-            Some(written) if misread(a.address.as_deref()) => Some(MailAddr {
-                // mail-parser takes a quoted local part for a name: not one.
-                name: a
-                    .name
-                    .as_deref()
-                    .map(one_line)
-                    .filter(|n| !n.is_empty() && !written.contains(n.as_str()))
-                    .or_else(|| mine.comment.as_deref().map(one_line))
-                    .filter(|n| !n.is_empty()),
-                address: one_line(written).to_lowercase(),
-            }),
-            _ => addr(a),
-        }
-    };
-    if theirs.len() == ours.len() {
-        theirs
-            .iter()
-            .zip(&ours)
-            .filter_map(|(a, m)| fixed(a, m))
-            .collect()
-    } else if theirs.iter().all(|a| misread(a.address.as_deref())) {
-        // mail-parser found no address at all (a bang path alone): ours, names from comments.
-        ours.iter()
-            .filter_map(|m| {
-                Some(MailAddr {
-                    name: m.comment.as_deref().map(one_line).filter(|n| !n.is_empty()),
-                    address: one_line(m.address.as_deref()?).to_lowercase(),
-                })
-            })
-            .collect()
-    } else {
-        theirs.iter().filter_map(|a| addr(a)).collect()
-    }
-}
-
-/// Each header `name` of the top part, with its raw value, in order.
-fn with_raw<'m>(
-    msg: &'m Message<'_>,
-    name: HeaderName<'static>,
-) -> Vec<(&'m HeaderValue<'m>, Option<&'m str>)> {
-    msg.parts[0]
-        .headers
-        .iter()
-        .filter(|h| h.name == name)
-        .map(|h| {
-            let raw = msg
-                .raw_message
-                .get(h.offset_start as usize..h.offset_end as usize)
-                .and_then(|b| std::str::from_utf8(b).ok());
-            (&h.value, raw)
-        })
-        .collect()
-}
-
-/// The mailboxes of the last header `name` (the one mail-parser's own accessors give).
-fn last_list(msg: &Message<'_>, name: HeaderName<'static>) -> Vec<MailAddr> {
-    with_raw(msg, name)
-        .pop()
-        .map(|(v, raw)| addr_list(v.as_address(), raw))
-        .unwrap_or_default()
 }
 
 fn header_text(msg: &Message<'_>, name: &str) -> Option<String> {
@@ -801,48 +705,6 @@ pub fn parse(raw: &[u8], hash: &str, limits: &ParseLimits) -> Result<InboundMail
     })
 }
 
-/// Who sent a mail, and by which header: the first From header (a second one is a forger's
-/// trick; mail-parser itself would give the last) and in it the first mailbox with an address;
-/// else Sender, Reply-To, Return-Path. Also how many From headers followed the first.
-fn sender_of(msg: &Message<'_>) -> (Option<MailAddr>, Option<&'static str>, usize) {
-    let froms = with_raw(msg, HeaderName::From);
-    let from = froms
-        .first()
-        .and_then(|(v, raw)| addr_list(v.as_address(), *raw).into_iter().next());
-    let more = froms.len().saturating_sub(1);
-    let return_path = || {
-        let v = msg.header_raw(HeaderName::ReturnPath)?;
-        let a = v
-            .trim()
-            .trim_start_matches('<')
-            .trim_end_matches('>')
-            .trim();
-        (a.contains('@') && !a.contains(char::is_whitespace)).then(|| MailAddr {
-            name: None,
-            address: one_line(a).to_lowercase(),
-        })
-    };
-    let found = from
-        .map(|a| (a, "from"))
-        .or_else(|| {
-            last_list(msg, HeaderName::Sender)
-                .into_iter()
-                .next()
-                .map(|a| (a, "sender"))
-        })
-        .or_else(|| {
-            last_list(msg, HeaderName::ReplyTo)
-                .into_iter()
-                .next()
-                .map(|a| (a, "reply-to"))
-        })
-        .or_else(|| return_path().map(|a| (a, "return-path")));
-    match found {
-        Some((a, h)) => (Some(a), Some(h), more),
-        None => (None, None, more),
-    }
-}
-
 /// Reads just enough of an oversized mail to record it: ids, From and Subject.
 pub fn parse_headers_only(raw: &[u8], hash: &str) -> InboundMail {
     let limit = raw.len().min(256 * 1024);
@@ -878,6 +740,9 @@ pub fn parse_headers_only(raw: &[u8], hash: &str) -> InboundMail {
 pub fn header_block(raw: &[u8]) -> &[u8] {
     &raw[..raw.len() - body_bytes(raw).len()]
 }
+
+mod senders;
+use senders::{last_list, sender_of};
 
 #[cfg(test)]
 mod tests;
