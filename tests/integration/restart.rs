@@ -23,10 +23,6 @@ fn kill_9(mut d: crate::util::Daemon) {
     d.0.wait().unwrap();
 }
 
-fn count(env: &Env, sql: &str) -> i64 {
-    env.count(sql)
-}
-
 /// Writes `n` customer mails as files into a new directory of the environment.
 fn mail_files(env: &Env, n: usize, tag: &str) -> String {
     let dir = env.path("backlog");
@@ -50,14 +46,12 @@ fn a_killed_ingests_held_acknowledgements_go_out_at_the_next_serve_start() {
         .spawn()
         .unwrap();
     wait_for(60, "the first acknowledgements queued", || {
-        (count(&env, "SELECT COUNT(*) AS n FROM outbox") >= 500).then_some(())
+        (env.count("SELECT COUNT(*) AS n FROM outbox") >= 500).then_some(())
     });
     ingest.kill().unwrap();
     ingest.wait().unwrap();
-    let held = count(
-        &env,
-        "SELECT COUNT(*) AS n FROM outbox WHERE status = 'pending' AND held_by IS NOT NULL",
-    );
+    let held = env
+        .count("SELECT COUNT(*) AS n FROM outbox WHERE status = 'pending' AND held_by IS NOT NULL");
     assert!(
         held > 0,
         "the killed ingest held nothing; the test proves nothing"
@@ -69,10 +63,7 @@ fn a_killed_ingests_held_acknowledgements_go_out_at_the_next_serve_start() {
         30,
         "every acknowledgement the ingest queued delivered",
         || {
-            (count(
-                &env,
-                "SELECT COUNT(*) AS n FROM outbox WHERE status <> 'sent'",
-            ) == 0)
+            (env.count("SELECT COUNT(*) AS n FROM outbox WHERE status <> 'sent'") == 0)
                 .then(|| started.elapsed())
         },
     );
@@ -84,7 +75,7 @@ fn a_killed_ingests_held_acknowledgements_go_out_at_the_next_serve_start() {
     assert!(log.contains("taking over at once"), "{log}");
     assert!(log.contains("is gone"), "{log}");
     // Each acknowledgement once: one file per row.
-    let rows = count(&env, "SELECT COUNT(*) AS n FROM outbox");
+    let rows = env.count("SELECT COUNT(*) AS n FROM outbox");
     assert_eq!(env.outbox_files().len() as i64, rows);
 }
 
@@ -109,16 +100,12 @@ fn a_killed_instances_mailboxes_are_taken_at_once_on_its_host_and_waited_for_fro
         let victim = env.serve_instance("victim.log", &env_of(host_env));
         let victim_pid = victim.0.id();
         wait_for(20, "the first instance to hold every mailbox", || {
-            (count(
-                &env,
-                "SELECT COUNT(*) AS n FROM mailbox_leases WHERE expires_at > 0",
-            ) == 3)
+            (env.count("SELECT COUNT(*) AS n FROM mailbox_leases WHERE expires_at > 0") == 3)
                 .then_some(())
         });
         let survivor = env.serve_instance("survivor.log", &[]);
         wait_for(90, "the second instance to take its share", || {
-            (count(
-                &env,
+            (env.count(
                 "SELECT COUNT(DISTINCT holder) AS n FROM mailbox_leases WHERE expires_at > 0",
             ) == 2)
                 .then_some(())
@@ -126,16 +113,14 @@ fn a_killed_instances_mailboxes_are_taken_at_once_on_its_host_and_waited_for_fro
         let dead_holds = format!(
             "SELECT COUNT(*) AS n FROM mailbox_leases WHERE holder LIKE '%:{victim_pid}:%' AND expires_at > 0"
         );
-        assert!(count(&env, &dead_holds) > 0, "{case}: the victim kept some");
+        assert!(env.count(&dead_holds) > 0, "{case}: the victim kept some");
         let killed = Instant::now();
         kill_9(victim);
         if host_env.is_none() {
             let took = wait_for(20, "the survivor to hold every mailbox", || {
-                (count(&env, &dead_holds) == 0
-                    && count(
-                        &env,
-                        "SELECT COUNT(*) AS n FROM mailbox_leases WHERE expires_at > 0",
-                    ) == 3)
+                (env.count(&dead_holds) == 0
+                    && env.count("SELECT COUNT(*) AS n FROM mailbox_leases WHERE expires_at > 0")
+                        == 3)
                     .then(|| killed.elapsed())
             });
             eprintln!(
@@ -151,7 +136,7 @@ fn a_killed_instances_mailboxes_are_taken_at_once_on_its_host_and_waited_for_fro
             // A holder on another host cannot be judged from here: its lease must run out.
             std::thread::sleep(Duration::from_secs(8));
             assert!(
-                count(&env, &dead_holds) > 0,
+                env.count(&dead_holds) > 0,
                 "{case}: a lease of another host's instance was taken before it ran out"
             );
             let log = std::fs::read_to_string(env.path("survivor.log")).unwrap();
@@ -178,14 +163,10 @@ fn kill_9_of_serve_in_an_imap_backlog_is_taken_over_at_the_restart() {
     folder.append(&mails);
     let d = env.serve();
     wait_for(60, "the first acknowledgements sent", || {
-        (count(
-            &env,
-            "SELECT COUNT(*) AS n FROM outbox WHERE status = 'sent'",
-        ) > 0)
-            .then_some(())
+        (env.count("SELECT COUNT(*) AS n FROM outbox WHERE status = 'sent'") > 0).then_some(())
     });
     kill_9(d);
-    let stored = count(&env, "SELECT COUNT(*) AS n FROM inbound");
+    let stored = env.count("SELECT COUNT(*) AS n FROM inbound");
     assert!(
         (stored as usize) < N,
         "the backlog was done before the kill"
@@ -200,7 +181,7 @@ fn kill_9_of_serve_in_an_imap_backlog_is_taken_over_at_the_restart() {
     let started = Instant::now();
     let d = env.serve();
     let first = wait_for(30, "the first mail stored after the restart", || {
-        (count(&env, "SELECT COUNT(*) AS n FROM inbound") > stored).then(|| started.elapsed())
+        (env.count("SELECT COUNT(*) AS n FROM inbound") > stored).then(|| started.elapsed())
     });
     let acks = wait_for(
         60,
@@ -227,11 +208,11 @@ fn kill_9_of_serve_in_an_imap_backlog_is_taken_over_at_the_restart() {
         "{acks:?}: waited for the claims"
     );
     wait_for(120, "the whole backlog", || {
-        (count(&env, "SELECT COUNT(*) AS n FROM inbound") >= N as i64).then_some(())
+        (env.count("SELECT COUNT(*) AS n FROM inbound") >= N as i64).then_some(())
     });
     env.terminate(d);
-    assert_eq!(count(&env, "SELECT COUNT(*) AS n FROM tickets"), N as i64);
-    assert_eq!(count(&env, "SELECT COUNT(*) AS n FROM outbox"), N as i64);
+    assert_eq!(env.count("SELECT COUNT(*) AS n FROM tickets"), N as i64);
+    assert_eq!(env.count("SELECT COUNT(*) AS n FROM outbox"), N as i64);
 }
 
 /// A loopback TCP proxy in front of a server that, once frozen, stops forwarding on the
