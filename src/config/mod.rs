@@ -123,6 +123,26 @@ pub struct Config {
     pub metrics_listen: Option<std::net::SocketAddr>,
     /// `[cluster]`: mailbox leases between instances.
     pub cluster: ClusterConfig,
+    /// `[problems]`: what a problem's fix does to its incidents.
+    pub problems: ProblemsConfig,
+}
+
+/// `[problems]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProblemsConfig {
+    /// Resolving a problem resolves its open incidents and tells each requester once.
+    pub resolve_linked: bool,
+    /// A broadcast to more requesters than this first asks the agent to confirm.
+    pub confirm_above: u32,
+}
+
+impl Default for ProblemsConfig {
+    fn default() -> Self {
+        ProblemsConfig {
+            resolve_linked: true,
+            confirm_above: 20,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -643,6 +663,7 @@ impl Reader {
         let log = self.log(&mut top);
         let metrics_listen = self.metrics(&mut top);
         let cluster = self.cluster(&mut top);
+        let problems = self.problems(&mut top);
         self.unknown_keys(&top);
 
         Some(Config {
@@ -666,6 +687,7 @@ impl Reader {
             log,
             metrics_listen,
             cluster,
+            problems,
         })
     }
 }

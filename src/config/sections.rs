@@ -394,6 +394,22 @@ impl Reader {
         }
     }
 
+    pub(super) fn problems(&mut self, top: &mut Section<'_>) -> ProblemsConfig {
+        let d = ProblemsConfig::default();
+        match self.table(top, "problems", false) {
+            Some(t) => {
+                let mut s = Section::new(t, "problems");
+                let p = ProblemsConfig {
+                    resolve_linked: self.bool(&mut s, "resolve_linked", d.resolve_linked),
+                    confirm_above: self.count(&mut s, "confirm_above", d.confirm_above),
+                };
+                self.unknown_keys(&s);
+                p
+            }
+            None => d,
+        }
+    }
+
     pub(super) fn dkim(
         &mut self,
         top: &mut Section<'_>,

@@ -12,6 +12,9 @@ use crate::store::AnyConnection;
 use crate::templates::context as ctx;
 use crate::ticket::model::{ticket_ref, MessageKind};
 
+mod problem;
+pub use problem::UpdateTo;
+
 /// Why a mail could not be made.
 #[derive(Debug, thiserror::Error)]
 pub enum NotifyError {
@@ -61,6 +64,7 @@ impl Notifier<'_> {
             assignee: None,
             sla_due: None,
             sla_due_ms: None,
+            ticket_type: t.ticket_type.clone(),
         }
     }
 
@@ -419,6 +423,7 @@ impl Notifier<'_> {
             .or(ticket.next_response_due)
             .or(ticket.resolution_due);
         let threading = answer_threading(mail);
+        let (problems, incidents) = self.linked_summary(c, ticket)?;
         let mut ids = Vec::new();
         for agent in self
             .cfg
@@ -440,6 +445,8 @@ impl Notifier<'_> {
                 customer: ctx::Person::new(&sender, customer_name.as_deref()),
                 agent: agent_ctx(agent),
                 text: text.to_string(),
+                problems: problems.clone(),
+                incidents: incidents.clone(),
             };
             let mut out = self.about_ticket(
                 ticket,

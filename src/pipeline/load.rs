@@ -12,7 +12,8 @@ use crate::security::AddressToken;
 use crate::store::models::{self, SeenMail, Ticket};
 use crate::store::AnyConnection;
 use crate::ticket::decide::{BouncedRow, Facts};
-use crate::ticket::model::{Outcome, TicketState};
+use crate::ticket::commands;
+use crate::ticket::model::{Link, Outcome, TicketState};
 use crate::ticket::thread::{self, Lookups};
 
 /// Reads what deciding about `mail` needs. `seen` are the stored mails with the same dedupe
@@ -49,6 +50,7 @@ pub fn facts<'a>(
         agent_token: None,
         bounce: None,
         tickets: HashMap::new(),
+        pending_broadcast: false,
     };
     if earlier_copy.is_some() {
         return Ok(f);
@@ -144,8 +146,19 @@ pub fn facts<'a>(
         }
     }
 
+    // A merged ticket lives on in the one it was merged into: whatever named it names that.
+    redirect_merged(c, &mut f)?;
+
     // The rows of every ticket the mail may land on, and which of them the sender takes part
-    // in, in one query each.
+    // in, in one query each; with them, the tickets an agent's commands name.
+    let named: Vec<i64> = match cfg.agent(&sender) {
+        Some(_) => commands::parse(&mail.text)
+            .commands
+            .iter()
+            .filter_map(commands::Command::names_ticket)
+            .collect(),
+        None => Vec::new(),
+    };
     let l = &mut f.lookups;
     let mut ids: Vec<i64> = l
         .known
@@ -166,11 +179,74 @@ pub fn facts<'a>(
     l.member_of = models::tickets_with_participant(c, &ids, &sender)?
         .into_iter()
         .collect();
+    ids.extend(named);
+    ids.sort_unstable();
+    ids.dedup();
     if !ids.is_empty() {
         *rows = models::tickets_by_ids(c, &ids)?;
         f.tickets = rows.iter().map(|t| (t.id, state(t))).collect();
+        for link in models::links_of(c, &ids)? {
+            if let Some(t) = f.tickets.get_mut(&link.ticket_id) {
+                t.links.push(Link {
+                    kind: link.kind,
+                    ticket: link.other_id,
+                    status: link.other_status,
+                    requester: link.other_requester,
+                });
+            }
+        }
+        if let Some(t) = f.agent_token.filter(|_| mail.text.contains("#broadcast")) {
+            f.pending_broadcast = models::last_broadcast(c, t, "held")?.is_some();
+        }
     }
     Ok(f)
+}
+
+/// Points every look-up that names a merged ticket at the ticket it was merged into.
+fn redirect_merged(c: &mut AnyConnection, f: &mut Facts<'_>) -> diesel::QueryResult<()> {
+    let l = &mut f.lookups;
+    let named: Vec<i64> = l
+        .known
+        .values()
+        .chain(l.ours.values())
+        .chain(l.shared.values())
+        .copied()
+        .chain(l.answered_by)
+        .chain(l.tagged)
+        .chain(l.plus_address)
+        .chain(l.thread_index)
+        .chain(l.subject)
+        .chain(f.agent_token)
+        .collect();
+    if named.is_empty() {
+        return Ok(());
+    }
+    let into = models::merge_targets(c, &named)?;
+    if into.is_empty() {
+        return Ok(());
+    }
+    let to = |t: &mut i64| {
+        if let Some(n) = into.get(t) {
+            *t = *n;
+        }
+    };
+    l.known.values_mut().for_each(to);
+    l.ours.values_mut().for_each(to);
+    l.shared.values_mut().for_each(to);
+    for t in [
+        &mut l.answered_by,
+        &mut l.tagged,
+        &mut l.plus_address,
+        &mut l.thread_index,
+        &mut l.subject,
+        &mut f.agent_token,
+    ]
+    .into_iter()
+    .flatten()
+    {
+        to(t);
+    }
+    Ok(())
 }
 
 /// What a decision reads of a stored ticket.
@@ -187,5 +263,7 @@ pub fn state(t: &Ticket) -> TicketState {
         updated_at: t.updated_at,
         time_spent_ms: t.time_spent_ms,
         requester: t.requester.clone(),
+        ticket_type: t.ticket_type.clone(),
+        links: Vec::new(),
     }
 }

@@ -93,6 +93,7 @@ impl Notice<'_> {
                 assignee: t.assignee.clone(),
                 sla_due: Some(rfc3339(self.due)),
                 sla_due_ms: Some(self.due),
+                ticket_type: t.ticket_type.clone(),
             },
             target: self.target.as_str().replace('_', " "),
             due: rfc3339(self.due),

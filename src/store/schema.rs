@@ -186,6 +186,29 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    links (ticket_id, kind, other_id) {
+        ticket_id -> BigInt,
+        kind -> Text,
+        other_id -> BigInt,
+        created_at -> BigInt,
+    }
+}
+
+diesel::table! {
+    broadcasts (id) {
+        id -> BigInt,
+        ticket_id -> BigInt,
+        agent -> Text,
+        text -> Text,
+        state -> Text,
+        resolve -> Bool,
+        recipients -> BigInt,
+        created_at -> BigInt,
+        sent_at -> Nullable<BigInt>,
+    }
+}
+
 diesel::joinable!(messages -> tickets (ticket_id));
 diesel::joinable!(attachments -> messages (message_row_id));
 diesel::joinable!(events -> tickets (ticket_id));
@@ -206,4 +229,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     digest_runs,
     instances,
     mailbox_leases,
+    links,
+    broadcasts,
 );

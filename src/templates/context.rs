@@ -58,6 +58,29 @@ pub struct Ticket {
     /// The next SLA due time (RFC 3339) and the same in milliseconds for `{{datetime}}`.
     pub sla_due: Option<String>,
     pub sla_due_ms: Option<i64>,
+    /// incident, request, problem or change, when set.
+    #[serde(rename = "type")]
+    pub ticket_type: Option<String>,
+}
+
+/// Another ticket named in a mail (an incident's problem, a problem's oldest incident).
+#[derive(Debug, Clone, Serialize)]
+pub struct TicketLine {
+    #[serde(rename = "ref")]
+    pub reference: String,
+    pub subject: String,
+    pub status: String,
+}
+
+/// A problem's incidents, as its notifications to agents list them.
+#[derive(Debug, Clone, Serialize)]
+pub struct Incidents {
+    pub count: usize,
+    /// Still open (not resolved or closed).
+    pub open: usize,
+    pub oldest: Option<TicketLine>,
+    /// The requesters' organisations (their mail domains), most incidents first.
+    pub organisations: Vec<String>,
 }
 
 /// `ack` (and a rule's own answer template): the acknowledgement of a new ticket.
@@ -79,6 +102,38 @@ pub struct NotifyAgent {
     pub agent: Agent,
     /// The customer's text, quotes stripped.
     pub text: String,
+    /// An incident's problem(s).
+    pub problems: Vec<TicketLine>,
+    /// A problem's incidents.
+    pub incidents: Option<Incidents>,
+}
+
+/// `problem_update`: a problem's news to the requester of one linked incident, in their own
+/// ticket.
+#[derive(Debug, Clone, Serialize)]
+pub struct ProblemUpdate {
+    pub identity: Identity,
+    /// The requester's own ticket.
+    pub ticket: Ticket,
+    pub problem: TicketLine,
+    pub customer: Person,
+    pub agent: Agent,
+    /// The agent's text; none when only the resolution is told.
+    pub text: Option<String>,
+    /// Their ticket was resolved with the problem.
+    pub resolved: bool,
+    /// The problem is known and worked on (an incident linked to a major problem).
+    pub known: bool,
+}
+
+/// `agent_notice`: something the desk did or needs, told to an agent (a broadcast waiting for
+/// confirmation, a task opened, the last child task done).
+#[derive(Debug, Clone, Serialize)]
+pub struct AgentNotice {
+    pub marker: &'static str,
+    pub ticket: Ticket,
+    pub title: String,
+    pub lines: Vec<String>,
 }
 
 /// `agent_reply`: an agent's answer, to the customer.
@@ -195,6 +250,50 @@ pub fn sample(name: &str) -> serde_json::Value {
             customer: customer(),
             agent: agent(),
             text: "Our printer is on fire.\nPlease help.".into(),
+            problems: vec![TicketLine {
+                reference: "[Support #40]".into(),
+                subject: "Printers <on> the second floor fail".into(),
+                status: "open".into(),
+            }],
+            incidents: Some(Incidents {
+                count: 3,
+                open: 2,
+                oldest: Some(TicketLine {
+                    reference: "[Support #31]".into(),
+                    subject: "Cannot print".into(),
+                    status: "open".into(),
+                }),
+                organisations: vec!["example.com".into(), "customer.example".into()],
+            }),
+        }),
+        "problem_update" => to_json(&ProblemUpdate {
+            identity: identity(),
+            ticket: Ticket {
+                ticket_type: Some("incident".into()),
+                ..ticket()
+            },
+            problem: TicketLine {
+                reference: "[Support #40]".into(),
+                subject: "Printers <on> the second floor fail".into(),
+                status: "resolved".into(),
+            },
+            customer: customer(),
+            agent: agent(),
+            text: Some("The print server was restarted & works again.".into()),
+            resolved: true,
+            known: false,
+        }),
+        "agent_notice" => to_json(&AgentNotice {
+            marker: MARKER,
+            ticket: Ticket {
+                ticket_type: Some("problem".into()),
+                ..ticket()
+            },
+            title: "Broadcast waiting for your confirmation".into(),
+            lines: vec![
+                "This update would go to 25 requesters (more than [problems] confirm_above = 20).".into(),
+                "To send it, reply to this mail with the line: #broadcast confirm".into(),
+            ],
         }),
         "agent_reply" => to_json(&AgentReply {
             text: "We are on our way.\n\nAlice".into(),
@@ -311,6 +410,7 @@ fn ticket() -> Ticket {
         assignee: None,
         sla_due: None,
         sla_due_ms: None,
+        ticket_type: None,
     }
 }
 

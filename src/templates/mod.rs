@@ -76,6 +76,16 @@ const BUILTIN: &[(&str, &str, &str)] = &[
         include_str!("../../mail-templates/command_error.txt.hbs"),
         include_str!("../../mail-templates/command_error.html.hbs"),
     ),
+    (
+        "problem_update",
+        include_str!("../../mail-templates/problem_update.txt.hbs"),
+        include_str!("../../mail-templates/problem_update.html.hbs"),
+    ),
+    (
+        "agent_notice",
+        include_str!("../../mail-templates/agent_notice.txt.hbs"),
+        include_str!("../../mail-templates/agent_notice.html.hbs"),
+    ),
 ];
 
 /// Errors at the template boundary.

@@ -20,6 +20,7 @@ fn ack_renders_and_escapes_html_only() {
             assignee: None,
             sla_due: None,
             sla_due_ms: None,
+            ticket_type: None,
         },
         customer: context::Person::new("c@example.com", Some("Carol")),
     };

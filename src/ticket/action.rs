@@ -2,7 +2,7 @@
 //! (and the agent commands of [`super::commands`]) and `pipeline::apply`, which writes each
 //! action in the batch's transaction. An action names what happens, never how it is stored.
 
-use super::model::{MessageKind, Priority, Status, TicketType};
+use super::model::{LinkKind, MessageKind, Priority, Status, TicketType};
 use super::rules::Assign;
 use super::sla::SlaEvent;
 
@@ -62,6 +62,42 @@ pub enum Action {
     CommandReceipt { done: Vec<String> },
     /// The customer told that a command alone resolved or closed their ticket.
     StatusChanged,
+    /// Links the mail's ticket and `other` both ways: `other` is `kind` to it, it is `back` to
+    /// `other`.
+    Link {
+        other: i64,
+        kind: LinkKind,
+        back: LinkKind,
+    },
+    /// Removes the links (problem, incident, related) between the mail's ticket and `other`.
+    Unlink { other: i64 },
+    /// A ticket opened by a command (a problem for this incident, a child task), linked to the
+    /// mail's ticket: it is `kind` to the mail's ticket, which is `back` to it. Its queue's
+    /// agents are told.
+    OpenLinked {
+        plan: Box<NewTicket>,
+        kind: LinkKind,
+        back: LinkKind,
+    },
+    /// The mail's ticket merged into `into`: its messages, participants and thread references
+    /// move there, and the two are linked `merged_into`/`merged_from`.
+    Merge { into: i64 },
+    /// A problem's update to the requester of every linked incident (each once, in their own
+    /// ticket); `resolve` resolves the open ones first. `hold`: more requesters than
+    /// `[problems] confirm_above`, so it is kept and the agent asked to confirm; `confirm`
+    /// sends the kept one.
+    Broadcast {
+        text: Option<String>,
+        resolve: bool,
+        hold: bool,
+        confirm: bool,
+    },
+    /// An incident just linked to a major problem: its requester gets the problem's current
+    /// update at once.
+    SendCurrentUpdate { problem: i64, incident: i64 },
+    /// A child task was finished: if it was the parent's last open one, the parent's assignee
+    /// is told.
+    ChildDone { parent: i64 },
     /// The command lines not obeyed and why, to the agent (with what was done).
     CommandError {
         errors: Vec<(String, String)>,
@@ -81,6 +117,7 @@ pub enum Change {
     AssignBy(Assign),
     /// The whole tag list, as it is to be stored.
     Tags(Vec<String>),
+    Type(TicketType),
     SlaPolicy(String),
     FirstResponseAt(i64),
     ResolvedAt(i64),

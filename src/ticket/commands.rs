@@ -4,8 +4,10 @@
 //! never the database. A new command is one entry in [`TABLE`], its variant, its arm in
 //! `effect` and, if it needs one, a new [`Action`].
 
-use super::action::{Action, Change};
-use super::model::{parse_tags, Priority, Status, TicketState};
+use std::collections::HashMap;
+
+use super::action::{Action, Change, NewTicket};
+use super::model::{parse_tags, LinkKind, Priority, Status, TicketState, TicketType};
 use crate::config::{AgentConfig, Config};
 
 /// One command.
@@ -26,6 +28,22 @@ pub enum Command {
         add: Vec<String>,
         remove: Vec<String>,
     },
+    /// `#type incident|request|problem|change`.
+    Type(TicketType),
+    /// `#problem`: this ticket is a problem; `#problem SUBJECT`: a new problem, linked to this
+    /// incident.
+    Problem(Option<String>),
+    /// `#link N`: this ticket and N are linked (an incident to its problem, either way round).
+    Link(i64),
+    /// `#unlink N`.
+    Unlink(i64),
+    /// `#merge N`: this ticket is merged into N.
+    Merge(i64),
+    /// `#broadcast`: the text goes to every linked incident's requester; `#broadcast confirm`
+    /// sends the one kept for confirmation.
+    Broadcast { confirm: bool },
+    /// `#task QUEUE SUBJECT`: a child ticket in QUEUE.
+    Task { queue: String, subject: String },
 }
 
 /// Whom `#assign` names.
@@ -94,6 +112,41 @@ pub const TABLE: &[Spec] = &[
         name: "cc",
         aliases: &[],
         parse: cc,
+    },
+    Spec {
+        name: "type",
+        aliases: &[],
+        parse: ticket_type,
+    },
+    Spec {
+        name: "problem",
+        aliases: &[],
+        parse: problem,
+    },
+    Spec {
+        name: "link",
+        aliases: &[],
+        parse: |a| ticket_number("link", a).map(Command::Link),
+    },
+    Spec {
+        name: "unlink",
+        aliases: &[],
+        parse: |a| ticket_number("unlink", a).map(Command::Unlink),
+    },
+    Spec {
+        name: "merge",
+        aliases: &[],
+        parse: |a| ticket_number("merge", a).map(Command::Merge),
+    },
+    Spec {
+        name: "broadcast",
+        aliases: &[],
+        parse: broadcast,
+    },
+    Spec {
+        name: "task",
+        aliases: &[],
+        parse: task,
     },
 ];
 
@@ -199,6 +252,52 @@ fn cc(args: &[&str]) -> Result<Command, String> {
     Ok(Command::Cc { add, remove })
 }
 
+fn ticket_type(args: &[&str]) -> Result<Command, String> {
+    let v = one("type", args, "incident, request, problem or change")?;
+    TicketType::parse(&v.to_lowercase())
+        .map(Command::Type)
+        .ok_or_else(|| format!("'{v}' is not a type: use incident, request, problem or change"))
+}
+
+fn problem(args: &[&str]) -> Result<Command, String> {
+    Ok(Command::Problem(
+        (!args.is_empty()).then(|| args.join(" ")),
+    ))
+}
+
+/// A ticket number as an agent writes it: `42`, `#42`, or the reference `[Support #42]`'s
+/// last word.
+fn ticket_number(name: &str, args: &[&str]) -> Result<i64, String> {
+    let reference = args.len() > 1 && args[0].starts_with('[') && args[args.len() - 1].ends_with(']');
+    let v = match args {
+        [.., last] if reference => last,
+        _ => one(name, args, "a ticket number")?,
+    };
+    let digits = v.trim_start_matches('#').trim_end_matches([']', ',', '.']);
+    match digits.parse::<i64>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!("'{v}' is not a ticket number (write #{name} 42)")),
+    }
+}
+
+fn broadcast(args: &[&str]) -> Result<Command, String> {
+    match args {
+        [] => Ok(Command::Broadcast { confirm: false }),
+        [w] if w.eq_ignore_ascii_case("confirm") => Ok(Command::Broadcast { confirm: true }),
+        _ => Err("#broadcast takes nothing, or 'confirm' to send the one waiting".into()),
+    }
+}
+
+fn task(args: &[&str]) -> Result<Command, String> {
+    match args {
+        [] | [_] => Err("#task needs a queue and a subject: #task QUEUE what is to be done".into()),
+        [queue, subject @ ..] => Ok(Command::Task {
+            queue: queue.to_string(),
+            subject: subject.join(" "),
+        }),
+    }
+}
+
 /// `local@domain` with nothing that could reach a header as more than one address.
 fn plain_address(a: &str) -> bool {
     match a.split_once('@') {
@@ -235,11 +334,30 @@ fn command(name: &str, rest: &str) -> Result<Command, String> {
     }
 }
 
-/// What a command's effect is read against: the desk, the agent who wrote, the time.
+/// What a command's effect is read against: the desk, the agent who wrote, the time, the
+/// other tickets the mail's commands name, the text of the mail.
 pub struct Ctx<'a> {
     pub cfg: &'a Config,
     pub agent: &'a AgentConfig,
     pub now: i64,
+    /// The stored tickets the pipeline loaded (those the commands name among them).
+    pub others: &'a HashMap<i64, TicketState>,
+    /// The agent's text below the commands (quotes stripped).
+    pub body: &'a str,
+    /// A broadcast of this problem waits for `#broadcast confirm`.
+    pub pending_broadcast: bool,
+}
+
+impl Ctx<'_> {
+    /// Another stored ticket by number, or why not.
+    fn other(&self, ticket: &TicketState, n: i64) -> Result<&TicketState, String> {
+        if n == ticket.id {
+            return Err(format!("#{n} is this ticket itself"));
+        }
+        self.others
+            .get(&n)
+            .ok_or_else(|| format!("there is no ticket #{n}"))
+    }
 }
 
 /// What one obeyed command does: its actions and the line that reports it.
@@ -259,12 +377,259 @@ impl Command {
         };
         Ok(match self {
             Command::Status(s) => {
+                let finishing = matches!(s, Status::Resolved | Status::Closed);
+                let open_children: Vec<String> = ticket
+                    .linked(LinkKind::Child)
+                    .filter(|c| !super::model::is_done(&c.status))
+                    .map(|c| match c.ticket {
+                        0 => "(the one this mail opens)".to_string(),
+                        n => format!("#{n}"),
+                    })
+                    .collect();
+                if finishing && !open_children.is_empty() {
+                    return Err(format!(
+                        "its child tasks {} are still open: resolve them first",
+                        open_children.join(", ")
+                    ));
+                }
+                let was_done = ticket.is_done();
                 ticket.status = s.as_str().into();
                 let mut e = one(Change::Status(*s), format!("status {s}"));
-                if matches!(s, Status::Resolved | Status::Closed) {
+                if finishing {
                     e.actions.push(Action::Set(Change::ResolvedAt(ctx.now)));
+                    if !was_done {
+                        e.actions.extend(
+                            ticket
+                                .linked(LinkKind::Parent)
+                                .map(|p| Action::ChildDone { parent: p.ticket }),
+                        );
+                        let open_incidents = ticket
+                            .linked(LinkKind::Incident)
+                            .any(|i| !super::model::is_done(&i.status));
+                        if ticket.is_problem() && ctx.cfg.problems.resolve_linked && open_incidents
+                        {
+                            e.actions.push(Action::Broadcast {
+                                text: None,
+                                resolve: true,
+                                hold: audience(ctx, ticket) > ctx.cfg.problems.confirm_above as usize,
+                                confirm: false,
+                            });
+                            e.done.push_str(" (with its open incidents)");
+                        }
+                    }
                 }
                 e
+            }
+            Command::Type(t) => {
+                ticket.ticket_type = Some(t.as_str().into());
+                one(Change::Type(*t), format!("type {t}"))
+            }
+            Command::Problem(None) => {
+                if ticket.is_problem() {
+                    return Err("the ticket is a problem already".into());
+                }
+                ticket.ticket_type = Some(TicketType::Problem.as_str().into());
+                one(Change::Type(TicketType::Problem), "type problem".into())
+            }
+            Command::Problem(Some(subject)) => {
+                let plan = NewTicket {
+                    subject: subject.clone(),
+                    subject_key: super::thread::subject_key(subject).0,
+                    queue: ticket.queue.clone(),
+                    priority: Priority::parse(&ticket.priority).unwrap_or(Priority::Normal),
+                    assign: None,
+                    tags: Vec::new(),
+                    sla_policy: None,
+                    ticket_type: Some(TicketType::Problem),
+                    linked_to: None,
+                    thread_index: None,
+                    people: Vec::new(),
+                    rules: Vec::new(),
+                };
+                let mut actions = Vec::new();
+                if ticket.ticket_type.is_none() {
+                    ticket.ticket_type = Some(TicketType::Incident.as_str().into());
+                    actions.push(Action::Set(Change::Type(TicketType::Incident)));
+                }
+                actions.push(Action::OpenLinked {
+                    plan: Box::new(plan),
+                    kind: LinkKind::Problem,
+                    back: LinkKind::Incident,
+                });
+                Effect {
+                    actions,
+                    done: format!("new problem '{subject}', linked to this ticket"),
+                }
+            }
+            Command::Link(n) => {
+                let other = ctx.other(ticket, *n)?;
+                if ticket.links.iter().any(|l| l.ticket == *n) {
+                    return Err(format!("the ticket is linked to #{n} already"));
+                }
+                let (kind, back) = match (ticket.is_problem(), other.is_problem()) {
+                    (false, true) => (LinkKind::Problem, LinkKind::Incident),
+                    (true, false) => (LinkKind::Incident, LinkKind::Problem),
+                    _ => (LinkKind::Related, LinkKind::Related),
+                };
+                let mut actions = vec![Action::Link {
+                    other: *n,
+                    kind,
+                    back,
+                }];
+                if kind == LinkKind::Problem && ticket.ticket_type.is_none() {
+                    ticket.ticket_type = Some(TicketType::Incident.as_str().into());
+                    actions.push(Action::Set(Change::Type(TicketType::Incident)));
+                }
+                // A major problem: the incident's requester learns at once that it is known.
+                let urgent = |t: &TicketState| t.priority == Priority::Urgent.as_str();
+                match kind {
+                    LinkKind::Problem if urgent(other) => actions.push(Action::SendCurrentUpdate {
+                        problem: *n,
+                        incident: ticket.id,
+                    }),
+                    LinkKind::Incident if urgent(ticket) => {
+                        actions.push(Action::SendCurrentUpdate {
+                            problem: ticket.id,
+                            incident: *n,
+                        })
+                    }
+                    _ => {}
+                }
+                ticket.links.push(super::model::Link {
+                    kind: kind.as_str().into(),
+                    ticket: *n,
+                    status: other.status.clone(),
+                    requester: other.requester.clone(),
+                });
+                Effect {
+                    actions,
+                    done: format!("linked to #{n} ({kind})"),
+                }
+            }
+            Command::Unlink(n) => {
+                let linkable = [LinkKind::Problem, LinkKind::Incident, LinkKind::Related];
+                let before = ticket.links.len();
+                ticket.links.retain(|l| {
+                    l.ticket != *n || !linkable.iter().any(|k| k.as_str() == l.kind)
+                });
+                if ticket.links.len() == before {
+                    return Err(format!(
+                        "the ticket is not linked to #{n} (merges and tasks stay linked)"
+                    ));
+                }
+                Effect {
+                    actions: vec![Action::Unlink { other: *n }],
+                    done: format!("unlinked from #{n}"),
+                }
+            }
+            Command::Merge(n) => {
+                let other = ctx.other(ticket, *n)?;
+                if other.is_done() {
+                    return Err(format!(
+                        "#{n} is {}: merge into a ticket that is still open",
+                        other.status
+                    ));
+                }
+                if other
+                    .links
+                    .iter()
+                    .any(|l| l.ticket == ticket.id && l.kind == LinkKind::MergedInto.as_str())
+                {
+                    return Err(format!("#{n} was merged into this ticket: that would be a cycle"));
+                }
+                if ticket.linked(LinkKind::Child).any(|c| !super::model::is_done(&c.status)) {
+                    return Err("the ticket has open child tasks: a merge would orphan them".into());
+                }
+                ticket.status = Status::Closed.as_str().into();
+                Effect {
+                    actions: vec![
+                        Action::Merge { into: *n },
+                        Action::Set(Change::Status(Status::Closed)),
+                        Action::Set(Change::ResolvedAt(ctx.now)),
+                    ],
+                    done: format!("merged into #{n}"),
+                }
+            }
+            Command::Broadcast { confirm } => {
+                if !ticket.is_problem() {
+                    return Err(format!(
+                        "#broadcast is for problems; this ticket is {} (make it one with #problem)",
+                        ticket.ticket_type.as_deref().map_or("of no type".to_string(), |t| format!("an {t}").replace("an request", "a request").replace("an change", "a change"))
+                    ));
+                }
+                let n = audience(ctx, ticket);
+                if n == 0 {
+                    return Err("no incident with a requester is linked to this problem".into());
+                }
+                if *confirm {
+                    if !ctx.pending_broadcast {
+                        return Err("no broadcast of this problem waits for confirmation".into());
+                    }
+                    return Ok(Effect {
+                        actions: vec![Action::Broadcast {
+                            text: None,
+                            resolve: false,
+                            hold: false,
+                            confirm: true,
+                        }],
+                        done: "broadcast confirmed".into(),
+                    });
+                }
+                if ctx.body.is_empty() {
+                    return Err("#broadcast needs the text of the update below the command".into());
+                }
+                let hold = n > ctx.cfg.problems.confirm_above as usize;
+                Effect {
+                    actions: vec![Action::Broadcast {
+                        text: Some(ctx.body.to_string()),
+                        resolve: false,
+                        hold,
+                        confirm: false,
+                    }],
+                    done: if hold {
+                        format!("broadcast to {n} requesters kept until you confirm")
+                    } else {
+                        format!("broadcast to {n} requesters")
+                    },
+                }
+            }
+            Command::Task { queue, subject } => {
+                if !ctx.cfg.queues.iter().any(|x| &x.name == queue) {
+                    return Err(format!("there is no queue '{queue}'"));
+                }
+                let plan = NewTicket {
+                    subject: subject.clone(),
+                    subject_key: super::thread::subject_key(subject).0,
+                    queue: queue.clone(),
+                    priority: Priority::parse(&ticket.priority).unwrap_or(Priority::Normal),
+                    assign: None,
+                    tags: Vec::new(),
+                    sla_policy: ctx
+                        .cfg
+                        .queues
+                        .iter()
+                        .find(|q| &q.name == queue)
+                        .and_then(|q| q.sla.clone()),
+                    ticket_type: None,
+                    linked_to: None,
+                    thread_index: None,
+                    people: Vec::new(),
+                    rules: Vec::new(),
+                };
+                ticket.links.push(super::model::Link {
+                    kind: LinkKind::Child.as_str().into(),
+                    ticket: 0,
+                    status: Status::New.as_str().into(),
+                    requester: String::new(),
+                });
+                Effect {
+                    actions: vec![Action::OpenLinked {
+                        plan: Box::new(plan),
+                        kind: LinkKind::Child,
+                        back: LinkKind::Parent,
+                    }],
+                    done: format!("task in {queue}: {subject}"),
+                }
             }
             Command::Priority(p) => {
                 ticket.priority = p.as_str().into();
@@ -364,9 +729,30 @@ impl Command {
     pub fn touches_sla(&self) -> bool {
         matches!(
             self,
-            Command::Status(_) | Command::Priority(_) | Command::Queue(_)
+            Command::Status(_) | Command::Priority(_) | Command::Queue(_) | Command::Merge(_)
         )
     }
+
+    /// The other tickets the command names (the pipeline loads them before deciding).
+    pub fn names_ticket(&self) -> Option<i64> {
+        match self {
+            Command::Link(n) | Command::Unlink(n) | Command::Merge(n) => Some(*n),
+            _ => None,
+        }
+    }
+}
+
+/// How many people a problem's broadcast reaches: the distinct requesters of its incidents,
+/// agents and the desk's own addresses left out.
+pub fn audience(ctx: &Ctx<'_>, problem: &TicketState) -> usize {
+    let own = ctx.cfg.own_addresses();
+    let mut seen = std::collections::HashSet::new();
+    problem
+        .linked(LinkKind::Incident)
+        .map(|i| i.requester.as_str())
+        .filter(|r| !r.is_empty() && !own.iter().any(|o| o == r) && ctx.cfg.agent(r).is_none())
+        .filter(|r| seen.insert(*r))
+        .count()
 }
 
 /// Reads the command lines at the top of `text`. Blank lines between them are allowed; the
@@ -525,7 +911,7 @@ mod tests {
             for name in std::iter::once(&spec.name).chain(spec.aliases) {
                 let got = parse(&format!("#{name}"));
                 assert!(
-                    !got.errors[0].1.contains("unknown command"),
+                    got.errors.iter().all(|e| !e.1.contains("unknown command")),
                     "#{name}: {:?}",
                     got.errors
                 );
@@ -573,24 +959,16 @@ mod tests {
         )
         .expect("the shipped config");
         let agent = &cfg.agents[0];
+        let others = HashMap::new();
         let ctx = Ctx {
             cfg: &cfg,
             agent,
             now: 0,
+            others: &others,
+            body: "",
+            pending_broadcast: false,
         };
-        let mut t = TicketState {
-            id: 7,
-            status: "open".into(),
-            priority: "normal".into(),
-            queue: "general".into(),
-            assignee: None,
-            tags: "[]".into(),
-            sla_policy: None,
-            first_response_at: None,
-            updated_at: 0,
-            time_spent_ms: 0,
-            requester: "carol@customer.example".into(),
-        };
+        let mut t = state(7, "open", None, "carol@customer.example");
         let cc = |add: &[&str], remove: &[&str]| Command::Cc {
             add: add.iter().map(|s| s.to_string()).collect(),
             remove: remove.iter().map(|s| s.to_string()).collect(),
@@ -627,5 +1005,235 @@ mod tests {
         assert!(got.errors[0].1.contains("unknown command #stauts"));
         let got = parse("#priority extreme");
         assert!(got.errors[0].1.contains("'extreme' is not a priority"));
+    }
+
+    fn state(id: i64, status: &str, ty: Option<&str>, requester: &str) -> TicketState {
+        TicketState {
+            id,
+            status: status.into(),
+            priority: "normal".into(),
+            queue: "general".into(),
+            tags: "[]".into(),
+            requester: requester.into(),
+            ticket_type: ty.map(str::to_string),
+            ..TicketState::default()
+        }
+    }
+
+    fn link(kind: LinkKind, t: &TicketState) -> super::super::model::Link {
+        super::super::model::Link {
+            kind: kind.as_str().into(),
+            ticket: t.id,
+            status: t.status.clone(),
+            requester: t.requester.clone(),
+        }
+    }
+
+    fn shipped() -> Config {
+        Config::parse(
+            include_str!("../../config/postdesk.toml"),
+            std::path::Path::new("postdesk.toml"),
+        )
+        .expect("the shipped config")
+    }
+
+    /// Runs one command line against `t` with `others` stored.
+    fn run(
+        cfg: &Config,
+        line: &str,
+        t: &mut TicketState,
+        others: &[TicketState],
+        body: &str,
+    ) -> Result<Effect, String> {
+        let others: HashMap<i64, TicketState> = others.iter().map(|o| (o.id, o.clone())).collect();
+        let ctx = Ctx {
+            cfg,
+            agent: &cfg.agents[0],
+            now: 5,
+            others: &others,
+            body,
+            pending_broadcast: false,
+        };
+        let parsed = parse(line);
+        assert!(parsed.errors.is_empty(), "{line}: {:?}", parsed.errors);
+        parsed.commands[0].effect(&ctx, t)
+    }
+
+    #[test]
+    fn the_itsm_commands_read_their_arguments() {
+        for (line, want) in [
+            ("#type Problem", Command::Type(TicketType::Problem)),
+            ("#problem", Command::Problem(None)),
+            ("#problem VPN drops every hour", Command::Problem(Some("VPN drops every hour".into()))),
+            ("#link 42", Command::Link(42)),
+            ("#link #42", Command::Link(42)),
+            ("#unlink [Support #42]", Command::Unlink(42)),
+            ("#merge 9", Command::Merge(9)),
+            ("#broadcast", Command::Broadcast { confirm: false }),
+            ("#broadcast CONFIRM", Command::Broadcast { confirm: true }),
+            (
+                "#task it Set up the laptop",
+                Command::Task {
+                    queue: "it".into(),
+                    subject: "Set up the laptop".into(),
+                },
+            ),
+        ] {
+            let got = parse(line);
+            assert_eq!(got.commands, vec![want], "{line}: {:?}", got.errors);
+        }
+        for (line, why) in [
+            ("#type bug", "not a type"),
+            ("#link", "needs a ticket number"),
+            ("#link 0", "not a ticket number"),
+            ("#link abc", "not a ticket number"),
+            ("#merge 1 2", "takes one value"),
+            ("#broadcast now", "takes nothing"),
+            ("#task it", "needs a queue and a subject"),
+        ] {
+            let got = parse(line);
+            assert!(got.commands.is_empty(), "{line}");
+            assert!(got.errors[0].1.contains(why), "{line}: {:?}", got.errors);
+        }
+    }
+
+    #[test]
+    fn link_says_which_way_and_refuses_what_cannot_be() {
+        let cfg = shipped();
+        let problem = state(9, "open", Some("problem"), "");
+        let mut incident = state(5, "open", None, "carol@customer.example");
+        let e = run(&cfg, "#link 9", &mut incident, &[problem.clone()], "").unwrap();
+        assert_eq!(
+            e.actions,
+            vec![
+                Action::Link {
+                    other: 9,
+                    kind: LinkKind::Problem,
+                    back: LinkKind::Incident
+                },
+                Action::Set(Change::Type(TicketType::Incident)),
+            ]
+        );
+        assert_eq!(incident.ticket_type.as_deref(), Some("incident"));
+        // the other way round, from the problem
+        let mut p = problem.clone();
+        let e = run(&cfg, "#link 5", &mut p, &[state(5, "open", None, "c@x.example")], "").unwrap();
+        assert_eq!(
+            e.actions[0],
+            Action::Link {
+                other: 5,
+                kind: LinkKind::Incident,
+                back: LinkKind::Problem
+            }
+        );
+        // two incidents are only related
+        let mut a = state(5, "open", None, "");
+        let e = run(&cfg, "#link 6", &mut a, &[state(6, "open", None, "")], "").unwrap();
+        assert!(matches!(e.actions[0], Action::Link { kind: LinkKind::Related, .. }));
+
+        for (line, t, others, why) in [
+            ("#link 5", state(5, "open", None, ""), vec![], "this ticket itself"),
+            ("#link 77", state(5, "open", None, ""), vec![], "there is no ticket #77"),
+            ("#unlink 9", state(5, "open", None, ""), vec![problem.clone()], "not linked to #9"),
+            ("#merge 5", state(5, "open", None, ""), vec![], "this ticket itself"),
+            ("#merge 77", state(5, "open", None, ""), vec![], "there is no ticket #77"),
+            ("#merge 8", state(5, "open", None, ""), vec![state(8, "closed", None, "")], "is closed"),
+            ("#broadcast", state(5, "open", Some("incident"), ""), vec![], "is for problems"),
+            ("#task nowhere Do it", state(5, "open", None, ""), vec![], "no queue 'nowhere'"),
+        ] {
+            let mut t = t;
+            let before = t.clone();
+            let err = run(&cfg, line, &mut t, &others, "text").unwrap_err();
+            assert!(err.contains(why), "{line}: {err}");
+            assert_eq!(t, before, "{line}: nothing changes");
+        }
+        // already linked
+        let mut linked = state(5, "open", Some("incident"), "");
+        linked.links.push(link(LinkKind::Problem, &problem));
+        let err = run(&cfg, "#link 9", &mut linked, &[problem.clone()], "").unwrap_err();
+        assert!(err.contains("already"), "{err}");
+        let e = run(&cfg, "#unlink 9", &mut linked, &[problem], "").unwrap();
+        assert_eq!(e.actions, vec![Action::Unlink { other: 9 }]);
+        assert!(linked.links.is_empty());
+    }
+
+    #[test]
+    fn a_merge_into_a_ticket_merged_into_this_one_is_a_cycle() {
+        let cfg = shipped();
+        let mut a = state(5, "open", None, "");
+        let mut b = state(8, "open", None, "");
+        b.links.push(link(LinkKind::MergedInto, &a));
+        let err = run(&cfg, "#merge 8", &mut a, &[b], "").unwrap_err();
+        assert!(err.contains("cycle"), "{err}");
+        let e = run(&cfg, "#merge 6", &mut a, &[state(6, "open", None, "")], "").unwrap();
+        assert_eq!(e.actions[0], Action::Merge { into: 6 });
+        assert!(e.actions.contains(&Action::Set(Change::Status(Status::Closed))));
+    }
+
+    #[test]
+    fn a_parent_is_not_resolved_while_a_child_is_open_and_the_last_child_tells_it() {
+        let cfg = shipped();
+        let mut parent = state(5, "open", None, "");
+        parent.links.push(link(LinkKind::Child, &state(6, "open", None, "")));
+        parent.links.push(link(LinkKind::Child, &state(7, "resolved", None, "")));
+        let err = run(&cfg, "#status resolved", &mut parent, &[], "").unwrap_err();
+        assert!(err.contains("#6") && !err.contains("#7"), "{err}");
+        assert_eq!(parent.status, "open");
+        // pending is allowed
+        run(&cfg, "#status pending", &mut parent, &[], "").unwrap();
+
+        let mut child = state(6, "open", None, "");
+        child.links.push(link(LinkKind::Parent, &parent));
+        let e = run(&cfg, "#status resolved", &mut child, &[], "").unwrap();
+        assert!(e.actions.contains(&Action::ChildDone { parent: 5 }), "{e:?}");
+        // a task opened in the same mail is open too
+        let mut p = state(5, "open", None, "");
+        run(&cfg, "#task general Order cables", &mut p, &[], "").unwrap();
+        let err = run(&cfg, "#status closed", &mut p, &[], "").unwrap_err();
+        assert!(err.contains("the one this mail opens"), "{err}");
+    }
+
+    #[test]
+    fn a_broadcast_reaches_each_requester_once_and_asks_first_above_the_threshold() {
+        let mut cfg = shipped();
+        cfg.problems.confirm_above = 2;
+        let mut p = state(9, "open", Some("problem"), "");
+        let agent = cfg.agents[0].address.clone();
+        for (id, who) in [(1, "a@x.example"), (2, "a@x.example"), (3, "b@x.example"), (4, agent.as_str()), (5, "")] {
+            p.links.push(link(LinkKind::Incident, &state(id, "open", Some("incident"), who)));
+        }
+        let e = run(&cfg, "#broadcast", &mut p, &[], "Fixed.").unwrap();
+        assert_eq!(
+            e.actions,
+            vec![Action::Broadcast {
+                text: Some("Fixed.".into()),
+                resolve: false,
+                hold: false,
+                confirm: false
+            }]
+        );
+        assert_eq!(e.done, "broadcast to 2 requesters");
+        let err = run(&cfg, "#broadcast", &mut p, &[], "").unwrap_err();
+        assert!(err.contains("needs the text"), "{err}");
+        let err = run(&cfg, "#broadcast confirm", &mut p, &[], "").unwrap_err();
+        assert!(err.contains("no broadcast"), "{err}");
+
+        p.links.push(link(LinkKind::Incident, &state(6, "open", Some("incident"), "c@x.example")));
+        let e = run(&cfg, "#broadcast", &mut p, &[], "Fixed.").unwrap();
+        assert!(matches!(e.actions[0], Action::Broadcast { hold: true, .. }), "{e:?}");
+
+        // resolving the problem resolves its open incidents, held above the threshold too
+        let e = run(&cfg, "#status resolved", &mut p, &[], "").unwrap();
+        assert!(e.actions.contains(&Action::Broadcast {
+            text: None,
+            resolve: true,
+            hold: true,
+            confirm: false
+        }), "{e:?}");
+        cfg.problems.resolve_linked = false;
+        let mut q = p.clone();
+        q.status = "open".into();
+        let e = run(&cfg, "#status resolved", &mut q, &[], "").unwrap();
+        assert!(!e.actions.iter().any(|a| matches!(a, Action::Broadcast { .. })));
     }
 }

@@ -80,7 +80,7 @@ string_enum!(
 );
 
 /// What a decision needs of a stored ticket (the pipeline loads it; decisions read it).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TicketState {
     pub id: i64,
     pub status: String,
@@ -94,6 +94,55 @@ pub struct TicketState {
     pub updated_at: i64,
     pub time_spent_ms: i64,
     /// The address the ticket was opened for.
+    pub requester: String,
+    /// incident, request, problem, change (as stored; `None` when never set).
+    pub ticket_type: Option<String>,
+    /// How it relates to other tickets.
+    pub links: Vec<Link>,
+}
+
+impl TicketState {
+    /// Whether the ticket is a problem.
+    pub fn is_problem(&self) -> bool {
+        self.ticket_type.as_deref() == Some(TicketType::Problem.as_str())
+    }
+
+    /// Whether it is finished (resolved or closed).
+    pub fn is_done(&self) -> bool {
+        is_done(&self.status)
+    }
+
+    /// The tickets linked to it as `kind`.
+    pub fn linked(&self, kind: LinkKind) -> impl Iterator<Item = &Link> {
+        self.links.iter().filter(move |l| l.kind == kind.as_str())
+    }
+}
+
+/// Whether a status is a finished one (resolved or closed).
+pub fn is_done(status: &str) -> bool {
+    matches!(Status::parse(status), Some(Status::Resolved | Status::Closed))
+}
+
+string_enum!(
+    /// What the other ticket of a link is to this one (DESIGN.md §6.2 `links`).
+    LinkKind {
+        Problem = "problem",
+        Incident = "incident",
+        MergedInto = "merged_into",
+        MergedFrom = "merged_from",
+        Parent = "parent",
+        Child = "child",
+        Related = "related",
+    }
+);
+
+/// A linked ticket as a decision reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Link {
+    /// What `ticket` is to the ticket holding the link ([`LinkKind`] as text).
+    pub kind: String,
+    pub ticket: i64,
+    pub status: String,
     pub requester: String,
 }
 

@@ -178,3 +178,23 @@ pub fn insert_messages(c: &mut Conn, rows: &[NewMessage<'_>]) -> QueryResult<()>
     }
     Ok(())
 }
+
+/// [`last_customer_message`] of many tickets in one query: ticket → (Message-ID, References).
+pub fn last_customer_messages(
+    c: &mut Conn,
+    tickets: &[i64],
+) -> QueryResult<HashMap<i64, (String, String)>> {
+    let mut out = HashMap::with_capacity(tickets.len());
+    for chunk in tickets.chunks(5_000) {
+        let rows: Vec<(i64, String, String)> = messages::table
+            .filter(messages::ticket_id.eq_any(chunk))
+            .filter(messages::direction.eq("in"))
+            .filter(messages::kind.eq("customer"))
+            .order(messages::id.asc())
+            .select((messages::ticket_id, messages::message_id, messages::refs))
+            .load(c)?;
+        // In id order: the last row of a ticket is its newest mail.
+        out.extend(rows.into_iter().map(|(t, m, r)| (t, (m, r))));
+    }
+    Ok(out)
+}

@@ -15,6 +15,7 @@ type Conn = AnyConnection;
 
 mod digest;
 mod event;
+mod link;
 mod message;
 mod outgoing;
 mod participant;
@@ -24,6 +25,7 @@ mod ticket;
 
 pub use digest::*;
 pub use event::*;
+pub use link::*;
 pub use message::*;
 pub use outgoing::*;
 pub use participant::*;

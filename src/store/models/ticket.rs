@@ -107,6 +107,7 @@ pub struct TicketChanges {
     pub resolution_due: Option<Option<i64>>,
     pub sla_breached: Option<bool>,
     pub resolved_at: Option<Option<i64>>,
+    pub ticket_type: Option<Option<String>>,
 }
 
 /// Adds `ms` to the time spent on a ticket (in the statement, so two agents' additions at

@@ -37,8 +37,11 @@ pub struct Facts<'a> {
     pub agent_token: Option<i64>,
     /// The outbox row a bounce reports on, when one was found.
     pub bounce: Option<BouncedRow>,
-    /// The stored tickets the mail may land on (by threading, an agent's address, a bounce).
+    /// The stored tickets the mail may land on (by threading, an agent's address, a bounce),
+    /// and those an agent's commands name.
     pub tickets: HashMap<i64, TicketState>,
+    /// A broadcast of the agent's ticket waits for `#broadcast confirm`.
+    pub pending_broadcast: bool,
 }
 
 /// The outbox row a delivery report names.
@@ -541,7 +544,14 @@ fn agent_mail<'a>(
     let parsed = commands::parse(&mail.text);
     let note = parsed.note || to_notes;
     let body = quote::strip_reply(&parsed.body);
-    let ctx = Ctx { cfg, agent, now };
+    let ctx = Ctx {
+        cfg,
+        agent,
+        now,
+        others: &f.tickets,
+        body: &body,
+        pending_broadcast: f.pending_broadcast,
+    };
     let mut state = ticket.clone();
     let mut errors = parsed.errors.clone();
     let (mut done, mut changes) = (Vec::new(), Vec::new());
@@ -557,6 +567,10 @@ fn agent_mail<'a>(
             Err(why) => errors.push((line.clone(), why)),
         }
     }
+    let changes = one_broadcast(changes);
+    let broadcasting = changes
+        .iter()
+        .any(|a| matches!(a, Action::Broadcast { text: Some(_), .. }));
     let outcome = if note {
         Outcome::Note
     } else if !body.is_empty() {
@@ -591,6 +605,15 @@ fn agent_mail<'a>(
                 detail: Detail::Inbound,
             });
             a.push(Action::ShareNote { text: body });
+        }
+        Outcome::AgentReply if broadcasting && ticket.requester.is_empty() => {
+            // A problem of its own has no customer: its text goes out as the broadcast only.
+            a.push(Action::Event {
+                on: None,
+                actor: agent.address.clone(),
+                kind: "agent_reply",
+                detail: Detail::Inbound,
+            });
         }
         Outcome::AgentReply => {
             let mut if_sent = vec![Action::Event {
@@ -654,6 +677,48 @@ fn agent_mail<'a>(
         agent: Some(agent),
         hops: mail.hops,
         actions: a,
+    }
+}
+
+/// A problem's text broadcast and the resolution of its incidents in one mail become one
+/// broadcast that does both: each requester hears once.
+fn one_broadcast(changes: Vec<Action>) -> Vec<Action> {
+    let texted = changes
+        .iter()
+        .any(|a| matches!(a, Action::Broadcast { text: Some(_), .. }));
+    let resolving = changes.iter().find_map(|a| match a {
+        Action::Broadcast {
+            text: None,
+            resolve: true,
+            hold,
+            ..
+        } => Some(*hold),
+        _ => None,
+    });
+    match (texted, resolving) {
+        (true, Some(resolve_hold)) => changes
+            .into_iter()
+            .filter_map(|a| match a {
+                Action::Broadcast {
+                    text: None,
+                    resolve: true,
+                    ..
+                } => None,
+                Action::Broadcast {
+                    text: Some(text),
+                    hold,
+                    confirm,
+                    ..
+                } => Some(Action::Broadcast {
+                    text: Some(text),
+                    resolve: true,
+                    hold: hold || resolve_hold,
+                    confirm,
+                }),
+                other => Some(other),
+            })
+            .collect(),
+        _ => changes,
     }
 }
 

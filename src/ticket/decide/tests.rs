@@ -76,6 +76,7 @@ fn ticket(id: i64, status: &str) -> TicketState {
         updated_at: 1_000,
         time_spent_ms: 0,
         requester: "carol@customer.example".into(),
+        ..TicketState::default()
     }
 }
 
@@ -109,6 +110,7 @@ fn decide_with<'a>(
         agent_token: None,
         bounce: None,
         tickets,
+        pending_broadcast: false,
     };
     decide(&f)
 }
@@ -398,6 +400,7 @@ fn reply_by_reference<'a>(cfg: &'a Config, m: &'a InboundMail, member: bool) -> 
         agent_token: None,
         bounce: None,
         tickets: HashMap::from([(7, ticket(7, "open"))]),
+        pending_broadcast: false,
     };
     decide(&f)
 }

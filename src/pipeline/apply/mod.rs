@@ -19,6 +19,8 @@ use crate::ticket::model::{Direction, MessageKind, Outcome, Status};
 
 use super::{BatchClock, MailResult, Prepared};
 
+mod linked;
+
 /// Writes what `d` decided about `mail`, and says what became of it. `row` is the decision's
 /// ticket as load read it, when it has one (this transaction wrote nothing to it since).
 #[allow(clippy::too_many_arguments)]
@@ -238,6 +240,20 @@ impl<'a> Writer<'a, '_> {
                 let (row, agent) = (self.row()?.clone(), self.agent()?);
                 self.command_error(&row, agent, errors, done)?;
             }
+            Action::Link { other, kind, back } => self.link(*other, *kind, *back)?,
+            Action::Unlink { other } => self.unlink(*other)?,
+            Action::OpenLinked { plan, kind, back } => self.open_linked(plan, *kind, *back)?,
+            Action::Merge { into } => self.merge(*into)?,
+            Action::Broadcast {
+                text,
+                resolve,
+                hold,
+                confirm,
+            } => self.broadcast(text.as_deref(), *resolve, *hold, *confirm)?,
+            Action::SendCurrentUpdate { problem, incident } => {
+                self.send_current_update(*problem, *incident)?
+            }
+            Action::ChildDone { parent } => self.child_done(*parent)?,
         }
         Ok(())
     }
@@ -299,6 +315,7 @@ impl<'a> Writer<'a, '_> {
             Change::Tags(tags) => {
                 ch.tags = Some(serde_json::to_string(tags).unwrap_or_else(|_| "[]".into()))
             }
+            Change::Type(t) => ch.ticket_type = Some(Some(t.as_str().into())),
             Change::SlaPolicy(p) => ch.sla_policy = Some(Some(p.clone())),
             Change::FirstResponseAt(at) => ch.first_response_at = Some(*at),
             Change::ResolvedAt(at) => ch.resolved_at = Some(Some(*at)),
@@ -318,7 +335,8 @@ impl<'a> Writer<'a, '_> {
             && ch.first_response_at.is_none()
             && ch.updated_at.is_none()
             && ch.sla_policy.is_none()
-            && ch.resolved_at.is_none();
+            && ch.resolved_at.is_none()
+            && ch.ticket_type.is_none();
         if empty {
             return Ok(());
         }
@@ -460,7 +478,8 @@ fn merge(t: &mut Ticket, ch: TicketChanges) {
         tags,
         updated_at,
         sla_policy,
-        resolved_at
+        resolved_at,
+        ticket_type
     );
     if let Some(v) = ch.first_response_at {
         t.first_response_at = Some(v);

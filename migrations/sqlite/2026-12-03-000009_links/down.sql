@@ -1,0 +1,2 @@
+DROP TABLE broadcasts;
+DROP TABLE links;
