@@ -10,8 +10,19 @@ pub(super) fn ms_or_null(ms: Option<i64>) -> Value {
     ms.map(|m| Value::String(rfc3339(m))).unwrap_or(Value::Null)
 }
 
-/// One ticket as the JSON contract (§4) shapes it, without its messages.
-pub fn ticket_json(cfg: &Config, t: &models::Ticket, message_ids: &[String]) -> Value {
+/// What `ticket_json` shows beside the row: message ids, links, participants.
+#[derive(Default)]
+pub struct Related<'a> {
+    pub message_ids: &'a [String],
+    /// (kind, other ticket)
+    pub links: &'a [(String, i64)],
+    /// (address, name, role)
+    pub participants: &'a [(String, Option<String>, String)],
+}
+
+/// One ticket as the JSON contract (§4, §6.2) shapes it, without its messages.
+pub fn ticket_json(cfg: &Config, t: &models::Ticket, r: &Related<'_>) -> Value {
+    let message_ids = r.message_ids;
     json!({
         "id": t.id,
         "ref": ticket_ref(&cfg.identity.subject_tag, t.id),
@@ -36,6 +47,11 @@ pub fn ticket_json(cfg: &Config, t: &models::Ticket, message_ids: &[String]) -> 
         "type": t.ticket_type,
         "time_spent_ms": t.time_spent_ms,
         "message_ids": message_ids,
+        "links": r.links.iter().map(|(k, o)| json!({"kind": k, "ticket": o})).collect::<Vec<_>>(),
+        "participants": r.participants
+            .iter()
+            .map(|(a, n, role)| json!({"address": a, "name": n, "role": role}))
+            .collect::<Vec<_>>(),
     })
 }
 
@@ -51,9 +67,18 @@ pub(super) fn tickets(
     if as_json {
         let ids: Vec<i64> = list.iter().map(|t| t.id).collect();
         let mids = models::message_ids_of_tickets(&mut c, &ids).map_err(Failure::runtime)?;
+        let links = models::links_of_tickets(&mut c, &ids).map_err(Failure::runtime)?;
+        let people = models::participants_of_tickets(&mut c, &ids).map_err(Failure::runtime)?;
         let arr: Vec<Value> = list
             .iter()
-            .map(|t| ticket_json(cfg, t, mids.get(&t.id).map(Vec::as_slice).unwrap_or(&[])))
+            .map(|t| {
+                let r = Related {
+                    message_ids: mids.get(&t.id).map(Vec::as_slice).unwrap_or(&[]),
+                    links: links.get(&t.id).map(Vec::as_slice).unwrap_or(&[]),
+                    participants: people.get(&t.id).map(Vec::as_slice).unwrap_or(&[]),
+                };
+                ticket_json(cfg, t, &r)
+            })
             .collect();
         print_json(&Value::Array(arr));
     } else {
@@ -84,7 +109,16 @@ pub(super) fn ticket(cfg: &Config, id: i64, as_json: bool) -> Outcome {
     let events = models::events_of_ticket(&mut c, id).map_err(Failure::runtime)?;
     let parts = models::participants_of_ticket(&mut c, id).map_err(Failure::runtime)?;
     let mids: Vec<String> = messages.iter().map(|m| m.message_id.clone()).collect();
-    let mut v = ticket_json(cfg, &t, &mids);
+    let links = models::links_of_ticket(&mut c, id).map_err(Failure::runtime)?;
+    let mut v = ticket_json(
+        cfg,
+        &t,
+        &Related {
+            message_ids: &mids,
+            links: &links,
+            participants: &parts,
+        },
+    );
     let msgs: Vec<Value> = messages
         .iter()
         .map(|m| {
@@ -110,10 +144,6 @@ pub(super) fn ticket(cfg: &Config, id: i64, as_json: bool) -> Outcome {
         })
         .collect();
     v["messages"] = Value::Array(msgs);
-    v["participants"] = parts
-        .iter()
-        .map(|(a, n, r)| json!({"address": a, "name": n, "role": r}))
-        .collect();
     v["events"] = events
         .iter()
         .map(|e| json!({"at": rfc3339(e.at), "actor": e.actor, "kind": e.kind, "detail": e.detail}))
@@ -134,6 +164,12 @@ pub(super) fn ticket(cfg: &Config, id: i64, as_json: bool) -> Outcome {
             t.requester,
             t.assignee.as_deref().unwrap_or("nobody")
         );
+        if let Some(ty) = &t.ticket_type {
+            say!("type {ty}");
+        }
+        for (kind, other) in &links {
+            say!("{kind} #{other}");
+        }
         for m in &messages {
             say!(
                 "\n--- {} {} {} from {} ({})",

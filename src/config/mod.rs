@@ -405,6 +405,37 @@ impl Config {
     }
 
     /// Addresses postdesk sends from or receives at: mail from them coming back in is a loop.
+    /// The SLA policy of a ticket of `ty` in `queue`: `explicit` (a rule's) when given, else
+    /// the queue's when it applies to the type, else the first `[[sla]]` whose `types` name
+    /// the type. A policy with `types` never applies to a ticket of another (or no) type.
+    pub fn sla_for(
+        &self,
+        queue: &str,
+        ty: Option<crate::ticket::model::TicketType>,
+        explicit: Option<&str>,
+    ) -> Option<String> {
+        if let Some(p) = explicit {
+            return Some(p.to_string());
+        }
+        let applies =
+            |p: &SlaPolicy| p.types.is_empty() || ty.is_some_and(|t| p.types.contains(&t));
+        let of_queue = self
+            .queues
+            .iter()
+            .find(|q| q.name == queue)
+            .and_then(|q| q.sla.as_deref())
+            .and_then(|name| self.sla.iter().find(|p| p.name == name));
+        match of_queue {
+            Some(p) if applies(p) => Some(p.name.clone()),
+            _ => ty.and_then(|t| {
+                self.sla
+                    .iter()
+                    .find(|p| p.types.contains(&t))
+                    .map(|p| p.name.clone())
+            }),
+        }
+    }
+
     pub fn own_addresses(&self) -> Vec<String> {
         let mut v = vec![self.identity.address.clone()];
         v.extend(self.identity.notes_address.clone());

@@ -392,3 +392,44 @@ fn idle_refresh_defaults_to_two_minutes_and_stays_within_the_rfc_limit() {
         );
     }
 }
+
+#[test]
+fn an_sla_policy_may_apply_to_some_ticket_types_only() {
+    use crate::ticket::model::TicketType::*;
+    let text = format!(
+        "{GOOD}\n[[sla]]\nname = \"support\"\ntypes = [\"incident\", \"request\"]\nresolution = {{ normal = \"8h\" }}\n\n[[sla]]\nname = \"rca\"\ntypes = [\"problem\"]\nresolution = {{ normal = \"5d\" }}\n\n[problems]\nresolve_linked = false\nconfirm_above = 3\n"
+    )
+    .replacen("name = \"general\"", "name = \"general\"\nsla = \"support\"", 1);
+    let c = Config::parse(&text, Path::new("pd.toml")).unwrap();
+    assert_eq!(
+        c.sla_for("general", Some(Incident), None).as_deref(),
+        Some("support")
+    );
+    assert_eq!(
+        c.sla_for("general", Some(Problem), None).as_deref(),
+        Some("rca")
+    );
+    assert_eq!(c.sla_for("general", Some(Change), None), None);
+    assert_eq!(c.sla_for("general", None, None), None);
+    assert_eq!(
+        c.sla_for("general", Some(Change), Some("x")).as_deref(),
+        Some("x")
+    );
+    assert!(!c.problems.resolve_linked);
+    assert_eq!(c.problems.confirm_above, 3);
+
+    let errs = errors(
+        &text
+            .replace("[\"problem\"]", "[\"problme\"]")
+            .replace("confirm_above = 3", "confirm_above = \"many\""),
+    );
+    assert!(
+        errs.iter()
+            .any(|e| e.contains("sla[1].types") && e.contains("problme")),
+        "{errs:?}"
+    );
+    assert!(
+        errs.iter().any(|e| e.contains("problems.confirm_above")),
+        "{errs:?}"
+    );
+}

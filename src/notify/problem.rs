@@ -136,7 +136,12 @@ impl Notifier<'_> {
             title: title.to_string(),
             lines,
         };
-        let out = self.about_ticket(ticket, &format!("{title}: {}", ticket.subject), None, answer);
+        let out = self.about_ticket(
+            ticket,
+            &format!("{title}: {}", ticket.subject),
+            None,
+            answer,
+        );
         self.send_to_agent(c, ticket.id, agent, "agent_notice", &context, out, answer)
     }
 }
@@ -232,7 +237,10 @@ mod tests {
         assert_eq!((s.count, s.open), (4, 3));
         assert_eq!(s.oldest.map(|t| t.id), Some(6), "the oldest open one");
         assert_eq!(s.organisations, vec!["beta.example", "alpha.example"]);
-        let done = vec![t(5, "a@beta.example", "resolved", 1), t(4, "x@y.example", "closed", 9)];
+        let done = vec![
+            t(5, "a@beta.example", "resolved", 1),
+            t(4, "x@y.example", "closed", 9),
+        ];
         assert_eq!(incidents_summary(&done).oldest.map(|t| t.id), Some(5));
     }
 }

@@ -11,8 +11,8 @@ use crate::mail::parse::InboundMail;
 use crate::security::AddressToken;
 use crate::store::models::{self, SeenMail, Ticket};
 use crate::store::AnyConnection;
-use crate::ticket::decide::{BouncedRow, Facts};
 use crate::ticket::commands;
+use crate::ticket::decide::{BouncedRow, Facts};
 use crate::ticket::model::{Link, Outcome, TicketState};
 use crate::ticket::thread::{self, Lookups};
 

@@ -104,7 +104,23 @@ pub fn sync(
                 }
             }
         }
-        SlaEvent::Changed => {}
+        SlaEvent::Changed => {
+            // A policy given later (by a rule on a reply, by a change of type) starts the
+            // clocks the ticket would have had, from its opening.
+            let open = !matches!(status, Status::Resolved | Status::Closed);
+            let mut missing = vec![Target::Resolution];
+            if ticket.first_response_at.is_none() {
+                missing.push(Target::FirstResponse);
+            }
+            for t in missing {
+                if open && !clocks.contains_key(&t) {
+                    if let Some(ms) = p.targets(t).get(prio) {
+                        let k = Clock::start(t, ms, p.warn_at, ticket.created_at, &p.hours);
+                        clocks.insert(t, k);
+                    }
+                }
+            }
+        }
     }
     let done = matches!(status, Status::Resolved | Status::Closed);
     for k in clocks.values_mut() {
@@ -115,8 +131,10 @@ pub fn sync(
         } else {
             k.resume(now, &p.hours);
         }
-        if let Some(ms) = p.targets(k.target).get(prio) {
-            k.retarget(ms, p.warn_at, now, &p.hours);
+        match p.targets(k.target).get(prio) {
+            Some(ms) => k.retarget(ms, p.warn_at, now, &p.hours),
+            // The policy (changed) has no such target: the clock stops.
+            None => k.stop(now),
         }
     }
     for (t, k) in &clocks {

@@ -291,7 +291,8 @@ pub fn sample(name: &str) -> serde_json::Value {
             },
             title: "Broadcast waiting for your confirmation".into(),
             lines: vec![
-                "This update would go to 25 requesters (more than [problems] confirm_above = 20).".into(),
+                "This update would go to 25 requesters (more than [problems] confirm_above = 20)."
+                    .into(),
                 "To send it, reply to this mail with the line: #broadcast confirm".into(),
             ],
         }),

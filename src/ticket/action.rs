@@ -118,7 +118,8 @@ pub enum Change {
     /// The whole tag list, as it is to be stored.
     Tags(Vec<String>),
     Type(TicketType),
-    SlaPolicy(String),
+    /// `None`: no policy applies any more (the clocks stop).
+    SlaPolicy(Option<String>),
     FirstResponseAt(i64),
     ResolvedAt(i64),
     UpdatedAt(i64),

@@ -41,9 +41,14 @@ pub enum Command {
     Merge(i64),
     /// `#broadcast`: the text goes to every linked incident's requester; `#broadcast confirm`
     /// sends the one kept for confirmation.
-    Broadcast { confirm: bool },
+    Broadcast {
+        confirm: bool,
+    },
     /// `#task QUEUE SUBJECT`: a child ticket in QUEUE.
-    Task { queue: String, subject: String },
+    Task {
+        queue: String,
+        subject: String,
+    },
 }
 
 /// Whom `#assign` names.
@@ -260,15 +265,14 @@ fn ticket_type(args: &[&str]) -> Result<Command, String> {
 }
 
 fn problem(args: &[&str]) -> Result<Command, String> {
-    Ok(Command::Problem(
-        (!args.is_empty()).then(|| args.join(" ")),
-    ))
+    Ok(Command::Problem((!args.is_empty()).then(|| args.join(" "))))
 }
 
 /// A ticket number as an agent writes it: `42`, `#42`, or the reference `[Support #42]`'s
 /// last word.
 fn ticket_number(name: &str, args: &[&str]) -> Result<i64, String> {
-    let reference = args.len() > 1 && args[0].starts_with('[') && args[args.len() - 1].ends_with(']');
+    let reference =
+        args.len() > 1 && args[0].starts_with('[') && args[args.len() - 1].ends_with(']');
     let v = match args {
         [.., last] if reference => last,
         _ => one(name, args, "a ticket number")?,
@@ -411,7 +415,8 @@ impl Command {
                             e.actions.push(Action::Broadcast {
                                 text: None,
                                 resolve: true,
-                                hold: audience(ctx, ticket) > ctx.cfg.problems.confirm_above as usize,
+                                hold: audience(ctx, ticket)
+                                    > ctx.cfg.problems.confirm_above as usize,
                                 confirm: false,
                             });
                             e.done.push_str(" (with its open incidents)");
@@ -420,16 +425,12 @@ impl Command {
                 }
                 e
             }
-            Command::Type(t) => {
-                ticket.ticket_type = Some(t.as_str().into());
-                one(Change::Type(*t), format!("type {t}"))
-            }
+            Command::Type(t) => retype(ctx, ticket, *t),
             Command::Problem(None) => {
                 if ticket.is_problem() {
                     return Err("the ticket is a problem already".into());
                 }
-                ticket.ticket_type = Some(TicketType::Problem.as_str().into());
-                one(Change::Type(TicketType::Problem), "type problem".into())
+                retype(ctx, ticket, TicketType::Problem)
             }
             Command::Problem(Some(subject)) => {
                 let plan = NewTicket {
@@ -509,9 +510,9 @@ impl Command {
             Command::Unlink(n) => {
                 let linkable = [LinkKind::Problem, LinkKind::Incident, LinkKind::Related];
                 let before = ticket.links.len();
-                ticket.links.retain(|l| {
-                    l.ticket != *n || !linkable.iter().any(|k| k.as_str() == l.kind)
-                });
+                ticket
+                    .links
+                    .retain(|l| l.ticket != *n || !linkable.iter().any(|k| k.as_str() == l.kind));
                 if ticket.links.len() == before {
                     return Err(format!(
                         "the ticket is not linked to #{n} (merges and tasks stay linked)"
@@ -535,9 +536,14 @@ impl Command {
                     .iter()
                     .any(|l| l.ticket == ticket.id && l.kind == LinkKind::MergedInto.as_str())
                 {
-                    return Err(format!("#{n} was merged into this ticket: that would be a cycle"));
+                    return Err(format!(
+                        "#{n} was merged into this ticket: that would be a cycle"
+                    ));
                 }
-                if ticket.linked(LinkKind::Child).any(|c| !super::model::is_done(&c.status)) {
+                if ticket
+                    .linked(LinkKind::Child)
+                    .any(|c| !super::model::is_done(&c.status))
+                {
                     return Err("the ticket has open child tasks: a merge would orphan them".into());
                 }
                 ticket.status = Status::Closed.as_str().into();
@@ -554,7 +560,12 @@ impl Command {
                 if !ticket.is_problem() {
                     return Err(format!(
                         "#broadcast is for problems; this ticket is {} (make it one with #problem)",
-                        ticket.ticket_type.as_deref().map_or("of no type".to_string(), |t| format!("an {t}").replace("an request", "a request").replace("an change", "a change"))
+                        ticket
+                            .ticket_type
+                            .as_deref()
+                            .map_or("of no type".to_string(), |t| format!("an {t}")
+                                .replace("an request", "a request")
+                                .replace("an change", "a change"))
                     ));
                 }
                 let n = audience(ctx, ticket);
@@ -729,7 +740,12 @@ impl Command {
     pub fn touches_sla(&self) -> bool {
         matches!(
             self,
-            Command::Status(_) | Command::Priority(_) | Command::Queue(_) | Command::Merge(_)
+            Command::Status(_)
+                | Command::Priority(_)
+                | Command::Queue(_)
+                | Command::Merge(_)
+                | Command::Type(_)
+                | Command::Problem(None)
         )
     }
 
@@ -740,6 +756,25 @@ impl Command {
             _ => None,
         }
     }
+}
+
+/// A ticket's new type, and the SLA policy that type takes in its queue when it differs.
+fn retype(ctx: &Ctx<'_>, ticket: &mut TicketState, t: TicketType) -> Effect {
+    ticket.ticket_type = Some(t.as_str().into());
+    let mut e = Effect {
+        actions: vec![Action::Set(Change::Type(t))],
+        done: format!("type {t}"),
+    };
+    let policy = ctx.cfg.sla_for(&ticket.queue, Some(t), None);
+    if policy != ticket.sla_policy {
+        e.done.push_str(&match &policy {
+            Some(p) => format!(" (SLA policy {p})"),
+            None => " (no SLA policy applies)".into(),
+        });
+        ticket.sla_policy = policy.clone();
+        e.actions.push(Action::Set(Change::SlaPolicy(policy)));
+    }
+    e
 }
 
 /// How many people a problem's broadcast reaches: the distinct requesters of its incidents,
@@ -1064,7 +1099,10 @@ mod tests {
         for (line, want) in [
             ("#type Problem", Command::Type(TicketType::Problem)),
             ("#problem", Command::Problem(None)),
-            ("#problem VPN drops every hour", Command::Problem(Some("VPN drops every hour".into()))),
+            (
+                "#problem VPN drops every hour",
+                Command::Problem(Some("VPN drops every hour".into())),
+            ),
             ("#link 42", Command::Link(42)),
             ("#link #42", Command::Link(42)),
             ("#unlink [Support #42]", Command::Unlink(42)),
@@ -1102,7 +1140,14 @@ mod tests {
         let cfg = shipped();
         let problem = state(9, "open", Some("problem"), "");
         let mut incident = state(5, "open", None, "carol@customer.example");
-        let e = run(&cfg, "#link 9", &mut incident, &[problem.clone()], "").unwrap();
+        let e = run(
+            &cfg,
+            "#link 9",
+            &mut incident,
+            std::slice::from_ref(&problem),
+            "",
+        )
+        .unwrap();
         assert_eq!(
             e.actions,
             vec![
@@ -1117,7 +1162,14 @@ mod tests {
         assert_eq!(incident.ticket_type.as_deref(), Some("incident"));
         // the other way round, from the problem
         let mut p = problem.clone();
-        let e = run(&cfg, "#link 5", &mut p, &[state(5, "open", None, "c@x.example")], "").unwrap();
+        let e = run(
+            &cfg,
+            "#link 5",
+            &mut p,
+            &[state(5, "open", None, "c@x.example")],
+            "",
+        )
+        .unwrap();
         assert_eq!(
             e.actions[0],
             Action::Link {
@@ -1129,17 +1181,63 @@ mod tests {
         // two incidents are only related
         let mut a = state(5, "open", None, "");
         let e = run(&cfg, "#link 6", &mut a, &[state(6, "open", None, "")], "").unwrap();
-        assert!(matches!(e.actions[0], Action::Link { kind: LinkKind::Related, .. }));
+        assert!(matches!(
+            e.actions[0],
+            Action::Link {
+                kind: LinkKind::Related,
+                ..
+            }
+        ));
 
         for (line, t, others, why) in [
-            ("#link 5", state(5, "open", None, ""), vec![], "this ticket itself"),
-            ("#link 77", state(5, "open", None, ""), vec![], "there is no ticket #77"),
-            ("#unlink 9", state(5, "open", None, ""), vec![problem.clone()], "not linked to #9"),
-            ("#merge 5", state(5, "open", None, ""), vec![], "this ticket itself"),
-            ("#merge 77", state(5, "open", None, ""), vec![], "there is no ticket #77"),
-            ("#merge 8", state(5, "open", None, ""), vec![state(8, "closed", None, "")], "is closed"),
-            ("#broadcast", state(5, "open", Some("incident"), ""), vec![], "is for problems"),
-            ("#task nowhere Do it", state(5, "open", None, ""), vec![], "no queue 'nowhere'"),
+            (
+                "#link 5",
+                state(5, "open", None, ""),
+                vec![],
+                "this ticket itself",
+            ),
+            (
+                "#link 77",
+                state(5, "open", None, ""),
+                vec![],
+                "there is no ticket #77",
+            ),
+            (
+                "#unlink 9",
+                state(5, "open", None, ""),
+                vec![problem.clone()],
+                "not linked to #9",
+            ),
+            (
+                "#merge 5",
+                state(5, "open", None, ""),
+                vec![],
+                "this ticket itself",
+            ),
+            (
+                "#merge 77",
+                state(5, "open", None, ""),
+                vec![],
+                "there is no ticket #77",
+            ),
+            (
+                "#merge 8",
+                state(5, "open", None, ""),
+                vec![state(8, "closed", None, "")],
+                "is closed",
+            ),
+            (
+                "#broadcast",
+                state(5, "open", Some("incident"), ""),
+                vec![],
+                "is for problems",
+            ),
+            (
+                "#task nowhere Do it",
+                state(5, "open", None, ""),
+                vec![],
+                "no queue 'nowhere'",
+            ),
         ] {
             let mut t = t;
             let before = t.clone();
@@ -1150,7 +1248,14 @@ mod tests {
         // already linked
         let mut linked = state(5, "open", Some("incident"), "");
         linked.links.push(link(LinkKind::Problem, &problem));
-        let err = run(&cfg, "#link 9", &mut linked, &[problem.clone()], "").unwrap_err();
+        let err = run(
+            &cfg,
+            "#link 9",
+            &mut linked,
+            std::slice::from_ref(&problem),
+            "",
+        )
+        .unwrap_err();
         assert!(err.contains("already"), "{err}");
         let e = run(&cfg, "#unlink 9", &mut linked, &[problem], "").unwrap();
         assert_eq!(e.actions, vec![Action::Unlink { other: 9 }]);
@@ -1167,15 +1272,21 @@ mod tests {
         assert!(err.contains("cycle"), "{err}");
         let e = run(&cfg, "#merge 6", &mut a, &[state(6, "open", None, "")], "").unwrap();
         assert_eq!(e.actions[0], Action::Merge { into: 6 });
-        assert!(e.actions.contains(&Action::Set(Change::Status(Status::Closed))));
+        assert!(e
+            .actions
+            .contains(&Action::Set(Change::Status(Status::Closed))));
     }
 
     #[test]
     fn a_parent_is_not_resolved_while_a_child_is_open_and_the_last_child_tells_it() {
         let cfg = shipped();
         let mut parent = state(5, "open", None, "");
-        parent.links.push(link(LinkKind::Child, &state(6, "open", None, "")));
-        parent.links.push(link(LinkKind::Child, &state(7, "resolved", None, "")));
+        parent
+            .links
+            .push(link(LinkKind::Child, &state(6, "open", None, "")));
+        parent
+            .links
+            .push(link(LinkKind::Child, &state(7, "resolved", None, "")));
         let err = run(&cfg, "#status resolved", &mut parent, &[], "").unwrap_err();
         assert!(err.contains("#6") && !err.contains("#7"), "{err}");
         assert_eq!(parent.status, "open");
@@ -1185,7 +1296,10 @@ mod tests {
         let mut child = state(6, "open", None, "");
         child.links.push(link(LinkKind::Parent, &parent));
         let e = run(&cfg, "#status resolved", &mut child, &[], "").unwrap();
-        assert!(e.actions.contains(&Action::ChildDone { parent: 5 }), "{e:?}");
+        assert!(
+            e.actions.contains(&Action::ChildDone { parent: 5 }),
+            "{e:?}"
+        );
         // a task opened in the same mail is open too
         let mut p = state(5, "open", None, "");
         run(&cfg, "#task general Order cables", &mut p, &[], "").unwrap();
@@ -1199,8 +1313,17 @@ mod tests {
         cfg.problems.confirm_above = 2;
         let mut p = state(9, "open", Some("problem"), "");
         let agent = cfg.agents[0].address.clone();
-        for (id, who) in [(1, "a@x.example"), (2, "a@x.example"), (3, "b@x.example"), (4, agent.as_str()), (5, "")] {
-            p.links.push(link(LinkKind::Incident, &state(id, "open", Some("incident"), who)));
+        for (id, who) in [
+            (1, "a@x.example"),
+            (2, "a@x.example"),
+            (3, "b@x.example"),
+            (4, agent.as_str()),
+            (5, ""),
+        ] {
+            p.links.push(link(
+                LinkKind::Incident,
+                &state(id, "open", Some("incident"), who),
+            ));
         }
         let e = run(&cfg, "#broadcast", &mut p, &[], "Fixed.").unwrap();
         assert_eq!(
@@ -1218,22 +1341,34 @@ mod tests {
         let err = run(&cfg, "#broadcast confirm", &mut p, &[], "").unwrap_err();
         assert!(err.contains("no broadcast"), "{err}");
 
-        p.links.push(link(LinkKind::Incident, &state(6, "open", Some("incident"), "c@x.example")));
+        p.links.push(link(
+            LinkKind::Incident,
+            &state(6, "open", Some("incident"), "c@x.example"),
+        ));
         let e = run(&cfg, "#broadcast", &mut p, &[], "Fixed.").unwrap();
-        assert!(matches!(e.actions[0], Action::Broadcast { hold: true, .. }), "{e:?}");
+        assert!(
+            matches!(e.actions[0], Action::Broadcast { hold: true, .. }),
+            "{e:?}"
+        );
 
         // resolving the problem resolves its open incidents, held above the threshold too
         let e = run(&cfg, "#status resolved", &mut p, &[], "").unwrap();
-        assert!(e.actions.contains(&Action::Broadcast {
-            text: None,
-            resolve: true,
-            hold: true,
-            confirm: false
-        }), "{e:?}");
+        assert!(
+            e.actions.contains(&Action::Broadcast {
+                text: None,
+                resolve: true,
+                hold: true,
+                confirm: false
+            }),
+            "{e:?}"
+        );
         cfg.problems.resolve_linked = false;
         let mut q = p.clone();
         q.status = "open".into();
         let e = run(&cfg, "#status resolved", &mut q, &[], "").unwrap();
-        assert!(!e.actions.iter().any(|a| matches!(a, Action::Broadcast { .. })));
+        assert!(!e
+            .actions
+            .iter()
+            .any(|a| matches!(a, Action::Broadcast { .. })));
     }
 }

@@ -120,7 +120,10 @@ impl TicketState {
 
 /// Whether a status is a finished one (resolved or closed).
 pub fn is_done(status: &str) -> bool {
-    matches!(Status::parse(status), Some(Status::Resolved | Status::Closed))
+    matches!(
+        Status::parse(status),
+        Some(Status::Resolved | Status::Closed)
+    )
 }
 
 string_enum!(

@@ -48,9 +48,15 @@ pub(crate) fn sent(e: &Env, kind: &str, to: &str) -> Vec<String> {
         .filter(|r| r["kind"] == kind && r["to"].as_array().unwrap().iter().any(|t| t == to))
         .map(|r| r["message_id"].as_str().unwrap().to_string())
         .collect();
-    e.outbox_files()
-        .into_iter()
-        .filter(|m| header(m, "Message-ID").is_some_and(|id| ids.contains(&id)))
+    // In the order they were queued.
+    let files = e.outbox_files();
+    ids.iter()
+        .filter_map(|id| {
+            files
+                .iter()
+                .find(|m| header(m, "Message-ID").as_ref() == Some(id))
+                .cloned()
+        })
         .collect()
 }
 

@@ -13,6 +13,7 @@ mod imap;
 mod ingest;
 mod mutt;
 mod parity;
+mod problems;
 mod restart;
 mod serve;
 mod service;

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use crate::util::{header, in_maildir, server_env, smtp_transport, wait_for, Env};
 
 /// Files delivered to Dovecot's catch-all mailbox that contain `needle`.
-fn delivered(root: &str, needle: &str) -> Vec<String> {
+pub(crate) fn delivered(root: &str, needle: &str) -> Vec<String> {
     let dir = PathBuf::from(root).join("catchall/Maildir/new");
     let Ok(rd) = std::fs::read_dir(dir) else {
         return Vec::new();

@@ -65,6 +65,8 @@ pub struct SlaPolicy {
     pub escalate: Vec<EscalationStep>,
     /// The checkpoints of this policy's clocks, in firing order.
     pub checkpoints: Vec<Checkpoint>,
+    /// `types`: the ticket types it applies to (empty: every type).
+    pub types: Vec<TicketType>,
 }
 
 impl SlaPolicy {
@@ -298,6 +300,13 @@ impl Reader {
             let next_response = self.targets(&mut s, "next_response");
             let resolution = self.targets(&mut s, "resolution");
             let warn_at = self.float(&mut s, "warn_at", 0.8);
+            let mut types = Vec::new();
+            for ty in self.string_list(&mut s, "types") {
+                match TicketType::parse(&ty) {
+                    Some(t) => types.push(t),
+                    None => self.problem(s.key("types"), format!("expected ticket types (incident, request, problem, change), found \"{ty}\"")),
+                }
+            }
             let mut pause_when = Vec::new();
             let pause_given = s.table.contains_key("pause_when");
             for st in self.string_list(&mut s, "pause_when") {
@@ -393,6 +402,7 @@ impl Reader {
                     pause_when,
                     checkpoints: checkpoints(&afters),
                     escalate,
+                    types,
                 });
             }
         }

@@ -43,7 +43,14 @@ impl Writer<'_, '_> {
         ];
         models::unlink_pair(self.c, t, other, &kinds)?;
         let actor = self.actor();
-        models::insert_event(self.c, other, now, &actor, "unlinked", &format!("#{t} unlinked"))
+        models::insert_event(
+            self.c,
+            other,
+            now,
+            &actor,
+            "unlinked",
+            &format!("#{t} unlinked"),
+        )
     }
 
     /// Opens the ticket a command asked for, links it, and tells its queue's agents.
@@ -85,7 +92,14 @@ impl Writer<'_, '_> {
             "created",
             &format!("opened by {actor} from #{t}, as its {kind}"),
         )?;
-        models::insert_event(self.c, t, now, &actor, "linked", &format!("{kind} #{id} opened"))?;
+        models::insert_event(
+            self.c,
+            t,
+            now,
+            &actor,
+            "linked",
+            &format!("{kind} #{id} opened"),
+        )?;
         let Some(mut row) = models::get_ticket(self.c, id)? else {
             return Err(diesel::result::Error::NotFound);
         };
@@ -98,7 +112,10 @@ impl Writer<'_, '_> {
                 continue;
             }
             let lines = vec![
-                format!("{actor} opened it from {} \"{}\".", line.reference, line.subject),
+                format!(
+                    "{actor} opened it from {} \"{}\".",
+                    line.reference, line.subject
+                ),
                 format!("Queue {}, priority {}.", row.queue, row.priority),
             ];
             let title = format!("New {kind}");
@@ -115,7 +132,14 @@ impl Writer<'_, '_> {
         let (a, b) = (LinkKind::MergedInto.as_str(), LinkKind::MergedFrom.as_str());
         models::link_pair(self.c, t, a, into, b, now)?;
         let actor = self.actor();
-        models::insert_event(self.c, into, now, &actor, "merged", &format!("#{t} merged into this ticket"))
+        models::insert_event(
+            self.c,
+            into,
+            now,
+            &actor,
+            "merged",
+            &format!("#{t} merged into this ticket"),
+        )
     }
 
     /// A problem's update to the requester of every linked incident (see
@@ -132,7 +156,11 @@ impl Writer<'_, '_> {
         let agent = self.agent()?;
         let (text, resolve, held) = if confirm {
             match models::last_broadcast(self.c, problem.id, "held")? {
-                Some(b) => ((!b.text.is_empty()).then_some(b.text), b.resolve, Some(b.id)),
+                Some(b) => (
+                    (!b.text.is_empty()).then_some(b.text),
+                    b.resolve,
+                    Some(b.id),
+                ),
                 None => return Ok(()),
             }
         } else {
@@ -146,7 +174,8 @@ impl Writer<'_, '_> {
         let mut incidents = models::tickets_by_ids(self.c, &ids)?;
         incidents.sort_by_key(|t| t.id);
         let own = cfg.own_addresses();
-        let reachable = |a: &str| !a.is_empty() && !own.iter().any(|o| o == a) && cfg.agent(a).is_none();
+        let reachable =
+            |a: &str| !a.is_empty() && !own.iter().any(|o| o == a) && cfg.agent(a).is_none();
         let people: HashSet<String> = incidents
             .iter()
             .map(|t| t.requester.as_str())
@@ -182,7 +211,14 @@ impl Writer<'_, '_> {
                 self.answer,
             )?;
             self.outbox_ids.extend(id);
-            return models::insert_event(self.c, problem.id, now, &agent.address, "broadcast_held", &format!("{} requesters; waits for #broadcast confirm", people.len()));
+            return models::insert_event(
+                self.c,
+                problem.id,
+                now,
+                &agent.address,
+                "broadcast_held",
+                &format!("{} requesters; waits for #broadcast confirm", people.len()),
+            );
         }
 
         // Resolve the open incidents first: their mail then says so.
@@ -221,8 +257,9 @@ impl Writer<'_, '_> {
         }
         let mut targets: Vec<&Ticket> = newest.into_values().collect();
         targets.sort_by_key(|t| t.id);
-        let (send, skipped): (Vec<&Ticket>, Vec<&Ticket>) =
-            targets.into_iter().partition(|t| !failed.contains(&t.requester));
+        let (send, skipped): (Vec<&Ticket>, Vec<&Ticket>) = targets
+            .into_iter()
+            .partition(|t| !failed.contains(&t.requester));
         let target_ids: Vec<i64> = send.iter().map(|t| t.id).collect();
         let mut last = models::last_customer_messages(self.c, &target_ids)?;
         let names = models::requester_names(self.c, &target_ids)?;
@@ -238,7 +275,13 @@ impl Writer<'_, '_> {
         let sent = self.queue_updates(&problem, agent, text.as_deref(), false, &to)?;
         let mut events: Vec<(i64, &str, String)> = sent
             .iter()
-            .map(|t| (*t, "problem_update", format!("from problem #{}", problem.id)))
+            .map(|t| {
+                (
+                    *t,
+                    "problem_update",
+                    format!("from problem #{}", problem.id),
+                )
+            })
             .collect();
         events.extend(skipped.iter().map(|t| {
             (
@@ -263,7 +306,14 @@ impl Writer<'_, '_> {
                 n => format!("; {n} incidents resolved"),
             }
         );
-        models::insert_event(self.c, problem.id, now, &agent.address, "broadcast", &summary)?;
+        models::insert_event(
+            self.c,
+            problem.id,
+            now,
+            &agent.address,
+            "broadcast",
+            &summary,
+        )?;
         match held {
             Some(b) => models::mark_broadcast_sent(self.c, b, sent.len() as i64, now),
             None => models::insert_broadcast(
@@ -294,7 +344,10 @@ impl Writer<'_, '_> {
         let n = self.app.notify();
         let mut ok = Vec::with_capacity(to.len());
         let mut failed = Vec::new();
-        for (u, made) in to.iter().zip(n.problem_updates(problem, agent, text, known, to, self.answer)) {
+        for (u, made) in
+            to.iter()
+                .zip(n.problem_updates(problem, agent, text, known, to, self.answer))
+        {
             match made {
                 Ok(q) => ok.push(q),
                 Err(e) => failed.push((u.incident.id, "problem_update_failed", e.to_string())),
@@ -324,7 +377,8 @@ impl Writer<'_, '_> {
             return Ok(());
         };
         let own = cfg.own_addresses();
-        if i.requester.is_empty() || own.contains(&i.requester) || cfg.agent(&i.requester).is_some() {
+        if i.requester.is_empty() || own.contains(&i.requester) || cfg.agent(&i.requester).is_some()
+        {
             return Ok(());
         }
         let text = models::last_broadcast(self.c, problem, "sent")?
@@ -339,7 +393,10 @@ impl Writer<'_, '_> {
         let p = p.clone();
         let sent = self.queue_updates(&p, agent, text.as_deref(), true, &to)?;
         let detail = format!("problem #{problem} is a major incident: its current update sent");
-        let rows: Vec<(i64, &str, String)> = sent.iter().map(|t| (*t, "problem_update", detail.clone())).collect();
+        let rows: Vec<(i64, &str, String)> = sent
+            .iter()
+            .map(|t| (*t, "problem_update", detail.clone()))
+            .collect();
         models::insert_events(self.c, self.clock.received_at, &agent.address, &rows)
     }
 
@@ -352,22 +409,30 @@ impl Writer<'_, '_> {
             .map(|l| (l.other_id, l.other_status))
             .collect();
         // This ticket's new status may not be written yet.
-        if children.iter().any(|(id, status)| *id != t && !is_done(status)) {
+        if children
+            .iter()
+            .any(|(id, status)| *id != t && !is_done(status))
+        {
             return Ok(());
         }
         let Some(row) = models::get_ticket(self.c, parent)? else {
             return Ok(());
         };
         let cfg = self.app.cfg;
-        let lines = vec![
-            format!(
-                "All {} child tasks are done, the last one #{t} just now: the ticket can be resolved.",
-                children.len()
-            ),
-        ];
+        let lines = vec![format!(
+            "All {} child tasks are done, the last one #{t} just now: the ticket can be resolved.",
+            children.len()
+        )];
         let n = self.app.notify();
         for agent in cfg.agents_for(row.assignee.as_deref(), &row.queue) {
-            let id = n.agent_notice(self.c, &row, agent, "Child tasks done", lines.clone(), self.answer)?;
+            let id = n.agent_notice(
+                self.c,
+                &row,
+                agent,
+                "Child tasks done",
+                lines.clone(),
+                self.answer,
+            )?;
             self.outbox_ids.extend(id);
         }
         Ok(())

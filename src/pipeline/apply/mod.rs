@@ -316,7 +316,7 @@ impl<'a> Writer<'a, '_> {
                 ch.tags = Some(serde_json::to_string(tags).unwrap_or_else(|_| "[]".into()))
             }
             Change::Type(t) => ch.ticket_type = Some(Some(t.as_str().into())),
-            Change::SlaPolicy(p) => ch.sla_policy = Some(Some(p.clone())),
+            Change::SlaPolicy(p) => ch.sla_policy = Some(p.clone()),
             Change::FirstResponseAt(at) => ch.first_response_at = Some(*at),
             Change::ResolvedAt(at) => ch.resolved_at = Some(Some(*at)),
             Change::UpdatedAt(at) => ch.updated_at = Some(*at),

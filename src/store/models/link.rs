@@ -26,9 +26,11 @@ pub fn link_pair(
     now: i64,
 ) -> QueryResult<()> {
     for (t, kind, other) in [(a, kind_b, b), (b, kind_a, a)] {
-        let exists: bool = diesel::select(diesel::dsl::exists(
-            links::table.find((t, kind.to_string(), other)),
-        ))
+        let exists: bool = diesel::select(diesel::dsl::exists(links::table.find((
+            t,
+            kind.to_string(),
+            other,
+        ))))
         .get_result(c)?;
         if !exists {
             diesel::insert_into(links::table)
@@ -224,4 +226,23 @@ pub fn mark_broadcast_sent(c: &mut Conn, id: i64, recipients: i64, at: i64) -> Q
         ))
         .execute(c)
         .map(|_| ())
+}
+
+/// `(kind, other)` of many tickets' links, by ticket, in one query.
+pub fn links_of_tickets(
+    c: &mut Conn,
+    ids: &[i64],
+) -> QueryResult<HashMap<i64, Vec<(String, i64)>>> {
+    let mut out: HashMap<i64, Vec<(String, i64)>> = HashMap::new();
+    for chunk in ids.chunks(5_000) {
+        let rows: Vec<(i64, String, i64)> = links::table
+            .filter(links::ticket_id.eq_any(chunk))
+            .order((links::created_at, links::other_id))
+            .select((links::ticket_id, links::kind, links::other_id))
+            .load(c)?;
+        for (t, k, o) in rows {
+            out.entry(t).or_default().push((k, o));
+        }
+    }
+    Ok(out)
 }

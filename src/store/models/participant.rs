@@ -107,3 +107,29 @@ pub fn requester_names(c: &mut Conn, tickets: &[i64]) -> QueryResult<HashMap<i64
     }
     Ok(out)
 }
+
+/// `(address, name, role)`.
+pub type Participant = (String, Option<String>, String);
+
+/// [`participants_of_ticket`] of many tickets, by ticket, in one query per 5,000.
+pub fn participants_of_tickets(
+    c: &mut Conn,
+    tickets: &[i64],
+) -> QueryResult<HashMap<i64, Vec<Participant>>> {
+    let mut out: HashMap<i64, Vec<Participant>> = HashMap::new();
+    for chunk in tickets.chunks(5_000) {
+        let rows: Vec<(i64, String, Option<String>, String)> = participants::table
+            .filter(participants::ticket_id.eq_any(chunk))
+            .select((
+                participants::ticket_id,
+                participants::address,
+                participants::name,
+                participants::role,
+            ))
+            .load(c)?;
+        for (t, a, n, r) in rows {
+            out.entry(t).or_default().push((a, n, r));
+        }
+    }
+    Ok(out)
+}

@@ -411,12 +411,7 @@ fn new_ticket(
     let (mail, cfg) = (f.mail, f.cfg);
     let a = &triage.actions;
     let queue = a.queue.clone().unwrap_or_else(|| f.mailbox.queue.clone());
-    let sla_policy = a.sla.clone().or_else(|| {
-        cfg.queues
-            .iter()
-            .find(|q| q.name == queue)
-            .and_then(|q| q.sla.clone())
-    });
+    let sla_policy = cfg.sla_for(&queue, a.ticket_type, a.sla.as_deref());
     let own = cfg.own_addresses();
     let mut people = Vec::new();
     if !requester.is_empty() {
@@ -507,7 +502,7 @@ fn after_customer_reply(
             }
         }
         if let Some(p) = &a.sla {
-            out.push(Action::Set(Change::SlaPolicy(p.clone())));
+            out.push(Action::Set(Change::SlaPolicy(Some(p.clone()))));
         }
         out.push(Action::Event {
             on: None,
@@ -636,7 +631,7 @@ fn agent_mail<'a>(
         _ => {}
     }
     a.push(Action::Set(Change::UpdatedAt(now)));
-    if ticket.sla_policy.is_some() {
+    if ticket.sla_policy.is_some() || state.sla_policy.is_some() {
         if outcome == Outcome::AgentReply {
             a.push(Action::SyncSla(SlaSync::AfterAnswer { changed }));
         } else if changed {
