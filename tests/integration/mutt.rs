@@ -77,47 +77,17 @@ fn desk_env(imap: &str, smtp: &str, extra: &str) -> Env {
     env
 }
 
-#[test]
-#[ignore = "needs the servers and tools tests/run.sh starts and installs (it runs these with --include-ignored)"]
-fn an_agent_answers_a_notification_with_mutt_and_the_customer_gets_the_answer_threaded() {
-    let (imap, smtp, root) = mail_servers();
-    let _servers = servers_shared();
-    let _desk = DESK.lock().unwrap_or_else(|e| e.into_inner());
-    let env = desk_env(&imap, &smtp, "");
-    let daemon = env.serve();
-
-    let customer = format!("c{:x}@customer.test", fastrand::u64(..));
-    let customer_mid = format!("<{customer}>");
-    smtp_send(
-        &smtp,
-        &customer,
-        "helpdesk@example.test",
-        &format!(
-            "From: Carol Customer <{customer}>\r\nTo: helpdesk@example.test\r\nSubject: Printer on fire\r\n\
-             Message-ID: {customer_mid}\r\nDate: Sat, 21 Nov 2026 09:00:00 +0100\r\n\r\nOur printer is on fire. Please help.\r\n"
-        ),
-    );
-
-    // The notification reaches the agent's mailbox.
-    let agent_dir = PathBuf::from(&root).join("example.test/agent/Maildir");
-    let note = wait_for(60, "the notification in the agent's mailbox", || {
-        in_maildir(&agent_dir, &customer)
-            .into_iter()
-            .find(|m| header(m, "Subject").is_some_and(|s| s.contains("Printer on fire")))
-    });
-    let note_mid = header(&note, "Message-ID").unwrap();
-    assert!(
-        header(&note, "Reply-To").unwrap().contains("helpdesk+1."),
-        "{note}"
-    );
-
-    // mutt answers it: a command and a line of text above the quoted notification.
-    let dir = env.path("mutt");
+/// The agent answers the notification `note_mid` with mutt (batch mode, over IMAP and SMTP),
+/// writing `top` (printf text) above the quoted notification.
+fn mutt_answer(env: &Env, imap: &str, smtp: &str, note_mid: &str, top: &str) {
+    let dir = env.path(&format!("mutt-{:x}", fastrand::u64(..)));
     std::fs::create_dir_all(&dir).unwrap();
     let editor = dir.join("editor.sh");
     std::fs::write(
         &editor,
-        "#!/bin/sh\n{ printf '#priority high\\n\\nWe put the fire out and replaced the fuser.\\n\\n'; cat \"$1\"; } > \"$1.new\" && mv \"$1.new\" \"$1\"\n",
+        format!(
+            "#!/bin/sh\n{{ printf '{top}'; cat \"$1\"; }} > \"$1.new\" && mv \"$1.new\" \"$1\"\n"
+        ),
     )
     .unwrap();
     Command::new("chmod")
@@ -162,6 +132,50 @@ fn an_agent_answers_a_notification_with_mutt_and_the_customer_gets_the_answer_th
         String::from_utf8_lossy(&std::fs::read(&screen).unwrap_or_default()),
         env.serve_log()
     );
+}
+
+#[test]
+#[ignore = "needs the servers and tools tests/run.sh starts and installs (it runs these with --include-ignored)"]
+fn an_agent_answers_a_notification_with_mutt_and_the_customer_gets_the_answer_threaded() {
+    let (imap, smtp, root) = mail_servers();
+    let _servers = servers_shared();
+    let _desk = DESK.lock().unwrap_or_else(|e| e.into_inner());
+    let env = desk_env(&imap, &smtp, "");
+    let daemon = env.serve();
+
+    let customer = format!("c{:x}@customer.test", fastrand::u64(..));
+    let customer_mid = format!("<{customer}>");
+    smtp_send(
+        &smtp,
+        &customer,
+        "helpdesk@example.test",
+        &format!(
+            "From: Carol Customer <{customer}>\r\nTo: helpdesk@example.test\r\nSubject: Printer on fire\r\n\
+             Message-ID: {customer_mid}\r\nDate: Sat, 21 Nov 2026 09:00:00 +0100\r\n\r\nOur printer is on fire. Please help.\r\n"
+        ),
+    );
+
+    // The notification reaches the agent's mailbox.
+    let agent_dir = PathBuf::from(&root).join("example.test/agent/Maildir");
+    let note = wait_for(60, "the notification in the agent's mailbox", || {
+        in_maildir(&agent_dir, &customer)
+            .into_iter()
+            .find(|m| header(m, "Subject").is_some_and(|s| s.contains("Printer on fire")))
+    });
+    let note_mid = header(&note, "Message-ID").unwrap();
+    assert!(
+        header(&note, "Reply-To").unwrap().contains("helpdesk+1."),
+        "{note}"
+    );
+
+    // mutt answers it: a command and a line of text above the quoted notification.
+    mutt_answer(
+        &env,
+        &imap,
+        &smtp,
+        &note_mid,
+        "#priority high\\n\\nWe put the fire out and replaced the fuser.\\n\\n",
+    );
 
     // The customer gets the answer: from the desk, threaded to their mail, only the new text.
     let catchall = PathBuf::from(&root).join("catchall/Maildir");
@@ -203,6 +217,88 @@ fn an_agent_answers_a_notification_with_mutt_and_the_customer_gets_the_answer_th
             .any(|r| r["outcome"] == "agent_reply" && r["matched_by"] == "plus_address"),
         "{inbound:?}"
     );
+    env.terminate(daemon);
+}
+
+/// Issue #18 from a real mail client: two customers report one outage; the agent merges the
+/// second ticket into the first with mutt; the second customer's answer to their own
+/// acknowledgement lands in the first ticket.
+#[test]
+#[ignore = "needs the servers and tools tests/run.sh starts and installs (it runs these with --include-ignored)"]
+fn an_agent_merges_a_duplicate_with_mutt_and_the_customers_next_mail_lands_in_the_first() {
+    let (imap, smtp, root) = mail_servers();
+    let _servers = servers_shared();
+    let _desk = DESK.lock().unwrap_or_else(|e| e.into_inner());
+    let env = desk_env(&imap, &smtp, "");
+    let daemon = env.serve();
+    let tag = format!("{:x}", fastrand::u64(..));
+    let customers = [
+        format!("a{tag}@customer.test"),
+        format!("b{tag}@customer.test"),
+    ];
+    for c in &customers {
+        smtp_send(
+            &smtp,
+            c,
+            "helpdesk@example.test",
+            &format!(
+                "From: {c}\r\nTo: helpdesk@example.test\r\nSubject: VPN down {tag}\r\n\
+                 Message-ID: <{c}>\r\nDate: Sat, 21 Nov 2026 09:00:00 +0100\r\n\r\nThe VPN is down.\r\n"
+            ),
+        );
+        // One after the other, so the tickets are #1 and #2 in this order.
+        wait_for(60, "the ticket", || {
+            env.inbound()
+                .iter()
+                .any(|r| r["from"] == c.as_str() && r["ticket_id"].is_i64())
+                .then_some(())
+        });
+    }
+    let agent_dir = PathBuf::from(&root).join("example.test/agent/Maildir");
+    let note = wait_for(60, "the notification of ticket 2", || {
+        in_maildir(&agent_dir, &customers[1])
+            .into_iter()
+            .find(|m| header(m, "Subject").is_some_and(|s| s.contains("[Support #2]")))
+    });
+    mutt_answer(
+        &env,
+        &imap,
+        &smtp,
+        &header(&note, "Message-ID").unwrap(),
+        "#merge 1\\n\\n",
+    );
+    wait_for(60, "ticket 2 merged into 1", || {
+        (env.ticket(2)["status"] == "closed").then_some(())
+    });
+    assert_eq!(env.ticket(2)["links"][0]["kind"], "merged_into");
+    assert_eq!(env.ticket(1)["links"][0]["kind"], "merged_from");
+
+    // The second customer answers their acknowledgement of ticket 2.
+    let catchall = PathBuf::from(&root).join("catchall/Maildir");
+    let ack = wait_for(60, "the acknowledgement of ticket 2", || {
+        in_maildir(&catchall, &customers[1])
+            .into_iter()
+            .find(|m| header(m, "Subject").is_some_and(|s| s.contains("[Support #2]")))
+    });
+    let ack_mid = header(&ack, "Message-ID").unwrap();
+    let c = &customers[1];
+    smtp_send(
+        &smtp,
+        c,
+        "helpdesk@example.test",
+        &format!(
+            "From: {c}\r\nTo: helpdesk@example.test\r\nSubject: Re: [Support #2] VPN down {tag}\r\n\
+             Message-ID: <r-{c}>\r\nIn-Reply-To: {ack_mid}\r\nReferences: {ack_mid}\r\n\
+             Date: Sat, 21 Nov 2026 10:00:00 +0100\r\n\r\nStill down here.\r\n"
+        ),
+    );
+    let row = wait_for(60, "the reply stored", || {
+        env.inbound()
+            .into_iter()
+            .find(|r| r["message_id"] == format!("<r-{c}>").as_str())
+    });
+    assert_eq!(row["ticket_id"], 1, "{row}");
+    assert_eq!(row["outcome"], "reply", "{row}");
     env.terminate(daemon);
 }
 
