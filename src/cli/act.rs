@@ -206,7 +206,8 @@ pub(super) fn digest_cmd(cfg: &Config, name: &str, dry_run: bool, now: Option<St
     match crate::schedule::digest::run(&pipeline, &mut c, d, now, now, hold)
         .map_err(Failure::runtime)?
     {
-        crate::schedule::digest::RunOutcome::AlreadySent => {
+        crate::schedule::digest::RunOutcome::AlreadySent
+        | crate::schedule::digest::RunOutcome::Opened(_) => {
             eprintln!("digest '{name}' for this time was already sent");
         }
         crate::schedule::digest::RunOutcome::Queued(id) => {

@@ -14,7 +14,9 @@ mod read;
 mod runtime;
 mod sections;
 
-pub use policy::{DigestConfig, EscalationStep, Notify, Scheduler, SlaPolicy, Targets};
+pub use policy::{
+    DigestConfig, EscalationStep, Notify, RecurringConfig, Scheduled, Scheduler, SlaPolicy, Targets,
+};
 use read::{Reader, Section};
 pub use runtime::{ClusterConfig, LogConfig, LogFormat};
 
@@ -125,6 +127,8 @@ pub struct Config {
     pub cluster: ClusterConfig,
     /// `[problems]`: what a problem's fix does to its incidents.
     pub problems: ProblemsConfig,
+    /// `[[recurring]]`: tickets opened on a schedule.
+    pub recurring: Vec<RecurringConfig>,
 }
 
 /// `[problems]`.
@@ -695,6 +699,7 @@ impl Reader {
         let metrics_listen = self.metrics(&mut top);
         let cluster = self.cluster(&mut top);
         let problems = self.problems(&mut top);
+        let recurring = self.recurring(&mut top, &queues);
         self.unknown_keys(&top);
 
         Some(Config {
@@ -719,6 +724,7 @@ impl Reader {
             metrics_listen,
             cluster,
             problems,
+            recurring,
         })
     }
 }

@@ -201,7 +201,7 @@ pub async fn run(
         stop_rx.clone(),
         outbox_ready.clone(),
     ));
-    if !cfg.sla.is_empty() || !cfg.digests.is_empty() {
+    if !cfg.sla.is_empty() || !cfg.digests.is_empty() || !cfg.recurring.is_empty() {
         let task = || -> Result<TaskCtx, DaemonError> {
             Ok(TaskCtx {
                 cfg: cfg.clone(),
@@ -213,7 +213,7 @@ pub async fn run(
         if !cfg.sla.is_empty() {
             tasks.spawn(sweep_sla(task()?, stop_rx.clone(), outbox_ready.clone()));
         }
-        if !cfg.digests.is_empty() {
+        if !cfg.digests.is_empty() || !cfg.recurring.is_empty() {
             tasks.spawn(send_digests(task()?, stop_rx.clone(), outbox_ready.clone()));
         }
     }
@@ -362,29 +362,28 @@ async fn sweep_sla(ctx: TaskCtx, mut stop: watch::Receiver<bool>, outbox_ready: 
     }
 }
 
-/// Sends each `[[digests]]` entry on its schedule; at start, a run missed while the service was
-/// down is sent once (`catch_up`). A run is recorded with its mail, so it is sent once however
-/// many instances reach it.
+/// Sends each `[[digests]]` entry and opens each `[[recurring]]` ticket on its schedule; at
+/// start, a run missed while the service was down is done once (`catch_up`). A run is recorded
+/// with its mail or ticket, so it is done once however many instances reach it.
 async fn send_digests(ctx: TaskCtx, mut stop: watch::Receiver<bool>, outbox_ready: Arc<Notify>) {
+    use crate::schedule::{digest::RunOutcome, Job};
     let cfg = ctx.cfg.clone();
-    // (digest index, scheduled time) pairs to send now; at start, the missed runs.
-    let mut due: Vec<(usize, i64)> = ctx
-        .with_db(|p, c| {
+    let jobs = Job::all(&cfg);
+    // (job, scheduled time) pairs to do now; at start, the missed runs.
+    let missed_jobs = jobs.clone();
+    let mut due: Vec<(Job, i64)> = ctx
+        .with_db(move |p, c| {
             let now = crate::time::now_ms();
-            Ok(p.cfg
-                .digests
+            Ok(missed_jobs
                 .iter()
-                .enumerate()
-                .filter(|(_, d)| d.catch_up)
-                .filter_map(
-                    |(i, d)| match crate::schedule::digest::missed_run(c, d, now) {
-                        Ok(t) => t.map(|t| (i, t)),
-                        Err(e) => {
-                            tracing::warn!(digest = %d.name, "cannot look for a missed run: {e}");
-                            None
-                        }
-                    },
-                )
+                .filter(|j| j.catch_up(p.cfg))
+                .filter_map(|j| match j.of(p.cfg).missed_run(c, now) {
+                    Ok(t) => t.map(|t| (*j, t)),
+                    Err(e) => {
+                        tracing::warn!(job = %j.of(p.cfg).name(), "cannot look for a missed run: {e}");
+                        None
+                    }
+                })
                 .collect())
         })
         .await
@@ -394,32 +393,36 @@ async fn send_digests(ctx: TaskCtx, mut stop: watch::Receiver<bool>, outbox_read
     while !*stop.borrow() {
         // Runs that failed (database away or busy) are tried again after a backoff.
         let mut retry = Vec::new();
-        for (i, at) in std::mem::take(&mut due) {
-            let name = cfg.digests[i].name.clone();
-            let job = ctx
+        for (job, at) in std::mem::take(&mut due) {
+            let name = job.of(&cfg).name();
+            let done = ctx
                 .with_db(move |p, c| {
                     let now = crate::time::now_ms();
-                    Ok(crate::schedule::digest::run(
-                        p,
-                        c,
-                        &p.cfg.digests[i],
-                        at,
-                        now,
-                        now,
-                    )?)
+                    Ok(match job {
+                        Job::Digest(i) => {
+                            crate::schedule::digest::run(p, c, &p.cfg.digests[i], at, now, now)?
+                        }
+                        Job::Recurring(i) => {
+                            crate::schedule::recurring::run(p, c, &p.cfg.recurring[i], at, now)?
+                        }
+                    })
                 })
                 .await;
-            match job {
-                Ok(crate::schedule::digest::RunOutcome::Queued(id)) => {
+            match done {
+                Ok(RunOutcome::Queued(id)) => {
                     tracing::info!(digest = %name, outbox = id, "digest queued");
                     outbox_ready.notify_one();
                 }
-                Ok(crate::schedule::digest::RunOutcome::AlreadySent) => {
-                    tracing::debug!(digest = %name, "digest run already sent")
+                Ok(RunOutcome::Opened(id)) => {
+                    tracing::info!(recurring = %name, ticket = id, "recurring ticket opened");
+                    outbox_ready.notify_one();
+                }
+                Ok(RunOutcome::AlreadySent) => {
+                    tracing::debug!(job = %name, "scheduled run already done")
                 }
                 Err(e) => {
-                    tracing::warn!(digest = %name, "digest failed, trying again: {e}");
-                    retry.push((i, at));
+                    tracing::warn!(job = %name, "scheduled run failed, trying again: {e}");
+                    retry.push((job, at));
                 }
             }
         }
@@ -430,11 +433,10 @@ async fn send_digests(ctx: TaskCtx, mut stop: watch::Receiver<bool>, outbox_read
             continue;
         }
         failures = 0;
-        // The next scheduled time of any digest.
-        let next = cfg
-            .digests
+        // The next scheduled time of any job.
+        let next = jobs
             .iter()
-            .filter_map(|d| crate::schedule::digest::next_occurrence(d, after))
+            .filter_map(|j| j.of(&cfg).next_occurrence(after))
             .min();
         let Some(t) = next else {
             return;
@@ -445,9 +447,9 @@ async fn send_digests(ctx: TaskCtx, mut stop: watch::Receiver<bool>, outbox_read
             break;
         }
         let now = crate::time::now_ms();
-        for (i, d) in cfg.digests.iter().enumerate() {
-            for at in crate::schedule::digest::occurrences(d, after, now) {
-                due.push((i, at));
+        for j in &jobs {
+            for at in j.of(&cfg).occurrences(after, now) {
+                due.push((*j, at));
             }
         }
         after = now;

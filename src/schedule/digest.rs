@@ -9,7 +9,7 @@ use diesel::Connection;
 use serde_json::{json, Value};
 
 use crate::app::App;
-use crate::config::DigestConfig;
+use crate::config::{DigestConfig, Scheduled};
 use crate::mail::compose::OutgoingMail;
 use crate::outbox;
 use crate::store::models::{self, Ticket};
@@ -189,6 +189,8 @@ pub enum RunOutcome {
     Queued(i64),
     /// This run was already sent (by this or another instance).
     AlreadySent,
+    /// A recurring ticket's run opened this ticket.
+    Opened(i64),
 }
 
 /// Sends the run of `d` scheduled for `scheduled_for`, unless it was sent: the figures at
@@ -243,12 +245,12 @@ pub enum DigestError {
 }
 
 /// The scheduled times of `d` in `(after, until]`, as milliseconds.
-pub fn occurrences(d: &DigestConfig, after: i64, until: i64) -> Vec<i64> {
+pub fn occurrences(d: &impl Scheduled, after: i64, until: i64) -> Vec<i64> {
     let Some(start) = chrono::Utc.timestamp_millis_opt(after).single() else {
         return Vec::new();
     };
-    d.schedule
-        .after(&start.with_timezone(&d.timezone))
+    d.schedule()
+        .after(&start.with_timezone(&d.timezone()))
         .map(|t| t.timestamp_millis())
         .take_while(|t| *t <= until)
         .take(100_000)
@@ -256,10 +258,10 @@ pub fn occurrences(d: &DigestConfig, after: i64, until: i64) -> Vec<i64> {
 }
 
 /// The first scheduled time of `d` after `after`.
-pub fn next_occurrence(d: &DigestConfig, after: i64) -> Option<i64> {
+pub fn next_occurrence(d: &impl Scheduled, after: i64) -> Option<i64> {
     let start = chrono::Utc.timestamp_millis_opt(after).single()?;
-    d.schedule
-        .after(&start.with_timezone(&d.timezone))
+    d.schedule()
+        .after(&start.with_timezone(&d.timezone()))
         .next()
         .map(|t| t.timestamp_millis())
 }
@@ -268,10 +270,10 @@ pub fn next_occurrence(d: &DigestConfig, after: i64) -> Option<i64> {
 /// and not after `now` (only one, however many were missed). None for a digest never sent.
 pub fn missed_run(
     c: &mut AnyConnection,
-    d: &DigestConfig,
+    d: &impl Scheduled,
     now: i64,
 ) -> diesel::QueryResult<Option<i64>> {
-    let Some(last) = models::last_digest_run(c, &d.name)? else {
+    let Some(last) = models::last_digest_run(c, &d.run_name())? else {
         return Ok(None);
     };
     Ok(occurrences(d, last, now).last().copied())

@@ -602,3 +602,93 @@ fn chrono_ms() -> i64 {
         .unwrap()
         .as_millis() as i64
 }
+
+/// `[[recurring]]`: a missed run is opened once at start by two instances, and every scheduled
+/// time after that opens one ticket, in its queue, with its type, told to the queue's agents.
+#[test]
+fn a_recurring_ticket_opens_once_per_scheduled_time_across_two_instances() {
+    let e = Env::with(
+        &format!(
+            "{}\n[[recurring]]\nname = \"backup-check\"\ncron = \"0 0 * * * *\"\ntimezone = \"Europe/Berlin\"\n\
+             subject = \"Weekly backup restore test\"\nqueue = \"general\"\ntype = \"request\"\ntext = \"Restore one file from last night's backup.\"\n",
+            crate::conversation::AGENTS
+        ),
+        None,
+    );
+    // The last run was three hours ago: the service was down for the two hours since.
+    let three_hours_ago = chrono_ms() / 3_600_000 * 3_600_000 - 3 * 3_600_000;
+    e.ok(&["migrate"]);
+    e.sql(&format!(
+        "INSERT INTO digest_runs (name, scheduled_for, sent_at) VALUES ('recurring:backup-check', {three_hours_ago}, {three_hours_ago})"
+    ));
+    let (a, b) = (e.serve(), e.serve());
+    wait_for(20, "the caught-up recurring ticket", || {
+        (!e.tickets().is_empty()).then_some(())
+    });
+    std::thread::sleep(std::time::Duration::from_millis(1500));
+    e.terminate(a);
+    e.terminate(b);
+    let tickets = e.tickets();
+    let boundary = chrono_ms() / 3_600_000 * 3_600_000 > three_hours_ago + 3 * 3_600_000;
+    assert_eq!(
+        tickets.len(),
+        if boundary { 2 } else { 1 },
+        "{}",
+        e.serve_log()
+    );
+    let t = &tickets[0];
+    assert_eq!(
+        (
+            t["subject"].as_str(),
+            t["type"].as_str(),
+            t["queue"].as_str(),
+            t["status"].as_str()
+        ),
+        (
+            Some("Weekly backup restore test"),
+            Some("request"),
+            Some("general"),
+            Some("new")
+        )
+    );
+    let id = t["id"].as_i64().unwrap();
+    let full = e.ticket(id);
+    assert_eq!(
+        full["messages"][0]["text"],
+        "Restore one file from last night's backup."
+    );
+    for agent in ["alice@example.test", "bob@example.test"] {
+        assert_eq!(
+            sent(&e, "agent_notice", agent)
+                .iter()
+                .filter(|m| header(m, "Subject")
+                    .unwrap()
+                    .contains("New recurring ticket"))
+                .count(),
+            tickets.len(),
+            "{agent}"
+        );
+    }
+}
+
+/// Every second: each scheduled time opens exactly one ticket while two instances run.
+#[test]
+fn a_recurring_ticket_every_second_is_opened_once_per_second_by_two_instances() {
+    let e = Env::with(
+        "\n[[recurring]]\nname = \"tick\"\ncron = \"* * * * * *\"\nsubject = \"Tick\"\ncatch_up = false\n",
+        None,
+    );
+    e.ok(&["migrate"]);
+    let (a, b) = (e.serve(), e.serve());
+    wait_for(30, "three recurring tickets", || {
+        (e.tickets().len() >= 3).then_some(())
+    });
+    e.terminate(a);
+    e.terminate(b);
+    let runs = e.count("SELECT COUNT(*) AS n FROM digest_runs WHERE name = 'recurring:tick'");
+    let distinct = e.count(
+        "SELECT COUNT(DISTINCT scheduled_for) AS n FROM digest_runs WHERE name = 'recurring:tick'",
+    );
+    assert_eq!(runs, distinct, "one run per scheduled time");
+    assert_eq!(e.tickets().len() as i64, runs, "one ticket per run");
+}
