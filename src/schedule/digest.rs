@@ -75,7 +75,7 @@ pub fn gather(
         json!({
             "ref": reference(t.id), "subject": t.subject, "requester": t.requester,
             "assignee": t.assignee.as_deref().unwrap_or("nobody"), "status": t.status,
-            extra.0: extra.1,
+            "type": t.ticket_type, extra.0: extra.1,
         })
     };
     let breached: Vec<Value> = models::sla_list(c, q, true, now, now, LIST_LIMIT)?
@@ -140,6 +140,28 @@ pub fn gather(
         )
     };
     let total: i64 = by_status.iter().map(|(_, n)| n).sum();
+    let problems: Vec<Value> = models::open_problems(c, q, LIST_LIMIT)?
+        .iter()
+        .map(|(t, total, open)| {
+            json!({"ref": reference(t.id), "subject": t.subject, "status": t.status,
+                   "assignee": t.assignee.as_deref().unwrap_or("nobody"),
+                   "incidents": total, "open_incidents": open, "age": human_duration(now - t.created_at)})
+        })
+        .collect();
+    let linked = models::links_made(c, q, "problem", from, now)?;
+    let merged = models::links_made(c, q, "merged_into", from, now)?;
+    // The recurring tickets of the digest's queues due before its next period ends.
+    let recurring: Vec<Value> = cfg
+        .recurring
+        .iter()
+        .filter(|r| q.is_empty() || q.contains(&r.queue))
+        .filter_map(|r| {
+            let at = next_occurrence(r, now).filter(|t| *t <= now + d.period_ms)?;
+            Some(
+                json!({"name": r.name, "subject": r.subject, "queue": r.queue, "at": local(d, at)}),
+            )
+        })
+        .collect();
     Ok(json!({
         "identity": {"name": cfg.identity.name, "address": cfg.identity.address},
         "digest": {
@@ -163,6 +185,9 @@ pub fn gather(
         "oldest": oldest,
         "agents": agents.iter().map(|(a, o, p, b)| json!({"agent": a, "open": o, "pending": p, "breached": b})).collect::<Vec<_>>(),
         "times": {"first_response": times(c, false)?, "resolution": times(c, true)?},
+        "problems": problems,
+        "itsm": {"open_problems": problems.len(), "incidents_linked": linked, "merges": merged},
+        "recurring": recurring,
     }))
 }
 

@@ -444,7 +444,7 @@ fn digest_sample() -> serde_json::Value {
     use serde_json::json;
     let t = |extra: (&str, &str)| {
         json!({"ref": "[Support #42]", "subject": "Printer <on> fire",
-        "requester": "carol@example.com", "assignee": "alice@example.test", "status": "open", extra.0: extra.1})
+        "requester": "carol@example.com", "assignee": "alice@example.test", "status": "open", "type": "incident", extra.0: extra.1})
     };
     json!({
         "identity": identity(),
@@ -460,5 +460,10 @@ fn digest_sample() -> serde_json::Value {
         "agents": [{"agent": "alice@example.test", "open": 2, "pending": 0, "breached": 1}],
         "times": {"first_response": {"count": 4, "median": "1 h", "p90": "3 h 20 min"},
                   "resolution": {"count": 2, "median": "5 h", "p90": "1 d 2 h"}},
+        "problems": [{"ref": "[Support #40]", "subject": "Printers <on> the second floor fail", "status": "open",
+                      "assignee": "alice@example.test", "incidents": 12, "open_incidents": 9, "age": "2 d 3 h"}],
+        "itsm": {"open_problems": 1, "incidents_linked": 7, "merges": 2},
+        "recurring": [{"name": "backup-check", "subject": "Weekly backup restore test", "queue": "general",
+                       "at": "2026-11-30 09:00 CET"}],
     })
 }

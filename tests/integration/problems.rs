@@ -692,3 +692,35 @@ fn a_recurring_ticket_every_second_is_opened_once_per_second_by_two_instances() 
     assert_eq!(runs, distinct, "one run per scheduled time");
     assert_eq!(e.tickets().len() as i64, runs, "one ticket per run");
 }
+
+/// The digest lists the open problems with their incidents, the links and merges of the
+/// period, and the recurring tickets due.
+#[test]
+fn the_digest_shows_problems_links_merges_and_recurring_tickets() {
+    let e = Env::with(
+        &format!(
+            "{}\n[[agents]]\naddress = \"boss@example.test\"\nname = \"Mia Manager\"\nrole = \"manager\"\n\
+             \n[[digests]]\nname = \"daily\"\ncron = \"0 0 8 * * *\"\nto = [\"boss@example.test\"]\nperiod = \"1d\"\n\
+             \n[[recurring]]\nname = \"backup-check\"\ncron = \"0 0 * * * *\"\nsubject = \"Backup restore test\"\n",
+            crate::conversation::AGENTS
+        ),
+        None,
+    );
+    let (problem, _) = problem_with_incidents(&e);
+    let (a, _) = incident(&e, "gina@customer.example", "VPN down");
+    let (_, note_b) = incident(&e, "hal@customer.example", "VPN down too");
+    alice(&e, &note_b, &format!("#merge {a}"));
+    let m = e.ok(&["digest", "daily", "--dry-run"]);
+    let t = text_part(&m);
+    assert!(
+        t.contains("OPEN PROBLEMS (1); in the period 4 incidents linked, 1 merges"),
+        "{t}"
+    );
+    assert!(
+        t.contains(&format!(
+            "[Support #{problem}] Printers on floor 2 fail - 4 incidents (4 open)"
+        )),
+        "{t}"
+    );
+    assert!(t.contains("Backup restore test (general)"), "{t}");
+}

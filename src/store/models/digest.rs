@@ -234,3 +234,58 @@ pub fn outbox_depth(c: &mut Conn) -> QueryResult<i64> {
         .count()
         .get_result(c)
 }
+
+/// Open problems of `queues` with (linked incidents, of them open), oldest first.
+pub fn open_problems(
+    c: &mut Conn,
+    queues: &[String],
+    limit: i64,
+) -> QueryResult<Vec<(Ticket, i64, i64)>> {
+    use crate::store::schema::links;
+    let problems: Vec<Ticket> = in_queues(tickets::table.into_boxed(), queues)
+        .filter(tickets::status.eq_any(OPEN_STATUSES))
+        .filter(tickets::ticket_type.eq("problem"))
+        .order(tickets::created_at.asc())
+        .limit(limit)
+        .select(Ticket::as_select())
+        .load(c)?;
+    let ids: Vec<i64> = problems.iter().map(|t| t.id).collect();
+    let rows: Vec<(i64, String)> = links::table
+        .inner_join(tickets::table.on(tickets::id.eq(links::other_id)))
+        .filter(links::ticket_id.eq_any(&ids))
+        .filter(links::kind.eq("incident"))
+        .select((links::ticket_id, tickets::status))
+        .load(c)?;
+    Ok(problems
+        .into_iter()
+        .map(|p| {
+            let mine = rows.iter().filter(|(t, _)| *t == p.id);
+            let total = mine.clone().count() as i64;
+            let open = mine
+                .filter(|(_, s)| OPEN_STATUSES.contains(&s.as_str()))
+                .count() as i64;
+            (p, total, open)
+        })
+        .collect())
+}
+
+/// How many links of `kind` tickets of `queues` made in `[from, to]` (an incident's
+/// `problem`: incidents linked; `merged_into`: merges).
+pub fn links_made(
+    c: &mut Conn,
+    queues: &[String],
+    kind: &str,
+    from: i64,
+    to: i64,
+) -> QueryResult<i64> {
+    use crate::store::schema::links;
+    let mut q = links::table
+        .inner_join(tickets::table.on(tickets::id.eq(links::ticket_id)))
+        .filter(links::kind.eq(kind))
+        .filter(links::created_at.between(from, to))
+        .into_boxed();
+    if !queues.is_empty() {
+        q = q.filter(tickets::queue.eq_any(queues));
+    }
+    q.select(diesel::dsl::count_star()).first(c)
+}
