@@ -440,6 +440,15 @@ impl Config {
         }
     }
 
+    /// Whether `a` is a customer's address: not empty, not ours, not an agent's. Only such
+    /// addresses are mailed answers and updates meant for customers.
+    pub fn is_outsider(&self, a: &str) -> bool {
+        !a.is_empty()
+            && a != self.identity.address
+            && self.identity.notes_address.as_deref() != Some(a)
+            && self.agent(a).is_none()
+    }
+
     pub fn own_addresses(&self) -> Vec<String> {
         let mut v = vec![self.identity.address.clone()];
         v.extend(self.identity.notes_address.clone());

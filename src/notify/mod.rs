@@ -529,10 +529,8 @@ impl Notifier<'_> {
         answer: Answer,
     ) -> diesel::QueryResult<Option<i64>> {
         let id = &self.cfg.identity;
-        let own = self.cfg.own_addresses();
         let people = models::participants_of_ticket(c, ticket.id)?;
-        let outsider =
-            |a: &str| !a.is_empty() && !own.iter().any(|o| o == a) && self.cfg.agent(a).is_none();
+        let outsider = |a: &str| self.cfg.is_outsider(a);
         let requester = people
             .iter()
             .find(|(a, _, role)| role == "requester" && outsider(a))

@@ -161,16 +161,7 @@ pub fn facts<'a>(
     };
     let l = &mut f.lookups;
     let mut ids: Vec<i64> = l
-        .known
-        .values()
-        .chain(l.ours.values())
-        .chain(l.shared.values())
-        .copied()
-        .chain(l.answered_by)
-        .chain(l.tagged)
-        .chain(l.plus_address)
-        .chain(l.thread_index)
-        .chain(l.subject)
+        .tickets()
         .chain(f.agent_token)
         .chain(f.bounce.and_then(|b| b.ticket))
         .collect();
@@ -204,20 +195,7 @@ pub fn facts<'a>(
 
 /// Points every look-up that names a merged ticket at the ticket it was merged into.
 fn redirect_merged(c: &mut AnyConnection, f: &mut Facts<'_>) -> diesel::QueryResult<()> {
-    let l = &mut f.lookups;
-    let named: Vec<i64> = l
-        .known
-        .values()
-        .chain(l.ours.values())
-        .chain(l.shared.values())
-        .copied()
-        .chain(l.answered_by)
-        .chain(l.tagged)
-        .chain(l.plus_address)
-        .chain(l.thread_index)
-        .chain(l.subject)
-        .chain(f.agent_token)
-        .collect();
+    let named: Vec<i64> = f.lookups.tickets().chain(f.agent_token).collect();
     if named.is_empty() {
         return Ok(());
     }
@@ -225,6 +203,7 @@ fn redirect_merged(c: &mut AnyConnection, f: &mut Facts<'_>) -> diesel::QueryRes
     if into.is_empty() {
         return Ok(());
     }
+    let l = &mut f.lookups;
     let to = |t: &mut i64| {
         if let Some(n) = into.get(t) {
             *t = *n;

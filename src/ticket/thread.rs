@@ -75,6 +75,22 @@ pub struct Lookups<'a> {
     pub member_of: HashSet<i64>,
 }
 
+impl Lookups<'_> {
+    /// Every ticket a threading layer found (with repeats).
+    pub fn tickets(&self) -> impl Iterator<Item = i64> + '_ {
+        self.known
+            .values()
+            .chain(self.ours.values())
+            .chain(self.shared.values())
+            .copied()
+            .chain(self.answered_by)
+            .chain(self.tagged)
+            .chain(self.plus_address)
+            .chain(self.thread_index)
+            .chain(self.subject)
+    }
+}
+
 /// Whether a tag from someone who is not a participant joins the ticket.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StrangerTag {

@@ -4,10 +4,10 @@
 
 use std::collections::{HashMap, HashSet};
 
-use super::{new_thread_index, Writer};
+use super::{insert_plan, new_thread_index, Writer};
 use crate::notify::UpdateTo;
 use crate::schedule::clocks::SlaEvent;
-use crate::store::models::{self, NewTicket, Ticket, TicketChanges};
+use crate::store::models::{self, Ticket, TicketChanges};
 use crate::ticket::action;
 use crate::ticket::model::{is_done, LinkKind, Status};
 
@@ -61,27 +61,7 @@ impl Writer<'_, '_> {
         back: LinkKind,
     ) -> diesel::QueryResult<()> {
         let (t, now, cfg) = (self.ticket()?, self.clock.received_at, self.app.cfg);
-        let thread_index = new_thread_index(now);
-        let tags = serde_json::to_string(&plan.tags).unwrap_or_else(|_| "[]".into());
-        let id = models::insert_ticket(
-            self.c,
-            &NewTicket {
-                subject: &plan.subject,
-                status: Status::New.as_str(),
-                priority: plan.priority.as_str(),
-                queue: &plan.queue,
-                requester: "",
-                assignee: None,
-                tags: &tags,
-                sla_policy: plan.sla_policy.as_deref(),
-                created_at: now,
-                updated_at: now,
-                thread_index: Some(&thread_index),
-                subject_key: Some(&plan.subject_key),
-                linked_to: None,
-                ticket_type: plan.ticket_type.map(|t| t.as_str()),
-            },
-        )?;
+        let (id, _) = insert_plan(self.c, plan, "", None, &new_thread_index(now), now)?;
         models::link_pair(self.c, t, kind.as_str(), id, back.as_str(), now)?;
         let actor = self.actor();
         models::insert_event(
@@ -173,13 +153,10 @@ impl Writer<'_, '_> {
             .collect();
         let mut incidents = models::tickets_by_ids(self.c, &ids)?;
         incidents.sort_by_key(|t| t.id);
-        let own = cfg.own_addresses();
-        let reachable =
-            |a: &str| !a.is_empty() && !own.iter().any(|o| o == a) && cfg.agent(a).is_none();
         let people: HashSet<String> = incidents
             .iter()
             .map(|t| t.requester.as_str())
-            .filter(|a| reachable(a))
+            .filter(|a| cfg.is_outsider(a))
             .map(str::to_string)
             .collect();
         if hold {
@@ -250,7 +227,7 @@ impl Writer<'_, '_> {
         let failed = models::failed_recipients(self.c, &people, now - BOUNCE_MEMORY_MS)?;
         let mut newest: HashMap<&str, &Ticket> = HashMap::new();
         for t in &incidents {
-            if !reachable(&t.requester) || (text.is_none() && !resolved_now.contains(&t.id)) {
+            if !cfg.is_outsider(&t.requester) || (text.is_none() && !resolved_now.contains(&t.id)) {
                 continue;
             }
             newest.insert(t.requester.as_str(), t);
@@ -376,9 +353,7 @@ impl Writer<'_, '_> {
         ) else {
             return Ok(());
         };
-        let own = cfg.own_addresses();
-        if i.requester.is_empty() || own.contains(&i.requester) || cfg.agent(&i.requester).is_some()
-        {
+        if !cfg.is_outsider(&i.requester) {
             return Ok(());
         }
         let text = models::last_broadcast(self.c, problem, "sent")?

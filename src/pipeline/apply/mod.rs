@@ -360,30 +360,18 @@ impl<'a> Writer<'a, '_> {
             Some(how) => crate::schedule::clocks::pick_agent(cfg, self.c, how, &plan.queue)?,
             None => None,
         };
-        let tags = serde_json::to_string(&plan.tags).unwrap_or_else(|_| "[]".into());
         let thread_index = plan
             .thread_index
             .clone()
             .unwrap_or_else(|| new_thread_index(now));
         let ticket_type = plan.ticket_type.map(|t| t.as_str());
-        let id = models::insert_ticket(
+        let (id, tags) = insert_plan(
             self.c,
-            &NewTicket {
-                subject: &plan.subject,
-                status: Status::New.as_str(),
-                priority: plan.priority.as_str(),
-                queue: &plan.queue,
-                requester: &requester,
-                assignee: assignee.as_deref(),
-                tags: &tags,
-                sla_policy: plan.sla_policy.as_deref(),
-                created_at: now,
-                updated_at: now,
-                thread_index: Some(&thread_index),
-                subject_key: Some(&plan.subject_key),
-                linked_to: plan.linked_to,
-                ticket_type,
-            },
+            plan,
+            &requester,
+            assignee.as_deref(),
+            &thread_index,
+            now,
         )?;
         let people: Vec<(&str, Option<&str>, &str)> = plan
             .people
@@ -463,6 +451,38 @@ impl<'a> Writer<'a, '_> {
         self.outbox_ids.extend(id);
         Ok(())
     }
+}
+
+/// Inserts the ticket `plan` describes (status new); its id and its tags as stored.
+fn insert_plan(
+    c: &mut AnyConnection,
+    plan: &action::NewTicket,
+    requester: &str,
+    assignee: Option<&str>,
+    thread_index: &str,
+    now: i64,
+) -> diesel::QueryResult<(i64, String)> {
+    let tags = serde_json::to_string(&plan.tags).unwrap_or_else(|_| "[]".into());
+    let id = models::insert_ticket(
+        c,
+        &NewTicket {
+            subject: &plan.subject,
+            status: Status::New.as_str(),
+            priority: plan.priority.as_str(),
+            queue: &plan.queue,
+            requester,
+            assignee,
+            tags: &tags,
+            sla_policy: plan.sla_policy.as_deref(),
+            created_at: now,
+            updated_at: now,
+            thread_index: Some(thread_index),
+            subject_key: Some(&plan.subject_key),
+            linked_to: plan.linked_to,
+            ticket_type: plan.ticket_type.map(|t| t.as_str()),
+        },
+    )?;
+    Ok((id, tags))
 }
 
 /// A row in memory brought in step with the changes written to it.
