@@ -15,8 +15,8 @@ pub struct LinkRow {
     pub other_requester: String,
 }
 
-/// Links `a` and `b` both ways: `b` is `kind_b` to `a`, `a` is `kind_a` to `b`. A link that
-/// exists already is left as it is.
+/// Links `a` and `b` both ways: `b` is `kind_b` to `a`, `a` is `kind_a` to `b`. The caller
+/// knows the link is new (a decision refuses a link that exists; a ticket just opened has none).
 pub fn link_pair(
     c: &mut Conn,
     a: i64,
@@ -25,23 +25,16 @@ pub fn link_pair(
     kind_a: &str,
     now: i64,
 ) -> QueryResult<()> {
+    // One row per statement: the multi-connection backend has no multi-row insert on SQLite.
     for (t, kind, other) in [(a, kind_b, b), (b, kind_a, a)] {
-        let exists: bool = diesel::select(diesel::dsl::exists(links::table.find((
-            t,
-            kind.to_string(),
-            other,
-        ))))
-        .get_result(c)?;
-        if !exists {
-            diesel::insert_into(links::table)
-                .values((
-                    links::ticket_id.eq(t),
-                    links::kind.eq(kind),
-                    links::other_id.eq(other),
-                    links::created_at.eq(now),
-                ))
-                .execute(c)?;
-        }
+        diesel::insert_into(links::table)
+            .values((
+                links::ticket_id.eq(t),
+                links::kind.eq(kind),
+                links::other_id.eq(other),
+                links::created_at.eq(now),
+            ))
+            .execute(c)?;
     }
     Ok(())
 }
