@@ -724,3 +724,61 @@ fn the_digest_shows_problems_links_merges_and_recurring_tickets() {
     );
     assert!(t.contains("Backup restore test (general)"), "{t}");
 }
+
+/// A customer's own ticket made a problem: its notifications list the incidents, and its
+/// customer, who also has a linked incident, hears the broadcast once (as the answer).
+#[test]
+fn a_customers_ticket_made_a_problem_lists_its_incidents_and_its_customer_hears_once() {
+    let e = env();
+    let (problem, note_p) = incident(&e, "carol@example.com", "Nobody can print");
+    alice(&e, &note_p, "#problem");
+    assert_eq!(e.ticket(problem)["type"], "problem");
+    for (who, subject) in [
+        ("carol@example.com", "My printer too"),
+        ("dave@customer.example", "Printer offline"),
+    ] {
+        let (_, note) = incident(&e, who, subject);
+        alice(&e, &note, &format!("#link {problem}"));
+    }
+    // Carol writes again on the problem ticket: the agents see its incidents.
+    let ack = sent(&e, "ack", "carol@example.com");
+    let ack_id = header(&ack[0], "Message-ID").unwrap();
+    ingest(
+        &e,
+        &format!(
+            "From: carol@example.com\r\nTo: support@example.test\r\nSubject: Re: [Support #{problem}] Nobody can print\r\n\
+             Message-ID: <again@example.com>\r\nIn-Reply-To: {ack_id}\r\nReferences: {ack_id}\r\nDate: Sat, 21 Nov 2026 12:00:00 +0000\r\n\r\nStill nothing.\r\n"
+        ),
+    );
+    let note = sent(&e, "notify_agent", "alice@example.test")
+        .into_iter()
+        .rev()
+        .find(|m| {
+            header(m, "Subject")
+                .unwrap()
+                .contains(&format!("#{problem}]"))
+        })
+        .unwrap();
+    let text = text_part(&note);
+    assert!(
+        text.contains("Incidents: 2 linked, 2 open; oldest [Support #"),
+        "{text}"
+    );
+    assert!(
+        text.contains("from customer.example, example.com")
+            || text.contains("from example.com, customer.example"),
+        "{text}"
+    );
+
+    alice(&e, &note, "#broadcast\r\n\r\nThe print server is back.");
+    assert_eq!(
+        sent(&e, "agent_reply", "carol@example.com").len(),
+        1,
+        "the answer on the problem"
+    );
+    assert!(
+        sent(&e, "problem_update", "carol@example.com").is_empty(),
+        "not twice"
+    );
+    assert_eq!(sent(&e, "problem_update", "dave@customer.example").len(), 1);
+}

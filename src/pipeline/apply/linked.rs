@@ -223,11 +223,17 @@ impl Writer<'_, '_> {
         }
 
         // Each requester once, in their newest linked ticket; none to an address that failed
-        // lately; a resolution alone goes only to those whose ticket it resolved.
+        // lately; a resolution alone goes only to those whose ticket it resolved. The problem's
+        // own customer has the text as the agent's answer on the problem (a confirmation, sent
+        // later, goes to them like to anyone).
         let failed = models::failed_recipients(self.c, &people, now - BOUNCE_MEMORY_MS)?;
+        let answered = (text.is_some() && !confirm).then_some(problem.requester.as_str());
         let mut newest: HashMap<&str, &Ticket> = HashMap::new();
         for t in &incidents {
-            if !cfg.is_outsider(&t.requester) || (text.is_none() && !resolved_now.contains(&t.id)) {
+            if !cfg.is_outsider(&t.requester)
+                || (text.is_none() && !resolved_now.contains(&t.id))
+                || answered == Some(t.requester.as_str())
+            {
                 continue;
             }
             newest.insert(t.requester.as_str(), t);
