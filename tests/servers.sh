@@ -163,6 +163,8 @@ CONF
 printf '/^rejected@/ REJECT 5.1.1 no such user here\n' >"$POSTFIX_CONF/reject_recipients"
 # Mail to bounceme...@<any domain> is accepted, then bounced with a DSN to the sender.
 printf '/^bounceme/ error:5.1.1 mailbox unavailable (test)\n' >"$POSTFIX_CONF/transport"
+# Mail to lmtp.example.test goes to postdesk's own LMTP listener (the LMTP intake tests).
+printf '/@lmtp\\.example\\.test$/ lmtp:inet:127.0.0.1:10024\n' >>"$POSTFIX_CONF/transport"
 sed -e 's/^smtp[[:space:]]\+inet.*/127.0.0.1:10025 inet n - n - - smtpd/' /etc/postfix/master.cf >"$POSTFIX_CONF/master.cf"
 # Submission as providers run it: AUTH required to relay; 465 implicit TLS, 587 STARTTLS first.
 for listener in "10465 -o smtpd_tls_wrappermode=yes" "10587 -o smtpd_tls_security_level=encrypt"; do

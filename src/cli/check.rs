@@ -42,6 +42,10 @@ pub(super) fn check(cfg: &Config) -> Outcome {
                 ),
                 Err(e) => report(false, format!("mailbox '{}': {e}", m.name)),
             },
+            MailboxSource::Lmtp { listen } => report(
+                true,
+                format!("mailbox '{}': LMTP on {listen} (while serve runs)", m.name),
+            ),
             MailboxSource::Imap(i) => {
                 let probe = tokio::runtime::Builder::new_current_thread()
                     .enable_all()

@@ -184,8 +184,30 @@ pub enum Tls {
 
 #[derive(Debug, Clone)]
 pub enum MailboxSource {
-    Maildir { path: PathBuf },
+    Maildir {
+        path: PathBuf,
+    },
     Imap(ImapConfig),
+    /// An LMTP listener an MTA (Postfix's `lmtp` transport) delivers to.
+    Lmtp {
+        listen: Listen,
+    },
+}
+
+/// Where a listener listens: TCP on a loopback address, or a unix socket.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Listen {
+    Tcp(std::net::SocketAddr),
+    Unix(PathBuf),
+}
+
+impl fmt::Display for Listen {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Listen::Tcp(a) => write!(f, "{a}"),
+            Listen::Unix(p) => write!(f, "unix:{}", p.display()),
+        }
+    }
 }
 
 #[derive(Debug, Clone)]

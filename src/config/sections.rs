@@ -484,7 +484,7 @@ impl Reader {
         default_queue: &str,
     ) -> Option<MailboxConfig> {
         let name = self.required_string(s, "name", "a mailbox name");
-        let kind = self.required_string(s, "kind", "\"maildir\" or \"imap\"");
+        let kind = self.required_string(s, "kind", "\"maildir\", \"imap\" or \"lmtp\"");
         let queue = self
             .string(s, "queue", "a queue name")
             .unwrap_or_else(|| default_queue.to_string());
@@ -583,10 +583,37 @@ impl Reader {
                     _ => None,
                 }
             }
+            Some("lmtp") => {
+                let expected = "\"127.0.0.1:10024\" (TCP on a loopback address) or \"unix:/run/postdesk/lmtp.sock\"";
+                self.required_string(s, "listen", expected)
+                    .and_then(|l| match l.strip_prefix("unix:") {
+                        Some(p) if !p.is_empty() => Some(MailboxSource::Lmtp {
+                            listen: Listen::Unix(PathBuf::from(p)),
+                        }),
+                        Some(_) => {
+                            self.problem(s.key("listen"), format!("expected {expected}, found \"{l}\""));
+                            None
+                        }
+                        None => match l.parse::<std::net::SocketAddr>() {
+                            // LMTP has no authentication: whoever reaches it can deliver.
+                            Ok(a) if a.ip().is_loopback() => Some(MailboxSource::Lmtp {
+                                listen: Listen::Tcp(a),
+                            }),
+                            Ok(a) => {
+                                self.problem(s.key("listen"), format!("{a} is not a loopback address: LMTP has no authentication, so it listens on loopback or a unix socket only"));
+                                None
+                            }
+                            Err(_) => {
+                                self.problem(s.key("listen"), format!("expected {expected}, found \"{l}\""));
+                                None
+                            }
+                        },
+                    })
+            }
             Some(other) => {
                 self.problem(
                     s.key("kind"),
-                    format!("expected \"maildir\" or \"imap\", found \"{other}\""),
+                    format!("expected \"maildir\", \"imap\" or \"lmtp\", found \"{other}\""),
                 );
                 None
             }

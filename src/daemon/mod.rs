@@ -143,6 +143,16 @@ pub async fn run(
                     MailboxSource::Maildir { .. } => {
                         watch_maildir(cfg, templates, keys, i, conn, stop, ready).await
                     }
+                    MailboxSource::Lmtp { .. } => {
+                        let store = store_batch(cfg.clone(), templates, keys, conn, i);
+                        let listener = crate::intake::lmtp::Listener {
+                            cfg,
+                            index: i,
+                            store,
+                            outbox_ready: ready,
+                        };
+                        listener.run(stop).await
+                    }
                     MailboxSource::Imap(_) => {
                         let store = store_batch(cfg.clone(), templates, keys, conn.clone(), i);
                         let worker = imap::Worker {
@@ -265,7 +275,7 @@ fn store_batch(
             due_at: now,
         };
         let mailbox = &cfg.mailboxes[index];
-        let results = pipeline::store_raw(&app, &mut c, mailbox, raw, clock, Some(cursor))?;
+        let results = pipeline::store_raw(&app, &mut c, mailbox, raw, clock, cursor)?;
         let mut summary = pipeline::Summary::default();
         results.iter().for_each(|r| summary.add(r));
         tracing::info!(mailbox = %mailbox.name, "processed {summary}");

@@ -327,7 +327,7 @@ impl Worker {
     fn imap(&self) -> &ImapConfig {
         match &self.cfg.mailboxes[self.index].source {
             MailboxSource::Imap(i) => i,
-            MailboxSource::Maildir { .. } => {
+            MailboxSource::Maildir { .. } | MailboxSource::Lmtp { .. } => {
                 unreachable!("an IMAP worker is only made for an IMAP mailbox")
             }
         }
@@ -531,7 +531,7 @@ impl Worker {
 
         let raw: Vec<RawMail> = mails.into_iter().map(|(_, m)| m).collect();
         let (store, saved) = (self.store.clone(), next.clone());
-        let queued = tokio::task::spawn_blocking(move || store(raw, &saved))
+        let queued = tokio::task::spawn_blocking(move || store(raw, Some(&saved)))
             .await
             .map_err(|e| ImapError::Local(e.to_string()))??;
         *cursor = next;

@@ -1,9 +1,10 @@
 //! Where mail comes from: files, Maildir folders, mbox files and stdin ([`files`]), and the
-//! Maildir mailboxes that `serve` watches ([`maildir`]). A source yields [`RawMail`] and is told
+//! mailboxes `serve` reads: Maildir ([`maildir`]), IMAP ([`imap`]), LMTP ([`lmtp`]). A source yields [`RawMail`] and is told
 //! to acknowledge a mail only after the transaction that stored it has committed.
 
 pub mod files;
 pub mod imap;
+pub mod lmtp;
 pub mod maildir;
 pub mod mbox;
 
@@ -78,10 +79,10 @@ pub struct Cursor {
     pub fence: Option<std::sync::Arc<str>>,
 }
 
-/// Stores a batch of an IMAP mailbox's mail with the position it reaches, in one transaction
-/// (the daemon wires it to the pipeline); true when the batch queued outgoing mail.
+/// Stores a batch of a mailbox's mail in one transaction, with the position an IMAP mailbox
+/// reaches (the daemon wires it to the pipeline); true when the batch queued outgoing mail.
 pub type StoreBatch = std::sync::Arc<
-    dyn Fn(Vec<RawMail>, &Cursor) -> Result<bool, crate::store::StoreError> + Send + Sync,
+    dyn Fn(Vec<RawMail>, Option<&Cursor>) -> Result<bool, crate::store::StoreError> + Send + Sync,
 >;
 
 /// Errors at the source boundary.

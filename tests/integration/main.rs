@@ -11,6 +11,7 @@ mod digest;
 mod hostile;
 mod imap;
 mod ingest;
+mod lmtp;
 mod mutt;
 mod parity;
 mod problems;
