@@ -2,7 +2,9 @@
 //! transport) delivers to, on a loopback TCP address or a unix socket. Each mail is stored in
 //! its own transaction, and every recipient gets its 250 only after that commit; when the
 //! mail cannot be stored, every recipient gets a 451, so the MTA keeps the mail and tries
-//! again (a repeat of a mail that was stored after all is a duplicate, recorded once). An
+//! again (a repeat of a mail that was stored after all is a duplicate, recorded once). The
+//! mails of all sessions that arrive while one transaction commits are stored together in the
+//! next (group commit): each still hears its 250 only after the commit that holds it. An
 //! address postdesk does not serve is refused (550) at RCPT. Commands may be pipelined
 //! (RFC 2920); the size limit (`limits.max_message_size`) is announced, and a larger mail is
 //! stored as `too_large` (headers only), never dropped.
@@ -20,6 +22,67 @@ use crate::config::{Config, Listen, MailboxSource};
 const IDLE_TIMEOUT: Duration = Duration::from_secs(300);
 /// The longest command line accepted.
 const MAX_LINE: usize = 4096;
+/// The most mails stored in one transaction.
+const GROUP: usize = 200;
+
+/// A mail waiting to be stored, and who waits for the outcome.
+struct Job {
+    raw: RawMail,
+    stored: tokio::sync::oneshot::Sender<bool>,
+}
+
+/// Stores the mails of every session: whatever arrived while the last transaction committed
+/// goes into the next one, and each session learns whether its mail was stored.
+async fn store_jobs(
+    store: StoreBatch,
+    mut jobs: tokio::sync::mpsc::Receiver<Job>,
+    outbox_ready: Arc<Notify>,
+    mailbox: String,
+) {
+    while let Some(first) = jobs.recv().await {
+        let mut waiting = vec![first];
+        while waiting.len() < GROUP {
+            match jobs.try_recv() {
+                Ok(j) => waiting.push(j),
+                Err(_) => break,
+            }
+        }
+        let (raws, told): (Vec<RawMail>, Vec<_>) =
+            waiting.into_iter().map(|j| (j.raw, j.stored)).unzip();
+        // Another writer holding SQLite for a moment is waited out here (for up to about five
+        // seconds) rather than answered with a 451, which would make the MTA wait minutes.
+        let mut tries = 0u64;
+        let stored = loop {
+            let (store, raws) = (store.clone(), raws.clone());
+            match tokio::task::spawn_blocking(move || store(raws, None)).await {
+                Ok(Err(e)) if e.is_temporary() && tries < 40 => {
+                    tries += 1;
+                    tokio::time::sleep(Duration::from_millis(10 * tries.min(20))).await;
+                }
+                done => break done,
+            }
+        };
+        let ok = match stored {
+            Ok(Ok(queued)) => {
+                if queued {
+                    outbox_ready.notify_one();
+                }
+                true
+            }
+            Ok(Err(e)) => {
+                tracing::warn!(mailbox = %mailbox, "LMTP mail not stored, the MTA keeps it: {e}");
+                false
+            }
+            Err(e) => {
+                tracing::error!(mailbox = %mailbox, "storing LMTP mail crashed: {e}");
+                false
+            }
+        };
+        for t in told {
+            let _ = t.send(ok);
+        }
+    }
+}
 
 /// The listener of one `kind = "lmtp"` mailbox.
 pub struct Listener {
@@ -78,7 +141,14 @@ impl Listener {
             }
         };
         tracing::info!(mailbox = %m.name, listen = %listen, "listening for LMTP");
-        let this = Arc::new(self);
+        let (jobs, queue) = tokio::sync::mpsc::channel(4 * GROUP);
+        let storer = tokio::spawn(store_jobs(
+            self.store.clone(),
+            queue,
+            self.outbox_ready.clone(),
+            m.name.clone(),
+        ));
+        let this = Arc::new((self, jobs));
         let mut sessions = tokio::task::JoinSet::new();
         loop {
             let accepted = tokio::select! {
@@ -89,10 +159,10 @@ impl Listener {
             match accepted {
                 Ok(Conn::Tcp(s)) => {
                     let _ = s.set_nodelay(true);
-                    sessions.spawn(this.clone().session(s));
+                    sessions.spawn(session(this.clone(), s));
                 }
                 Ok(Conn::Unix(s)) => {
-                    sessions.spawn(this.clone().session(s));
+                    sessions.spawn(session(this.clone(), s));
                 }
                 Err(e) => {
                     tracing::warn!("LMTP accept failed: {e}");
@@ -100,18 +170,20 @@ impl Listener {
                 }
             }
         }
+        // Sessions cut short never got their 250s; a transaction under way still commits.
+        drop(sessions);
+        drop(this);
+        let _ = tokio::time::timeout(Duration::from_secs(30), storer).await;
         if let Listen::Unix(p) = listen {
             let _ = std::fs::remove_file(p);
         }
     }
 
-    async fn session<S: AsyncRead + AsyncWrite + Unpin>(self: Arc<Self>, stream: S) {
-        if let Err(e) = self.converse(stream).await {
-            tracing::debug!("LMTP session ended: {e}");
-        }
-    }
-
-    async fn converse<S: AsyncRead + AsyncWrite + Unpin>(&self, stream: S) -> std::io::Result<()> {
+    async fn converse<S: AsyncRead + AsyncWrite + Unpin>(
+        &self,
+        jobs: &tokio::sync::mpsc::Sender<Job>,
+        stream: S,
+    ) -> std::io::Result<()> {
         let cfg = &self.cfg;
         let mailbox = &cfg.mailboxes[self.index];
         let (r, mut w) = tokio::io::split(stream);
@@ -147,30 +219,25 @@ impl Listener {
                     w.flush().await?;
                     let (bytes, size) = read_data(&mut r, s.max_size).await?;
                     let raw = s.mail(bytes, size, &mailbox.name);
-                    let store = self.store.clone();
-                    let stored = tokio::task::spawn_blocking(move || store(vec![raw], None)).await;
-                    let reply = match stored {
-                        Ok(Ok(queued)) => {
-                            if queued {
-                                self.outbox_ready.notify_one();
-                            }
-                            s.replies(true)
-                        }
-                        Ok(Err(e)) => {
-                            tracing::warn!(mailbox = %mailbox.name, "LMTP mail not stored, the MTA keeps it: {e}");
-                            s.replies(false)
-                        }
-                        Err(e) => {
-                            tracing::error!(mailbox = %mailbox.name, "storing an LMTP mail crashed: {e}");
-                            s.replies(false)
-                        }
-                    };
+                    let (stored, outcome) = tokio::sync::oneshot::channel();
+                    let job = Job { raw, stored };
+                    let ok = jobs.send(job).await.is_ok() && outcome.await.unwrap_or(false);
+                    let reply = s.replies(ok);
                     w.write_all(reply.as_bytes()).await?;
                     w.flush().await?;
                     s.reset();
                 }
             }
         }
+    }
+}
+
+async fn session<S: AsyncRead + AsyncWrite + Unpin>(
+    this: Arc<(Listener, tokio::sync::mpsc::Sender<Job>)>,
+    stream: S,
+) {
+    if let Err(e) = this.0.converse(&this.1, stream).await {
+        tracing::debug!("LMTP session ended: {e}");
     }
 }
 
