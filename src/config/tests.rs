@@ -78,9 +78,9 @@ fn every_problem_at_once_with_file_and_key() {
         "{errs:?}"
     );
     assert!(
-        errs.iter()
-            .any(|e| e
-                .contains("mailboxes[0].kind: expected \"maildir\" or \"imap\", found \"pop3\"")),
+        errs.iter().any(|e| e.contains(
+            "mailboxes[0].kind: expected \"maildir\", \"imap\" or \"lmtp\", found \"pop3\""
+        )),
         "{errs:?}"
     );
     assert!(
