@@ -390,7 +390,7 @@ fn a_bad_config_names_file_key_and_expectation_and_exits_2() {
     );
     assert!(
         err.contains(
-            "bad.toml: mailboxes[0].kind: expected \"maildir\" or \"imap\", found \"pop3\""
+            "bad.toml: mailboxes[0].kind: expected \"maildir\", \"imap\" or \"lmtp\", found \"pop3\""
         ),
         "{err}"
     );
