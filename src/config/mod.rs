@@ -336,6 +336,9 @@ pub struct ThreadingConfig {
     /// ticket becomes a participant (receives the answers). Off by default: on a shared
     /// domain (a free-mail provider) it would let any of its users join.
     pub join_colleagues: bool,
+    /// `acknowledge_forwarded`: a customer's mail forwarded by an agent is acknowledged to the
+    /// customer, as if they had written.
+    pub acknowledge_forwarded: bool,
 }
 
 impl Default for ThreadingConfig {
@@ -345,6 +348,7 @@ impl Default for ThreadingConfig {
             extra_subject_tags: Vec::new(),
             stranger_tag: crate::ticket::thread::StrangerTag::NewTicket,
             join_colleagues: false,
+            acknowledge_forwarded: true,
         }
     }
 }

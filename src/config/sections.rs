@@ -251,12 +251,15 @@ impl Reader {
                     }
                 };
                 let join_colleagues = self.bool(&mut s, "join_colleagues", d.join_colleagues);
+                let acknowledge_forwarded =
+                    self.bool(&mut s, "acknowledge_forwarded", d.acknowledge_forwarded);
                 self.unknown_keys(&s);
                 ThreadingConfig {
                     reopen_window,
                     extra_subject_tags,
                     stranger_tag,
                     join_colleagues,
+                    acknowledge_forwarded,
                 }
             }
             None => ThreadingConfig::default(),

@@ -8,6 +8,7 @@ pub mod classify;
 pub mod compose;
 pub mod dkim;
 pub mod dsn;
+pub mod forward;
 pub mod html;
 pub mod ids;
 pub mod parse;

@@ -367,17 +367,20 @@ impl Notifier<'_> {
         ticket: &Ticket,
         mail: &InboundMail,
         template: Option<&str>,
+        to: Option<&parse::MailAddr>,
         answer: Answer,
     ) -> diesel::QueryResult<Option<i64>> {
         let ticket_id = ticket.id;
         // Reply-To wins, unless it names one of our own addresses (web forms and some clients
-        // set it so): then the answer goes to From, never to ourselves.
+        // set it so): then the answer goes to From, never to ourselves. A forwarded customer's
+        // mail is acknowledged to that customer.
         let own = self.cfg.own_addresses();
-        let to = mail
-            .reply_to
-            .as_ref()
-            .filter(|r| !own.contains(&r.address))
-            .or(mail.from.as_ref())
+        let to = to
+            .or(mail
+                .reply_to
+                .as_ref()
+                .filter(|r| !own.contains(&r.address))
+                .or(mail.from.as_ref()))
             .cloned()
             .unwrap_or_else(|| parse::MailAddr {
                 name: None,

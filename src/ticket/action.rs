@@ -49,8 +49,19 @@ pub enum Action {
     AddTimeSpent(i64),
     /// The SLA clocks learn of what happened.
     SyncSla(SlaSync),
-    /// The acknowledgement of a new ticket to the customer (`template` instead of `ack`).
-    Acknowledge { template: Option<String> },
+    /// The acknowledgement of a new ticket to the customer (`template` instead of `ack`; `to`
+    /// instead of the mail's sender, for a forwarded mail).
+    Acknowledge {
+        template: Option<String>,
+        to: Option<crate::mail::parse::MailAddr>,
+    },
+    /// A customer's mail an agent forwarded: the original text as the customer's message
+    /// (from them), the agent's own text as an internal note.
+    AddForwarded {
+        from: crate::mail::parse::MailAddr,
+        text: String,
+        note: String,
+    },
     /// A new ticket or a customer's reply, to the agents who should see it.
     NotifyAgents { text: String, is_new: bool },
     /// An internal note, to the ticket's other agents.

@@ -22,6 +22,8 @@ pub enum MatchedBy {
     PlusAddress,
     ThreadIndex,
     Subject,
+    /// An agent forwarded a customer's mail: a new ticket for that customer.
+    Forwarded,
 }
 
 impl MatchedBy {
@@ -32,6 +34,7 @@ impl MatchedBy {
             MatchedBy::PlusAddress => "plus_address",
             MatchedBy::ThreadIndex => "thread_index",
             MatchedBy::Subject => "subject",
+            MatchedBy::Forwarded => "forwarded",
         }
     }
 }

@@ -8,6 +8,7 @@ mod cluster;
 mod conversation;
 mod corpus;
 mod digest;
+mod forward;
 mod hostile;
 mod imap;
 mod ingest;

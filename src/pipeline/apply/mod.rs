@@ -142,7 +142,32 @@ impl<'a> Writer<'a, '_> {
             }
             Action::AddMessage { kind, text } => {
                 let (t, inbound) = (self.ticket()?, self.inbound()?);
-                add_message(self.c, t, inbound, self.mail, *kind, text, now)?;
+                add_message(self.c, t, inbound, self.mail, *kind, text, None, now)?;
+            }
+            Action::AddForwarded { from, text, note } => {
+                let (t, inbound) = (self.ticket()?, self.inbound()?);
+                let m = self.mail;
+                add_message(
+                    self.c,
+                    t,
+                    inbound,
+                    m,
+                    MessageKind::Customer,
+                    text,
+                    Some(from),
+                    now,
+                )?;
+                if !note.is_empty() {
+                    let domain = &self.app.cfg.identity.message_id_domain;
+                    let note_mail = InboundMail {
+                        message_id: self.app.keys.message_id(Some(t), domain),
+                        attachments: Vec::new(),
+                        html: None,
+                        ..m.clone()
+                    };
+                    let kind = MessageKind::Note;
+                    add_message(self.c, t, inbound, &note_mail, kind, note, None, now)?;
+                }
             }
             Action::RememberReferences(ids) => {
                 let ids: Vec<&str> = ids.iter().map(String::as_str).collect();
@@ -193,11 +218,11 @@ impl<'a> Writer<'a, '_> {
                     crate::schedule::clocks::sync(c, cfg, row, now, ev)?;
                 }
             }
-            Action::Acknowledge { template } => {
+            Action::Acknowledge { template, to } => {
                 let row = self.row()?.clone();
                 let n = self.app.notify();
-                let id =
-                    n.acknowledge(self.c, &row, self.mail, template.as_deref(), self.answer)?;
+                let (mail, template) = (self.mail, template.as_deref());
+                let id = n.acknowledge(self.c, &row, mail, template, to.as_ref(), self.answer)?;
                 self.outbox_ids.extend(id);
             }
             Action::NotifyAgents { text, is_new } => {
@@ -553,7 +578,9 @@ pub fn record(
     )
 }
 
-/// The mail as a message of `ticket_id`, with its attachments.
+/// The mail as a message of `ticket_id`, with its attachments; `from` instead of the mail's
+/// sender (a forwarded customer's mail).
+#[allow(clippy::too_many_arguments)]
 fn add_message(
     c: &mut AnyConnection,
     ticket_id: i64,
@@ -561,6 +588,7 @@ fn add_message(
     mail: &InboundMail,
     kind: MessageKind,
     text: &str,
+    from: Option<&parse::MailAddr>,
     now: i64,
 ) -> diesel::QueryResult<()> {
     let refs = mail.references.join(" ");
@@ -568,7 +596,7 @@ fn add_message(
         serde_json::to_string(&v.iter().map(|a| a.address.as_str()).collect::<Vec<_>>())
             .unwrap_or_else(|_| "[]".into())
     };
-    let from = mail.from.as_ref();
+    let from = from.or(mail.from.as_ref());
     let row = models::insert_message(
         c,
         &NewMessage {

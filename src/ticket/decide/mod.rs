@@ -14,6 +14,7 @@ use super::thread::{self, Lookups, MatchedBy, Rejoin, ThreadDecision};
 use crate::config::{AgentAuth, AgentConfig, Config, MailboxConfig};
 use crate::mail::auth::dkim_aligned;
 use crate::mail::classify::MailClass;
+use crate::mail::forward::Forwarded;
 use crate::mail::parse::{self, InboundMail};
 use crate::mail::quote;
 
@@ -139,7 +140,11 @@ pub fn decide<'a>(f: &Facts<'a>) -> Decision<'a> {
         }
         match (verified, existing.and_then(|t| f.tickets.get(&t))) {
             (true, Some(ticket)) => return agent_mail(f, agent, ticket, matched_by),
-            (true, None) => {}
+            (true, None) => {
+                if let Some(fwd) = forwarded(f).filter(|w| cfg.is_outsider(&w.from.address)) {
+                    return forwarded_mail(f, agent, fwd);
+                }
+            }
             (false, _) => {
                 agent_note = Some(format!(
                     "from the agent address {sender}, but not verified (agent_auth = \"{}\"): handled as a customer's mail, no command obeyed",
@@ -361,6 +366,7 @@ pub fn decide<'a>(f: &Facts<'a>) -> Decision<'a> {
             });
         } else if f.class.may_answer() && !hops_over && !sender.is_empty() {
             a.push(Action::Acknowledge {
+                to: None,
                 template: triage.actions.template.clone(),
             });
         }
@@ -714,6 +720,106 @@ fn one_broadcast(changes: Vec<Action>) -> Vec<Action> {
             })
             .collect(),
         _ => changes,
+    }
+}
+
+/// The customer's mail a verified agent forwarded: an attached `message/rfc822` (the first
+/// with a sender), else a forward written inline.
+fn forwarded(f: &Facts<'_>) -> Option<Forwarded> {
+    let mail = f.mail;
+    let limits = f.cfg.limits.parse_limits(true);
+    let attached = mail
+        .attachments
+        .iter()
+        .filter(|a| a.content_type.eq_ignore_ascii_case("message/rfc822"))
+        .filter_map(|a| a.content.as_deref())
+        .filter_map(|raw| parse::parse(raw, &parse::content_hash(raw), &limits).ok())
+        .find_map(|m| {
+            Some(Forwarded {
+                from: m.from?,
+                subject: Some(m.subject),
+                text: m.text.trim().to_string(),
+                note: mail.text.trim().to_string(),
+            })
+        });
+    attached.or_else(|| crate::mail::forward::inline(&mail.text))
+}
+
+/// A new ticket for the customer whose mail an agent forwarded: they are its requester and
+/// are acknowledged (`[threading] acknowledge_forwarded`); the agent's own text is a note.
+fn forwarded_mail<'a>(f: &Facts<'a>, agent: &'a AgentConfig, fwd: Forwarded) -> Decision<'a> {
+    let (mail, cfg) = (f.mail, f.cfg);
+    let subject = fwd
+        .subject
+        .clone()
+        .filter(|s| !s.trim().is_empty())
+        .unwrap_or_else(|| crate::mail::forward::strip_prefix(&mail.subject).to_string());
+    let queue = f.mailbox.queue.clone();
+    let plan = NewTicket {
+        subject_key: thread::subject_key(&subject).0,
+        subject: if subject.is_empty() {
+            "(no subject)".into()
+        } else {
+            subject
+        },
+        sla_policy: cfg.sla_for(&queue, None, None),
+        queue,
+        priority: Priority::Normal,
+        assign: None,
+        tags: Vec::new(),
+        ticket_type: None,
+        linked_to: None,
+        thread_index: mail.thread_index.clone(),
+        people: vec![(fwd.from.address.clone(), fwd.from.name.clone(), "requester")],
+        rules: Vec::new(),
+    };
+    let mut a = vec![
+        Action::OpenTicket(Box::new(plan)),
+        Action::SyncSla(SlaSync::Event(SlaEvent::Opened)),
+        Action::Record,
+        Action::AddForwarded {
+            from: fwd.from.clone(),
+            text: fwd.text.clone(),
+            note: fwd.note,
+        },
+        Action::Event {
+            on: None,
+            actor: agent.address.clone(),
+            kind: "created",
+            detail: Detail::Created {
+                mailbox: f.mailbox.name.clone(),
+                follows: None,
+            },
+        },
+        Action::Event {
+            on: None,
+            actor: agent.address.clone(),
+            kind: "forwarded",
+            detail: Detail::Text(format!(
+                "{} forwarded the mail of {}",
+                agent.address, fwd.from.address
+            )),
+        },
+    ];
+    if cfg.threading.acknowledge_forwarded && mail.hops < cfg.limits.max_hops {
+        a.push(Action::Acknowledge {
+            template: None,
+            to: Some(fwd.from),
+        });
+    }
+    a.push(Action::NotifyAgents {
+        text: fwd.text,
+        is_new: true,
+    });
+    Decision {
+        outcome: Outcome::NewTicket,
+        ticket: None,
+        matched_by: Some(MatchedBy::Forwarded),
+        reason: None,
+        error: None,
+        agent: Some(agent),
+        hops: mail.hops,
+        actions: a,
     }
 }
 
