@@ -7,16 +7,8 @@ use std::io::{BufRead, BufReader, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use crate::util::{server_env, servers_shared, wait_for, Env};
-
-/// A free loopback port (bound and let go; the listener takes it a moment later).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use crate::mutt::smtp_send;
+use crate::util::{free_port, server_env, servers_shared, wait_for, Env};
 
 fn lmtp_env(listen: &str) -> Env {
     Env::with(
@@ -136,27 +128,6 @@ fn refuse_inserts(e: &Env, refuse: bool) {
         (false, true) => "DROP TRIGGER refuse ON inbound; DROP FUNCTION refuse();",
     };
     e.sql(sql);
-}
-
-fn smtp_send(smtp: &str, from: &str, to: &str, data: &str) {
-    let s = TcpStream::connect(smtp).unwrap();
-    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
-    let mut r = BufReader::new(s.try_clone().unwrap());
-    let mut w = s;
-    assert!(reply(&mut r).starts_with("220"));
-    for (cmd, code) in [
-        ("EHLO customer.test".to_string(), "250"),
-        (format!("MAIL FROM:<{from}>"), "250"),
-        (format!("RCPT TO:<{to}>"), "250"),
-        ("DATA".to_string(), "354"),
-    ] {
-        write!(w, "{cmd}\r\n").unwrap();
-        let got = reply(&mut r);
-        assert!(got.starts_with(code), "{cmd}: {got}");
-    }
-    write!(w, "{data}\r\n.\r\n").unwrap();
-    assert!(reply(&mut r).starts_with("250"));
-    write!(w, "QUIT\r\n").unwrap();
 }
 
 /// The desk's LMTP address as the test Postfix routes it (tests/servers.sh: mail to

@@ -9,7 +9,7 @@ use std::process::{Command, Stdio};
 
 use crate::util::{header, in_maildir, mail_servers, servers_shared, wait_for, Env};
 
-fn smtp_send(smtp: &str, from: &str, to: &str, data: &str) {
+pub(crate) fn smtp_send(smtp: &str, from: &str, to: &str, data: &str) {
     use std::io::{BufRead, BufReader, Write};
     let s = std::net::TcpStream::connect(smtp).unwrap();
     // A server that accepts and never answers fails the test instead of stalling the run.

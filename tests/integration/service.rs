@@ -4,15 +4,7 @@
 use std::io::{Read, Write};
 use std::time::Duration;
 
-use crate::util::{fixture, wait_for, Env, BIN};
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
+use crate::util::{fixture, free_port, wait_for, Env, BIN};
 
 /// `GET path` on 127.0.0.1:port: the status code and the body.
 fn get(port: u16, path: &str) -> Option<(u16, String)> {

@@ -504,3 +504,12 @@ pub fn rfc3339_ago(secs: i64) -> String {
     (chrono::Utc::now() - chrono::Duration::seconds(secs))
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
+
+/// A free loopback port (bound and let go; a listener takes it a moment later).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
