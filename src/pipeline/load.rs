@@ -50,7 +50,7 @@ pub fn facts<'a>(
         agent_token: None,
         bounce: None,
         tickets: HashMap::new(),
-        pending_broadcast: false,
+        pending_broadcast: Default::default(),
     };
     if earlier_copy.is_some() {
         return Ok(f);
@@ -186,8 +186,8 @@ pub fn facts<'a>(
                 });
             }
         }
-        if let Some(t) = f.agent_token.filter(|_| mail.text.contains("#broadcast")) {
-            f.pending_broadcast = models::last_broadcast(c, t, "held")?.is_some();
+        if mail.text.contains("#broadcast") && cfg.agent(&sender).is_some() {
+            f.pending_broadcast = models::held_broadcasts(c, &ids)?;
         }
     }
     Ok(f)

@@ -782,3 +782,30 @@ fn a_customers_ticket_made_a_problem_lists_its_incidents_and_its_customer_hears_
     );
     assert_eq!(sent(&e, "problem_update", "dave@customer.example").len(), 1);
 }
+
+/// With agents verified by the relay, a confirmation written to the plain support address
+/// (the ticket named by its tag) sends the held broadcast too.
+#[test]
+fn a_held_broadcast_is_confirmed_by_tag_where_the_relay_verifies_agents() {
+    let e = Env::with(
+        &format!(
+            "{}\n[problems]\nconfirm_above = 1\n\n[security]\nagent_auth = \"trusted_relay\"\n",
+            crate::conversation::AGENTS
+        ),
+        None,
+    );
+    let (problem, _) = problem_with_incidents(&e);
+    by_tag(
+        &e,
+        "bob@example.test",
+        problem,
+        "#broadcast\r\n\r\nWe are on it.",
+    );
+    assert!(
+        sent(&e, "problem_update", "carol@example.com").is_empty(),
+        "held"
+    );
+    let row = by_tag(&e, "bob@example.test", problem, "#broadcast confirm");
+    assert_eq!(row["outcome"], "command", "{row}");
+    assert_eq!(sent(&e, "problem_update", "carol@example.com").len(), 1);
+}

@@ -210,6 +210,16 @@ pub fn last_broadcast(c: &mut Conn, ticket: i64, state: &str) -> QueryResult<Opt
         .optional()
 }
 
+/// Which of `tickets` have a broadcast waiting for confirmation.
+pub fn held_broadcasts(c: &mut Conn, tickets: &[i64]) -> QueryResult<HashSet<i64>> {
+    let rows: Vec<i64> = broadcasts::table
+        .filter(broadcasts::ticket_id.eq_any(tickets))
+        .filter(broadcasts::state.eq("held"))
+        .select(broadcasts::ticket_id)
+        .load(c)?;
+    Ok(rows.into_iter().collect())
+}
+
 pub fn mark_broadcast_sent(c: &mut Conn, id: i64, recipients: i64, at: i64) -> QueryResult<()> {
     diesel::update(broadcasts::table.find(id))
         .set((

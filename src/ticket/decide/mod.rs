@@ -40,8 +40,8 @@ pub struct Facts<'a> {
     /// The stored tickets the mail may land on (by threading, an agent's address, a bounce),
     /// and those an agent's commands name.
     pub tickets: HashMap<i64, TicketState>,
-    /// A broadcast of the agent's ticket waits for `#broadcast confirm`.
-    pub pending_broadcast: bool,
+    /// The tickets among those loaded with a broadcast waiting for `#broadcast confirm`.
+    pub pending_broadcast: std::collections::HashSet<i64>,
 }
 
 /// The outbox row a delivery report names.
@@ -550,7 +550,7 @@ fn agent_mail<'a>(
         now,
         others: &f.tickets,
         body: &body,
-        pending_broadcast: f.pending_broadcast,
+        pending_broadcast: f.pending_broadcast.contains(&ticket.id),
     };
     let mut state = ticket.clone();
     let mut errors = parsed.errors.clone();

@@ -110,7 +110,7 @@ fn decide_with<'a>(
         agent_token: None,
         bounce: None,
         tickets,
-        pending_broadcast: false,
+        pending_broadcast: Default::default(),
     };
     decide(&f)
 }
@@ -400,7 +400,7 @@ fn reply_by_reference<'a>(cfg: &'a Config, m: &'a InboundMail, member: bool) -> 
         agent_token: None,
         bounce: None,
         tickets: HashMap::from([(7, ticket(7, "open"))]),
-        pending_broadcast: false,
+        pending_broadcast: Default::default(),
     };
     decide(&f)
 }
