@@ -25,7 +25,7 @@ pub fn ticket_json(cfg: &Config, t: &models::Ticket, r: &Related<'_>) -> Value {
     let message_ids = r.message_ids;
     json!({
         "id": t.id,
-        "ref": ticket_ref(&cfg.identity.subject_tag, t.id),
+        "ref": ticket_ref(&cfg.identity_named(t.identity.as_deref()).subject_tag, t.id),
         "subject": t.subject,
         "status": t.status,
         "priority": t.priority,
@@ -45,6 +45,7 @@ pub fn ticket_json(cfg: &Config, t: &models::Ticket, r: &Related<'_>) -> Value {
         "first_response_at": ms_or_null(t.first_response_at),
         "linked_to": t.linked_to,
         "type": t.ticket_type,
+        "identity": t.identity,
         "time_spent_ms": t.time_spent_ms,
         "message_ids": message_ids,
         "links": r.links.iter().map(|(k, o)| json!({"kind": k, "ticket": o})).collect::<Vec<_>>(),
@@ -153,7 +154,7 @@ pub(super) fn ticket(cfg: &Config, id: i64, as_json: bool) -> Outcome {
     } else {
         say!(
             "{} {}",
-            ticket_ref(&cfg.identity.subject_tag, t.id),
+            ticket_ref(&cfg.identity_named(t.identity.as_deref()).subject_tag, t.id),
             t.subject
         );
         say!(

@@ -129,6 +129,8 @@ pub struct Config {
     pub problems: ProblemsConfig,
     /// `[[recurring]]`: tickets opened on a schedule.
     pub recurring: Vec<RecurringConfig>,
+    /// `[[identities]]`: more support addresses, by name; `identity` stays the default.
+    pub identities: Vec<(String, Identity)>,
 }
 
 /// `[problems]`.
@@ -171,6 +173,23 @@ pub struct Identity {
     pub plus_addressing: bool,
     /// The separator of plus addresses (`plus_delimiter`, default "+").
     pub plus_delimiter: String,
+}
+
+impl Identity {
+    /// Whether mail to `address` (lower case) is mail to this identity: its address, or a plus
+    /// address of it (a ticket's or an agent's reply address).
+    pub fn serves(&self, address: &str) -> bool {
+        address == self.address
+            || match (address.rsplit_once('@'), self.address.rsplit_once('@')) {
+                (Some((local, domain)), Some((own, own_domain))) => {
+                    domain == own_domain
+                        && local
+                            .strip_prefix(own)
+                            .is_some_and(|rest| rest.starts_with(self.plus_delimiter.as_str()))
+                }
+                _ => false,
+            }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -248,6 +267,8 @@ pub struct MailboxConfig {
     pub accept_list_mail: bool,
     /// How often the source is checked for new mail.
     pub poll_interval: Duration,
+    /// `identity`: the `[[identities]]` entry its tickets are answered as.
+    pub identity: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -367,6 +388,8 @@ pub struct AgentConfig {
 pub struct QueueConfig {
     pub name: String,
     pub sla: Option<String>,
+    /// `identity`: the `[[identities]]` entry its tickets are answered as.
+    pub identity: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -470,7 +493,7 @@ impl Config {
     /// addresses are mailed answers and updates meant for customers.
     pub fn is_outsider(&self, a: &str) -> bool {
         !a.is_empty()
-            && a != self.identity.address
+            && self.all_identities().all(|i| i.address != a)
             && self.identity.notes_address.as_deref() != Some(a)
             && self.agent(a).is_none()
     }
@@ -478,6 +501,7 @@ impl Config {
     pub fn own_addresses(&self) -> Vec<String> {
         let mut v = vec![self.identity.address.clone()];
         v.extend(self.identity.notes_address.clone());
+        v.extend(self.identities.iter().map(|(_, i)| i.address.clone()));
         v
     }
 
@@ -517,8 +541,43 @@ impl Config {
     /// Every subject tag recognised: the identity's first.
     pub fn subject_tags(&self) -> Vec<&str> {
         std::iter::once(self.identity.subject_tag.as_str())
+            .chain(self.identities.iter().map(|(_, i)| i.subject_tag.as_str()))
             .chain(self.threading.extra_subject_tags.iter().map(String::as_str))
             .collect()
+    }
+
+    /// The `[[identities]]` entry a new ticket is answered as: the one whose address (or a plus
+    /// address of it) the mail was sent to, else the mailbox's, else the queue's; `None` for the
+    /// default identity.
+    pub fn identity_for<'r>(
+        &self,
+        recipients: impl IntoIterator<Item = &'r str>,
+        mailbox: &MailboxConfig,
+        queue: &str,
+    ) -> Option<String> {
+        let recipients: Vec<&str> = recipients.into_iter().collect();
+        self.identities
+            .iter()
+            .find(|(_, i)| recipients.iter().any(|r| i.serves(r)))
+            .map(|(n, _)| n.clone())
+            .or_else(|| mailbox.identity.clone())
+            .or_else(|| {
+                self.queues
+                    .iter()
+                    .find(|q| q.name == queue)
+                    .and_then(|q| q.identity.clone())
+            })
+    }
+
+    /// Every support address the desk answers as: the default identity first.
+    pub fn all_identities(&self) -> impl Iterator<Item = &Identity> {
+        std::iter::once(&self.identity).chain(self.identities.iter().map(|(_, i)| i))
+    }
+
+    /// The identity named `name` (`None`, or a name not configured: the default).
+    pub fn identity_named(&self, name: Option<&str>) -> &Identity {
+        name.and_then(|n| self.identities.iter().find(|(k, _)| k == n))
+            .map_or(&self.identity, |(_, i)| i)
     }
 
     /// Reads and validates the config file at `path`.
@@ -735,6 +794,7 @@ impl Reader {
         let cluster = self.cluster(&mut top);
         let problems = self.problems(&mut top);
         let recurring = self.recurring(&mut top, &queues);
+        let identities = self.identities(&mut top, identity.as_ref(), &mailboxes, &queues);
         self.unknown_keys(&top);
 
         Some(Config {
@@ -760,6 +820,7 @@ impl Reader {
             cluster,
             problems,
             recurring,
+            identities,
         })
     }
 }

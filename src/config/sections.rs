@@ -113,6 +113,7 @@ impl Reader {
             let mut s = Section::new(t, format!("queues[{i}]"));
             let name = self.required_string(&mut s, "name", "a queue name");
             let sla = self.string(&mut s, "sla", "the name of an [[sla]] policy");
+            let identity = self.string(&mut s, "identity", "the name of an [[identities]] entry");
             self.unknown_keys(&s);
             if let Some(name) = name {
                 if queues.iter().any(|q: &QueueConfig| q.name == name) {
@@ -121,7 +122,11 @@ impl Reader {
                         format!("the queue '{name}' is defined twice"),
                     );
                 }
-                queues.push(QueueConfig { name, sla });
+                queues.push(QueueConfig {
+                    name,
+                    sla,
+                    identity,
+                });
             }
         }
         queues
@@ -397,6 +402,87 @@ impl Reader {
         }
     }
 
+    /// `[[identities]]`: more support addresses, each a copy of `[identity]` with its own
+    /// address, name and subject tag; the mailboxes' and queues' `identity` must name one.
+    pub(super) fn identities(
+        &mut self,
+        top: &mut Section<'_>,
+        default: Option<&Identity>,
+        mailboxes: &[MailboxConfig],
+        queues: &[QueueConfig],
+    ) -> Vec<(String, Identity)> {
+        let mut out: Vec<(String, Identity)> = Vec::new();
+        for (i, t) in self
+            .array_of_tables(top, "identities")
+            .into_iter()
+            .enumerate()
+        {
+            let mut s = Section::new(t, format!("identities[{i}]"));
+            let name = self.required_string(&mut s, "name", "a name for the identity");
+            let address = self
+                .required_string(
+                    &mut s,
+                    "address",
+                    "an email address such as \"billing@example.test\"",
+                )
+                .map(|a| a.to_lowercase());
+            if let Some(a) = &address {
+                if !a.contains('@') || a.contains(char::is_whitespace) {
+                    self.problem(
+                        s.key("address"),
+                        format!("expected an email address, found \"{a}\""),
+                    );
+                }
+            }
+            let display = self.string(&mut s, "display_name", "a display name");
+            let tag = self.string(&mut s, "subject_tag", "a short word such as \"Billing\"");
+            if tag
+                .as_deref()
+                .is_some_and(|t| t.is_empty() || t.contains(['[', ']', '#', '\r', '\n']))
+            {
+                self.problem(
+                    s.key("subject_tag"),
+                    "expected a short word without [, ], # or line breaks",
+                );
+            }
+            self.unknown_keys(&s);
+            if let (Some(name), Some(address), Some(d)) = (name, address, default) {
+                if out.iter().any(|(n, _)| *n == name) {
+                    self.problem(
+                        s.key("name"),
+                        format!("the identity '{name}' is defined twice"),
+                    );
+                }
+                let identity = Identity {
+                    name: crate::mail::parse::one_line(display.as_deref().unwrap_or(&name)),
+                    subject_tag: tag.unwrap_or_else(|| d.subject_tag.clone()),
+                    address,
+                    ..d.clone()
+                };
+                out.push((name, identity));
+            }
+        }
+        let named = |n: &str| out.iter().any(|(k, _)| k == n);
+        let mut unknown = Vec::new();
+        for (i, m) in mailboxes.iter().enumerate() {
+            if let Some(n) = m.identity.as_deref().filter(|n| !named(n)) {
+                unknown.push((format!("mailboxes[{i}].identity"), n.to_string()));
+            }
+        }
+        for (i, q) in queues.iter().enumerate() {
+            if let Some(n) = q.identity.as_deref().filter(|n| !named(n)) {
+                unknown.push((format!("queues[{i}].identity"), n.to_string()));
+            }
+        }
+        for (key, n) in unknown {
+            self.problem(
+                key,
+                format!("names the identity '{n}', which no [[identities]] entry defines"),
+            );
+        }
+        out
+    }
+
     pub(super) fn problems(&mut self, top: &mut Section<'_>) -> ProblemsConfig {
         let d = ProblemsConfig::default();
         match self.table(top, "problems", false) {
@@ -498,6 +584,7 @@ impl Reader {
             );
         }
         let accept_list_mail = self.bool(s, "accept_list_mail", false);
+        let identity = self.string(s, "identity", "the name of an [[identities]] entry");
         let poll_interval = self.duration(
             s,
             "poll_interval",
@@ -628,6 +715,7 @@ impl Reader {
             queue,
             accept_list_mail,
             poll_interval,
+            identity,
         })
     }
 

@@ -313,24 +313,14 @@ async fn read_data<R: tokio::io::AsyncBufRead + Unpin>(
     Ok((body, size))
 }
 
-/// Whether postdesk serves `address`: the support address, its plus addresses (ticket and
-/// agent reply addresses), the notes address.
+/// Whether postdesk serves `address`: a support address (of any identity), its plus
+/// addresses (ticket and agent reply addresses), the notes address.
 pub fn serves(cfg: &Config, address: &str) -> bool {
     let a = address.to_lowercase();
-    let id = &cfg.identity;
-    if a == id.address || id.notes_address.as_deref() == Some(a.as_str()) {
-        return true;
-    }
-    let (Some((local, domain)), Some((own_local, own_domain))) =
-        (a.rsplit_once('@'), id.address.rsplit_once('@'))
-    else {
-        return false;
-    };
-    id.plus_addressing
-        && domain == own_domain
-        && local
-            .strip_prefix(own_local)
-            .is_some_and(|rest| rest.starts_with(id.plus_delimiter.as_str()))
+    cfg.identity.notes_address.as_deref() == Some(a.as_str())
+        || cfg
+            .all_identities()
+            .any(|i| i.serves(&a) && (i.plus_addressing || a == i.address))
 }
 
 /// What the session does next.

@@ -43,9 +43,15 @@ impl<'a> std::ops::Deref for Notifier<'a> {
 }
 
 impl Notifier<'_> {
-    /// Our identity, for templates.
-    pub fn identity_ctx(&self) -> ctx::Identity {
-        let id = &self.cfg.identity;
+    /// The support address a ticket is answered as (its `[[identities]]` entry, else the
+    /// default identity).
+    pub fn identity_of(&self, t: &Ticket) -> &crate::config::Identity {
+        self.cfg.identity_named(t.identity.as_deref())
+    }
+
+    /// The ticket's identity, for templates.
+    pub fn identity_ctx(&self, t: &Ticket) -> ctx::Identity {
+        let id = self.identity_of(t);
         ctx::Identity {
             name: id.name.clone(),
             address: id.address.clone(),
@@ -56,7 +62,7 @@ impl Notifier<'_> {
     pub fn ticket_ctx(&self, t: &Ticket) -> ctx::Ticket {
         ctx::Ticket {
             id: t.id,
-            reference: ticket_ref(&self.cfg.identity.subject_tag, t.id),
+            reference: ticket_ref(&self.identity_of(t).subject_tag, t.id),
             subject: t.subject.clone(),
             status: t.status.clone(),
             priority: t.priority.clone(),
@@ -114,11 +120,17 @@ impl Notifier<'_> {
         Ok(ids)
     }
 
-    /// The signed address that brings `agent`'s answer back to `ticket` as theirs.
-    pub fn agent_reply_address(&self, ticket: i64, agent: &AgentConfig) -> String {
-        let id = &self.cfg.identity;
+    /// The signed address that brings `agent`'s answer back to `ticket` as theirs (at the
+    /// ticket's support address).
+    pub fn agent_reply_address(&self, ticket: &Ticket, agent: &AgentConfig) -> String {
+        self.agent_address_at(&self.identity_of(ticket).address, ticket.id, agent)
+    }
+
+    /// [`Self::agent_reply_address`] at the support address `at`.
+    fn agent_address_at(&self, at: &str, ticket: i64, agent: &AgentConfig) -> String {
+        let delimiter = &self.cfg.identity.plus_delimiter;
         self.keys
-            .agent_address(&id.address, &id.plus_delimiter, ticket, &agent.address)
+            .agent_address(at, delimiter, ticket, &agent.address)
     }
 
     /// Queues a notice to one agent (template and outbox kind `kind`): To the agent, Reply-To
@@ -135,7 +147,7 @@ impl Notifier<'_> {
         answer: Answer,
     ) -> diesel::QueryResult<Option<i64>> {
         out.to = vec![(Some(agent.name.clone()), agent.address.clone())];
-        out.reply_to = Some(self.agent_reply_address(ticket, agent));
+        out.reply_to = Some(self.agent_address_at(&out.from_address, ticket, agent));
         out.auto_submitted = Some("auto-generated");
         self.queue_mail(
             c,
@@ -195,7 +207,7 @@ impl Notifier<'_> {
         mut out: OutgoingMail,
     ) -> Result<(OutgoingMail, Vec<u8>), NotifyError> {
         out.to = vec![(Some(agent.name.clone()), agent.address.clone())];
-        out.reply_to = Some(self.agent_reply_address(ticket, agent));
+        out.reply_to = Some(self.agent_address_at(&out.from_address, ticket, agent));
         out.auto_submitted = Some("auto-generated");
         let rendered = self.templates.render(template, ctx)?;
         out.text = rendered.text;
@@ -214,7 +226,7 @@ impl Notifier<'_> {
         threading: Option<(&str, &str)>,
         answer: Answer,
     ) -> OutgoingMail {
-        let id = &self.cfg.identity;
+        let id = self.identity_of(ticket);
         let self_ref = self.keys.self_reference(ticket.id, &id.message_id_domain);
         let (in_reply_to, mut references) = match threading {
             Some((mid, refs)) => {
@@ -251,11 +263,11 @@ impl Notifier<'_> {
     }
 
     /// The customer's Reply-To: the ticket's plus address, when plus addressing is on.
-    pub fn customer_reply_to(&self, ticket: i64) -> Option<String> {
-        let id = &self.cfg.identity;
+    pub fn customer_reply_to(&self, ticket: &Ticket) -> Option<String> {
+        let id = self.identity_of(ticket);
         id.plus_addressing.then(|| {
             self.keys
-                .ticket_address(&id.address, &id.plus_delimiter, ticket)
+                .ticket_address(&id.address, &id.plus_delimiter, ticket.id)
         })
     }
 
@@ -370,7 +382,6 @@ impl Notifier<'_> {
         to: Option<&parse::MailAddr>,
         answer: Answer,
     ) -> diesel::QueryResult<Option<i64>> {
-        let ticket_id = ticket.id;
         // Reply-To wins, unless it names one of our own addresses (web forms and some clients
         // set it so): then the answer goes to From, never to ourselves. A forwarded customer's
         // mail is acknowledged to that customer.
@@ -387,7 +398,7 @@ impl Notifier<'_> {
                 address: String::new(),
             });
         let ctx = ctx::Ack {
-            identity: self.identity_ctx(),
+            identity: self.identity_ctx(ticket),
             ticket: self.ticket_ctx(ticket),
             customer: ctx::Person::new(&to.address, to.name.as_deref()),
         };
@@ -399,7 +410,7 @@ impl Notifier<'_> {
             (to.name.clone(), to.address.clone()),
             &ticket.subject,
             Some(mail),
-            self.customer_reply_to(ticket_id),
+            self.customer_reply_to(ticket),
             answer,
         )
     }
@@ -415,7 +426,7 @@ impl Notifier<'_> {
         is_new: bool,
         answer: Answer,
     ) -> diesel::QueryResult<Vec<i64>> {
-        let id = &self.cfg.identity;
+        let id = self.identity_of(ticket);
         let sender = mail.sender();
         let customer_name = mail.from.as_ref().and_then(|f| f.name.clone());
         let sla_due = ticket
@@ -438,7 +449,7 @@ impl Notifier<'_> {
             let ctx = ctx::NotifyAgent {
                 marker: ctx::MARKER,
                 is_new,
-                identity: self.identity_ctx(),
+                identity: self.identity_ctx(ticket),
                 ticket: ctx::Ticket {
                     assignee: ticket.assignee.clone(),
                     sla_due: sla_due.map(crate::time::rfc3339),
@@ -483,7 +494,7 @@ impl Notifier<'_> {
         let ctx = ctx::AgentReply {
             text: text.to_string(),
             agent: agent_ctx(agent),
-            identity: self.identity_ctx(),
+            identity: self.identity_ctx(ticket),
             ticket: self.ticket_ctx(ticket),
         };
         self.to_customer(
@@ -507,7 +518,7 @@ impl Notifier<'_> {
     ) -> diesel::QueryResult<Option<i64>> {
         let ctx = ctx::StatusChanged {
             agent: agent_ctx(agent),
-            identity: self.identity_ctx(),
+            identity: self.identity_ctx(ticket),
             ticket: self.ticket_ctx(ticket),
         };
         self.to_customer(
@@ -531,7 +542,7 @@ impl Notifier<'_> {
         ctx: &impl serde::Serialize,
         answer: Answer,
     ) -> diesel::QueryResult<Option<i64>> {
-        let id = &self.cfg.identity;
+        let id = self.identity_of(ticket);
         let people = models::participants_of_ticket(c, ticket.id)?;
         let outsider = |a: &str| self.cfg.is_outsider(a);
         let requester = people
@@ -566,7 +577,7 @@ impl Notifier<'_> {
         out.from_name = format!("{} via {}", agent.name, id.name);
         out.to = vec![requester];
         out.cc = cc;
-        out.reply_to = self.customer_reply_to(ticket.id);
+        out.reply_to = self.customer_reply_to(ticket);
         out.auto_submitted = auto;
         self.queue_mail(c, ticket.id, template, kind, template, ctx, out, answer)
     }
@@ -581,7 +592,6 @@ impl Notifier<'_> {
         text: &str,
         answer: Answer,
     ) -> diesel::QueryResult<Vec<i64>> {
-        let _id = &self.cfg.identity;
         let mut to: Vec<&AgentConfig> = self
             .cfg
             .agents_for(ticket.assignee.as_deref(), &ticket.queue)

@@ -25,7 +25,7 @@ impl Notifier<'_> {
     /// A ticket as one line of another's mail.
     pub fn ticket_line(&self, t: &Ticket) -> ctx::TicketLine {
         ctx::TicketLine {
-            reference: ticket_ref(&self.cfg.identity.subject_tag, t.id),
+            reference: ticket_ref(&self.identity_of(t).subject_tag, t.id),
             subject: t.subject.clone(),
             status: t.status.clone(),
         }
@@ -78,13 +78,12 @@ impl Notifier<'_> {
         to: &[UpdateTo<'_>],
         answer: Answer,
     ) -> Vec<Result<Queued, super::NotifyError>> {
-        let id = &self.cfg.identity;
         let problem_line = self.ticket_line(problem);
         to.iter()
             .map(|u| {
                 let t = u.incident;
                 let context = ctx::ProblemUpdate {
-                    identity: self.identity_ctx(),
+                    identity: self.identity_ctx(t),
                     ticket: self.ticket_ctx(t),
                     problem: problem_line.clone(),
                     customer: ctx::Person::new(&t.requester, u.name.as_deref()),
@@ -99,9 +98,9 @@ impl Notifier<'_> {
                     u.last.as_ref().map(|(m, r)| (m.as_str(), r.as_str())),
                     answer,
                 );
-                out.from_name = format!("{} via {}", agent.name, id.name);
+                out.from_name = format!("{} via {}", agent.name, self.identity_of(t).name);
                 out.to = vec![(u.name.clone(), t.requester.clone())];
-                out.reply_to = self.customer_reply_to(t.id);
+                out.reply_to = self.customer_reply_to(t);
                 out.auto_submitted = None;
                 let r = self.templates.render("problem_update", &context)?;
                 out.text = r.text;
@@ -222,6 +221,7 @@ mod tests {
             next_response_due: None,
             resolved_at: None,
             time_spent_ms: 0,
+            identity: None,
         }
     }
 

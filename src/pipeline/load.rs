@@ -56,7 +56,6 @@ pub fn facts<'a>(
         return Ok(f);
     }
     let sender = mail.sender();
-    let ident = &cfg.identity;
     let tokens: Vec<AddressToken> = mail
         .to
         .iter()
@@ -64,8 +63,10 @@ pub fn facts<'a>(
         .map(|a| a.address.as_str())
         .chain(mail.envelope_to.iter().map(String::as_str))
         .filter_map(|a| {
-            app.keys
-                .address_token(a, &ident.address, &ident.plus_delimiter, &sender)
+            cfg.all_identities().find_map(|i| {
+                app.keys
+                    .address_token(a, &i.address, &i.plus_delimiter, &sender)
+            })
         })
         .collect();
     f.agent_token = tokens.iter().find_map(|t| match t {

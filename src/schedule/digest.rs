@@ -67,13 +67,14 @@ pub fn gather(
     let cfg = p.cfg;
     let q = &d.queues;
     let from = now - d.period_ms;
-    let reference = |id: i64| ticket_ref(&cfg.identity.subject_tag, id);
+    let reference =
+        |t: &Ticket| ticket_ref(&cfg.identity_named(t.identity.as_deref()).subject_tag, t.id);
     let (by_status, by_queue) = models::open_counts(c, q)?;
     let (new, resolved) = models::new_and_resolved(c, q, from, now)?;
     let ((fr_n, fr_met), (res_n, res_met)) = models::sla_attainment(c, q, from, now)?;
     let row = |t: &Ticket, extra: (&str, String)| {
         json!({
-            "ref": reference(t.id), "subject": t.subject, "requester": t.requester,
+            "ref": reference(t), "subject": t.subject, "requester": t.requester,
             "assignee": t.assignee.as_deref().unwrap_or("nobody"), "status": t.status,
             "type": t.ticket_type, extra.0: extra.1,
         })
@@ -143,7 +144,7 @@ pub fn gather(
     let problems: Vec<Value> = models::open_problems(c, q, LIST_LIMIT)?
         .iter()
         .map(|(t, total, open)| {
-            json!({"ref": reference(t.id), "subject": t.subject, "status": t.status,
+            json!({"ref": reference(t), "subject": t.subject, "status": t.status,
                    "assignee": t.assignee.as_deref().unwrap_or("nobody"),
                    "incidents": total, "open_incidents": open, "age": human_duration(now - t.created_at)})
         })

@@ -49,6 +49,11 @@ pub fn run(
                 subject_key: Some(&subject_key(&r.subject).0),
                 linked_to: None,
                 ticket_type: r.ticket_type.map(|t| t.as_str()),
+                identity: cfg
+                    .queues
+                    .iter()
+                    .find(|q| q.name == r.queue)
+                    .and_then(|q| q.identity.as_deref()),
             },
         )?;
         let when = crate::time::rfc3339(at);

@@ -85,7 +85,7 @@ impl Notice<'_> {
             marker: ctx::MARKER,
             ticket: ctx::Ticket {
                 id: t.id,
-                reference: ticket_ref(&cfg.identity.subject_tag, t.id),
+                reference: ticket_ref(&cfg.identity_named(t.identity.as_deref()).subject_tag, t.id),
                 subject: t.subject.clone(),
                 status: t.status.clone(),
                 priority: t.priority.clone(),

@@ -26,6 +26,7 @@ diesel::table! {
         next_response_due -> Nullable<BigInt>,
         resolved_at -> Nullable<BigInt>,
         time_spent_ms -> BigInt,
+        identity -> Nullable<Text>,
     }
 }
 

@@ -181,4 +181,6 @@ pub struct NewTicket {
     pub people: Vec<(String, Option<String>, &'static str)>,
     /// The rules that matched, recorded on the ticket.
     pub rules: Vec<String>,
+    /// The `[[identities]]` entry it is answered as (`None`: the default identity).
+    pub identity: Option<String>,
 }

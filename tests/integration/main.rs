@@ -10,6 +10,7 @@ mod corpus;
 mod digest;
 mod forward;
 mod hostile;
+mod identities;
 mod imap;
 mod ingest;
 mod lmtp;

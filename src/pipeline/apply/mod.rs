@@ -432,6 +432,7 @@ impl<'a> Writer<'a, '_> {
             next_response_due: None,
             resolved_at: None,
             time_spent_ms: 0,
+            identity: plan.identity.clone(),
         });
         self.ticket_id = Some(id);
         Ok(())
@@ -461,7 +462,7 @@ impl<'a> Writer<'a, '_> {
         };
         let to = (Some(agent.name.clone()), agent.address.clone());
         let subject = format!("Re: {}", one_line(&self.mail.subject));
-        let reply_to = n.agent_reply_address(ticket.id, agent);
+        let reply_to = n.agent_reply_address(ticket, agent);
         let id = n.send_automatic(
             self.c,
             ticket,
@@ -505,6 +506,7 @@ fn insert_plan(
             subject_key: Some(&plan.subject_key),
             linked_to: plan.linked_to,
             ticket_type: plan.ticket_type.map(|t| t.as_str()),
+            identity: plan.identity.as_deref(),
         },
     )?;
     Ok((id, tags))

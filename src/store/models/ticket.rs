@@ -34,6 +34,8 @@ pub struct Ticket {
     pub resolved_at: Option<i64>,
     /// Time agents spent on it (`#time`), in milliseconds.
     pub time_spent_ms: i64,
+    /// The `[[identities]]` entry it is answered as (`None`: the default identity).
+    pub identity: Option<String>,
 }
 
 #[derive(Debug, Insertable)]
@@ -53,6 +55,7 @@ pub struct NewTicket<'a> {
     pub subject_key: Option<&'a str>,
     pub linked_to: Option<i64>,
     pub ticket_type: Option<&'a str>,
+    pub identity: Option<&'a str>,
 }
 
 /// Inserts a ticket and returns its id (its number in `[Tag #id]`).

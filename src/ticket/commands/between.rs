@@ -20,6 +20,7 @@ pub(super) fn new_problem(ticket: &mut TicketState, subject: &str) -> Result<Eff
         thread_index: None,
         people: Vec::new(),
         rules: Vec::new(),
+        identity: None,
     };
     let mut actions = Vec::new();
     if ticket.ticket_type.is_none() {
@@ -209,6 +210,7 @@ pub(super) fn task(
         thread_index: None,
         people: Vec::new(),
         rules: Vec::new(),
+        identity: None,
     };
     ticket.links.push(Link {
         kind: LinkKind::Child.as_str().into(),

@@ -63,6 +63,7 @@ pub(super) fn forwarded_mail<'a>(
         thread_index: mail.thread_index.clone(),
         people: vec![(fwd.from.address.clone(), fwd.from.name.clone(), "requester")],
         rules: Vec::new(),
+        identity: cfg.identity_for(super::recipients(mail), f.mailbox, &f.mailbox.queue),
     };
     let mut a = vec![
         Action::OpenTicket(Box::new(plan)),

@@ -458,6 +458,7 @@ fn new_ticket(
         thread_index: mail.thread_index.clone(),
         people,
         rules: triage.matched.clone(),
+        identity: cfg.identity_for(recipients(mail), f.mailbox, &queue),
         queue,
     };
     (plan, left_out)
@@ -529,18 +530,11 @@ fn agent_mail<'a>(
     matched_by: Option<MatchedBy>,
 ) -> Decision<'a> {
     let (mail, cfg, now) = (f.mail, f.cfg, f.now);
-    let recipients = || {
-        mail.to
-            .iter()
-            .chain(&mail.cc)
-            .map(|a| a.address.as_str())
-            .chain(mail.envelope_to.iter().map(String::as_str))
-    };
     let to_notes = cfg
         .identity
         .notes_address
         .as_deref()
-        .is_some_and(|n| recipients().any(|r| r == n));
+        .is_some_and(|n| recipients(mail).any(|r| r == n));
     let parsed = commands::parse(&mail.text);
     let note = parsed.note || to_notes;
     let body = quote::strip_reply(&parsed.body);
@@ -720,6 +714,15 @@ fn one_broadcast(changes: Vec<Action>) -> Vec<Action> {
             .collect(),
         _ => changes,
     }
+}
+
+/// Every address a mail was sent to: To, Cc and the envelope recipients.
+pub(super) fn recipients(mail: &InboundMail) -> impl Iterator<Item = &str> {
+    mail.to
+        .iter()
+        .chain(&mail.cc)
+        .map(|a| a.address.as_str())
+        .chain(mail.envelope_to.iter().map(String::as_str))
 }
 
 /// What the rules may look at in a mail; its headers are read only when a rule asks.
