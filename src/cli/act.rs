@@ -149,7 +149,7 @@ pub(super) fn sla_sweep(cfg: &Config, now: Option<String>, no_send: bool) -> Out
     let (_, keys) = pipeline_parts(cfg)?;
     // Every template compiled and tried first, as `serve` does at its start: a broken one is
     // reported before any clock fires (and the sweep's time is the sweep's, as in `serve`).
-    let templates = Templates::all(cfg.templates_dir.as_deref()).map_err(Failure::runtime)?;
+    let templates = Templates::of_config(cfg, true).map_err(Failure::runtime)?;
     let mut c = open_store(cfg)?;
     let pipeline = App {
         cfg,

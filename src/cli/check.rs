@@ -11,7 +11,7 @@ pub(super) fn check(cfg: &Config) -> Outcome {
         }
     };
     report(true, format!("config {}", cfg.file.display()));
-    match Templates::all(cfg.templates_dir.as_deref()) {
+    match Templates::of_config(cfg, true) {
         Ok(_) => report(true, "templates".into()),
         Err(e) => report(false, format!("templates: {e}")),
     }

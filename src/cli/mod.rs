@@ -331,7 +331,10 @@ fn time_arg(flag: &str, value: Option<String>) -> Result<Option<i64>, Failure> {
 fn pipeline_parts(cfg: &Config) -> Result<(Templates, crate::security::Keys), Failure> {
     let keys = crate::security::Keys::load_or_create(&cfg.security.secret_file)
         .map_err(Failure::runtime)?;
-    Ok((Templates::lazy(cfg.templates_dir.as_deref()), keys))
+    Ok((
+        Templates::of_config(cfg, false).map_err(Failure::runtime)?,
+        keys,
+    ))
 }
 
 /// Delivers rows this process queued and holds until `hold`; a mail that fails for good is

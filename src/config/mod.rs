@@ -173,6 +173,8 @@ pub struct Identity {
     pub plus_addressing: bool,
     /// The separator of plus addresses (`plus_delimiter`, default "+").
     pub plus_delimiter: String,
+    /// `[[identities]] templates_dir`: overrides of the templates for this identity's mail.
+    pub templates_dir: Option<PathBuf>,
 }
 
 impl Identity {

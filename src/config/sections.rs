@@ -100,6 +100,7 @@ impl Reader {
                         notes_address: notes_address.map(|a| a.to_lowercase()),
                         plus_addressing,
                         plus_delimiter,
+                        templates_dir: None,
                     }
                 })
             }
@@ -436,6 +437,19 @@ impl Reader {
             }
             let display = self.string(&mut s, "display_name", "a display name");
             let tag = self.string(&mut s, "subject_tag", "a short word such as \"Billing\"");
+            let templates_dir = self
+                .string(
+                    &mut s,
+                    "templates_dir",
+                    "a directory of NAME.txt.hbs / NAME.html.hbs overrides",
+                )
+                .map(PathBuf::from);
+            if let Some(d) = templates_dir.as_ref().filter(|d| !d.is_dir()) {
+                self.problem(
+                    s.key("templates_dir"),
+                    format!("{} is not a directory", d.display()),
+                );
+            }
             if tag
                 .as_deref()
                 .is_some_and(|t| t.is_empty() || t.contains(['[', ']', '#', '\r', '\n']))
@@ -457,6 +471,7 @@ impl Reader {
                     name: crate::mail::parse::one_line(display.as_deref().unwrap_or(&name)),
                     subject_tag: tag.unwrap_or_else(|| d.subject_tag.clone()),
                     address,
+                    templates_dir,
                     ..d.clone()
                 };
                 out.push((name, identity));

@@ -209,7 +209,10 @@ impl Notifier<'_> {
         out.to = vec![(Some(agent.name.clone()), agent.address.clone())];
         out.reply_to = Some(self.agent_address_at(&out.from_address, ticket, agent));
         out.auto_submitted = Some("auto-generated");
-        let rendered = self.templates.render(template, ctx)?;
+        let rendered = self
+            .templates
+            .for_address(&out.from_address)
+            .render(template, ctx)?;
         out.text = rendered.text;
         out.html = rendered.html;
         let raw = compose(&out)?;
@@ -287,6 +290,7 @@ impl Notifier<'_> {
     ) -> diesel::QueryResult<Option<i64>> {
         let made = self
             .templates
+            .for_address(&out.from_address)
             .render(template, ctx)
             .map_err(NotifyError::from)
             .and_then(|r| {

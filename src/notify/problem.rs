@@ -102,7 +102,10 @@ impl Notifier<'_> {
                 out.to = vec![(u.name.clone(), t.requester.clone())];
                 out.reply_to = self.customer_reply_to(t);
                 out.auto_submitted = None;
-                let r = self.templates.render("problem_update", &context)?;
+                let r = self
+                    .templates
+                    .for_address(&out.from_address)
+                    .render("problem_update", &context)?;
                 out.text = r.text;
                 out.html = r.html;
                 let raw = compose(&out)?;

@@ -109,8 +109,12 @@ pub struct Rendered {
 /// `NAME.html.hbs` there replaces that half of the built-in `NAME`, and a pair of files with a
 /// new name is a template of its own (for a rule's `template` action).
 pub struct Templates {
-    dir: Option<PathBuf>,
+    /// Override directories, the first that has a file winning (an identity's own, then
+    /// `[templates] dir`).
+    dirs: Vec<PathBuf>,
     compiled: Mutex<HashMap<String, Arc<Result<Compiled, TemplateError>>>>,
+    /// The templates of each `[[identities]]` entry with a `templates_dir`, by its address.
+    by_address: HashMap<String, Templates>,
 }
 
 struct Compiled {
@@ -177,10 +181,10 @@ pub fn is_plain_name(name: &str) -> bool {
 
 /// Compiles one pair into registries of its own: a process that sends only acknowledgements
 /// (an MTA pipe) compiles only those. Errors name the file (and handlebars' line and column).
-fn compile(name: &str, dir: Option<&Path>) -> Result<Compiled, TemplateError> {
+fn compile(name: &str, dirs: &[PathBuf]) -> Result<Compiled, TemplateError> {
     let source = |html: bool| -> Result<(String, String), TemplateError> {
         let file = format!("{name}.{}.hbs", if html { "html" } else { "txt" });
-        if let Some(d) = dir.filter(|_| is_plain_name(name)) {
+        for d in dirs.iter().filter(|_| is_plain_name(name)) {
             let path = d.join(&file);
             if path.is_file() {
                 return std::fs::read_to_string(&path)
@@ -238,26 +242,56 @@ impl Templates {
     /// here, with its file, line and column, not when a mail is due.
     pub fn all(dir: Option<&Path>) -> Result<Templates, TemplateError> {
         let t = Templates::lazy(dir);
-        for name in t.names() {
-            t.compiled(&name)?;
-            t.render(&name, &sample(&name))?;
-        }
+        t.check()?;
         Ok(t)
+    }
+
+    /// Compiles and tries every template of this set and of every identity's.
+    fn check(&self) -> Result<(), TemplateError> {
+        for name in self.names() {
+            self.compiled(&name)?;
+            self.render(&name, &sample(&name))?;
+        }
+        self.by_address.values().try_for_each(Templates::check)
     }
 
     /// Every template, each compiled when first rendered: a short-lived process that answers
     /// no mail (a reply, a duplicate) never pays for compiling them.
     pub fn lazy(dir: Option<&Path>) -> Templates {
         Templates {
-            dir: dir.map(Path::to_path_buf),
+            dirs: dir.map(Path::to_path_buf).into_iter().collect(),
             compiled: Mutex::new(HashMap::new()),
+            by_address: HashMap::new(),
         }
     }
 
-    /// The names of all templates: the built-in ones, then the directory's own.
+    /// The templates of a config: `[templates] dir`, and for each `[[identities]]` entry with
+    /// a `templates_dir`, that directory over it. `check`: all compiled and tried now (as
+    /// [`Templates::all`]), else each when first used.
+    pub fn of_config(cfg: &crate::config::Config, check: bool) -> Result<Templates, TemplateError> {
+        let mut t = Templates::lazy(cfg.templates_dir.as_deref());
+        for (_, id) in &cfg.identities {
+            if let Some(d) = &id.templates_dir {
+                let mut own = Templates::lazy(Some(d));
+                own.dirs.extend(t.dirs.iter().cloned());
+                t.by_address.insert(id.address.clone(), own);
+            }
+        }
+        if check {
+            t.check()?;
+        }
+        Ok(t)
+    }
+
+    /// The templates mail from `address` (a support address) is written with.
+    pub fn for_address(&self, address: &str) -> &Templates {
+        self.by_address.get(address).unwrap_or(self)
+    }
+
+    /// The names of all templates: the built-in ones, then the directories' own.
     pub fn names(&self) -> Vec<String> {
         let mut v: Vec<String> = BUILTIN.iter().map(|(n, _, _)| n.to_string()).collect();
-        if let Some(d) = &self.dir {
+        for d in &self.dirs {
             for n in names_in(d) {
                 if !v.contains(&n) {
                     v.push(n);
@@ -268,7 +302,7 @@ impl Templates {
     }
 
     fn compiled(&self, name: &str) -> Result<Arc<Result<Compiled, TemplateError>>, TemplateError> {
-        if !exists(name, self.dir.as_deref()) {
+        if !self.dirs.iter().any(|d| exists(name, Some(d))) && !exists(name, None) {
             return Err(TemplateError::Render {
                 name: name.to_string(),
                 message: "no such template".into(),
@@ -277,7 +311,7 @@ impl Templates {
         let mut map = self.compiled.lock().unwrap_or_else(|e| e.into_inner());
         let c = map
             .entry(name.to_string())
-            .or_insert_with(|| Arc::new(compile(name, self.dir.as_deref())))
+            .or_insert_with(|| Arc::new(compile(name, &self.dirs)))
             .clone();
         if let Err(e) = c.as_ref() {
             return Err(e.clone());

@@ -172,3 +172,54 @@ fn a_value_the_real_context_lacks_is_refused_at_start() {
     assert_eq!(sample("agent_reply")["ticket"]["ref"], "[Support #42]");
     assert!(sample("agent_reply").get("customer").is_none());
 }
+
+#[test]
+fn an_identitys_templates_override_the_shared_ones_and_are_checked_up_front() {
+    let dir = tempfile::tempdir().unwrap();
+    let (shared, own) = (dir.path().join("shared"), dir.path().join("billing"));
+    std::fs::create_dir_all(&shared).unwrap();
+    std::fs::create_dir_all(&own).unwrap();
+    std::fs::write(shared.join("ack.txt.hbs"), "Shared {{ticket.ref}}").unwrap();
+    std::fs::write(shared.join("note.txt.hbs"), "Shared note {{ticket.ref}}").unwrap();
+    std::fs::write(own.join("ack.txt.hbs"), "Billing {{ticket.ref}}").unwrap();
+    let text = format!(
+        "[database]\nurl = \"sqlite://x.db\"\n[identity]\naddress = \"support@example.test\"\n[[mailboxes]]\nname = \"m\"\nkind = \"maildir\"\npath = \"m\"\n\
+         [transport]\nkind = \"file\"\n[[queues]]\nname = \"general\"\n[templates]\ndir = \"{}\"\n\
+         [[identities]]\nname = \"billing\"\naddress = \"billing@example.test\"\ntemplates_dir = \"{}\"\n",
+        shared.display(),
+        own.display()
+    );
+    let cfg = crate::config::Config::parse(&text, Path::new("pd.toml")).unwrap();
+    let t = Templates::of_config(&cfg, true).unwrap();
+    let ctx = context::sample("ack");
+    assert_eq!(
+        t.for_address("billing@example.test")
+            .render_json("ack", ctx.clone())
+            .unwrap()
+            .text,
+        "Billing [Support #42]"
+    );
+    assert_eq!(
+        t.for_address("support@example.test")
+            .render_json("ack", ctx)
+            .unwrap()
+            .text,
+        "Shared [Support #42]"
+    );
+    // What the identity does not override comes from the shared directory.
+    let note = t
+        .for_address("billing@example.test")
+        .render_json("note", context::sample("note"))
+        .unwrap();
+    assert_eq!(note.text, "Shared note [Support #42]");
+
+    std::fs::write(own.join("ack.txt.hbs"), "{{#if x}}never closed").unwrap();
+    let e = Templates::of_config(&cfg, true)
+        .err()
+        .expect("a compile error")
+        .to_string();
+    assert!(
+        e.contains(&own.join("ack.txt.hbs").display().to_string()),
+        "{e}"
+    );
+}

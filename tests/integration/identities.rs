@@ -13,8 +13,22 @@ fn env() -> Env {
         ),
         None,
     );
+    // Billing's own acknowledgement text (the HTML half stays the built-in one).
+    let own = e.path("billing-templates");
+    std::fs::create_dir_all(&own).unwrap();
+    std::fs::write(
+        own.join("ack.txt.hbs"),
+        "Billing here, {{customer.display}}: we opened {{ticket.ref}} for your invoice question.\n",
+    )
+    .unwrap();
     // A second mailbox whose tickets are billing's whatever address the mail names.
-    let text = std::fs::read_to_string(&e.config).unwrap().replace(
+    let text = std::fs::read_to_string(&e.config)
+        .unwrap()
+        .replace(
+            "subject_tag = \"Billing\"\n",
+            &format!("subject_tag = \"Billing\"\ntemplates_dir = \"{}\"\n", own.display()),
+        )
+        .replace(
         "[transport]",
         &format!(
             "[[mailboxes]]\nname = \"invoices\"\nkind = \"maildir\"\npath = \"{}/invoices\"\nidentity = \"billing\"\n\n[transport]",
@@ -86,6 +100,11 @@ fn a_customer_who_wrote_to_billing_is_answered_from_billing_with_its_tag() {
     let tj = e.ticket(row["ticket_id"].as_i64().unwrap());
     assert_eq!(tj["identity"], serde_json::Value::Null);
     assert!(tj["ref"].as_str().unwrap().starts_with("[Support #"));
+    let ack = &sent(&e, "ack", "dave@customer.example")[0];
+    assert!(
+        !crate::conversation::text_part(ack).contains("Billing here"),
+        "the default's own text"
+    );
 }
 
 #[test]
