@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use toml::{Table, Value};
 
+mod identities;
 mod policy;
 mod read;
 mod runtime;
@@ -175,23 +176,6 @@ pub struct Identity {
     pub plus_delimiter: String,
     /// `[[identities]] templates_dir`: overrides of the templates for this identity's mail.
     pub templates_dir: Option<PathBuf>,
-}
-
-impl Identity {
-    /// Whether mail to `address` (lower case) is mail to this identity: its address, or a plus
-    /// address of it (a ticket's or an agent's reply address).
-    pub fn serves(&self, address: &str) -> bool {
-        address == self.address
-            || match (address.rsplit_once('@'), self.address.rsplit_once('@')) {
-                (Some((local, domain)), Some((own, own_domain))) => {
-                    domain == own_domain
-                        && local
-                            .strip_prefix(own)
-                            .is_some_and(|rest| rest.starts_with(self.plus_delimiter.as_str()))
-                }
-                _ => false,
-            }
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -546,40 +530,6 @@ impl Config {
             .chain(self.identities.iter().map(|(_, i)| i.subject_tag.as_str()))
             .chain(self.threading.extra_subject_tags.iter().map(String::as_str))
             .collect()
-    }
-
-    /// The `[[identities]]` entry a new ticket is answered as: the one whose address (or a plus
-    /// address of it) the mail was sent to, else the mailbox's, else the queue's; `None` for the
-    /// default identity.
-    pub fn identity_for<'r>(
-        &self,
-        recipients: impl IntoIterator<Item = &'r str>,
-        mailbox: &MailboxConfig,
-        queue: &str,
-    ) -> Option<String> {
-        let recipients: Vec<&str> = recipients.into_iter().collect();
-        self.identities
-            .iter()
-            .find(|(_, i)| recipients.iter().any(|r| i.serves(r)))
-            .map(|(n, _)| n.clone())
-            .or_else(|| mailbox.identity.clone())
-            .or_else(|| {
-                self.queues
-                    .iter()
-                    .find(|q| q.name == queue)
-                    .and_then(|q| q.identity.clone())
-            })
-    }
-
-    /// Every support address the desk answers as: the default identity first.
-    pub fn all_identities(&self) -> impl Iterator<Item = &Identity> {
-        std::iter::once(&self.identity).chain(self.identities.iter().map(|(_, i)| i))
-    }
-
-    /// The identity named `name` (`None`, or a name not configured: the default).
-    pub fn identity_named(&self, name: Option<&str>) -> &Identity {
-        name.and_then(|n| self.identities.iter().find(|(k, _)| k == n))
-            .map_or(&self.identity, |(_, i)| i)
     }
 
     /// Reads and validates the config file at `path`.
