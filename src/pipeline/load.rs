@@ -177,18 +177,22 @@ pub fn facts<'a>(
     if !ids.is_empty() {
         *rows = models::tickets_by_ids(c, &ids)?;
         f.tickets = rows.iter().map(|t| (t.id, state(t))).collect();
-        for link in models::links_of(c, &ids)? {
-            if let Some(t) = f.tickets.get_mut(&link.ticket_id) {
-                t.links.push(Link {
-                    kind: link.kind,
-                    ticket: link.other_id,
-                    status: link.other_status,
-                    requester: link.other_requester,
-                });
+        // Links and held broadcasts are read only by agents' commands: a customer's mail
+        // does not pay for them.
+        if cfg.agent(&sender).is_some() {
+            for link in models::links_of(c, &ids)? {
+                if let Some(t) = f.tickets.get_mut(&link.ticket_id) {
+                    t.links.push(Link {
+                        kind: link.kind,
+                        ticket: link.other_id,
+                        status: link.other_status,
+                        requester: link.other_requester,
+                    });
+                }
             }
-        }
-        if mail.text.contains("#broadcast") && cfg.agent(&sender).is_some() {
-            f.pending_broadcast = models::held_broadcasts(c, &ids)?;
+            if mail.text.contains("#broadcast") {
+                f.pending_broadcast = models::held_broadcasts(c, &ids)?;
+            }
         }
     }
     Ok(f)

@@ -34,10 +34,12 @@ fn incident(e: &Env, from: &str, subject: &str) -> (i64, String) {
 
 /// Alice writes `top` on the ticket `note` notified her of; the inbound row.
 fn alice(e: &Env, note: &str, top: &str) -> Value {
-    ingest(
-        e,
-        &agent_reply(note, "alice@example.test", &reply_address(note), top),
-    )
+    answer(e, "alice@example.test", note, top)
+}
+
+/// An agent answers a mail the desk sent them (a notice, a notification) with `top`.
+fn answer(e: &Env, agent: &str, mail: &str, top: &str) -> Value {
+    ingest(e, &agent_reply(mail, agent, &reply_address(mail), top))
 }
 
 fn links(e: &Env, t: i64) -> Vec<(String, i64)> {
@@ -189,18 +191,7 @@ fn a_broadcast_goes_once_to_each_requester_threaded_in_their_own_ticket() {
     let e = env();
     let (problem, incidents) = problem_with_incidents(&e);
     let bob_note = notice(&e, "bob@example.test", problem);
-    let bob = |top: &str| {
-        ingest(
-            &e,
-            &agent_reply(
-                &bob_note,
-                "bob@example.test",
-                &reply_address(&bob_note),
-                top,
-            )
-            .replace("Alice Agent", "Bob Builder"),
-        )
-    };
+    let bob = |top: &str| answer(&e, "bob@example.test", &bob_note, top);
     // Erin's address bounced last week: she is left out, and it is recorded on her ticket.
     let week_ago = chrono_ms() - 7 * 86_400_000;
     e.sql(&format!(
@@ -280,17 +271,7 @@ fn a_broadcast_to_more_than_confirm_above_waits_for_the_agents_confirmation() {
     );
     let (problem, _) = problem_with_incidents(&e);
     let bob_note = notice(&e, "bob@example.test", problem);
-    let bob = |top: &str| {
-        ingest(
-            &e,
-            &agent_reply(
-                &bob_note,
-                "bob@example.test",
-                &reply_address(&bob_note),
-                top,
-            ),
-        )
-    };
+    let bob = |top: &str| answer(&e, "bob@example.test", &bob_note, top);
     bob("#broadcast\r\n\r\nWe are on it.");
     assert!(
         sent(&e, "problem_update", "carol@example.com").is_empty(),
@@ -303,28 +284,12 @@ fn a_broadcast_to_more_than_confirm_above_waits_for_the_agents_confirmation() {
         "{text}"
     );
     // The confirmation: a reply to the notice (its Reply-To is Bob's own signed address).
-    ingest(
-        &e,
-        &agent_reply(
-            &ask,
-            "bob@example.test",
-            &reply_address(&ask),
-            "#broadcast confirm",
-        ),
-    );
+    answer(&e, "bob@example.test", &ask, "#broadcast confirm");
     let got = sent(&e, "problem_update", "carol@example.com");
     assert_eq!(got.len(), 1);
     assert!(text_part(&got[0]).contains("We are on it."));
     // A second confirmation finds nothing waiting: nothing is sent twice.
-    ingest(
-        &e,
-        &agent_reply(
-            &ask,
-            "bob@example.test",
-            &reply_address(&ask),
-            "#broadcast confirm",
-        ),
-    );
+    answer(&e, "bob@example.test", &ask, "#broadcast confirm");
     assert_eq!(sent(&e, "problem_update", "carol@example.com").len(), 1);
     let errs = sent(&e, "command_error", "bob@example.test");
     assert!(text_part(errs.last().unwrap()).contains("no broadcast of this problem waits"));
@@ -335,14 +300,11 @@ fn a_new_incident_linked_to_a_major_problem_hears_its_current_update_at_once() {
     let e = env();
     let (problem, _) = problem_with_incidents(&e);
     let bob_note = notice(&e, "bob@example.test", problem);
-    ingest(
+    answer(
         &e,
-        &agent_reply(
-            &bob_note,
-            "bob@example.test",
-            &reply_address(&bob_note),
-            "#priority urgent\r\n#broadcast\r\n\r\nThe vendor is sending a part.",
-        ),
+        "bob@example.test",
+        &bob_note,
+        "#priority urgent\r\n#broadcast\r\n\r\nThe vendor is sending a part.",
     );
     let (t, note) = incident(&e, "gina@customer.example", "Printing broken");
     alice(&e, &note, &format!("#link {problem}"));
@@ -469,15 +431,7 @@ fn a_parent_waits_for_its_child_tasks_and_its_assignee_hears_when_the_last_is_do
     // Bob does the tasks, from the notices he got of them.
     for (i, c) in children.iter().enumerate() {
         let n = notice(&e, "bob@example.test", *c);
-        ingest(
-            &e,
-            &agent_reply(
-                &n,
-                "bob@example.test",
-                &reply_address(&n),
-                "#status resolved",
-            ),
-        );
+        answer(&e, "bob@example.test", &n, "#status resolved");
         let told = sent(&e, "agent_notice", "alice@example.test")
             .into_iter()
             .filter(|m| {
