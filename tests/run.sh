@@ -21,12 +21,21 @@ command -v script >/dev/null || missing+=(bsdutils)
 command -v systemd-analyze >/dev/null || missing+=(systemd)   # `systemd-analyze verify` of the unit
 /usr/bin/python3 -c 'import dkim, nacl' 2>/dev/null || missing+=(python3-dkim python3-nacl)   # an independent DKIM verifier
 command -v tnef >/dev/null || missing+=(tnef)   # an independent winmail.dat reader
+command -v glewlwyd >/dev/null || missing+=(glewlwyd)   # the OAuth2 provider (tests/idp.sh)
+command -v curl >/dev/null || missing+=(curl)
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
   echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+  # glewlwyd's default answer runs a database set-up that fails in its postinst.
+  echo "glewlwyd glewlwyd/config_type select No configuration" | debconf-set-selections
+  # No package's service is started by the install: the tests start their own, on other ports.
+  policy_rc=/usr/sbin/policy-rc.d
+  made_policy=
+  if [ ! -e "$policy_rc" ]; then printf '#!/bin/sh\nexit 101\n' >"$policy_rc"; chmod +x "$policy_rc"; made_policy=1; fi
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  if [ -n "$made_policy" ]; then rm -f "$policy_rc"; fi
 fi
 
 # ---- disk ------------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Private Dovecot (IMAP on 127.0.0.1:10143, LMTP) and Postfix (SMTP on 127.0.0.1:10025; and as
+# Private glewlwyd (OAuth2 provider on 127.0.0.1:10480, tests/idp.sh), Dovecot (IMAP on 127.0.0.1:10143, LMTP; passwords, and XOAUTH2/OAUTHBEARER bearer tokens checked against glewlwyd) and Postfix (SMTP on 127.0.0.1:10025; and as
 # providers run it, with TLS and SASL AUTH through Dovecot: implicit TLS on 10465, STARTTLS
 # required on 10587, relaying only for an authenticated user) for the tests and benchmarks, with all their state in one directory. Accounts support@example.test and
 # agent@example.test (password "secret"); mail to any other address lands in a catch-all mailbox.
@@ -11,7 +11,9 @@ cmd=${1:-}; T=${2:-}
 POSTFIX_CONF="$T/postfix/etc"
 log() { printf 'servers.sh: %s\n' "$*" >&2; }
 
+IDP="$(dirname "$0")/idp.sh"
 if [ "$cmd" = stop ]; then
+  "$IDP" stop "$T"
   if [ -f "$T/postfix/queue/pid/master.pid" ]; then postfix -c "$POSTFIX_CONF" stop >/dev/null 2>&1 || true; fi
   if [ -f "$T/dovecot/run/master.pid" ]; then
     pid=$(cat "$T/dovecot/run/master.pid")
@@ -28,23 +30,25 @@ port_busy() { # port
   if { exec 3<>"/dev/tcp/127.0.0.1/$1"; } 2>/dev/null; then exec 3>&-; return 0; fi
   return 1
 }
-any_busy() { port_busy 10143 || port_busy 10025 || port_busy 10993 || port_busy 10465 || port_busy 10587; }
+any_busy() { port_busy 10143 || port_busy 10025 || port_busy 10993 || port_busy 10465 || port_busy 10587 || port_busy 10480; }
 if any_busy; then
   for old in /tmp/pdt.*; do
     [ -d "$old" ] && [ "$old" != "$T" ] || continue
-    [ -f "$old/dovecot/run/master.pid" ] || [ -f "$old/postfix/queue/pid/master.pid" ] || continue
+    [ -f "$old/dovecot/run/master.pid" ] || [ -f "$old/postfix/queue/pid/master.pid" ] || [ -f "$old/glewlwyd/pid" ] || continue
     log "stopping the test servers an earlier run left in $old"
     "$0" stop "$old"
   done
   for _ in $(seq 100); do any_busy || break; sleep 0.1; done
   if any_busy; then
-    log "127.0.0.1 port 10143, 10025, 10993, 10465 or 10587 is taken by a program that is not a test server of ours"
+    log "127.0.0.1 port 10143, 10025, 10993, 10465, 10587 or 10480 is taken by a program that is not a test server of ours"
     exit 1
   fi
 fi
 
 mkdir -p "$T"
 chmod 755 "$T"
+# The OAuth2 provider first: Dovecot asks it about every bearer token.
+"$IDP" start "$T" >"$T/idp.env"
 
 mkdir -p "$T/dovecot/run" "$T/dovecot/state" "$T/dovecot/mail"
 chown -R mail:mail "$T/dovecot/mail"
@@ -62,6 +66,18 @@ support@example.test:{PLAIN}secret::::::
 agent@example.test:{PLAIN}secret::::::
 helpdesk@example.test:{PLAIN}secret::::::
 USERS
+# Mailboxes that sign in with OAuth2 only (tests/idp.sh's users): a userdb, no password.
+printf 'oauth@example.test:::::::\noauth2@example.test:::::::\n' >"$T/dovecot/oauth-users"
+# Dovecot validates bearer tokens by asking the provider (RFC 7662 introspection, which also
+# sees revocation); glewlwyd's JWTs say typ "at+jwt", which Dovecot 2.3's local validation refuses.
+cat >"$T/dovecot/oauth2.conf.ext" <<CONF
+introspection_mode = post
+introspection_url = http://dovecot:dovecot-secret@127.0.0.1:10480/api/oidc/introspect
+username_attribute = username
+active_attribute = active
+active_value = true
+scope = mail
+CONF
 cat >"$T/dovecot/dovecot.conf" <<CONF
 instance_name = pdtest-$$
 base_dir = $T/dovecot/run
@@ -73,7 +89,7 @@ ssl = yes
 ssl_cert = <$T/dovecot/cert.pem
 ssl_key = <$T/dovecot/key.pem
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login xoauth2 oauthbearer
 auth_failure_delay = 0
 mail_location = maildir:~/Maildir
 mail_fsync = never
@@ -81,11 +97,22 @@ first_valid_uid = 8
 recipient_delimiter = +
 passdb {
   driver = passwd-file
+  mechanisms = plain login
   args = scheme=PLAIN username_format=%u $T/dovecot/users
+}
+passdb {
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = $T/dovecot/oauth2.conf.ext
 }
 userdb {
   driver = passwd-file
   args = username_format=%u $T/dovecot/users
+  default_fields = uid=mail gid=mail home=$T/dovecot/mail/%Ld/%Ln
+}
+userdb {
+  driver = passwd-file
+  args = username_format=%u $T/dovecot/oauth-users
   default_fields = uid=mail gid=mail home=$T/dovecot/mail/%Ld/%Ln
 }
 userdb {
@@ -194,6 +221,7 @@ wait_banner 127.0.0.1 10025 "220"
 wait_banner 127.0.0.1 10587 "220"
 for _ in $(seq 50); do [ -S "$T/dovecot/run/lmtp" ] && break; sleep 0.1; done
 
+cat "$T/idp.env"
 echo "export POSTDESK_TEST_SMTP=127.0.0.1:10025"
 echo "export POSTDESK_TEST_IMAP=127.0.0.1:10143"
 echo "export POSTDESK_TEST_MAILROOT=$T/dovecot/mail"
