@@ -15,6 +15,7 @@ pub mod holder;
 pub mod intake;
 pub mod mail;
 pub mod notify;
+pub mod oauth;
 pub mod observe;
 pub mod outbox;
 pub mod pipeline;

@@ -5,7 +5,7 @@
 #   client "postdesk" (confidential, secret "postdesk-secret": device code, refresh token and
 #   password grants), client "dovecot" (the resource server, secret "dovecot-secret": it may
 #   introspect any token);
-#   OIDC plugin "oidc": access tokens live POSTDESK_TEST_OAUTH_TTL seconds (default 3600),
+#   OIDC plugin "oidc": access tokens live POSTDESK_TEST_OAUTH_TTL seconds (default 10: the tests see them refreshed),
 #   refresh tokens rotate at every use (refresh-token-one-use = always), device-flow poll 1 s.
 #   tests/idp.sh start DIR   start it; prints the environment for the tests
 #   tests/idp.sh stop DIR    stop it
@@ -81,7 +81,7 @@ for _ in $(seq 100); do
 done
 curl -fsS -o /dev/null "http://127.0.0.1:$PORT/config" || { log "glewlwyd did not start:"; cat "$G/stdout" "$G/glewlwyd.log" >&2 2>/dev/null; exit 1; }
 
-TTL=${POSTDESK_TEST_OAUTH_TTL:-3600}
+TTL=${POSTDESK_TEST_OAUTH_TTL:-10}
 python3 - "$BASE" "$TTL" <<'PY'
 import json, sys, urllib.request, http.cookiejar
 base, ttl = sys.argv[1], int(sys.argv[2])

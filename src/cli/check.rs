@@ -69,7 +69,26 @@ pub(super) fn check(cfg: &Config) -> Outcome {
         Ok(Transport {
             via: Via::Smtp(s), ..
         }) => match s.probe() {
-            Ok(()) => report(true, "transport: smtp server answers".into()),
+            Ok(()) => {
+                let signed = match &cfg.transport {
+                    crate::config::TransportConfig::Smtp(crate::config::SmtpConfig {
+                        oauth: Some(o),
+                        ..
+                    }) => o
+                        .tokens
+                        .renew_at()
+                        .map(|t| {
+                            format!(
+                                ", signed in with a token good until {}",
+                                chrono::DateTime::<chrono::Utc>::from(t)
+                                    .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                            )
+                        })
+                        .unwrap_or_default(),
+                    _ => String::new(),
+                };
+                report(true, format!("transport: smtp server answers{signed}"))
+            }
             Err(e) => report(false, format!("transport: smtp: {e}")),
         },
         Ok(Transport {

@@ -4,11 +4,13 @@
 
 mod act;
 mod check;
+mod oauth;
 mod progress;
 mod views;
 
 use act::*;
 use check::*;
+use oauth::*;
 use views::*;
 
 use std::path::PathBuf;
@@ -113,6 +115,21 @@ pub enum Command {
         failed: bool,
         #[arg(long)]
         json: bool,
+    },
+    /// OAuth2 for a mailbox or the transport: `oauth login NAME`.
+    Oauth {
+        #[command(subcommand)]
+        action: OauthAction,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OauthAction {
+    /// Sign in with the device-code flow (RFC 8628): prints a URL and a code to enter there,
+    /// waits, and stores the refresh token in the `oauth.refresh_token_file` (mode 0600).
+    Login {
+        /// The mailbox's name, or "transport" for the SMTP transport.
+        name: String,
     },
 }
 
@@ -297,6 +314,9 @@ pub fn run(cli: Cli) -> Outcome {
             failed,
             json,
         } => outbox_cmd(&cfg, pending, failed, json),
+        Command::Oauth {
+            action: OauthAction::Login { name },
+        } => oauth_login(&cfg, &name),
     }
 }
 

@@ -10,11 +10,13 @@ use std::time::Duration;
 use toml::{Table, Value};
 
 mod identities;
+mod oauth;
 mod policy;
 mod read;
 mod runtime;
 mod sections;
 
+pub use oauth::OAuth;
 pub use policy::{
     DigestConfig, EscalationStep, Notify, RecurringConfig, Scheduled, Scheduler, SlaPolicy, Targets,
 };
@@ -59,6 +61,10 @@ impl std::error::Error for ConfigError {}
 pub struct Secret(String);
 
 impl Secret {
+    pub fn new(s: String) -> Secret {
+        Secret(s)
+    }
+
     pub fn expose(&self) -> &str {
         &self.0
     }
@@ -233,14 +239,16 @@ pub struct ImapConfig {
     pub after: String,
     /// PEM file of extra CA certificates to trust (a private CA), besides the public roots.
     pub ca_file: Option<PathBuf>,
-    /// How to log in: IMAP LOGIN, or SASL AUTHENTICATE PLAIN (for servers that disable LOGIN).
+    /// How to log in: IMAP LOGIN, SASL AUTHENTICATE PLAIN (for servers that disable LOGIN),
+    /// or a bearer token (XOAUTH2, OAUTHBEARER).
     pub auth: ImapAuth,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum ImapAuth {
     Login,
     Plain,
+    OAuth(OAuth),
 }
 
 #[derive(Debug, Clone)]
@@ -273,6 +281,8 @@ pub struct SmtpConfig {
     pub tls: Tls,
     pub username: Option<String>,
     pub password: Option<Secret>,
+    /// `auth = "xoauth2" | "oauthbearer"`: a bearer token instead of the password.
+    pub oauth: Option<OAuth>,
     /// How many connections deliver in parallel.
     pub parallel: usize,
     /// PEM file of extra CA certificates to trust (a private CA), besides the public roots.
@@ -570,6 +580,7 @@ impl Config {
         };
         let mut r = Reader {
             problems: Vec::new(),
+            token_sources: Vec::new(),
         };
         let cfg = r.config(&table, path);
         match cfg {

@@ -6,6 +6,9 @@ use super::*;
 /// Walks a raw table, collecting problems.
 pub(super) struct Reader {
     pub(super) problems: Vec<ConfigProblem>,
+    /// The OAuth2 sign-ins read so far: a mailbox and the transport that name the same
+    /// refresh_token_file share one (two would each use, and rotate, the one refresh token).
+    pub(super) token_sources: Vec<std::sync::Arc<crate::oauth::TokenSource>>,
 }
 
 /// The keys of one table being read, to report unknown ones.

@@ -527,7 +527,25 @@ impl Reader {
                 let tls = self.tls(s, &host);
                 let port = self.port(s, "port", if tls == Tls::Tls { 993 } else { 143 });
                 let username = self.required_string(s, "username", "a user name");
-                let password = self.secret(s);
+                let (password_auth, mechanism) = self.auth_mechanism(
+                    s,
+                    &[("login", ImapAuth::Login), ("plain", ImapAuth::Plain)],
+                    ImapAuth::Login,
+                );
+                let oauth = self.oauth(s, mechanism, name.as_deref().unwrap_or_default());
+                let password = match mechanism {
+                    // (signing in with a token: no password; one given is a mistake)
+                    Some(_) => {
+                        if let Some(k) = ["password", "password_file", "password_env"]
+                            .into_iter()
+                            .find(|k| s.table.contains_key(*k))
+                        {
+                            self.problem(s.key(k), "not used with an OAuth2 sign-in (auth = \"xoauth2\" or \"oauthbearer\"): remove it");
+                        }
+                        Some(Secret::new(String::new()))
+                    }
+                    None => self.secret(s),
+                };
                 if password.is_none()
                     && !s.table.contains_key("password")
                     && !s.table.contains_key("password_file")
@@ -535,7 +553,7 @@ impl Reader {
                 {
                     self.problem(
                         s.key("password"),
-                        "missing; expected one of password, password_file or password_env",
+                        "missing; expected one of password, password_file or password_env (or auth = \"xoauth2\" with oauth = { ... })",
                     );
                 }
                 let folder = self
@@ -565,16 +583,10 @@ impl Reader {
                     );
                 }
                 let ca_file = self.ca_file(s);
-                let auth = match self.string(s, "auth", "\"login\" or \"plain\"").as_deref() {
-                    None | Some("login") => ImapAuth::Login,
-                    Some("plain") => ImapAuth::Plain,
-                    Some(other) => {
-                        self.problem(
-                            s.key("auth"),
-                            format!("expected \"login\" or \"plain\", found \"{other}\""),
-                        );
-                        ImapAuth::Login
-                    }
+                let auth = match (mechanism, oauth) {
+                    (None, _) => password_auth,
+                    (Some(_), Some(o)) => ImapAuth::OAuth(o),
+                    (Some(_), None) => return None,
                 };
                 match (username, password) {
                     (Some(username), Some(password)) => Some(MailboxSource::Imap(ImapConfig {
@@ -681,8 +693,18 @@ impl Reader {
                     },
                 );
                 let username = self.string(s, "username", "a user name");
-                let password = self.secret(s);
-                if username.is_some() != password.is_some() {
+                let (_, mechanism) = self.auth_mechanism(s, &[("password", ())], ());
+                let oauth = self.oauth(s, mechanism, "transport");
+                let password = match mechanism {
+                    Some(_) => None,
+                    None => self.secret(s),
+                };
+                if mechanism.is_some() && username.is_none() {
+                    self.problem(
+                        s.key("username"),
+                        "missing; an OAuth2 sign-in names the mailbox it sends as",
+                    );
+                } else if mechanism.is_none() && username.is_some() != password.is_some() {
                     self.problem(s.key("username"), "give both username and a password (password, password_file or password_env), or neither");
                 }
                 let parallel = match self.get(s, "parallel") {
@@ -706,6 +728,7 @@ impl Reader {
                     tls,
                     username,
                     password,
+                    oauth,
                     parallel,
                     ca_file,
                 }))

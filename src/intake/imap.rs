@@ -104,6 +104,8 @@ pub enum ImapError {
     Local(String),
     #[error(transparent)]
     Store(#[from] crate::store::StoreError),
+    #[error("oauth: {0}")]
+    OAuth(#[from] crate::oauth::OAuthError),
 }
 
 async fn within<T, E: Into<ImapError>>(
@@ -180,8 +182,9 @@ async fn greeting<T: AsyncRead + AsyncWrite + Unpin + Send + std::fmt::Debug>(
     }
 }
 
-/// Connects, secures and logs in.
-pub async fn login(cfg: &ImapConfig) -> Result<Session, ImapError> {
+/// Connects, secures and logs in. With OAuth2, also when the session should end so the
+/// token can be renewed (see [`Signed`]).
+pub async fn login(cfg: &ImapConfig) -> Result<(Session, Signed), ImapError> {
     let addr = format!("{}:{}", cfg.host, cfg.port);
     let tcp = within(async {
         TcpStream::connect(&addr)
@@ -219,7 +222,7 @@ pub async fn login(cfg: &ImapConfig) -> Result<Session, ImapError> {
             cfg.password.redact_in(&e.to_string(), &cfg.username),
         )
     };
-    let session = match cfg.auth {
+    let session = match &cfg.auth {
         ImapAuth::Login => {
             within(async {
                 client
@@ -236,8 +239,71 @@ pub async fn login(cfg: &ImapConfig) -> Result<Session, ImapError> {
             };
             within(async { client.authenticate("PLAIN", plain).await.map_err(refused) }).await?
         }
+        ImapAuth::OAuth(o) => return bearer_login(cfg, o, client).await,
     };
-    Ok(session)
+    Ok((session, Signed::Password))
+}
+
+/// How the session signed in.
+#[derive(Debug, Clone, Copy)]
+pub enum Signed {
+    Password,
+    /// With a token that expires then (less a margin): the session is ended and opened again
+    /// before, as Microsoft 365 ends the sessions of expired tokens.
+    Token(std::time::SystemTime),
+}
+
+/// Signs in with a bearer token; a token the server refuses is forgotten and a fresh one tried
+/// once, on the same connection.
+async fn bearer_login(
+    cfg: &ImapConfig,
+    o: &crate::config::OAuth,
+    mut client: async_imap::Client<Box<dyn ImapIo>>,
+) -> Result<(Session, Signed), ImapError> {
+    let mut tried_fresh = false;
+    loop {
+        let tokens = o.tokens.clone();
+        let token = tokio::task::spawn_blocking(move || tokens.access_token())
+            .await
+            .map_err(|e| ImapError::Local(e.to_string()))??;
+        let mut x = crate::oauth::sasl::Exchange::new(
+            o.mechanism,
+            &cfg.username,
+            &cfg.host,
+            cfg.port,
+            token.secret.expose(),
+        );
+        match within(async {
+            Ok::<_, ImapError>(client.authenticate(o.mechanism.name(), &mut x).await)
+        })
+        .await?
+        {
+            Ok(session) => return Ok((session, Signed::Token(token.expires_at))),
+            Err((e, c)) => {
+                o.tokens.refused(&token);
+                if token.fresh || tried_fresh {
+                    let why = x
+                        .challenge
+                        .map(|c| format!(" (the server said {c})"))
+                        .unwrap_or_default();
+                    return Err(ImapError::Login(
+                        cfg.username.clone(),
+                        format!("{}: the token was refused{why}: {e}", o.mechanism.name()),
+                    ));
+                }
+                tracing::info!(user = %cfg.username, "imap: the server refused the token; asking for a new one");
+                tried_fresh = true;
+                client = c;
+            }
+        }
+    }
+}
+
+impl async_imap::Authenticator for &mut crate::oauth::sasl::Exchange {
+    type Response = Vec<u8>;
+    fn process(&mut self, challenge: &[u8]) -> Vec<u8> {
+        self.step(challenge)
+    }
 }
 
 /// SASL PLAIN (RFC 4616): the authorisation identity left empty, then user and password.
@@ -260,14 +326,22 @@ impl async_imap::Authenticator for SaslPlain {
 
 /// What `check` reports for an IMAP mailbox: it logs in and opens the folder.
 pub async fn probe(cfg: &ImapConfig) -> Result<String, ImapError> {
-    let mut s = login(cfg).await?;
+    let (mut s, signed) = login(cfg).await?;
     let mb = within(s.select(&cfg.folder))
         .await
         .map_err(|e| ImapError::Folder(cfg.folder.clone(), e.to_string()))?;
     let idle = within(s.capabilities()).await?.has_str("IDLE");
     let _ = within(s.logout()).await;
+    let token = match signed {
+        Signed::Password => String::new(),
+        Signed::Token(until) => format!(
+            ", signed in with a token good until {}",
+            chrono::DateTime::<chrono::Utc>::from(until)
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        ),
+    };
     Ok(format!(
-        "{} message(s) in {}, UIDVALIDITY {}, {}",
+        "{} message(s) in {}, UIDVALIDITY {}, {}{token}",
         mb.exists,
         cfg.folder,
         mb.uid_validity.unwrap_or(0),
@@ -308,6 +382,14 @@ pub fn uid_set(uids: &[u32]) -> String {
     out
 }
 
+/// Why a session ended without an error.
+enum Ended {
+    /// `stop` turned true.
+    Stopped,
+    /// Its token is due for renewal: sign in again.
+    Renew,
+}
+
 /// Everything a mailbox task needs.
 pub struct Worker {
     pub cfg: Arc<Config>,
@@ -338,21 +420,28 @@ impl Worker {
     }
 
     /// Runs the mailbox until `stop` turns true: sessions are retried with capped exponential
-    /// backoff and jitter, and a failing mailbox never holds up the others.
+    /// backoff and jitter, and a failing mailbox never holds up the others. A session ended to
+    /// renew its token is opened again at once.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         let mut failures = 0u32;
         while !*stop.borrow() {
             match self.session(&mut stop, &mut failures).await {
-                Ok(()) => return,
+                Ok(Ended::Stopped) => return,
+                Ok(Ended::Renew) => {
+                    tracing::info!(mailbox = %self.name(), "imap: signing in again before the token expires");
+                }
                 Err(e) => {
                     failures += 1;
                     let wait = crate::time::backoff(failures);
-                    crate::observe::metrics::get().set_mailbox(
+                    let needs_person = matches!(&e, ImapError::OAuth(o) if o.needs_person());
+                    let m = crate::observe::metrics::get();
+                    m.set_mailbox(
                         self.name(),
                         MailboxState::Backoff {
                             retry_at_ms: crate::time::now_ms() + crate::time::millis(wait),
                         },
                     );
+                    m.set_mailbox_error(self.name(), Some((e.to_string(), needs_person)));
                     tracing::error!(mailbox = %self.name(), error = %e, retry_in = ?wait, "mailbox failed; retrying");
                     tokio::select! {
                         _ = tokio::time::sleep(wait) => {}
@@ -367,7 +456,7 @@ impl Worker {
         &self,
         stop: &mut watch::Receiver<bool>,
         failures: &mut u32,
-    ) -> Result<(), ImapError> {
+    ) -> Result<Ended, ImapError> {
         let cfg = self.imap();
         crate::observe::metrics::get().set_mailbox(
             self.name(),
@@ -375,7 +464,7 @@ impl Worker {
                 since_ms: crate::time::now_ms(),
             },
         );
-        let mut s = login(cfg).await?;
+        let (mut s, signed) = login(cfg).await?;
         let mb = within(s.select(&cfg.folder))
             .await
             .map_err(|e| ImapError::Folder(cfg.folder.clone(), e.to_string()))?;
@@ -387,7 +476,9 @@ impl Worker {
             caps.has_str("UIDPLUS"),
         );
         tracing::info!(mailbox = %self.name(), folder = %cfg.folder, uid_validity, idle, "mailbox connected");
-        crate::observe::metrics::get().set_mailbox(self.name(), MailboxState::Connected);
+        let m = crate::observe::metrics::get();
+        m.set_mailbox(self.name(), MailboxState::Connected);
+        m.set_mailbox_error(self.name(), None);
         *failures = 0;
 
         let mut cursor = self.load_cursor(uid_validity).await?;
@@ -395,15 +486,28 @@ impl Worker {
             .await?;
         loop {
             while self.drain(&mut s, &mut cursor, can_move, uidplus).await? {}
-            if *stop.borrow() {
+            let until_renewal = match signed {
+                Signed::Password => None,
+                Signed::Token(at) => Some(
+                    at.duration_since(std::time::SystemTime::now())
+                        .unwrap_or_default(),
+                ),
+            };
+            if *stop.borrow() || until_renewal == Some(Duration::ZERO) {
                 let _ = tokio::time::timeout(Duration::from_secs(5), s.logout()).await;
-                return Ok(());
+                return Ok(if *stop.borrow() {
+                    Ended::Stopped
+                } else {
+                    Ended::Renew
+                });
             }
+            let poll = self.cfg.mailboxes[self.index].poll_interval;
             if idle && cfg.idle {
-                s = self.idle(s, stop).await?;
+                let limit = until_renewal.map_or(cfg.idle_refresh, |u| u.min(cfg.idle_refresh));
+                s = self.idle(s, stop, limit).await?;
             } else {
                 tokio::select! {
-                    _ = tokio::time::sleep(self.cfg.mailboxes[self.index].poll_interval) => {}
+                    _ = tokio::time::sleep(until_renewal.map_or(poll, |u| u.min(poll))) => {}
                     _ = stop.changed() => {}
                 }
                 if !*stop.borrow() {
@@ -614,17 +718,19 @@ impl Worker {
         self.after_action(s, &uids, can_move, uidplus).await
     }
 
-    /// IDLEs until the server reports a change, `idle_refresh` passes, or `stop` turns true;
-    /// the server must then answer the end of the IDLE within [`LIVENESS_TIMEOUT`].
+    /// IDLEs until the server reports a change, `limit` (`idle_refresh`, or less when the token
+    /// is due for renewal) passes, or `stop` turns true; the server must then answer the end of
+    /// the IDLE within [`LIVENESS_TIMEOUT`].
     async fn idle(
         &self,
         s: Session,
         stop: &mut watch::Receiver<bool>,
+        limit: Duration,
     ) -> Result<Session, ImapError> {
         let mut handle = s.idle();
         alive(handle.init()).await?;
         {
-            let (wait, interrupt) = handle.wait_with_timeout(self.imap().idle_refresh);
+            let (wait, interrupt) = handle.wait_with_timeout(limit.max(Duration::from_millis(100)));
             tokio::pin!(wait);
             let mut interrupt = Some(interrupt);
             loop {

@@ -47,12 +47,25 @@ impl Probe {
             "{{\"database\":{},\"mailboxes\":{{",
             if database { "\"ok\"" } else { "\"down\"" }
         );
+        let errors = metrics::get().mailbox_errors();
         for (i, (name, state)) in metrics::get().mailboxes().iter().enumerate() {
-            let healthy = state.healthy(now, self.stuck);
+            let error = errors.get(name);
+            // A mailbox that only a person can mend (a revoked sign-in) is not healthy even
+            // while it waits for its next try.
+            let healthy = state.healthy(now, self.stuck) && !error.is_some_and(|(_, p)| *p);
             ok &= healthy;
             let label = serde_json::to_string(name).unwrap_or_default();
+            let error = match (state, error) {
+                (metrics::MailboxState::Backoff { .. }, Some((e, _))) => {
+                    format!(
+                        ",\"error\":{}",
+                        serde_json::to_string(e).unwrap_or_default()
+                    )
+                }
+                _ => String::new(),
+            };
             body.push_str(&format!(
-                "{}{label}:{{\"state\":\"{}\",\"healthy\":{healthy}}}",
+                "{}{label}:{{\"state\":\"{}\",\"healthy\":{healthy}{error}}}",
                 if i > 0 { "," } else { "" },
                 state.label()
             ));

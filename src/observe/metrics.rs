@@ -65,6 +65,9 @@ pub struct Metrics {
     latency_count: AtomicU64,
     latency_sum_us: AtomicU64,
     mailboxes: Mutex<BTreeMap<String, MailboxState>>,
+    /// Each failing mailbox's last error, and whether only a person can fix it (a revoked
+    /// OAuth2 grant): shown by `/healthz`.
+    mailbox_errors: Mutex<BTreeMap<String, (String, bool)>>,
 }
 
 /// The registry of this process.
@@ -113,6 +116,27 @@ impl Metrics {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .insert(name.to_string(), state);
+    }
+
+    /// Records (or with `None` clears) a mailbox's last error; `needs_person` when retrying
+    /// alone will not mend it.
+    pub fn set_mailbox_error(&self, name: &str, error: Option<(String, bool)>) {
+        let mut errors = self
+            .mailbox_errors
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        match error {
+            Some(e) => errors.insert(name.to_string(), e),
+            None => errors.remove(name),
+        };
+    }
+
+    /// Each failing mailbox's last error, and whether it needs a person.
+    pub fn mailbox_errors(&self) -> BTreeMap<String, (String, bool)> {
+        self.mailbox_errors
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Each mailbox's state.

@@ -118,6 +118,7 @@ impl Via {
                         _ => None,
                     },
                     login: s.username.clone().zip(s.password.clone()),
+                    oauth: s.oauth.clone().zip(s.username.clone()),
                     hello: ClientId::Domain(hello.to_string()),
                     idle: Mutex::new(Vec::new()),
                     parallel: s.parallel,
@@ -154,10 +155,7 @@ impl Via {
                     })
                     .collect::<Result<Vec<_>, _>>()?;
                 let envelope = Envelope::new(Some(from), to).map_err(|e| bad(e.to_string()))?;
-                smtp.send(&envelope, raw).map_err(|e| TransportError {
-                    permanent: e.is_permanent(),
-                    message: smtp.describe(&e),
-                })
+                smtp.send(&envelope, raw)
             }
         }
     }
@@ -176,6 +174,8 @@ pub struct SmtpSender {
     credentials: Option<Credentials>,
     /// The user and password, to hide the password in a server's reply that echoes it.
     login: Option<(String, crate::config::Secret)>,
+    /// `auth = "xoauth2" | "oauthbearer"`: the tokens and the user they sign in.
+    oauth: Option<(crate::config::OAuth, String)>,
     /// Our name in EHLO.
     hello: ClientId,
     /// Open connections not in use; one is taken out per mail and dropped when it breaks.
@@ -216,11 +216,17 @@ impl std::fmt::Display for Verbatim {
 }
 
 impl SmtpSender {
-    fn connect(&self) -> Result<SmtpConnection, lettre::transport::smtp::Error> {
+    /// An open, secured and signed-in connection. Whatever fails here concerns our account or
+    /// the server, not a message: never a permanent failure of the mail being sent.
+    fn connect(&self) -> Result<SmtpConnection, TransportError> {
         let implicit = if self.implicit_tls {
             self.tls.as_ref()
         } else {
             None
+        };
+        let failed = |e: lettre::transport::smtp::Error| TransportError {
+            permanent: false,
+            message: self.describe(&e),
         };
         let mut c = SmtpConnection::connect(
             (self.host.as_str(), self.port),
@@ -228,22 +234,92 @@ impl SmtpSender {
             &self.hello,
             implicit,
             None,
-        )?;
+        )
+        .map_err(failed)?;
         if let (false, Some(params)) = (self.implicit_tls, &self.tls) {
-            c.starttls(params, &self.hello)?;
+            c.starttls(params, &self.hello).map_err(failed)?;
         }
-        if let Some(creds) = &self.credentials {
-            c.auth(&[Mechanism::Plain, Mechanism::Login], creds)?;
+        if let Some((o, user)) = &self.oauth {
+            self.bearer(&mut c, o, user)?;
+        } else if let Some(creds) = &self.credentials {
+            c.auth(&[Mechanism::Plain, Mechanism::Login], creds)
+                .map_err(failed)?;
         }
         Ok(c)
     }
 
+    /// AUTH with a bearer token (lettre knows XOAUTH2 only, and not the server's error
+    /// challenge); a refused token is forgotten and a fresh one tried once.
+    fn bearer(
+        &self,
+        c: &mut SmtpConnection,
+        o: &crate::config::OAuth,
+        user: &str,
+    ) -> Result<(), TransportError> {
+        use base64::Engine as _;
+        let b64 = |s: &[u8]| base64::engine::general_purpose::STANDARD.encode(s);
+        let mut tried_fresh = false;
+        loop {
+            let token = o.tokens.access_token().map_err(|e| TransportError {
+                permanent: false,
+                message: format!("smtp {}: oauth: {e}", self.host),
+            })?;
+            let mut x = crate::oauth::sasl::Exchange::new(
+                o.mechanism,
+                user,
+                &self.host,
+                self.port,
+                token.secret.expose(),
+            );
+            let first = b64(&x.step(b""));
+            let mut reply = c.command(Verbatim(format!("AUTH {} {first}\r\n", o.mechanism.name())));
+            if let Ok(r) = &reply {
+                if r.has_code(334) {
+                    // The error challenge (RFC 7628 §3.2.2): answered, then refused for good.
+                    let challenge = r.first_line().unwrap_or_default();
+                    let decoded = base64::engine::general_purpose::STANDARD
+                        .decode(challenge.trim())
+                        .unwrap_or_default();
+                    let abort = b64(&x.step(&decoded));
+                    reply = c.command(Verbatim(format!("{abort}\r\n")));
+                }
+            }
+            match reply {
+                Ok(r) if r.has_code(235) => return Ok(()),
+                outcome => {
+                    o.tokens.refused(&token);
+                    let said = match outcome {
+                        Ok(r) => r.message().collect::<Vec<_>>().join(" "),
+                        Err(e) => e.to_string(),
+                    };
+                    if token.fresh || tried_fresh || c.has_broken() {
+                        let why = x
+                            .challenge
+                            .map(|c| format!(" (the server said {c})"))
+                            .unwrap_or_default();
+                        return Err(TransportError {
+                            permanent: false,
+                            message: format!(
+                                "{}:{}: {} for {user}: the token was refused{why}: {said}",
+                                self.host,
+                                self.port,
+                                o.mechanism.name()
+                            ),
+                        });
+                    }
+                    tracing::info!(
+                        user,
+                        "smtp: the server refused the token; asking for a new one"
+                    );
+                    tried_fresh = true;
+                }
+            }
+        }
+    }
+
     /// Checks that the server answers and accepts us (for `check`).
     pub fn probe(&self) -> Result<(), TransportError> {
-        let mut c = self.connect().map_err(|e| TransportError {
-            permanent: e.is_permanent(),
-            message: self.describe(&e),
-        })?;
+        let mut c = self.connect()?;
         let _ = c.quit();
         Ok(())
     }
@@ -269,11 +345,7 @@ impl SmtpSender {
     }
 
     /// Sends one message on an idle open connection, or a new one.
-    pub fn send(
-        &self,
-        envelope: &Envelope,
-        raw: &[u8],
-    ) -> Result<(), lettre::transport::smtp::Error> {
+    pub fn send(&self, envelope: &Envelope, raw: &[u8]) -> Result<(), TransportError> {
         let open = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
         // A connection left unused for a while may have died silently (a NAT that forgot it):
         // closed without a word (a QUIT could wait for an answer that never comes), not reused.
@@ -308,7 +380,10 @@ impl SmtpSender {
                 .unwrap_or_else(|e| e.into_inner())
                 .push((c, std::time::Instant::now()));
         }
-        result.map(|_| ())
+        result.map(|_| ()).map_err(|e| TransportError {
+            permanent: e.is_permanent(),
+            message: self.describe(&e),
+        })
     }
 }
 

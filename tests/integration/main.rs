@@ -15,6 +15,7 @@ mod imap;
 mod ingest;
 mod lmtp;
 mod mutt;
+mod oauth;
 mod parity;
 mod problems;
 mod restart;

@@ -7,7 +7,7 @@ use std::time::Duration;
 use crate::util::{fixture, free_port, wait_for, Env, BIN};
 
 /// `GET path` on 127.0.0.1:port: the status code and the body.
-fn get(port: u16, path: &str) -> Option<(u16, String)> {
+pub(crate) fn get(port: u16, path: &str) -> Option<(u16, String)> {
     let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
     write!(s, "GET {path} HTTP/1.1\r\nHost: localhost\r\n\r\n").ok()?;
