@@ -2,8 +2,8 @@
 # A private OAuth2 provider for the tests: Debian's glewlwyd on 127.0.0.1:10480, with its config,
 # SQLite database and log in one directory. Set up through glewlwyd's own admin API:
 #   scope "mail"; user oauth@example.test (password "secret", scope mail);
-#   client "postdesk" (confidential, secret "postdesk-secret": device code, refresh token and
-#   password grants), client "dovecot" (the resource server, secret "dovecot-secret": it may
+#   client "postdesk" (confidential, secret "postdesk-secret": device code, authorization code
+#   with PKCE back to http://127.0.0.1:10481/, refresh token and password grants), client "dovecot" (the resource server, secret "dovecot-secret": it may
 #   introspect any token);
 #   OIDC plugin "oidc": access tokens live POSTDESK_TEST_OAUTH_TTL seconds (default 10: the tests see them refreshed),
 #   refresh tokens rotate at every use (refresh-token-one-use = always), device-flow poll 1 s.
@@ -105,8 +105,8 @@ for user in ("oauth@example.test", "oauth2@example.test"):
                             "scope": ["mail", "openid"], "enabled": True})
 call("POST", "/client/", {"client_id": "postdesk", "name": "postdesk", "confidential": True,
                           "client_secret": "postdesk-secret", "enabled": True, "scope": [],
-                          "redirect_uri": [],
-                          "authorization_type": ["device_authorization", "refresh_token", "password"],
+                          "redirect_uri": ["http://127.0.0.1:10481/"],
+                          "authorization_type": ["device_authorization", "code", "refresh_token", "password"],
                           "token_endpoint_auth_method": ["client_secret_basic", "client_secret_post"]})
 call("POST", "/client/", {"client_id": "dovecot", "name": "dovecot", "confidential": True,
                           "client_secret": "dovecot-secret", "enabled": True, "scope": [],
@@ -121,6 +121,7 @@ call("POST", "/mod/plugin/", {"module": "oidc", "name": "oidc", "display_name": 
         "auth-type-password-enabled": True, "auth-type-client-enabled": True,
         "auth-type-refresh-enabled": True, "auth-type-device-enabled": True,
         "device-authorization-expiration": 600, "device-authorization-interval": 1,
+        "pkce-allowed": True,
         "refresh-token-rolling": True, "refresh-token-one-use": "always",
         "introspection-revocation-allowed": True,
         "introspection-revocation-allow-target-client": True,

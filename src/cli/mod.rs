@@ -127,9 +127,14 @@ pub enum Command {
 pub enum OauthAction {
     /// Sign in with the device-code flow (RFC 8628): prints a URL and a code to enter there,
     /// waits, and stores the refresh token in the `oauth.refresh_token_file` (mode 0600).
+    /// Without `oauth.device_url`, or with `--browser`: prints a page to open instead, and
+    /// waits for the browser to come back to a loopback port (authorization code with PKCE).
     Login {
         /// The mailbox's name, or "transport" for the SMTP transport.
         name: String,
+        /// Sign in in a browser (needs `oauth.auth_url`) even where the device flow is set up.
+        #[arg(long)]
+        browser: bool,
     },
 }
 
@@ -315,8 +320,8 @@ pub fn run(cli: Cli) -> Outcome {
             json,
         } => outbox_cmd(&cfg, pending, failed, json),
         Command::Oauth {
-            action: OauthAction::Login { name },
-        } => oauth_login(&cfg, &name),
+            action: OauthAction::Login { name, browser },
+        } => oauth_login(&cfg, &name, browser),
     }
 }
 

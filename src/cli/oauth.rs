@@ -32,8 +32,11 @@ fn oauth_of<'c>(cfg: &'c Config, name: &str) -> Result<&'c OAuthConfig, Failure>
     found.map_err(Failure::usage)
 }
 
-pub(super) fn oauth_login(cfg: &Config, name: &str) -> Outcome {
+pub(super) fn oauth_login(cfg: &Config, name: &str, browser: bool) -> Outcome {
     let o = oauth_of(cfg, name)?;
+    if browser || o.device_url.is_none() {
+        return browser_login(o, name);
+    }
     let code = crate::oauth::device_start(o).map_err(Failure::runtime)?;
     say!(
         "To sign in '{name}', open {} and enter the code {}",
@@ -45,11 +48,27 @@ pub(super) fn oauth_login(cfg: &Config, name: &str) -> Outcome {
     }
     say!("waiting for the sign-in…");
     let until = crate::oauth::device_finish(o, &code).map_err(Failure::runtime)?;
+    signed_in(o, until);
+    Ok(())
+}
+
+/// The browser sign-in: a URL to open, then the browser comes back to a loopback port.
+fn browser_login(o: &OAuthConfig, name: &str) -> Outcome {
+    let b = crate::oauth::loopback::start(o).map_err(Failure::runtime)?;
+    say!("To sign in '{name}', open this page in a browser on this machine (or through `ssh -L PORT:127.0.0.1:PORT` for the port in it):");
+    say!("{}", b.url);
+    say!("waiting for the browser to come back…");
+    let until = crate::oauth::loopback::finish(o, b, std::time::Duration::from_secs(600))
+        .map_err(Failure::runtime)?;
+    signed_in(o, until);
+    Ok(())
+}
+
+fn signed_in(o: &OAuthConfig, until: std::time::SystemTime) {
     say!(
         "signed in: the refresh token is in {} (readable by its owner only); the first access token is good until {}",
         o.refresh_token_file.display(),
         chrono::DateTime::<chrono::Utc>::from(until)
             .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
     );
-    Ok(())
 }

@@ -83,6 +83,21 @@ impl Reader {
         };
         let token_url = url(self, &mut o, "token_url", true);
         let device_url = url(self, &mut o, "device_url", false);
+        let auth_url = url(self, &mut o, "auth_url", false);
+        let redirect_port = match self.get(&mut o, "redirect_port") {
+            None => 0,
+            Some(Value::Integer(p)) if (1..=65535).contains(p) => *p as u16,
+            Some(v) => {
+                self.problem(
+                    o.key("redirect_port"),
+                    format!(
+                        "expected a port number from 1 to 65535, found {}",
+                        type_name(v)
+                    ),
+                );
+                0
+            }
+        };
         let client_id = self.required_string(&mut o, "client_id", "the application (client) id");
         let scope = self.required_string(
             &mut o,
@@ -145,6 +160,8 @@ impl Reader {
         let cfg = OAuthConfig {
             token_url: token_url?,
             device_url,
+            auth_url,
+            redirect_port,
             client_id: client_id?,
             client_secret,
             scope: scope?,

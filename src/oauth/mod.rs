@@ -1,12 +1,14 @@
 //! OAuth2 for mailboxes and the SMTP transport (Microsoft 365, Google): access tokens from the
 //! refresh-token grant (RFC 6749 §6), kept until shortly before they expire and refreshed once
 //! after a server refused one; the newest refresh token on disk (mode 0600), since providers
-//! rotate them; the device-code sign-in of `postdesk oauth login` (RFC 8628); and the SASL
+//! rotate them; the sign-ins of `postdesk oauth login` (device code, RFC 8628, or a browser
+//! coming back to a loopback address, [`loopback`]); and the SASL
 //! XOAUTH2 and OAUTHBEARER (RFC 7628) initial responses.
 //!
 //! Tokens are [`Secret`]s: never in a log line or an error message.
 
 mod http;
+pub mod loopback;
 pub mod sasl;
 
 use std::io::Write as _;
@@ -25,6 +27,12 @@ pub struct OAuthConfig {
     pub token_url: String,
     /// The device authorization endpoint, for `oauth login` (RFC 8628).
     pub device_url: Option<String>,
+    /// The authorization endpoint, for `oauth login --browser` (Google: its device flow does
+    /// not allow Gmail's scope).
+    pub auth_url: Option<String>,
+    /// The loopback port the browser returns to (0: any free one, as RFC 8252 allows; a
+    /// provider that matches redirect URIs exactly needs a fixed one).
+    pub redirect_port: u16,
     pub client_id: String,
     /// Confidential clients (Google's "TV and limited input" clients have one; Microsoft's
     /// public clients have none).
@@ -315,21 +323,7 @@ pub fn device_finish(cfg: &OAuthConfig, code: &DeviceCode) -> Result<SystemTime,
             ],
         )?;
         match reply {
-            http::TokenReply::Granted(g) => {
-                let refresh = g.refresh_token.ok_or_else(|| {
-                    OAuthError::Local(format!(
-                        "the provider gave no refresh token: ask for it in oauth.scope (Microsoft: \"offline_access\"), scope now \"{}\"",
-                        cfg.scope
-                    ))
-                })?;
-                write_token_file(&cfg.refresh_token_file, &refresh).map_err(|e| {
-                    OAuthError::Local(format!(
-                        "cannot write the refresh token to {}: {e}",
-                        cfg.refresh_token_file.display()
-                    ))
-                })?;
-                return Ok(SystemTime::now() + g.lifetime);
-            }
+            http::TokenReply::Granted(g) => return store_grant(cfg, g),
             http::TokenReply::Refused { error, description } => {
                 match error.as_str() {
                     "authorization_pending" => {}
@@ -350,6 +344,23 @@ pub fn device_finish(cfg: &OAuthConfig, code: &DeviceCode) -> Result<SystemTime,
             }
         }
     }
+}
+
+/// Keeps the refresh token of a sign-in; when its access token expires.
+fn store_grant(cfg: &OAuthConfig, g: http::Granted) -> Result<SystemTime, OAuthError> {
+    let refresh = g.refresh_token.ok_or_else(|| {
+        OAuthError::Local(format!(
+            "the provider gave no refresh token: ask for it in oauth.scope (Microsoft: \"offline_access\"), scope now \"{}\"",
+            cfg.scope
+        ))
+    })?;
+    write_token_file(&cfg.refresh_token_file, &refresh).map_err(|e| {
+        OAuthError::Local(format!(
+            "cannot write the refresh token to {}: {e}",
+            cfg.refresh_token_file.display()
+        ))
+    })?;
+    Ok(SystemTime::now() + g.lifetime)
 }
 
 #[cfg(test)]

@@ -88,6 +88,8 @@ fn a_source_without_a_refresh_token_says_how_to_sign_in() {
         OAuthConfig {
             token_url: "http://127.0.0.1:9/token".into(),
             device_url: None,
+            auth_url: None,
+            redirect_port: 0,
             client_id: "c".into(),
             client_secret: None,
             scope: "mail".into(),

@@ -9,16 +9,21 @@
            0.5 s after delivery), to the mail being committed; p50 and p99;
   memory:  resident memory of `serve` watching 10 idle IMAP mailboxes.
 
+With --oauth, backlog and idle run twice side by side: as support@example.test with a password,
+then as oauth@example.test signing in with XOAUTH2 on tokens of the test provider (glewlwyd,
+tests/idp.sh: access tokens live 10 s, so `serve` renews its token every 5 s during the idle run);
+the ratios show what the sign-in and its renewals cost intake.
+
 Needs the servers of tests/servers.sh (it starts them in a temp dir unless POSTDESK_TEST_IMAP is
 set) and a release build.
 
-  python3 tests/bench/imap.py [--backlog 2000] [--idle 200] [--runs 3]
+  python3 tests/bench/imap.py [--backlog 2000] [--idle 200] [--runs 3] [--oauth]
 """
 import argparse, datetime, imaplib, json, os, re, shutil, sqlite3, statistics, subprocess, sys, tempfile, time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from servers import test_server  # noqa: E402
+from servers import test_server, test_servers  # noqa: E402
 ROOT = os.path.dirname(os.path.dirname(HERE))
 PD = os.path.join(ROOT, "target/release/postdesk")
 
@@ -47,17 +52,37 @@ kind = "imap"
 host = "{host}"
 port = {port}
 tls = "none"
-username = "support@example.test"
-password = "secret"
 folder = "{folder}"
 poll_interval = "1s"
 """
+PASSWORD = """username = "support@example.test"
+password = "secret"
+"""
+OAUTH = """username = "oauth@example.test"
+auth = "xoauth2"
+oauth = {{ token_url = "{idp}/token", client_id = "postdesk", client_secret_file = "{w}/client.secret", scope = "mail", refresh_token_file = "{w}/oauth.token" }}
+"""
+# None: sign in with the password; else the provider's base URL (POSTDESK_TEST_OAUTH).
+OAUTH_IDP = None
+
+
+def tokens():
+    """(access token, refresh token) for oauth@example.test from the test provider."""
+    import urllib.parse, urllib.request
+    body = urllib.parse.urlencode({"grant_type": "password", "username": "oauth@example.test", "password": "secret",
+                                   "scope": "mail", "client_id": "postdesk", "client_secret": "postdesk-secret"}).encode()
+    v = json.load(urllib.request.urlopen(OAUTH_IDP + "/token", body))
+    return v["access_token"], v["refresh_token"]
 
 
 def imap(addr):
     host, port = addr.rsplit(":", 1)
     m = imaplib.IMAP4(host, int(port))
-    m.login("support@example.test", "secret")
+    if OAUTH_IDP:
+        access, _ = tokens()
+        m.authenticate("XOAUTH2", lambda _: ("user=oauth@example.test\x01auth=Bearer %s\x01\x01" % access).encode())
+    else:
+        m.login("support@example.test", "secret")
     return m
 
 
@@ -82,7 +107,14 @@ def workdir(base, label, addr, folders):
     w = os.path.join(base, label)
     os.makedirs(os.path.join(w, "outbox"))
     host, port = addr.rsplit(":", 1)
-    text = CONFIG.format(w=w) + "".join(MAILBOX.format(name="mb%d" % i, host=host, port=port, folder=f) for i, f in enumerate(folders))
+    if OAUTH_IDP:
+        sign_in = OAUTH.format(idp=OAUTH_IDP, w=w)
+        open(os.path.join(w, "client.secret"), "w").write("postdesk-secret\n")
+        open(os.path.join(w, "oauth.token"), "w").write(tokens()[1])
+    else:
+        sign_in = PASSWORD
+    text = CONFIG.format(w=w) + "".join(MAILBOX.format(name="mb%d" % i, host=host, port=port, folder=f) + sign_in
+                                        for i, f in enumerate(folders))
     with open(os.path.join(w, "pd.toml"), "w") as f:
         f.write(text)
     subprocess.run([PD, "--config", w + "/pd.toml", "migrate"], check=True, capture_output=True)
@@ -137,8 +169,9 @@ def backlog(addr, base, n, runs, gen):
         stop(p)
         drop_folder(addr, folder)
         rates.append(n / dt)
-    print("backlog N=%d: median %.0f msgs/s (runs: %s), start of serve to the last acknowledgement handed over" % (
-        n, statistics.median(rates), ", ".join("%.0f" % x for x in rates)))
+    print("backlog N=%d%s: median %.0f msgs/s (runs: %s), start of serve to the last acknowledgement handed over" % (
+        n, " (oauth)" if OAUTH_IDP else "", statistics.median(rates), ", ".join("%.0f" % x for x in rates)))
+    return statistics.median(rates)
 
 
 def stamp(line):
@@ -187,9 +220,11 @@ def idle(addr, base, n):
         v = sorted(v)
         return v[min(len(v) - 1, int(round(q * (len(v) - 1))))]
 
-    print("idle  N=%d: APPEND to commit p50 %.0f ms, p99 %.0f ms; IDLE notification to commit p50 %.1f ms, p99 %.1f ms (%d notifications)" % (
-        n, pct(from_append, 0.5), pct(from_append, 0.99), pct(from_notify, 0.5) if from_notify else -1,
-        pct(from_notify, 0.99) if from_notify else -1, len(from_notify)))
+    renewals = sum(1 for l in lines if "signing in again before the token expires" in l)
+    print("idle  N=%d%s: APPEND to commit p50 %.0f ms, p99 %.0f ms, max %.0f ms; IDLE notification to commit p50 %.1f ms, p99 %.1f ms (%d notifications, %d token renewals)" % (
+        n, " (oauth)" if OAUTH_IDP else "", pct(from_append, 0.5), pct(from_append, 0.99), max(from_append),
+        pct(from_notify, 0.5) if from_notify else -1, pct(from_notify, 0.99) if from_notify else -1, len(from_notify), renewals))
+    return pct(from_append, 0.5), pct(from_append, 0.99)
 
 
 def memory(addr, base):
@@ -216,20 +251,32 @@ def main():
     ap.add_argument("--idle", type=int, default=200)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--bin", default=None, help="the postdesk binary to time (another build, side by side)")
+    ap.add_argument("--oauth", action="store_true", help="also sign in with XOAUTH2 (the test provider's tokens), side by side")
     a = ap.parse_args()
+    global OAUTH_IDP
     if a.bin:
         PD = a.bin
     if not os.path.exists(PD):
         subprocess.run(["cargo", "build", "--release", "-q"], cwd=ROOT, check=True)
     base = tempfile.mkdtemp(prefix="pdimap.")
     try:
-        with test_server("IMAP") as addr:
+        with test_servers("IMAP", "OAUTH") as (addr, idp):
             gen = os.path.join(base, "gen")
             subprocess.run([sys.executable, os.path.join(HERE, "gen-mail.py"), "-n", str(a.backlog), "-o", gen,
                             "--no-tag", "--to", "support@example.test", "--seed", "11"], check=True, capture_output=True)
-            backlog(addr, base, a.backlog, a.runs, gen)
-            idle(addr, base, a.idle)
-            memory(addr, base)
+            if a.oauth:
+                results = {}
+                for mode in ("password", "oauth"):
+                    OAUTH_IDP = idp if mode == "oauth" else None
+                    os.makedirs(os.path.join(base, mode))
+                    results[mode] = (backlog(addr, os.path.join(base, mode), a.backlog, a.runs, gen),
+                                     idle(addr, os.path.join(base, mode), a.idle))
+                (bp, (ip50, ip99)), (bo, (io50, io99)) = results["password"], results["oauth"]
+                print("oauth / password: backlog rate %.2f, idle p50 %.2f, idle p99 %.2f" % (bo / bp, io50 / ip50, io99 / ip99))
+            else:
+                backlog(addr, base, a.backlog, a.runs, gen)
+                idle(addr, base, a.idle)
+                memory(addr, base)
     finally:
         shutil.rmtree(base, ignore_errors=True)
 

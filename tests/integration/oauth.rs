@@ -176,10 +176,10 @@ fn env_with(mailboxes: &str, transport: Option<&str>) -> Env {
     env
 }
 
-/// Plays the person at the browser: signs in to the provider as `user`, grants postdesk the
-/// "mail" scope, and enters `code` at the device verification page (the provider's own
-/// endpoints, as its login page calls them).
-fn approve_device_code(user: &str, code: &str) {
+/// Plays the person at the browser: signs in to the provider as `user` and grants postdesk the
+/// "mail" scope (the provider's own endpoints, as its login page calls them). The agent and
+/// the session cookie.
+fn browser_session(user: &str) -> (ureq::Agent, String) {
     let base = idp().trim_end_matches("/oidc").to_string();
     let agent = web();
     let r = agent
@@ -203,22 +203,63 @@ fn approve_device_code(user: &str, code: &str) {
         .send(r#"{"scope":"mail"}"#)
         .unwrap();
     assert_eq!(r.status().as_u16(), 200, "the consent");
-    let r = agent
-        .get(format!("{base}/oidc/device?code={code}&g_continue"))
-        .header("Cookie", &cookie)
-        .call()
-        .unwrap();
+    (agent, cookie)
+}
+
+/// `GET url` in the signed-in browser; where it redirects to.
+fn follow(agent: &ureq::Agent, cookie: &str, url: &str) -> String {
+    let r = agent.get(url).header("Cookie", cookie).call().unwrap();
     let location = r
         .headers()
         .get("location")
         .and_then(|l| l.to_str().ok())
         .unwrap_or_default()
         .to_string();
+    assert_eq!(r.status().as_u16(), 302, "{url}: {location}");
+    location
+}
+
+/// Enters `code` at the device verification page as `user`.
+fn approve_device_code(user: &str, code: &str) {
+    let (agent, cookie) = browser_session(user);
+    let location = follow(
+        &agent,
+        &cookie,
+        &format!("{}/device?code={code}&g_continue", idp()),
+    );
     assert!(
         location.contains("prompt=deviceComplete"),
-        "the device page did not complete: {} {location}",
-        r.status()
+        "the device page did not complete: {location}"
     );
+}
+
+/// Runs `oauth login NAME [--browser]` until it prints `lines` lines; the child and them.
+fn start_login(env: &Env, args: &[&str], lines: usize) -> (std::process::Child, Vec<String>) {
+    let mut login = env
+        .cmd(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(login.stdout.take().unwrap());
+    let mut got = Vec::new();
+    for _ in 0..lines {
+        let mut l = String::new();
+        out.read_line(&mut l).unwrap();
+        got.push(l.trim_end().to_string());
+    }
+    // (the rest of its output is read after it exits)
+    login.stdout = Some(out.into_inner());
+    (login, got)
+}
+
+fn finish_login(mut login: std::process::Child) -> String {
+    let mut rest = String::new();
+    std::io::Read::read_to_string(login.stdout.as_mut().unwrap(), &mut rest).unwrap();
+    let status = login.wait().unwrap();
+    assert!(status.success(), "oauth login: {rest}");
+    assert!(rest.contains("signed in"), "{rest}");
+    rest
 }
 
 #[test]
@@ -246,31 +287,15 @@ fn device_sign_in_then_mail_in_and_out_on_tokens_renewed_while_serve_runs() {
 
     // The device flow: postdesk prints the URL and the code, the person enters it, postdesk
     // stores the refresh token (mode 0600).
-    let mut login = env
-        .cmd(&["oauth", "login", "desk"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(login.stdout.take().unwrap());
-    let mut first = String::new();
-    out.read_line(&mut first).unwrap();
+    let (login, first) = start_login(&env, &["oauth", "login", "desk"], 1);
+    let first = first[0].clone();
     assert!(
         first.contains(&format!("{}/device", idp())),
         "the verification URL: {first}"
     );
-    let code = first
-        .trim()
-        .rsplit(' ')
-        .next()
-        .unwrap_or_default()
-        .to_string();
+    let code = first.rsplit(' ').next().unwrap_or_default().to_string();
     approve_device_code("oauth@example.test", &code);
-    let status = login.wait().unwrap();
-    let mut rest = String::new();
-    std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
-    assert!(status.success(), "oauth login: {first}{rest}");
-    assert!(rest.contains("signed in"), "{rest}");
+    let rest = finish_login(login);
     let token_file = env.path(file);
     let signed_in = std::fs::read_to_string(&token_file).unwrap();
     {
@@ -334,6 +359,57 @@ fn device_sign_in_then_mail_in_and_out_on_tokens_renewed_while_serve_runs() {
     assert_ne!(now, signed_in, "the rotated refresh token was not kept");
     assert!(!log.contains(now.trim()) && !log.contains(signed_in.trim()));
     assert_eq!(env.count("SELECT COUNT(*) AS n FROM tickets"), n as i64);
+}
+
+#[test]
+#[ignore = "needs the servers and tools tests/run.sh starts and installs (it runs these with --include-ignored)"]
+fn browser_sign_in_with_pkce_comes_back_to_a_loopback_port() {
+    let _servers = servers_shared();
+    let folder = TokenFolder::new("oauth2@example.test");
+    let file = "var/oauth/browser.token";
+    // No device_url (Google's case for Gmail): `oauth login` signs in in the browser. The
+    // provider matches redirect URIs exactly, so the port is fixed (10481, tests/idp.sh).
+    let oauth = oauth_toml(file).replace(
+        &format!("device_url = \"{}/device_authorization\"", idp()),
+        &format!("auth_url = \"{}/auth\", redirect_port = 10481", idp()),
+    );
+    let mailbox = folder
+        .mailbox_toml("desk", "xoauth2", file)
+        .replace(&oauth_toml(file), &oauth);
+    assert!(mailbox.contains("auth_url"), "{mailbox}");
+    let env = env_with(&mailbox, None);
+
+    let (login, lines) = start_login(&env, &["oauth", "login", "desk"], 2);
+    let page = lines[1].clone();
+    assert!(page.starts_with(&format!("{}/auth?", idp())), "{lines:?}");
+    assert!(page.contains("code_challenge_method=S256"), "{page}");
+    // The browser: signs in, is sent back to postdesk's loopback port with the code.
+    let (agent, cookie) = browser_session("oauth2@example.test");
+    let back = follow(&agent, &cookie, &format!("{page}&g_continue"));
+    assert!(back.starts_with("http://127.0.0.1:10481/?"), "{back}");
+    // A scanner or a stale tab without our state is turned away; the real return signs in.
+    let stray = web()
+        .get("http://127.0.0.1:10481/?code=forged&state=forged")
+        .call()
+        .unwrap();
+    assert_eq!(stray.status().as_u16(), 404);
+    let mut home = web().get(&back).call().unwrap();
+    assert_eq!(home.status().as_u16(), 200);
+    assert!(home
+        .body_mut()
+        .read_to_string()
+        .unwrap()
+        .contains("Signed in"));
+    finish_login(login);
+
+    let out = env.run(&["check"]);
+    let report = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        report.lines().any(|l| l.starts_with("ok")
+            && l.contains("mailbox 'desk'")
+            && l.contains("token good until")),
+        "{report}"
+    );
 }
 
 #[test]
