@@ -472,3 +472,32 @@ fn a_revoked_grant_stops_its_mailbox_only_and_healthz_says_which() {
     let log = env.serve_log();
     assert!(log.contains("mailbox=revoked"), "{log}");
 }
+
+/// config/production.toml (IMAP and SMTP on one OAuth2 sign-in, PostgreSQL) is a config `check`
+/// accepts; its servers are not reachable from a test, so only the config and the templates
+/// can pass here.
+#[test]
+fn the_production_example_config_is_accepted() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("config/production.toml");
+    let mut cmd = std::process::Command::new(crate::util::BIN);
+    cmd.arg("--config")
+        .arg(&config)
+        .arg("check")
+        .current_dir(dir.path());
+    let out = crate::util::output_within(cmd, None, Duration::from_secs(120));
+    let report = String::from_utf8_lossy(&out.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert_ne!(out.status.code(), Some(2), "the config was refused: {stderr}");
+    let lines: Vec<&str> = report.lines().filter(|l| !l.is_empty()).collect();
+    assert!(lines[0].starts_with("ok   config"), "{report}");
+    assert!(lines[1].starts_with("ok   templates"), "{report}");
+    for l in &lines[2..] {
+        assert!(
+            l.starts_with("ok")
+                || l.contains("db.example.test")
+                || l.contains("office365.com"),
+            "a failure that is not about reaching the servers: {l}\n{report}"
+        );
+    }
+}
