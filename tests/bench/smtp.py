@@ -9,7 +9,11 @@ With --submission, delivery goes to Postfix's STARTTLS submission port with AUTH
 trusted through ca_file) instead: POSTDESK_TEST_SUBMISSION and POSTDESK_TEST_CA must be set (the
 environment tests/servers.sh prints).
 
-  python3 tests/bench/smtp.py [--n 2000] [--runs 3] [--submission]
+With --oauth (implies --submission), postdesk signs in with XOAUTH2 as oauth@example.test on tokens
+of the test provider (POSTDESK_TEST_OAUTH; access tokens live 10 s there, so they are renewed
+during the run).
+
+  python3 tests/bench/smtp.py [--n 2000] [--runs 3] [--submission | --oauth]
 """
 import argparse, json, os, shutil, sqlite3, statistics, subprocess, sys, tempfile, time
 
@@ -58,6 +62,7 @@ def main():
     ap.add_argument("--n", type=int, default=2000)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--submission", action="store_true", help="STARTTLS and AUTH on the submission port")
+    ap.add_argument("--oauth", action="store_true", help="STARTTLS and AUTH XOAUTH2 on the submission port")
     ap.add_argument("--bin", default=None, help="the postdesk binary to time (another build, side by side)")
     a = ap.parse_args()
     if a.bin:
@@ -69,10 +74,15 @@ def main():
         with test_server("SMTP") as smtp:
             host, port = smtp.rsplit(":", 1)
             tls = 'tls = "none"'
-            if a.submission:
+            if a.submission or a.oauth:
                 host, port = os.environ["POSTDESK_TEST_SUBMISSION"].rsplit(":", 1)
                 tls = ('tls = "starttls"\nusername = "support@example.test"\npassword = "secret"\n'
                        'ca_file = "%s"' % os.environ["POSTDESK_TEST_CA"])
+            if a.oauth:
+                idp = os.environ["POSTDESK_TEST_OAUTH"]
+                tls = ('tls = "starttls"\nusername = "oauth@example.test"\nauth = "xoauth2"\nca_file = "%s"\n'
+                       'oauth = {{ token_url = "%s/token", client_id = "postdesk", client_secret_file = "{w}/client.secret", '
+                       'scope = "mail", refresh_token_file = "{w}/oauth.token" }}' % (os.environ["POSTDESK_TEST_CA"], idp))
             gen = os.path.join(base, "gen")
             # Every mail starts a conversation, so each gets an acknowledgement.
             subprocess.run([sys.executable, os.path.join(HERE, "gen-mail.py"), "-n", str(a.n * 2), "-o", gen,
@@ -84,7 +94,14 @@ def main():
                 w = os.path.join(base, "run%d" % r)
                 os.makedirs(w)
                 with open(os.path.join(w, "pd.toml"), "w") as f:
-                    f.write(CONFIG.format(w=w, host=host, port=port, tls=tls))
+                    f.write(CONFIG.format(w=w, host=host, port=port, tls=tls.format(w=w)))
+                if a.oauth:
+                    import urllib.parse, urllib.request
+                    body = urllib.parse.urlencode({"grant_type": "password", "username": "oauth@example.test", "password": "secret",
+                                                   "scope": "mail", "client_id": "postdesk", "client_secret": "postdesk-secret"}).encode()
+                    refresh = json.load(urllib.request.urlopen(idp + "/token", body))["refresh_token"]
+                    open(os.path.join(w, "oauth.token"), "w").write(refresh)
+                    open(os.path.join(w, "client.secret"), "w").write("postdesk-secret\n")
                 subprocess.run([PD, "--config", w + "/pd.toml", "ingest", "--no-send"] + [os.path.join(gen, f) for f in new],
                                check=True, capture_output=True)
                 log = open(os.path.join(w, "serve.log"), "w")
@@ -98,8 +115,8 @@ def main():
                 p.terminate()
                 p.wait(timeout=15)
                 rates.append(a.n / dt)
-            print("smtp N=%d: median %.0f msgs/s (runs: %s), start of serve to the last 250" % (
-                a.n, statistics.median(rates), ", ".join("%.0f" % x for x in rates)))
+            print("smtp N=%d%s: median %.0f msgs/s (runs: %s), start of serve to the last 250" % (
+                a.n, " (oauth)" if a.oauth else " (submission)" if a.submission else "", statistics.median(rates), ", ".join("%.0f" % x for x in rates)))
     finally:
         shutil.rmtree(base, ignore_errors=True)
 

@@ -488,15 +488,17 @@ fn the_production_example_config_is_accepted() {
     let out = crate::util::output_within(cmd, None, Duration::from_secs(120));
     let report = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_ne!(out.status.code(), Some(2), "the config was refused: {stderr}");
+    assert_ne!(
+        out.status.code(),
+        Some(2),
+        "the config was refused: {stderr}"
+    );
     let lines: Vec<&str> = report.lines().filter(|l| !l.is_empty()).collect();
     assert!(lines[0].starts_with("ok   config"), "{report}");
     assert!(lines[1].starts_with("ok   templates"), "{report}");
     for l in &lines[2..] {
         assert!(
-            l.starts_with("ok")
-                || l.contains("db.example.test")
-                || l.contains("office365.com"),
+            l.starts_with("ok") || l.contains("db.example.test") || l.contains("office365.com"),
             "a failure that is not about reaching the servers: {l}\n{report}"
         );
     }
