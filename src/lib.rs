@@ -13,6 +13,7 @@ pub mod daemon;
 pub mod fuzzing;
 pub mod holder;
 pub mod intake;
+pub mod knowledge;
 pub mod mail;
 pub mod notify;
 pub mod oauth;

@@ -124,6 +124,8 @@ pub struct Config {
     pub scheduler: Scheduler,
     /// `[templates] dir`: overrides of the built-in mail templates, and templates of its own.
     pub templates_dir: Option<PathBuf>,
+    /// `[knowledge] dir`: articles (`NAME.md`) that `#reply NAME` sends.
+    pub knowledge_dir: Option<PathBuf>,
     /// `[[digests]]`.
     pub digests: Vec<DigestConfig>,
     /// `[log]`.
@@ -744,7 +746,16 @@ impl Reader {
 
         let dkim = self.dkim(&mut top);
 
-        let templates_dir = self.templates_dir(&mut top);
+        let templates_dir = self.section_dir(
+            &mut top,
+            "templates",
+            "a directory of NAME.txt.hbs / NAME.html.hbs files",
+        );
+        let knowledge_dir = self.section_dir(
+            &mut top,
+            "knowledge",
+            "a directory of NAME.md articles (first line '# Title')",
+        );
         let calendars = self.calendars(&mut top);
         let sla = self.sla(&mut top, &calendars, &agents);
         self.check_queue_policies(&queues, &sla);
@@ -777,6 +788,7 @@ impl Reader {
             rules,
             scheduler,
             templates_dir,
+            knowledge_dir,
             digests,
             log,
             metrics_listen,

@@ -460,15 +460,17 @@ impl Reader {
         }
     }
 
-    pub(super) fn templates_dir(&mut self, top: &mut Section<'_>) -> Option<PathBuf> {
-        match self.table(top, "templates", false) {
+    /// `[templates] dir` or `[knowledge] dir`: a directory that must exist.
+    pub(super) fn section_dir(
+        &mut self,
+        top: &mut Section<'_>,
+        table: &'static str,
+        expected: &str,
+    ) -> Option<PathBuf> {
+        match self.table(top, table, false) {
             Some(t) => {
-                let mut s = Section::new(t, "templates");
-                let dir = self.required_string(
-                    &mut s,
-                    "dir",
-                    "a directory of NAME.txt.hbs / NAME.html.hbs files",
-                );
+                let mut s = Section::new(t, table);
+                let dir = self.required_string(&mut s, "dir", expected);
                 self.unknown_keys(&s);
                 dir.and_then(|d| {
                     let p = PathBuf::from(&d);

@@ -511,6 +511,55 @@ impl Notifier<'_> {
         )
     }
 
+    /// The agent's text with the knowledge articles `names` (`#reply`) below it, each rendered
+    /// for the ticket's requester: a saved article over a file of the same name.
+    pub fn with_articles(
+        &self,
+        c: &mut AnyConnection,
+        ticket: &Ticket,
+        agent: &AgentConfig,
+        text: &str,
+        names: &[String],
+    ) -> diesel::QueryResult<String> {
+        let requester_name = models::requester_names(c, &[ticket.id])?.remove(&ticket.id);
+        let context = ctx::Article {
+            customer: ctx::Person::new(&ticket.requester, requester_name.as_deref()),
+            ticket: self.ticket_ctx(ticket),
+            agent: agent_ctx(agent),
+            identity: self.identity_ctx(ticket),
+        };
+        let mut out = text.trim_end().to_string();
+        for name in names {
+            let article = match models::article(c, name)? {
+                Some(a) => Some(crate::knowledge::Article {
+                    name: a.name,
+                    title: a.title,
+                    body: a.body,
+                    source: "saved",
+                    origin: format!("saved article {name}"),
+                    updated_at: Some(a.saved_at),
+                    first_line: 1,
+                }),
+                None => self
+                    .templates
+                    .knowledge()
+                    .ok()
+                    .and_then(|l| l.files.get(name).cloned()),
+            };
+            // (decide saw the name among the articles; one deleted since is left out)
+            let Some(article) = article else { continue };
+            let body = crate::knowledge::render(&article, &context).unwrap_or_else(|e| {
+                tracing::warn!(article = %name, error = %e, "article sent as written");
+                article.body.clone()
+            });
+            if !out.is_empty() {
+                out.push_str("\n\n");
+            }
+            out.push_str(&body);
+        }
+        Ok(out)
+    }
+
     /// Tells the customer their ticket was resolved or closed by an agent's command alone (an
     /// answer with text tells them itself).
     pub fn status_changed(

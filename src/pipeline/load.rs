@@ -51,6 +51,7 @@ pub fn facts<'a>(
         bounce: None,
         tickets: HashMap::new(),
         pending_broadcast: Default::default(),
+        articles: Default::default(),
     };
     if earlier_copy.is_some() {
         return Ok(f);
@@ -192,6 +193,12 @@ pub fn facts<'a>(
             }
             if mail.text.contains("#broadcast") {
                 f.pending_broadcast = models::held_broadcasts(c, &ids)?;
+            }
+            if mail.text.contains("#reply") {
+                f.articles = models::article_names(c)?.into_iter().collect();
+                if let Ok(lib) = app.templates.knowledge() {
+                    f.articles.extend(lib.files.keys().cloned());
+                }
             }
         }
     }

@@ -210,6 +210,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    articles (name) {
+        name -> Text,
+        title -> Text,
+        body -> Text,
+        saved_by -> Text,
+        saved_at -> BigInt,
+    }
+}
+
 diesel::joinable!(messages -> tickets (ticket_id));
 diesel::joinable!(attachments -> messages (message_row_id));
 diesel::joinable!(events -> tickets (ticket_id));
@@ -232,4 +242,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     mailbox_leases,
     links,
     broadcasts,
+    articles,
 );

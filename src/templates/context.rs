@@ -145,6 +145,16 @@ pub struct AgentReply {
     pub ticket: Ticket,
 }
 
+/// What a knowledge article (`#reply NAME`) sees: the customer it goes to, their ticket, the
+/// agent who sends it and the support address.
+#[derive(Debug, Clone, Serialize)]
+pub struct Article {
+    pub customer: Person,
+    pub ticket: Ticket,
+    pub agent: Agent,
+    pub identity: Identity,
+}
+
 /// `status_changed`: the customer told that a command resolved or closed their ticket.
 #[derive(Debug, Clone, Serialize)]
 pub struct StatusChanged {
@@ -301,6 +311,12 @@ pub fn sample(name: &str) -> serde_json::Value {
             agent: agent(),
             identity: identity(),
             ticket: ticket(),
+        }),
+        "article" => to_json(&Article {
+            customer: customer(),
+            ticket: ticket(),
+            agent: agent(),
+            identity: identity(),
         }),
         "delivery_failed" => to_json(&DeliveryFailed {
             marker: MARKER,

@@ -95,6 +95,8 @@ pub enum TemplateError {
     Compile { name: String, message: String },
     #[error("rendering template {name}: {message}")]
     Render { name: String, message: String },
+    #[error("knowledge article {0}")]
+    Knowledge(#[from] crate::knowledge::KnowledgeError),
 }
 
 /// A rendered text and HTML pair.
@@ -115,6 +117,12 @@ pub struct Templates {
     compiled: Mutex<HashMap<String, Arc<Result<Compiled, TemplateError>>>>,
     /// The templates of each `[[identities]]` entry with a `templates_dir`, by its address.
     by_address: HashMap<String, Templates>,
+    /// `[knowledge] dir`, and its articles once read (at start with `check`, else on first
+    /// use): articles are templates the agents send by name.
+    knowledge_dir: Option<PathBuf>,
+    knowledge: Arc<
+        std::sync::OnceLock<Result<crate::knowledge::Library, crate::knowledge::KnowledgeError>>,
+    >,
 }
 
 struct Compiled {
@@ -262,6 +270,8 @@ impl Templates {
             dirs: dir.map(Path::to_path_buf).into_iter().collect(),
             compiled: Mutex::new(HashMap::new()),
             by_address: HashMap::new(),
+            knowledge_dir: None,
+            knowledge: Arc::default(),
         }
     }
 
@@ -270,17 +280,31 @@ impl Templates {
     /// [`Templates::all`]), else each when first used.
     pub fn of_config(cfg: &crate::config::Config, check: bool) -> Result<Templates, TemplateError> {
         let mut t = Templates::lazy(cfg.templates_dir.as_deref());
+        t.knowledge_dir = cfg.knowledge_dir.clone();
         for (_, id) in &cfg.identities {
             if let Some(d) = &id.templates_dir {
                 let mut own = Templates::lazy(Some(d));
                 own.dirs.extend(t.dirs.iter().cloned());
+                own.knowledge_dir = t.knowledge_dir.clone();
+                own.knowledge = t.knowledge.clone();
                 t.by_address.insert(id.address.clone(), own);
             }
         }
         if check {
             t.check()?;
+            t.knowledge()?;
         }
         Ok(t)
+    }
+
+    /// The articles of `[knowledge] dir`, read and tried once.
+    pub fn knowledge(
+        &self,
+    ) -> Result<&crate::knowledge::Library, crate::knowledge::KnowledgeError> {
+        self.knowledge
+            .get_or_init(|| crate::knowledge::Library::load(self.knowledge_dir.as_deref()))
+            .as_ref()
+            .map_err(Clone::clone)
     }
 
     /// The templates mail from `address` (a support address) is written with.

@@ -68,7 +68,19 @@ pub enum Action {
     ShareNote { text: String },
     /// The agent's answer to the customer; `if_sent` applies only once it is queued (a ticket
     /// with no customer to write to records why instead).
-    AnswerCustomer { text: String, if_sent: Vec<Action> },
+    AnswerCustomer {
+        text: String,
+        /// Knowledge articles (`#reply NAME`) rendered for the customer below the text.
+        articles: Vec<String>,
+        if_sent: Vec<Action>,
+    },
+    /// `#kb save NAME`: the article saved (replacing one of that name); without a `# Title`
+    /// line the ticket's subject is its title.
+    SaveArticle {
+        name: String,
+        title: Option<String>,
+        body: String,
+    },
     /// What a mail of commands alone did, confirmed to the agent.
     CommandReceipt { done: Vec<String> },
     /// The customer told that a command alone resolved or closed their ticket.

@@ -240,14 +240,34 @@ impl<'a> Writer<'a, '_> {
                 let ids = n.share_note(self.c, &row, agent, text, self.answer)?;
                 self.outbox_ids.extend(ids);
             }
-            Action::AnswerCustomer { text, if_sent } => {
+            Action::AnswerCustomer {
+                text,
+                articles,
+                if_sent,
+            } => {
                 let (row, agent) = (self.row()?.clone(), self.agent()?);
                 let n = self.app.notify();
-                if let Some(id) = n.answer_customer(self.c, &row, agent, text, self.answer)? {
+                let text = if articles.is_empty() {
+                    text.clone()
+                } else {
+                    n.with_articles(self.c, &row, agent, text, articles)?
+                };
+                if let Some(id) = n.answer_customer(self.c, &row, agent, &text, self.answer)? {
                     self.outbox_ids.push(id);
                     self.sent = true;
                     self.run(if_sent)?;
                 }
+            }
+            Action::SaveArticle { name, title, body } => {
+                let row = self.row()?.clone();
+                let saved = models::ArticleRow {
+                    name: name.clone(),
+                    title: title.clone().unwrap_or_else(|| row.subject.clone()),
+                    body: body.clone(),
+                    saved_by: self.agent()?.address.clone(),
+                    saved_at: self.answer.now,
+                };
+                models::save_article(self.c, &saved)?;
             }
             Action::CommandReceipt { done } => {
                 let (row, agent) = (self.row()?.clone(), self.agent()?);

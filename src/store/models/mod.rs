@@ -13,6 +13,7 @@ use super::AnyConnection;
 
 type Conn = AnyConnection;
 
+mod article;
 mod digest;
 mod event;
 mod link;
@@ -23,6 +24,7 @@ mod received;
 mod sla_clock;
 mod ticket;
 
+pub use article::*;
 pub use digest::*;
 pub use event::*;
 pub use link::*;

@@ -49,6 +49,11 @@ pub enum Command {
         queue: String,
         subject: String,
     },
+    /// `#reply NAME`: the knowledge article NAME goes to the customer, below the agent's text.
+    Reply(String),
+    /// `#kb save NAME`: the agent's text is saved as the article NAME (replacing one of that
+    /// name); nothing goes to the customer.
+    KbSave(String),
 }
 
 /// Whom `#assign` names.
@@ -83,6 +88,16 @@ pub struct Spec {
 
 /// Every command an agent can write (`#note` aside: it ends the commands, see [`parse`]).
 pub const TABLE: &[Spec] = &[
+    Spec {
+        name: "reply",
+        aliases: &[],
+        parse: reply,
+    },
+    Spec {
+        name: "kb",
+        aliases: &[],
+        parse: kb,
+    },
     Spec {
         name: "status",
         aliases: &[],
@@ -284,6 +299,31 @@ fn ticket_number(name: &str, args: &[&str]) -> Result<i64, String> {
     }
 }
 
+fn article_name(command: &str, v: &str) -> Result<String, String> {
+    let name = v.to_lowercase();
+    if crate::knowledge::is_article_name(&name) {
+        Ok(name)
+    } else {
+        Err(format!(
+            "'{v}' is not an article name (letters, digits, - _ .): write {command} vpn-reset"
+        ))
+    }
+}
+
+fn reply(args: &[&str]) -> Result<Command, String> {
+    let v = one("reply", args, "an article name")?;
+    article_name("#reply", v).map(Command::Reply)
+}
+
+fn kb(args: &[&str]) -> Result<Command, String> {
+    match args {
+        [verb, name] if verb.eq_ignore_ascii_case("save") => {
+            article_name("#kb save", name).map(Command::KbSave)
+        }
+        _ => Err("#kb save NAME saves the text below it as the article NAME".into()),
+    }
+}
+
 fn broadcast(args: &[&str]) -> Result<Command, String> {
     match args {
         [] => Ok(Command::Broadcast { confirm: false }),
@@ -350,6 +390,8 @@ pub struct Ctx<'a> {
     pub body: &'a str,
     /// A broadcast of this problem waits for `#broadcast confirm`.
     pub pending_broadcast: bool,
+    /// The knowledge articles there are (files and saved ones), when the mail names one.
+    pub articles: &'a std::collections::BTreeSet<String>,
 }
 
 impl Ctx<'_> {
@@ -438,6 +480,57 @@ impl Command {
             Command::Merge(n) => between::merge(ctx, ticket, *n)?,
             Command::Broadcast { confirm } => between::broadcast(ctx, ticket, *confirm)?,
             Command::Task { queue, subject } => between::task(ctx, ticket, queue, subject)?,
+            Command::Reply(name) => {
+                if !ctx.articles.contains(name) {
+                    let near =
+                        crate::knowledge::closest(name, ctx.articles.iter().map(String::as_str));
+                    return Err(match near.as_slice() {
+                        [] if ctx.articles.is_empty() => {
+                            format!("there is no article '{name}' (there are no articles yet)")
+                        }
+                        [] => format!("there is no article '{name}'"),
+                        near => format!(
+                            "there is no article '{name}'; the closest: {}",
+                            near.join(", ")
+                        ),
+                    });
+                }
+                Effect {
+                    actions: Vec::new(),
+                    done: format!("answered with the article {name}"),
+                }
+            }
+            Command::KbSave(name) => {
+                let (title, body) = match crate::knowledge::parse(ctx.body) {
+                    Ok((title, body, _)) => (Some(title), body),
+                    Err(_) => (None, ctx.body.trim().to_string()),
+                };
+                if body.is_empty() {
+                    return Err(format!(
+                        "#kb save {name} needs the article's text below the command"
+                    ));
+                }
+                // Tried now as `#reply` will render it: an unknown value is refused here.
+                let trial = crate::knowledge::Article {
+                    name: name.clone(),
+                    title: String::new(),
+                    body: body.clone(),
+                    source: "saved",
+                    origin: format!("#kb save {name}"),
+                    updated_at: None,
+                    first_line: 1,
+                };
+                crate::knowledge::render(&trial, &crate::templates::sample("article"))
+                    .map_err(|e| format!("the text's line {}: {}", e.line, e.message))?;
+                Effect {
+                    actions: vec![Action::SaveArticle {
+                        name: name.clone(),
+                        title,
+                        body,
+                    }],
+                    done: format!("saved the article {name}"),
+                }
+            }
             Command::Priority(p) => {
                 ticket.priority = p.as_str().into();
                 one(Change::Priority(*p), format!("priority {p}"))

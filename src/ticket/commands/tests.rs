@@ -155,6 +155,7 @@ fn cc_adds_and_removes_plain_addresses_only() {
     .expect("the shipped config");
     let agent = &cfg.agents[0];
     let others = HashMap::new();
+    let articles = Default::default();
     let ctx = Ctx {
         cfg: &cfg,
         agent,
@@ -162,6 +163,7 @@ fn cc_adds_and_removes_plain_addresses_only() {
         others: &others,
         body: "",
         pending_broadcast: false,
+        articles: &articles,
     };
     let mut t = state(7, "open", None, "carol@customer.example");
     let cc = |add: &[&str], remove: &[&str]| Command::Cc {
@@ -241,6 +243,10 @@ fn run(
     body: &str,
 ) -> Result<Effect, String> {
     let others: HashMap<i64, TicketState> = others.iter().map(|o| (o.id, o.clone())).collect();
+    let articles = ["vpn-reset", "printer-jam", "password-reset"]
+        .map(String::from)
+        .into_iter()
+        .collect();
     let ctx = Ctx {
         cfg,
         agent: &cfg.agents[0],
@@ -248,6 +254,7 @@ fn run(
         others: &others,
         body,
         pending_broadcast: false,
+        articles: &articles,
     };
     let parsed = parse(line);
     assert!(parsed.errors.is_empty(), "{line}: {:?}", parsed.errors);
@@ -530,4 +537,76 @@ fn a_broadcast_reaches_each_requester_once_and_asks_first_above_the_threshold() 
         .actions
         .iter()
         .any(|a| matches!(a, Action::Broadcast { .. })));
+}
+
+#[test]
+fn reply_and_kb_save_are_read_and_checked() {
+    let cases: &[(&str, Result<Command, &str>)] = &[
+        ("#reply VPN-Reset", Ok(Command::Reply("vpn-reset".into()))),
+        ("#reply", Err("#reply needs")),
+        ("#reply a b", Err("")),
+        ("#reply ../etc", Err("is not an article name")),
+        ("#kb save wifi.faq", Ok(Command::KbSave("wifi.faq".into()))),
+        ("#kb list", Err("#kb save NAME")),
+    ];
+    for (line, want) in cases {
+        let parsed = parse(line);
+        match want {
+            Ok(c) => assert_eq!(parsed.commands, vec![c.clone()], "{line}"),
+            Err(why) => {
+                assert!(parsed.commands.is_empty(), "{line}");
+                assert!(
+                    parsed.errors[0].1.contains(why),
+                    "{line}: {:?}",
+                    parsed.errors
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn reply_names_a_known_article_or_the_closest_ones() {
+    let cfg = shipped();
+    let mut t = state(7, "open", None, "carol@customer.example");
+    let e = run(&cfg, "#reply vpn-reset", &mut t, &[], "").unwrap();
+    assert!(e.actions.is_empty(), "decide sends it with the answer");
+    assert_eq!(e.done, "answered with the article vpn-reset");
+    let why = run(&cfg, "#reply vpn-rest", &mut t, &[], "").unwrap_err();
+    assert_eq!(
+        why,
+        "there is no article 'vpn-rest'; the closest: vpn-reset"
+    );
+    let why = run(&cfg, "#reply quantum", &mut t, &[], "").unwrap_err();
+    assert_eq!(why, "there is no article 'quantum'");
+}
+
+#[test]
+fn kb_save_keeps_the_title_line_and_refuses_unknown_values() {
+    let cfg = shipped();
+    let mut t = state(7, "open", None, "carol@customer.example");
+    let e = run(
+        &cfg,
+        "#kb save vpn-reset",
+        &mut t,
+        &[],
+        "# Resetting the VPN\n\nHello {{customer.display}},\nopen the VPN app.",
+    )
+    .unwrap();
+    assert_eq!(
+        e.actions,
+        vec![Action::SaveArticle {
+            name: "vpn-reset".into(),
+            title: Some("Resetting the VPN".into()),
+            body: "Hello {{customer.display}},\nopen the VPN app.".into(),
+        }]
+    );
+    let e = run(&cfg, "#kb save wifi", &mut t, &[], "Restart the router.").unwrap();
+    assert!(matches!(
+        &e.actions[0],
+        Action::SaveArticle { title: None, .. }
+    ));
+    assert!(run(&cfg, "#kb save wifi", &mut t, &[], "  ").is_err());
+    let why = run(&cfg, "#kb save wifi", &mut t, &[], "Dear {{customer.nme}},").unwrap_err();
+    assert!(why.contains("customer.nme"), "{why}");
 }

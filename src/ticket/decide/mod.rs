@@ -42,6 +42,9 @@ pub struct Facts<'a> {
     pub tickets: HashMap<i64, TicketState>,
     /// The tickets among those loaded with a broadcast waiting for `#broadcast confirm`.
     pub pending_broadcast: std::collections::HashSet<i64>,
+    /// The names of the knowledge articles (files and saved), read when an agent's mail
+    /// names one with `#reply`.
+    pub articles: std::collections::BTreeSet<String>,
 }
 
 /// The outbox row a delivery report names.
@@ -536,7 +539,12 @@ fn agent_mail<'a>(
         .as_deref()
         .is_some_and(|n| recipients(mail).any(|r| r == n));
     let parsed = commands::parse(&mail.text);
-    let note = parsed.note || to_notes;
+    // Text saved as an article is the desk's own: it goes to no customer.
+    let saving = parsed
+        .commands
+        .iter()
+        .any(|c| matches!(c, commands::Command::KbSave(_)));
+    let note = parsed.note || to_notes || saving;
     let body = quote::strip_reply(&parsed.body);
     let ctx = Ctx {
         cfg,
@@ -545,14 +553,19 @@ fn agent_mail<'a>(
         others: &f.tickets,
         body: &body,
         pending_broadcast: f.pending_broadcast.contains(&ticket.id),
+        articles: &f.articles,
     };
     let mut state = ticket.clone();
     let mut errors = parsed.errors.clone();
     let (mut done, mut changes) = (Vec::new(), Vec::new());
+    let mut articles = Vec::new();
     let (mut status_set, mut changed) = (false, false);
     for (cmd, line) in parsed.commands.iter().zip(&parsed.lines) {
         match cmd.effect(&ctx, &mut state) {
             Ok(e) => {
+                if let commands::Command::Reply(name) = cmd {
+                    articles.push(name.clone());
+                }
                 changes.extend(e.actions);
                 done.push(e.done);
                 status_set |= matches!(cmd, commands::Command::Status(_));
@@ -567,7 +580,7 @@ fn agent_mail<'a>(
         .any(|a| matches!(a, Action::Broadcast { text: Some(_), .. }));
     let outcome = if note {
         Outcome::Note
-    } else if !body.is_empty() {
+    } else if !body.is_empty() || !articles.is_empty() {
         Outcome::AgentReply
     } else {
         Outcome::Command
@@ -624,6 +637,7 @@ fn agent_mail<'a>(
             }
             a.push(Action::AnswerCustomer {
                 text: body,
+                articles,
                 if_sent,
             });
         }

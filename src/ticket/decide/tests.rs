@@ -111,6 +111,7 @@ fn decide_with<'a>(
         bounce: None,
         tickets,
         pending_broadcast: Default::default(),
+        articles: ["vpn-reset".to_string()].into_iter().collect(),
     };
     decide(&f)
 }
@@ -301,7 +302,7 @@ fn an_agents_answer_sets_open_and_first_response_only_once_sent() {
     );
     let d = decide_with(&cfg, &m, &MailClass::Person, Some(ticket(7, "new")));
     assert_eq!(d.outcome, Outcome::AgentReply);
-    let Some(Action::AnswerCustomer { text, if_sent }) = d
+    let Some(Action::AnswerCustomer { text, if_sent, .. }) = d
         .actions
         .iter()
         .find(|a| matches!(a, Action::AnswerCustomer { .. }))
@@ -401,6 +402,7 @@ fn reply_by_reference<'a>(cfg: &'a Config, m: &'a InboundMail, member: bool) -> 
         bounce: None,
         tickets: HashMap::from([(7, ticket(7, "open"))]),
         pending_broadcast: Default::default(),
+        articles: Default::default(),
     };
     decide(&f)
 }
@@ -470,4 +472,50 @@ fn a_mail_to_thousands_takes_at_most_max_participants() {
             .is_some_and(|t| t.starts_with("8950 more")),
         "{capped:?}"
     );
+}
+
+#[test]
+fn reply_with_an_article_answers_the_customer_and_kb_save_answers_nobody() {
+    let cfg = config();
+    let m = mail(
+        "alice@example.test",
+        "Re: [Support #7] VPN",
+        "#reply vpn-reset\n",
+    );
+    let d = decide_with(&cfg, &m, &MailClass::Person, Some(ticket(7, "open")));
+    assert_eq!(
+        d.outcome,
+        Outcome::AgentReply,
+        "an article alone is an answer"
+    );
+    assert!(
+        d.actions.iter().any(|a| matches!(
+            a,
+            Action::AnswerCustomer { text, articles, .. }
+                if text.is_empty() && articles == &["vpn-reset".to_string()]
+        )),
+        "{:?}",
+        d.actions
+    );
+
+    let m = mail(
+        "alice@example.test",
+        "Re: [Support #7] VPN",
+        "#kb save wifi\nRestart the router, then wait a minute.",
+    );
+    let d = decide_with(&cfg, &m, &MailClass::Person, Some(ticket(7, "open")));
+    assert_eq!(
+        d.outcome,
+        Outcome::Note,
+        "an article's text goes to no customer"
+    );
+    assert!(!d
+        .actions
+        .iter()
+        .any(|a| matches!(a, Action::AnswerCustomer { .. })));
+    assert!(d.actions.iter().any(|a| matches!(
+        a,
+        Action::SaveArticle { name, body, .. }
+            if name == "wifi" && body.starts_with("Restart the router")
+    )));
 }
