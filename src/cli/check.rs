@@ -15,6 +15,19 @@ pub(super) fn check(cfg: &Config) -> Outcome {
         Ok(_) => report(true, "templates".into()),
         Err(e) => report(false, format!("templates: {e}")),
     }
+    if let Some(dir) = &cfg.knowledge_dir {
+        match crate::knowledge::Library::load(Some(dir)) {
+            Ok(l) => report(
+                true,
+                format!(
+                    "knowledge: {} article(s) in {}",
+                    l.files.len(),
+                    dir.display()
+                ),
+            ),
+            Err(e) => report(false, format!("knowledge: {e}")),
+        }
+    }
     match store::connect(&cfg.database.url) {
         Ok(mut c) => match store::has_pending_migrations(&mut c) {
             Ok(p) => report(

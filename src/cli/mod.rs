@@ -4,12 +4,14 @@
 
 mod act;
 mod check;
+mod kb;
 mod oauth;
 mod progress;
 mod views;
 
 use act::*;
 use check::*;
+use kb::*;
 use oauth::*;
 use views::*;
 
@@ -116,11 +118,27 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Knowledge articles: `kb list`, `kb show NAME`.
+    Kb {
+        #[command(subcommand)]
+        action: KbAction,
+    },
     /// OAuth2 for a mailbox or the transport: `oauth login NAME`.
     Oauth {
         #[command(subcommand)]
         action: OauthAction,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KbAction {
+    /// The articles: files of `[knowledge] dir` and those saved by mail (`#kb save NAME`).
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// One article as written (title and text, its values not filled in).
+    Show { name: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -319,6 +337,12 @@ pub fn run(cli: Cli) -> Outcome {
             failed,
             json,
         } => outbox_cmd(&cfg, pending, failed, json),
+        Command::Kb {
+            action: KbAction::List { json },
+        } => kb_list(&cfg, json),
+        Command::Kb {
+            action: KbAction::Show { name },
+        } => kb_show(&cfg, &name),
         Command::Oauth {
             action: OauthAction::Login { name, browser },
         } => oauth_login(&cfg, &name, browser),

@@ -54,6 +54,9 @@ pub fn serve(cfg: Config) -> Result<(), DaemonError> {
     drop(conn);
     let templates =
         Templates::of_config(&cfg, true).map_err(|e| DaemonError::Setup(e.to_string()))?;
+    templates
+        .knowledge()
+        .map_err(|e| DaemonError::Setup(format!("knowledge article {e}")))?;
     let keys = Keys::load_or_create(&cfg.security.secret_file).map_err(DaemonError::Setup)?;
     if cfg.security.agent_auth == AgentAuth::TrustedRelay {
         tracing::warn!("security.agent_auth = \"trusted_relay\": any mail with an agent's From address is obeyed as that agent's; use it only behind a relay that checks senders");

@@ -95,8 +95,6 @@ pub enum TemplateError {
     Compile { name: String, message: String },
     #[error("rendering template {name}: {message}")]
     Render { name: String, message: String },
-    #[error("knowledge article {0}")]
-    Knowledge(#[from] crate::knowledge::KnowledgeError),
 }
 
 /// A rendered text and HTML pair.
@@ -292,7 +290,6 @@ impl Templates {
         }
         if check {
             t.check()?;
-            t.knowledge()?;
         }
         Ok(t)
     }

@@ -13,6 +13,7 @@ mod hostile;
 mod identities;
 mod imap;
 mod ingest;
+mod knowledge;
 mod lmtp;
 mod mutt;
 mod oauth;

@@ -1,0 +1,75 @@
+//! `kb list` and `kb show NAME`: the knowledge articles, files of `[knowledge] dir` and those
+//! agents saved by mail (a saved one over a file of the same name).
+
+use std::collections::BTreeMap;
+
+use super::*;
+use crate::knowledge::Article;
+
+/// Every article by name.
+fn all(cfg: &Config) -> Result<BTreeMap<String, Article>, Failure> {
+    let templates = Templates::of_config(cfg, false).map_err(Failure::runtime)?;
+    let mut out = templates
+        .knowledge()
+        .map_err(|e| Failure::runtime(format!("knowledge article {e}")))?
+        .files
+        .clone();
+    let mut c = open_store(cfg)?;
+    for a in models::articles(&mut c).map_err(Failure::runtime)? {
+        out.insert(
+            a.name.clone(),
+            Article {
+                name: a.name,
+                title: a.title,
+                body: a.body,
+                source: "saved",
+                origin: a.saved_by,
+                updated_at: Some(a.saved_at),
+                first_line: 1,
+            },
+        );
+    }
+    Ok(out)
+}
+
+pub(super) fn kb_list(cfg: &Config, as_json: bool) -> Outcome {
+    let articles = all(cfg)?;
+    if as_json {
+        let v: Vec<Value> = articles
+            .values()
+            .map(|a| {
+                json!({"name": a.name, "title": a.title, "source": a.source, "origin": a.origin,
+                       "updated_at": a.updated_at.map(rfc3339)})
+            })
+            .collect();
+        print_json(&Value::Array(v));
+    } else if articles.is_empty() {
+        say!("no articles: put NAME.md files in [knowledge] dir, or save one by mail with #kb save NAME");
+    } else {
+        for a in articles.values() {
+            say!("{:<24} {:<6} {}", a.name, a.source, a.title);
+        }
+    }
+    Ok(())
+}
+
+pub(super) fn kb_show(cfg: &Config, name: &str) -> Outcome {
+    let articles = all(cfg)?;
+    match articles.get(name) {
+        Some(a) => {
+            say!("# {}\n\n{}", a.title, a.body);
+            Ok(())
+        }
+        None => {
+            let near = crate::knowledge::closest(name, articles.keys().map(String::as_str));
+            Err(Failure::runtime(if near.is_empty() {
+                format!("there is no article '{name}'")
+            } else {
+                format!(
+                    "there is no article '{name}'; the closest: {}",
+                    near.join(", ")
+                )
+            }))
+        }
+    }
+}
