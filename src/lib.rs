@@ -21,6 +21,7 @@ pub mod observe;
 pub mod outbox;
 pub mod pipeline;
 pub mod schedule;
+pub mod search;
 pub mod security;
 pub mod store;
 pub mod templates;

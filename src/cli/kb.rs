@@ -73,3 +73,52 @@ pub(super) fn kb_show(cfg: &Config, name: &str) -> Outcome {
         }
     }
 }
+
+/// `search QUERY [--json]`: tickets and articles, best first; `--reindex` builds the index
+/// again from what is stored first.
+pub(super) fn search_cmd(cfg: &Config, query: &[String], reindex: bool, as_json: bool) -> Outcome {
+    let templates = Templates::of_config(cfg, false).map_err(Failure::runtime)?;
+    let files = templates
+        .knowledge()
+        .map_err(|e| Failure::runtime(format!("knowledge article {e}")))?
+        .files
+        .clone();
+    let mut c = open_store(cfg)?;
+    let q = crate::search::Query::parse(&query.join(" "));
+    let hits = c
+        .transaction(|c| {
+            if reindex {
+                let n = models::reindex(c)?;
+                if !as_json {
+                    say!("indexed {n} subject(s), message(s) and saved article(s)");
+                }
+            }
+            models::sync_file_articles(c, &files)?;
+            models::find(c, &q, 20)
+        })
+        .map_err(Failure::runtime)?;
+    if as_json {
+        print_json(&serde_json::to_value(&hits).unwrap_or_default());
+    } else if hits.is_empty() && !query.is_empty() {
+        say!("nothing found");
+    } else {
+        for h in &hits {
+            match h.kind {
+                "ticket" => say!(
+                    "ticket  #{:<6} {:<9} {} — {}",
+                    h.id.unwrap_or_default(),
+                    h.status.as_deref().unwrap_or_default(),
+                    h.title,
+                    h.snippet
+                ),
+                _ => say!(
+                    "article {:<16} {} — {}",
+                    h.name.as_deref().unwrap_or_default(),
+                    h.title,
+                    h.snippet
+                ),
+            }
+        }
+    }
+    Ok(())
+}

@@ -118,6 +118,18 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Full-text search over tickets (subjects, messages) and knowledge articles, best first.
+    Search {
+        /// The words to look for (English and German forms of a word find each other).
+        #[arg(required_unless_present = "reindex")]
+        query: Vec<String>,
+        /// Build the index again from the stored tickets, messages and saved articles first
+        /// (after an upgrade from a version without it).
+        #[arg(long)]
+        reindex: bool,
+        #[arg(long)]
+        json: bool,
+    },
     /// Knowledge articles: `kb list`, `kb show NAME`.
     Kb {
         #[command(subcommand)]
@@ -337,6 +349,11 @@ pub fn run(cli: Cli) -> Outcome {
             failed,
             json,
         } => outbox_cmd(&cfg, pending, failed, json),
+        Command::Search {
+            query,
+            reindex,
+            json,
+        } => search_cmd(&cfg, &query, reindex, json),
         Command::Kb {
             action: KbAction::List { json },
         } => kb_list(&cfg, json),

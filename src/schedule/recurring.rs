@@ -56,6 +56,7 @@ pub fn run(
                     .and_then(|q| q.identity.as_deref()),
             },
         )?;
+        models::index_doc(c, "ticket", Some(id), None, &r.subject)?;
         let when = crate::time::rfc3339(at);
         models::insert_event(
             c,
@@ -88,6 +89,7 @@ pub fn run(
                     created_at: now,
                 },
             )?;
+            models::index_doc(c, "message", Some(id), None, &r.text)?;
         }
         let Some(mut row) = models::get_ticket(c, id)? else {
             return Err(diesel::result::Error::NotFound.into());

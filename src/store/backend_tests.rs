@@ -200,7 +200,9 @@ struct DbColumn {
     nullable: bool,
 }
 
-/// Every table and column the migrations make, as the database reports them.
+/// Every table and column the migrations make, as the database reports them; but the search
+/// index, a backend's own (an FTS5 table and its shadow tables, a table with a tsvector), which
+/// store/models/search.rs reads and writes in SQL of each backend's.
 fn migrated_schema(c: &mut AnyConnection) -> Vec<DbColumn> {
     match c {
         AnyConnection::Sqlite(s) => diesel::sql_query(
@@ -208,7 +210,7 @@ fn migrated_schema(c: &mut AnyConnection) -> Vec<DbColumn> {
                     (p.\"notnull\" = 0 AND p.pk = 0) AS nullable \
              FROM sqlite_master m JOIN pragma_table_info(m.name) p \
              WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' \
-               AND m.name <> '__diesel_schema_migrations' \
+               AND m.name <> '__diesel_schema_migrations' AND m.name NOT LIKE 'search_docs%' \
              ORDER BY m.name, p.cid",
         )
         .load(s),
@@ -217,6 +219,7 @@ fn migrated_schema(c: &mut AnyConnection) -> Vec<DbColumn> {
                     (is_nullable = 'YES') AS nullable \
              FROM information_schema.columns \
              WHERE table_schema = 'public' AND table_name <> '__diesel_schema_migrations' \
+               AND table_name NOT LIKE 'search_docs%' \
              ORDER BY table_name, ordinal_position",
         )
         .load(p),

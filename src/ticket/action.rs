@@ -74,6 +74,8 @@ pub enum Action {
         articles: Vec<String>,
         if_sent: Vec<Action>,
     },
+    /// `#search WORDS`: the best tickets and articles, in an `agent_notice` to the agent.
+    SearchReply { words: String },
     /// `#kb save NAME`: the article saved (replacing one of that name); without a `# Title`
     /// line the ticket's subject is its title.
     SaveArticle {

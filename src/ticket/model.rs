@@ -64,6 +64,7 @@ string_enum!(
         AgentReply = "agent_reply",
         Note = "note",
         Command = "command",
+        Search = "search",
         Duplicate = "duplicate",
         AutoReply = "auto_reply",
         Bounce = "bounce",

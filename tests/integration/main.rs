@@ -20,6 +20,7 @@ mod oauth;
 mod parity;
 mod problems;
 mod restart;
+mod search;
 mod serve;
 mod service;
 mod sla;

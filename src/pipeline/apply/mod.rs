@@ -258,6 +258,43 @@ impl<'a> Writer<'a, '_> {
                     self.run(if_sent)?;
                 }
             }
+            Action::SearchReply { words } => {
+                let (row, agent) = (self.row()?.clone(), self.agent()?);
+                let q = crate::search::Query::parse(words);
+                if let Ok(lib) = self.app.templates.knowledge() {
+                    models::sync_file_articles(self.c, &lib.files)?;
+                }
+                let hits = models::find(self.c, &q, 10)?;
+                let mut lines: Vec<String> = hits
+                    .iter()
+                    .map(|h| match h.kind {
+                        "ticket" => format!(
+                            "{} ({}) {}: {}",
+                            crate::ticket::model::ticket_ref(
+                                &self.app.cfg.identity.subject_tag,
+                                h.id.unwrap_or_default()
+                            ),
+                            h.status.as_deref().unwrap_or_default(),
+                            h.title,
+                            h.snippet
+                        ),
+                        _ => format!(
+                            "Article {} ({}): {}  Send it with: #reply {}",
+                            h.name.as_deref().unwrap_or_default(),
+                            h.title,
+                            h.snippet,
+                            h.name.as_deref().unwrap_or_default()
+                        ),
+                    })
+                    .collect();
+                if lines.is_empty() {
+                    lines.push(format!("Nothing was found for: {words}"));
+                }
+                let n = self.app.notify();
+                let title = format!("Search: {words}");
+                let id = n.agent_notice(self.c, &row, agent, &title, lines, self.answer)?;
+                self.outbox_ids.extend(id);
+            }
             Action::SaveArticle { name, title, body } => {
                 let row = self.row()?.clone();
                 let saved = models::ArticleRow {
@@ -268,6 +305,9 @@ impl<'a> Writer<'a, '_> {
                     saved_at: self.answer.now,
                 };
                 models::save_article(self.c, &saved)?;
+                models::unindex_article(self.c, name)?;
+                let text = format!("{}\n{}", saved.title, saved.body);
+                models::index_doc(self.c, "article", None, Some(name), &text)?;
             }
             Action::CommandReceipt { done } => {
                 let (row, agent) = (self.row()?.clone(), self.agent()?);
@@ -529,6 +569,7 @@ fn insert_plan(
             identity: plan.identity.as_deref(),
         },
     )?;
+    models::index_doc(c, "ticket", Some(id), None, &plan.subject)?;
     Ok((id, tags))
 }
 
@@ -619,6 +660,7 @@ fn add_message(
             .unwrap_or_else(|_| "[]".into())
     };
     let from = from.or(mail.from.as_ref());
+    models::index_doc(c, "message", Some(ticket_id), None, text)?;
     let row = models::insert_message(
         c,
         &NewMessage {

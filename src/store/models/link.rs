@@ -119,6 +119,7 @@ pub fn merge_targets(c: &mut Conn, ids: &[i64]) -> QueryResult<HashMap<i64, i64>
 /// Moves a merged ticket's messages, thread references and participants into `into` (a
 /// participant of both stays as `into` has them; the merged requester joins as `cc`).
 pub fn move_ticket_contents(c: &mut Conn, from: i64, into: i64) -> QueryResult<()> {
+    retarget_docs(c, from, into)?;
     diesel::update(messages::table.filter(messages::ticket_id.eq(from)))
         .set(messages::ticket_id.eq(into))
         .execute(c)?;

@@ -21,6 +21,7 @@ mod message;
 mod outgoing;
 mod participant;
 mod received;
+mod search;
 mod sla_clock;
 mod ticket;
 
@@ -32,5 +33,6 @@ pub use message::*;
 pub use outgoing::*;
 pub use participant::*;
 pub use received::*;
+pub use search::*;
 pub use sla_clock::*;
 pub use ticket::*;

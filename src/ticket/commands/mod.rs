@@ -54,6 +54,8 @@ pub enum Command {
     /// `#kb save NAME`: the agent's text is saved as the article NAME (replacing one of that
     /// name); nothing goes to the customer.
     KbSave(String),
+    /// `#search WORDS`: the best tickets and articles, in a mail to the agent.
+    Search(String),
 }
 
 /// Whom `#assign` names.
@@ -97,6 +99,14 @@ pub const TABLE: &[Spec] = &[
         name: "kb",
         aliases: &[],
         parse: kb,
+    },
+    Spec {
+        name: "search",
+        aliases: &[],
+        parse: |a| match crate::search::Query::parse(&a.join(" ")).is_empty() {
+            true => Err("#search needs words to look for (letters or digits)".into()),
+            false => Ok(Command::Search(a.join(" "))),
+        },
     },
     Spec {
         name: "status",
@@ -500,6 +510,12 @@ impl Command {
                     done: format!("answered with the article {name}"),
                 }
             }
+            Command::Search(words) => Effect {
+                actions: vec![Action::SearchReply {
+                    words: words.clone(),
+                }],
+                done: format!("searched for {words}"),
+            },
             Command::KbSave(name) => {
                 let (title, body) = match crate::knowledge::parse(ctx.body) {
                     Ok((title, body, _)) => (Some(title), body),

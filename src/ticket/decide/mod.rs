@@ -578,10 +578,16 @@ fn agent_mail<'a>(
     let broadcasting = changes
         .iter()
         .any(|a| matches!(a, Action::Broadcast { text: Some(_), .. }));
+    let searching = parsed
+        .commands
+        .iter()
+        .any(|c| matches!(c, commands::Command::Search(_)));
     let outcome = if note {
         Outcome::Note
     } else if !body.is_empty() || !articles.is_empty() {
         Outcome::AgentReply
+    } else if searching {
+        Outcome::Search
     } else {
         Outcome::Command
     };
@@ -651,7 +657,16 @@ fn agent_mail<'a>(
             a.push(Action::SyncSla(SlaSync::Event(SlaEvent::Changed)));
         }
     }
-    if outcome == Outcome::Command && errors.is_empty() && !done.is_empty() {
+    // (a search is answered by its result; other commands with it get their receipt)
+    let receipt = match outcome {
+        Outcome::Command => true,
+        Outcome::Search => parsed
+            .commands
+            .iter()
+            .any(|c| !matches!(c, commands::Command::Search(_))),
+        _ => false,
+    };
+    if receipt && errors.is_empty() && !done.is_empty() {
         a.push(Action::CommandReceipt { done: done.clone() });
         let closed_now = matches!(
             Status::parse(&state.status),
