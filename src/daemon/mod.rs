@@ -51,6 +51,15 @@ pub fn serve(cfg: Config) -> Result<(), DaemonError> {
     if !applied.is_empty() {
         tracing::info!(migrations = ?applied, "database migrated");
     }
+    // A database from before the search index: indexed once, here.
+    if crate::store::models::search_index_missing(&mut conn).map_err(store::StoreError::from)? {
+        let n = diesel::Connection::transaction(&mut conn, crate::store::models::reindex)
+            .map_err(store::StoreError::from)?;
+        tracing::info!(
+            rows = n,
+            "search index built from the stored tickets and messages"
+        );
+    }
     drop(conn);
     let templates =
         Templates::of_config(&cfg, true).map_err(|e| DaemonError::Setup(e.to_string()))?;

@@ -171,3 +171,16 @@ fn an_agents_search_by_mail_is_answered_with_tickets_and_articles() {
     );
     assert!(text.contains("#reply vpn-reset"), "{text}");
 }
+
+#[test]
+fn serve_indexes_a_database_from_before_the_index_at_start() {
+    let (e, [printer, ..]) = desk();
+    e.sql("DELETE FROM search_docs");
+    assert!(search(&e, &["printer"]).is_empty());
+    let d = e.serve();
+    crate::util::wait_for(20, "the index built by serve", || {
+        (search(&e, &["printer"]).first()?["id"] == printer).then_some(())
+    });
+    e.terminate(d);
+    assert!(e.serve_log().contains("search index built"), "{}", e.serve_log());
+}

@@ -116,14 +116,14 @@ pub fn search_docs(c: &mut Conn, q: &Query, limit: i64) -> QueryResult<Vec<Searc
     }
 }
 
-/// How many rows the index holds.
+/// How many rows the index holds of what the database stores (the files' articles aside).
 pub fn indexed_docs(c: &mut Conn) -> QueryResult<i64> {
     #[derive(QueryableByName)]
     struct N {
         #[diesel(sql_type = BigInt)]
         n: i64,
     }
-    diesel::sql_query("SELECT COUNT(*) AS n FROM search_docs")
+    diesel::sql_query("SELECT COUNT(*) AS n FROM search_docs WHERE kind <> 'file'")
         .get_result::<N>(c)
         .map(|r| r.n)
 }
@@ -274,4 +274,13 @@ pub fn find(c: &mut Conn, q: &Query, limit: usize) -> QueryResult<Vec<Hit>> {
 fn article_snippet(text: &str, q: &Query) -> String {
     let body = text.split_once('\n').map_or(text, |(_, b)| b);
     crate::search::snippet(body, q, 24)
+}
+
+/// Whether there are messages but no index (a database from before it).
+pub fn search_index_missing(c: &mut Conn) -> QueryResult<bool> {
+    if indexed_docs(c)? > 0 {
+        return Ok(false);
+    }
+    let any: Option<i64> = messages::table.select(messages::id).first(c).optional()?;
+    Ok(any.is_some())
 }
