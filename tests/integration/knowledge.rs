@@ -159,6 +159,20 @@ fn kb_save_keeps_an_agents_text_which_reply_then_sends_and_kb_lists() {
         e.json(&["kb", "list", "--json"]).as_array().unwrap().len(),
         2
     );
+    // The search index holds the article once, as saved last.
+    let hits = e.json(&["search", "--json", "tray"]);
+    let articles: Vec<&serde_json::Value> = hits
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| h["kind"] == "article")
+        .collect();
+    assert_eq!(articles.len(), 1, "{hits}");
+    assert_eq!(articles[0]["name"], "printer-jam");
+    assert!(
+        articles[0]["snippet"].as_str().unwrap().contains("tray 3"),
+        "{hits}"
+    );
 }
 
 #[test]

@@ -182,5 +182,9 @@ fn serve_indexes_a_database_from_before_the_index_at_start() {
         (search(&e, &["printer"]).first()?["id"] == printer).then_some(())
     });
     e.terminate(d);
-    assert!(e.serve_log().contains("search index built"), "{}", e.serve_log());
+    assert!(
+        e.serve_log().contains("search index built"),
+        "{}",
+        e.serve_log()
+    );
 }

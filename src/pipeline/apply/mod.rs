@@ -305,9 +305,8 @@ impl<'a> Writer<'a, '_> {
                     saved_at: self.answer.now,
                 };
                 models::save_article(self.c, &saved)?;
-                models::unindex_article(self.c, name)?;
                 let text = format!("{}\n{}", saved.title, saved.body);
-                models::index_doc(self.c, "article", None, Some(name), &text)?;
+                models::index_saved_article(self.c, name, &text)?;
             }
             Action::CommandReceipt { done } => {
                 let (row, agent) = (self.row()?.clone(), self.agent()?);

@@ -10,6 +10,26 @@ use crate::search::Query;
 /// The most text kept per row for snippets (the stems cover all of it).
 const KEEP_TEXT: usize = 4000;
 
+/// A query matching more rows than this (a word in most mails) ranks the newest this many: the
+/// cost of ranking stays bounded, and in a help desk the newest matter most. Articles are
+/// always all ranked.
+const RANKED: i64 = 2000;
+
+/// Row ids: subjects and messages count up from 1; articles have negative ones, so that they
+/// are found, replaced and ranked apart by an id range, never by a scan of the index: the
+/// files' articles -1, -2, ..., a saved article one of its own from its name.
+const SAVED_ARTICLES: i64 = 1 << 40;
+
+fn saved_article_rowid(name: &str) -> i64 {
+    // FNV-1a: the same id for a name on every run and machine.
+    let mut h: u64 = 0xcbf29ce484222325;
+    for b in name.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x100000001b3);
+    }
+    -SAVED_ARTICLES - (h % SAVED_ARTICLES as u64) as i64
+}
+
 /// One matching row, best first.
 #[derive(Debug, Clone, QueryableByName)]
 pub struct SearchRow {
@@ -33,9 +53,35 @@ fn cut(text: &str) -> &str {
     }
 }
 
-/// Indexes `text` as a row of `kind` (`ticket`: a subject, `message`, `article`).
+/// Indexes `text` as a row of `kind` (`ticket`: a subject, or `message`).
 pub fn index_doc(
     c: &mut Conn,
+    kind: &str,
+    ticket_id: Option<i64>,
+    name: Option<&str>,
+    text: &str,
+) -> QueryResult<()> {
+    insert_doc(c, None, kind, ticket_id, name, text)
+}
+
+/// Indexes (again) the saved article `name`.
+pub fn index_saved_article(c: &mut Conn, name: &str, text: &str) -> QueryResult<()> {
+    unindex_article(c, name)?;
+    insert_doc(
+        c,
+        Some(saved_article_rowid(name)),
+        "article",
+        None,
+        Some(name),
+        text,
+    )
+}
+
+/// Inserts a row, with `rowid` as its id when given (the files' articles have negative ones:
+/// they are replaced by an id range, not by a scan of the whole index).
+fn insert_doc(
+    c: &mut Conn,
+    rowid: Option<i64>,
     kind: &str,
     ticket_id: Option<i64>,
     name: Option<&str>,
@@ -47,14 +93,17 @@ pub fn index_doc(
     }
     let sql = match c {
         AnyConnection::Sqlite(_) => {
-            "INSERT INTO search_docs (kind, ticket_id, name, text, stems) VALUES (?, ?, ?, ?, ?)"
+            "INSERT INTO search_docs (rowid, kind, ticket_id, name, text, stems) \
+             VALUES (?, ?, ?, ?, ?, ?)"
         }
         AnyConnection::Postgresql(_) => {
-            "INSERT INTO search_docs (kind, ticket_id, name, text, stems) \
-             VALUES ($1, $2, $3, $4, to_tsvector('simple', $5))"
+            "INSERT INTO search_docs (id, kind, ticket_id, name, text, stems) \
+             VALUES (COALESCE($1, nextval(pg_get_serial_sequence('search_docs', 'id'))), \
+                     $2, $3, $4, $5, to_tsvector('simple', $6))"
         }
     };
     diesel::sql_query(sql)
+        .bind::<Nullable<BigInt>, _>(rowid)
         .bind::<Text, _>(kind)
         .bind::<Nullable<BigInt>, _>(ticket_id)
         .bind::<Nullable<Text>, _>(name)
@@ -67,12 +116,12 @@ pub fn index_doc(
 /// Removes a saved article's row (before it is indexed again).
 pub fn unindex_article(c: &mut Conn, name: &str) -> QueryResult<()> {
     let sql = match c {
-        AnyConnection::Sqlite(_) => "DELETE FROM search_docs WHERE kind = 'article' AND name = ?",
-        AnyConnection::Postgresql(_) => {
-            "DELETE FROM search_docs WHERE kind = 'article' AND name = $1"
-        }
+        AnyConnection::Sqlite(_) => "DELETE FROM search_docs WHERE rowid = ?",
+        AnyConnection::Postgresql(_) => "DELETE FROM search_docs WHERE id = $1",
     };
-    diesel::sql_query(sql).bind::<Text, _>(name).execute(c)?;
+    diesel::sql_query(sql)
+        .bind::<BigInt, _>(saved_article_rowid(name))
+        .execute(c)?;
     Ok(())
 }
 
@@ -91,29 +140,63 @@ pub fn retarget_docs(c: &mut Conn, from: i64, into: i64) -> QueryResult<()> {
     Ok(())
 }
 
-/// The best `limit` rows for `q`.
+/// The best `limit` rows for `q`: articles, and the best of the newest [`RANKED`] subjects and
+/// messages that match; best first.
 pub fn search_docs(c: &mut Conn, q: &Query, limit: i64) -> QueryResult<Vec<SearchRow>> {
     if q.is_empty() {
         return Ok(Vec::new());
     }
-    match c {
-        AnyConnection::Sqlite(s) => diesel::sql_query(
-            "SELECT kind, CAST(ticket_id AS INTEGER) AS ticket_id, name, text, \
-                    -bm25(search_docs) AS score \
-             FROM search_docs WHERE search_docs MATCH ? ORDER BY bm25(search_docs) LIMIT ?",
-        )
-        .bind::<Text, _>(q.fts5())
-        .bind::<BigInt, _>(limit)
-        .load(s),
-        AnyConnection::Postgresql(p) => diesel::sql_query(
-            "SELECT kind, ticket_id, name, text, ts_rank(stems, q)::float8 AS score \
-             FROM search_docs, to_tsquery('simple', $1) q WHERE stems @@ q \
-             ORDER BY score DESC LIMIT $2",
-        )
-        .bind::<Text, _>(q.tsquery())
-        .bind::<BigInt, _>(limit)
-        .load(p),
-    }
+    let mut rows: Vec<SearchRow> = match c {
+        AnyConnection::Sqlite(s) => {
+            let m = q.fts5();
+            let mut rows: Vec<SearchRow> = diesel::sql_query(
+                "SELECT * FROM (SELECT kind, CAST(ticket_id AS INTEGER) AS ticket_id, name, text, \
+                        -bm25(search_docs) AS score \
+                 FROM search_docs WHERE search_docs MATCH ? AND rowid > 0 \
+                 ORDER BY rowid DESC LIMIT ?) ORDER BY score DESC LIMIT ?",
+            )
+            .bind::<Text, _>(&m)
+            .bind::<BigInt, _>(RANKED)
+            .bind::<BigInt, _>(limit)
+            .load(s)?;
+            rows.extend(
+                diesel::sql_query(
+                    "SELECT kind, ticket_id, name, text, -bm25(search_docs) AS score \
+                     FROM search_docs WHERE search_docs MATCH ? AND rowid < 0 \
+                     ORDER BY bm25(search_docs) LIMIT ?",
+                )
+                .bind::<Text, _>(&m)
+                .bind::<BigInt, _>(limit)
+                .load::<SearchRow>(s)?,
+            );
+            rows
+        }
+        AnyConnection::Postgresql(p) => {
+            let m = q.tsquery();
+            let mut rows: Vec<SearchRow> = diesel::sql_query(
+                "SELECT * FROM (SELECT kind, ticket_id, name, text, ts_rank(stems, q)::float8 AS score \
+                 FROM search_docs, to_tsquery('simple', $1) q WHERE stems @@ q AND id > 0 \
+                 ORDER BY id DESC LIMIT $2) s ORDER BY score DESC LIMIT $3",
+            )
+            .bind::<Text, _>(&m)
+            .bind::<BigInt, _>(RANKED)
+            .bind::<BigInt, _>(limit)
+            .load(p)?;
+            rows.extend(
+                diesel::sql_query(
+                    "SELECT kind, ticket_id, name, text, ts_rank(stems, q)::float8 AS score \
+                     FROM search_docs, to_tsquery('simple', $1) q WHERE stems @@ q AND id < 0 \
+                     ORDER BY score DESC LIMIT $2",
+                )
+                .bind::<Text, _>(&m)
+                .bind::<BigInt, _>(limit)
+                .load::<SearchRow>(p)?,
+            );
+            rows
+        }
+    };
+    rows.sort_by(|a, b| b.score.total_cmp(&a.score));
+    Ok(rows)
 }
 
 /// How many rows the index holds of what the database stores (the files' articles aside).
@@ -123,9 +206,11 @@ pub fn indexed_docs(c: &mut Conn) -> QueryResult<i64> {
         #[diesel(sql_type = BigInt)]
         n: i64,
     }
-    diesel::sql_query("SELECT COUNT(*) AS n FROM search_docs WHERE kind <> 'file'")
-        .get_result::<N>(c)
-        .map(|r| r.n)
+    let sql = match c {
+        AnyConnection::Sqlite(_) => "SELECT COUNT(*) AS n FROM search_docs WHERE rowid > 0",
+        AnyConnection::Postgresql(_) => "SELECT COUNT(*) AS n FROM search_docs WHERE id > 0",
+    };
+    diesel::sql_query(sql).get_result::<N>(c).map(|r| r.n)
 }
 
 /// Builds the index again from the tickets, messages and saved articles; how many rows.
@@ -155,13 +240,7 @@ pub fn reindex(c: &mut Conn) -> QueryResult<i64> {
         last = end;
     }
     for a in articles(c)? {
-        index_doc(
-            c,
-            "article",
-            None,
-            Some(&a.name),
-            &format!("{}\n{}", a.title, a.body),
-        )?;
+        index_saved_article(c, &a.name, &format!("{}\n{}", a.title, a.body))?;
     }
     indexed_docs(c)
 }
@@ -171,15 +250,16 @@ pub fn sync_file_articles(
     c: &mut Conn,
     files: &std::collections::BTreeMap<String, crate::knowledge::Article>,
 ) -> QueryResult<()> {
-    diesel::sql_query("DELETE FROM search_docs WHERE kind = 'file'").execute(c)?;
-    for a in files.values() {
-        index_doc(
-            c,
-            "file",
-            None,
-            Some(&a.name),
-            &format!("{}\n{}", a.title, a.body),
-        )?;
+    let sql = match c {
+        AnyConnection::Sqlite(_) => "DELETE FROM search_docs WHERE rowid < 0 AND rowid > ?",
+        AnyConnection::Postgresql(_) => "DELETE FROM search_docs WHERE id < 0 AND id > $1",
+    };
+    diesel::sql_query(sql)
+        .bind::<BigInt, _>(-SAVED_ARTICLES)
+        .execute(c)?;
+    for (i, a) in files.values().enumerate() {
+        let text = format!("{}\n{}", a.title, a.body);
+        insert_doc(c, Some(-1 - i as i64), "file", None, Some(&a.name), &text)?;
     }
     Ok(())
 }
@@ -278,7 +358,17 @@ fn article_snippet(text: &str, q: &Query) -> String {
 
 /// Whether there are messages but no index (a database from before it).
 pub fn search_index_missing(c: &mut Conn) -> QueryResult<bool> {
-    if indexed_docs(c)? > 0 {
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = BigInt)]
+        #[allow(dead_code)]
+        r: i64,
+    }
+    let sql = match c {
+        AnyConnection::Sqlite(_) => "SELECT rowid AS r FROM search_docs WHERE rowid > 0 LIMIT 1",
+        AnyConnection::Postgresql(_) => "SELECT id AS r FROM search_docs WHERE id > 0 LIMIT 1",
+    };
+    if !diesel::sql_query(sql).load::<Row>(c)?.is_empty() {
         return Ok(false);
     }
     let any: Option<i64> = messages::table.select(messages::id).first(c).optional()?;
