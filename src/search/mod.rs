@@ -49,21 +49,40 @@ pub fn word_stems(word: &str) -> Vec<String> {
     v
 }
 
+/// How many words' stems a thread keeps (mail repeats its words: most are stemmed once).
+const CACHED_WORDS: usize = 100_000;
+
+thread_local! {
+    static STEMS: std::cell::RefCell<std::collections::HashMap<String, Vec<String>>> =
+        Default::default();
+}
+
 /// What the index holds for `text`: the stems of its words, space-separated, each once.
 pub fn stems(text: &str) -> String {
-    let mut seen = std::collections::HashSet::new();
-    let mut out = String::with_capacity(text.len() / 2);
-    for w in words(text) {
-        for s in word_stems(&w) {
-            if seen.insert(s.clone()) {
-                if !out.is_empty() {
-                    out.push(' ');
+    STEMS.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
+        let mut out = String::with_capacity(text.len() / 2);
+        for w in words(text) {
+            if !cache.contains_key(&w) {
+                if cache.len() >= CACHED_WORDS {
+                    cache.clear();
                 }
-                out.push_str(&s);
+                let s = word_stems(&w);
+                cache.insert(w.clone(), s);
+            }
+            for s in &cache[&w] {
+                if !seen.contains(s.as_str()) {
+                    seen.insert(s.clone());
+                    if !out.is_empty() {
+                        out.push(' ');
+                    }
+                    out.push_str(s);
+                }
             }
         }
-    }
-    out
+        out
+    })
 }
 
 /// A query: for each word, its stems (a document matches when it has one of each word's).

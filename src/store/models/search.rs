@@ -8,7 +8,7 @@ use super::*;
 use crate::search::Query;
 
 /// The most text kept per row for snippets (the stems cover all of it).
-const KEEP_TEXT: usize = 4000;
+const KEEP_TEXT: usize = 1000;
 
 /// A query matching more rows than this (a word in most mails) ranks the newest this many: the
 /// cost of ranking stays bounded, and in a help desk the newest matter most. Articles are
