@@ -87,6 +87,10 @@ pub(super) fn search_cmd(cfg: &Config, query: &[String], reindex: bool, as_json:
     let q = crate::search::Query::parse(&query.join(" "));
     let hits = c
         .transaction(|c| {
+            // (it writes the files' articles as they are now, and an FTS5 table's writes begin
+            // with reads of its own: the write lock first, so that a commit of `serve`
+            // meanwhile is waited for, not a "database is locked")
+            models::write_lock_first(c)?;
             if reindex {
                 let n = models::reindex(c)?;
                 if !as_json {

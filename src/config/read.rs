@@ -253,13 +253,13 @@ impl Reader {
             return None;
         }
         if let Some(p) = inline {
-            return Some(Secret(p));
+            return Some(Secret::new(p));
         }
         if let Some(f) = file.map(|f| credential_path(&f)) {
             return match read_secret(&f).and_then(|b| {
                 String::from_utf8(b).map_err(|_| std::io::Error::other("not UTF-8 text"))
             }) {
-                Ok(p) => Some(Secret(p.trim_end_matches(['\r', '\n']).to_string())),
+                Ok(p) => Some(Secret::new(p.trim_end_matches(['\r', '\n']).to_string())),
                 Err(e) => {
                     self.problem(
                         s.key("password_file"),
@@ -271,7 +271,7 @@ impl Reader {
         }
         if let Some(var) = env {
             return match std::env::var(&var) {
-                Ok(p) => Some(Secret(p)),
+                Ok(p) => Some(Secret::new(p)),
                 Err(_) => {
                     self.problem(
                         s.key("password_env"),

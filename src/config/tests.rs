@@ -319,7 +319,7 @@ fn durations_and_sizes() {
 #[test]
 fn a_password_is_hidden_in_every_form_a_login_sends_it() {
     use base64::Engine as _;
-    let secret = Secret("p\"a\\ss word".into());
+    let secret = Secret::new("p\"a\\ss word".into());
     let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
     for echoed in [
         "NO [AUTHENTICATIONFAILED] LOGIN support \"p\\\"a\\\\ss word\" failed".to_string(),

@@ -215,6 +215,9 @@ pub fn indexed_docs(c: &mut Conn) -> QueryResult<i64> {
 
 /// Builds the index again from the tickets, messages and saved articles; how many rows.
 pub fn reindex(c: &mut Conn) -> QueryResult<i64> {
+    // (an FTS5 table's writes begin with reads of its own: the write lock is taken first, so
+    // that another process's commit meanwhile is waited for, not a "database is locked")
+    write_lock_first(c)?;
     diesel::sql_query("DELETE FROM search_docs").execute(c)?;
     let subjects: Vec<(i64, String)> = tickets::table
         .select((tickets::id, tickets::subject))
