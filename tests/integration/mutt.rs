@@ -389,3 +389,77 @@ fn through_the_servers_a_forged_command_is_refused_and_an_auto_responder_is_capp
     assert!(t["assignee"].is_null());
     env.terminate(daemon);
 }
+
+/// Issue #20 from a real mail client: the agent searches by mail with mutt, gets the tickets
+/// and the article back in her mailbox, and answers the customer with the article.
+#[test]
+#[ignore = "needs the servers and tools tests/run.sh starts and installs (it runs these with --include-ignored)"]
+fn an_agent_searches_and_answers_with_an_article_from_mutt() {
+    let (imap, smtp, root) = mail_servers();
+    let _servers = servers_shared();
+    let _desk = DESK.lock().unwrap_or_else(|e| e.into_inner());
+    let env = desk_env(&imap, &smtp, "\n[knowledge]\ndir = \"knowledge\"\n");
+    std::fs::create_dir_all(env.path("knowledge")).unwrap();
+    std::fs::write(
+        env.path("knowledge/vpn-reset.md"),
+        "# Resetting your VPN\n\nHello {{customer.display}}, open the VPN client and press Reset.\n",
+    )
+    .unwrap();
+    let daemon = env.serve();
+
+    let tag = format!("{:x}", fastrand::u64(..));
+    let customer = format!("c{tag}@customer.test");
+    smtp_send(
+        &smtp,
+        &customer,
+        "helpdesk@example.test",
+        &format!(
+            "From: Carol Customer <{customer}>\r\nTo: helpdesk@example.test\r\nSubject: VPN down {tag}\r\n\
+             Message-ID: <{customer}>\r\nDate: Sat, 21 Nov 2026 09:00:00 +0100\r\n\r\nThe VPN does not connect.\r\n"
+        ),
+    );
+    let agent_dir = PathBuf::from(&root).join("example.test/agent/Maildir");
+    let subject = |m: &String, s: &str| header(m, "Subject").is_some_and(|h| h.contains(s));
+    let note = wait_for(60, "the notification in the agent's mailbox", || {
+        in_maildir(&agent_dir, &tag)
+            .into_iter()
+            .find(|m| subject(m, &format!("VPN down {tag}")) && !subject(m, "Search"))
+    });
+    let note_mid = header(&note, "Message-ID").unwrap();
+
+    mutt_answer(&env, &imap, &smtp, &note_mid, "#search vpn\\n\\n");
+    let found = wait_for(60, "the search result in the agent's mailbox", || {
+        in_maildir(&agent_dir, &tag)
+            .into_iter()
+            .find(|m| subject(m, "Search: vpn"))
+    });
+    let body = found.replace("=\r\n", "");
+    assert!(
+        body.contains("Article vpn-reset (Resetting your VPN)"),
+        "{found}"
+    );
+    assert!(body.contains(&format!("VPN down {tag}")), "{found}");
+    assert!(env.inbound().iter().any(|r| r["outcome"] == "search"));
+
+    mutt_answer(
+        &env,
+        &imap,
+        &smtp,
+        &note_mid,
+        "#reply vpn-reset\\n\\nThis should do it:\\n\\n",
+    );
+    let catchall = PathBuf::from(&root).join("catchall/Maildir");
+    let answer = wait_for(60, "the article in the customer's mailbox", || {
+        in_maildir(&catchall, &customer).into_iter().find(|m| {
+            header(m, "From").is_some_and(|f| f.contains("Alice Agent via Example Support"))
+        })
+    });
+    let body = answer.replace("=\r\n", "");
+    assert!(body.contains("This should do it:"), "{answer}");
+    assert!(
+        body.contains("Hello Carol Customer, open the VPN client and press Reset."),
+        "{answer}"
+    );
+    assert!(!body.contains("#reply"), "{answer}");
+    env.terminate(daemon);
+}
