@@ -562,6 +562,11 @@ fn agent_mail<'a>(
     let (mut status_set, mut changed) = (false, false);
     for (cmd, line) in parsed.commands.iter().zip(&parsed.lines) {
         match cmd.effect(&ctx, &mut state) {
+            // (a mail that saves its text as an article sends nothing, so not an article either)
+            Ok(_) if saving && matches!(cmd, commands::Command::Reply(_)) => errors.push((
+                line.clone(),
+                "#reply goes in a mail of its own: this one's text is saved by #kb save, and nothing of it is sent".into(),
+            )),
             Ok(e) => {
                 if let commands::Command::Reply(name) = cmd {
                     articles.push(name.clone());

@@ -518,4 +518,22 @@ fn reply_with_an_article_answers_the_customer_and_kb_save_answers_nobody() {
         Action::SaveArticle { name, body, .. }
             if name == "wifi" && body.starts_with("Restart the router")
     )));
+
+    // Both in one mail: the text is saved, the #reply refused (nothing goes out).
+    let m = mail(
+        "alice@example.test",
+        "Re: [Support #7] VPN",
+        "#kb save wifi\n#reply vpn-reset\nRestart the router.",
+    );
+    let d = decide_with(&cfg, &m, &MailClass::Person, Some(ticket(7, "open")));
+    assert_eq!(d.outcome, Outcome::Note);
+    assert!(!d
+        .actions
+        .iter()
+        .any(|a| matches!(a, Action::AnswerCustomer { .. })));
+    let Some(Action::CommandError { errors, .. }) = d.actions.last() else {
+        panic!("{:?}", d.actions)
+    };
+    assert_eq!(errors[0].0, "#reply vpn-reset");
+    assert!(errors[0].1.contains("a mail of its own"), "{errors:?}");
 }
