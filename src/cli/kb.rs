@@ -16,18 +16,7 @@ fn all(cfg: &Config) -> Result<BTreeMap<String, Article>, Failure> {
         .clone();
     let mut c = open_store(cfg)?;
     for a in models::articles(&mut c).map_err(Failure::runtime)? {
-        out.insert(
-            a.name.clone(),
-            Article {
-                name: a.name,
-                title: a.title,
-                body: a.body,
-                source: "saved",
-                origin: a.saved_by,
-                updated_at: Some(a.saved_at),
-                first_line: 1,
-            },
-        );
+        out.insert(a.name.clone(), a.into_article());
     }
     Ok(out)
 }
@@ -60,17 +49,10 @@ pub(super) fn kb_show(cfg: &Config, name: &str) -> Outcome {
             say!("# {}\n\n{}", a.title, a.body);
             Ok(())
         }
-        None => {
-            let near = crate::knowledge::closest(name, articles.keys().map(String::as_str));
-            Err(Failure::runtime(if near.is_empty() {
-                format!("there is no article '{name}'")
-            } else {
-                format!(
-                    "there is no article '{name}'; the closest: {}",
-                    near.join(", ")
-                )
-            }))
-        }
+        None => Err(Failure::runtime(crate::knowledge::missing(
+            name,
+            articles.keys().map(String::as_str),
+        ))),
     }
 }
 

@@ -165,6 +165,26 @@ pub fn closest<'a>(wanted: &str, names: impl IntoIterator<Item = &'a str>) -> Ve
     scored.into_iter().take(3).map(|(_, n)| n).collect()
 }
 
+/// Why `name` is not among `names` (those there are), with the closest ones.
+pub fn missing<'a>(name: &str, names: impl IntoIterator<Item = &'a str> + Clone) -> String {
+    let near = closest(name, names.clone());
+    match near.as_slice() {
+        [] if names.into_iter().next().is_none() => {
+            format!("there is no article '{name}' (there are no articles yet)")
+        }
+        [] => format!("there is no article '{name}'"),
+        near => format!(
+            "there is no article '{name}'; the closest: {}",
+            near.join(", ")
+        ),
+    }
+}
+
+/// The text an article is indexed by: its title, then its body.
+pub fn index_text(title: &str, body: &str) -> String {
+    format!("{title}\n{body}")
+}
+
 /// Levenshtein distance over chars.
 fn distance(a: &str, b: &str) -> usize {
     let b: Vec<char> = b.chars().collect();

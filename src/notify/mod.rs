@@ -531,15 +531,7 @@ impl Notifier<'_> {
         let mut out = text.trim_end().to_string();
         for name in names {
             let article = match models::article(c, name)? {
-                Some(a) => Some(crate::knowledge::Article {
-                    name: a.name,
-                    title: a.title,
-                    body: a.body,
-                    source: "saved",
-                    origin: format!("saved article {name}"),
-                    updated_at: Some(a.saved_at),
-                    first_line: 1,
-                }),
+                Some(a) => Some(a.into_article()),
                 None => self
                     .templates
                     .knowledge()

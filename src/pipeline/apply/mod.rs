@@ -305,8 +305,7 @@ impl<'a> Writer<'a, '_> {
                     saved_at: self.answer.now,
                 };
                 models::save_article(self.c, &saved)?;
-                let text = format!("{}\n{}", saved.title, saved.body);
-                models::index_saved_article(self.c, name, &text)?;
+                models::index_saved_article(self.c, name, &saved.title, &saved.body)?;
             }
             Action::CommandReceipt { done } => {
                 let (row, agent) = (self.row()?.clone(), self.agent()?);

@@ -13,6 +13,21 @@ pub struct ArticleRow {
     pub saved_at: i64,
 }
 
+impl ArticleRow {
+    /// The article as `#reply` renders it and `kb` shows it.
+    pub fn into_article(self) -> crate::knowledge::Article {
+        crate::knowledge::Article {
+            name: self.name,
+            title: self.title,
+            body: self.body,
+            source: "saved",
+            origin: self.saved_by,
+            updated_at: Some(self.saved_at),
+            first_line: 1,
+        }
+    }
+}
+
 /// Saves the article `name`, replacing one of that name.
 pub fn save_article(c: &mut Conn, row: &ArticleRow) -> QueryResult<()> {
     diesel::delete(articles::table.filter(articles::name.eq(&row.name))).execute(c)?;

@@ -65,15 +65,16 @@ pub fn index_doc(
 }
 
 /// Indexes (again) the saved article `name`.
-pub fn index_saved_article(c: &mut Conn, name: &str, text: &str) -> QueryResult<()> {
+pub fn index_saved_article(c: &mut Conn, name: &str, title: &str, body: &str) -> QueryResult<()> {
     unindex_article(c, name)?;
+    let text = crate::knowledge::index_text(title, body);
     insert_doc(
         c,
         Some(saved_article_rowid(name)),
         "article",
         None,
         Some(name),
-        text,
+        &text,
     )
 }
 
@@ -243,7 +244,7 @@ pub fn reindex(c: &mut Conn) -> QueryResult<i64> {
         last = end;
     }
     for a in articles(c)? {
-        index_saved_article(c, &a.name, &format!("{}\n{}", a.title, a.body))?;
+        index_saved_article(c, &a.name, &a.title, &a.body)?;
     }
     indexed_docs(c)
 }
@@ -261,7 +262,7 @@ pub fn sync_file_articles(
         .bind::<BigInt, _>(-SAVED_ARTICLES)
         .execute(c)?;
     for (i, a) in files.values().enumerate() {
-        let text = format!("{}\n{}", a.title, a.body);
+        let text = crate::knowledge::index_text(&a.title, &a.body);
         insert_doc(c, Some(-1 - i as i64), "file", None, Some(&a.name), &text)?;
     }
     Ok(())

@@ -492,18 +492,8 @@ impl Command {
             Command::Task { queue, subject } => between::task(ctx, ticket, queue, subject)?,
             Command::Reply(name) => {
                 if !ctx.articles.contains(name) {
-                    let near =
-                        crate::knowledge::closest(name, ctx.articles.iter().map(String::as_str));
-                    return Err(match near.as_slice() {
-                        [] if ctx.articles.is_empty() => {
-                            format!("there is no article '{name}' (there are no articles yet)")
-                        }
-                        [] => format!("there is no article '{name}'"),
-                        near => format!(
-                            "there is no article '{name}'; the closest: {}",
-                            near.join(", ")
-                        ),
-                    });
+                    let names = ctx.articles.iter().map(String::as_str);
+                    return Err(crate::knowledge::missing(name, names));
                 }
                 Effect {
                     actions: Vec::new(),
