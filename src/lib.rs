@@ -27,3 +27,4 @@ pub mod store;
 pub mod templates;
 pub mod ticket;
 pub mod time;
+pub mod web;

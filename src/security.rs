@@ -12,6 +12,16 @@ use ring::hmac;
 
 /// Bytes of HMAC-SHA256 kept in a token (48 bits: forging one takes ~2^47 tries per ticket).
 const MAC_BYTES: usize = 6;
+/// A one-click token's MAC: 128 bits.
+const CLICK_MAC_BYTES: usize = 16;
+
+/// Why a one-click token is refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClickError {
+    /// Not one of ours, or for something else.
+    Invalid,
+    Expired,
+}
 
 /// The HMAC key (from `[security] secret_file`).
 #[derive(Clone)]
@@ -102,6 +112,51 @@ impl Keys {
             .zip(&given)
             .fold(0u8, |acc, (a, b)| acc | (a ^ b))
             == 0
+    }
+
+    /// A one-click token: the capability a page's POST carries (`ID.EXPIRES.MAC`, the MAC over
+    /// `purpose`, which binds it to what it decides, e.g. `csat`, and 128 bits long: a link
+    /// is guessable online, a reply address is not).
+    pub fn click_token(&self, purpose: &str, id: i64, expires_s: i64) -> String {
+        let tag = hmac::sign(
+            &self.key,
+            format!("click:{purpose}:{id}:{expires_s}").as_bytes(),
+        );
+        format!(
+            "{id}.{expires_s}.{}",
+            hex::encode(&tag.as_ref()[..CLICK_MAC_BYTES])
+        )
+    }
+
+    /// The id a one-click token for `purpose` names, if it is ours and not expired at `now_s`.
+    pub fn verify_click(&self, purpose: &str, token: &str, now_s: i64) -> Result<i64, ClickError> {
+        let mut parts = token.splitn(3, '.');
+        let (Some(id), Some(expires), Some(mac)) = (parts.next(), parts.next(), parts.next())
+        else {
+            return Err(ClickError::Invalid);
+        };
+        let (Ok(id), Ok(expires), Ok(given)) =
+            (id.parse::<i64>(), expires.parse::<i64>(), hex::decode(mac))
+        else {
+            return Err(ClickError::Invalid);
+        };
+        if given.len() != CLICK_MAC_BYTES {
+            return Err(ClickError::Invalid);
+        }
+        let tag = hmac::sign(
+            &self.key,
+            format!("click:{purpose}:{id}:{expires}").as_bytes(),
+        );
+        let same = tag.as_ref()[..CLICK_MAC_BYTES]
+            .iter()
+            .zip(&given)
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0;
+        match (same, expires >= now_s) {
+            (false, _) => Err(ClickError::Invalid),
+            (true, false) => Err(ClickError::Expired),
+            (true, true) => Ok(id),
+        }
     }
 
     fn ticket_mac(&self, ticket: i64) -> String {
@@ -213,6 +268,39 @@ fn plus(base: &str, delimiter: &str, detail: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_click_token_names_its_id_only_for_its_purpose_key_and_time() {
+        let k = Keys::new(b"0123456789abcdef0123");
+        let t = k.click_token("csat", 7, 1_000);
+        assert_eq!(k.verify_click("csat", &t, 999), Ok(7));
+        assert_eq!(k.verify_click("csat", &t, 1_001), Err(ClickError::Expired));
+        assert_eq!(
+            k.verify_click("approval", &t, 999),
+            Err(ClickError::Invalid)
+        );
+        let other = Keys::new(b"another secret, not ours");
+        assert_eq!(
+            other.verify_click("csat", &t, 999),
+            Err(ClickError::Invalid)
+        );
+        // Another id or a later expiry under the same MAC, a short MAC, junk: refused.
+        let mac = t.rsplit('.').next().unwrap();
+        for forged in [
+            format!("8.1000.{mac}"),
+            format!("7.9999.{mac}"),
+            format!("7.1000.{}", &mac[..12]),
+            "7.1000".to_string(),
+            "".to_string(),
+            "x.y.z".to_string(),
+        ] {
+            assert_eq!(
+                k.verify_click("csat", &forged, 999),
+                Err(ClickError::Invalid),
+                "{forged}"
+            );
+        }
+    }
 
     #[test]
     fn message_ids_name_their_ticket_only_with_our_key() {

@@ -4,6 +4,7 @@
 
 mod act;
 mod check;
+mod csat;
 mod kb;
 mod oauth;
 mod progress;
@@ -11,6 +12,7 @@ mod views;
 
 use act::*;
 use check::*;
+use csat::*;
 use kb::*;
 use oauth::*;
 use views::*;
@@ -134,6 +136,14 @@ pub enum Command {
     Kb {
         #[command(subcommand)]
         action: KbAction,
+    },
+    /// Satisfaction survey figures: sent, answered, average score, by queue and agent.
+    Csat {
+        /// Only surveys sent in the last N days.
+        #[arg(long)]
+        days: Option<u32>,
+        #[arg(long)]
+        json: bool,
     },
     /// OAuth2 for a mailbox or the transport: `oauth login NAME`.
     Oauth {
@@ -360,6 +370,7 @@ pub fn run(cli: Cli) -> Outcome {
         Command::Kb {
             action: KbAction::Show { name },
         } => kb_show(&cfg, &name),
+        Command::Csat { days, json } => csat_cmd(&cfg, days, json),
         Command::Oauth {
             action: OauthAction::Login { name, browser },
         } => oauth_login(&cfg, &name, browser),

@@ -18,6 +18,21 @@ pub struct Related<'a> {
     pub links: &'a [(String, i64)],
     /// (address, name, role)
     pub participants: &'a [(String, Option<String>, String)],
+    /// The newest satisfaction survey that went out.
+    pub csat: Option<&'a models::SurveyRow>,
+}
+
+/// A survey as the JSON contract (§6.2 `csat`) shows it.
+fn csat_json(s: Option<&models::SurveyRow>) -> Value {
+    match s {
+        None => Value::Null,
+        Some(s) => json!({
+            "score": s.score,
+            "comment": s.comment,
+            "asked_at": ms_or_null(s.asked_at),
+            "answered_at": ms_or_null(s.answered_at),
+        }),
+    }
 }
 
 /// One ticket as the JSON contract (§4, §6.2) shapes it, without its messages.
@@ -53,6 +68,7 @@ pub fn ticket_json(cfg: &Config, t: &models::Ticket, r: &Related<'_>) -> Value {
             .iter()
             .map(|(a, n, role)| json!({"address": a, "name": n, "role": role}))
             .collect::<Vec<_>>(),
+        "csat": csat_json(r.csat),
     })
 }
 
@@ -70,6 +86,7 @@ pub(super) fn tickets(
         let mids = models::message_ids_of_tickets(&mut c, &ids).map_err(Failure::runtime)?;
         let links = models::links_of_tickets(&mut c, &ids).map_err(Failure::runtime)?;
         let people = models::participants_of_tickets(&mut c, &ids).map_err(Failure::runtime)?;
+        let surveys = models::latest_surveys(&mut c, &ids).map_err(Failure::runtime)?;
         let arr: Vec<Value> = list
             .iter()
             .map(|t| {
@@ -77,6 +94,7 @@ pub(super) fn tickets(
                     message_ids: mids.get(&t.id).map(Vec::as_slice).unwrap_or(&[]),
                     links: links.get(&t.id).map(Vec::as_slice).unwrap_or(&[]),
                     participants: people.get(&t.id).map(Vec::as_slice).unwrap_or(&[]),
+                    csat: surveys.get(&t.id),
                 };
                 ticket_json(cfg, t, &r)
             })
@@ -111,6 +129,7 @@ pub(super) fn ticket(cfg: &Config, id: i64, as_json: bool) -> Outcome {
     let parts = models::participants_of_ticket(&mut c, id).map_err(Failure::runtime)?;
     let mids: Vec<String> = messages.iter().map(|m| m.message_id.clone()).collect();
     let links = models::links_of_ticket(&mut c, id).map_err(Failure::runtime)?;
+    let survey = models::latest_survey(&mut c, id).map_err(Failure::runtime)?;
     let mut v = ticket_json(
         cfg,
         &t,
@@ -118,6 +137,7 @@ pub(super) fn ticket(cfg: &Config, id: i64, as_json: bool) -> Outcome {
             message_ids: &mids,
             links: &links,
             participants: &parts,
+            csat: survey.as_ref(),
         },
     );
     let msgs: Vec<Value> = messages

@@ -16,6 +16,7 @@ mod read;
 mod runtime;
 mod secret;
 mod sections;
+mod web;
 
 pub use oauth::OAuth;
 pub use policy::{
@@ -24,6 +25,7 @@ pub use policy::{
 use read::{Reader, Section};
 pub use runtime::{ClusterConfig, LogConfig, LogFormat};
 pub use secret::Secret;
+pub use web::{CsatConfig, WebConfig};
 
 /// One problem in a config file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -99,6 +101,10 @@ pub struct Config {
     pub recurring: Vec<RecurringConfig>,
     /// `[[identities]]`: more support addresses, by name; `identity` stays the default.
     pub identities: Vec<(String, Identity)>,
+    /// `[web]`: the one-click pages (off when absent).
+    pub web: Option<WebConfig>,
+    /// `[csat]`: satisfaction surveys (off when absent).
+    pub csat: Option<CsatConfig>,
 }
 
 /// `[problems]`.
@@ -495,6 +501,16 @@ impl Config {
         })
     }
 
+    /// The managers of `queue`: those listing it, and those listing none.
+    pub fn queue_managers<'a, 'q>(
+        &'a self,
+        queue: &'q str,
+    ) -> impl Iterator<Item = &'a AgentConfig> + use<'a, 'q> {
+        self.agents.iter().filter(move |a| {
+            a.role == "manager" && (a.queues.is_empty() || a.queues.iter().any(|q| q == queue))
+        })
+    }
+
     /// Every subject tag recognised: the identity's first.
     pub fn subject_tags(&self) -> Vec<&str> {
         std::iter::once(self.identity.subject_tag.as_str())
@@ -728,6 +744,8 @@ impl Reader {
         let problems = self.problems(&mut top);
         let recurring = self.recurring(&mut top, &queues);
         let identities = self.identities(&mut top, identity.as_ref(), &mailboxes, &queues);
+        let web = self.web(&mut top);
+        let csat = self.csat(&mut top, &queues);
         self.unknown_keys(&top);
 
         Some(Config {
@@ -755,6 +773,8 @@ impl Reader {
             problems,
             recurring,
             identities,
+            web,
+            csat,
         })
     }
 }

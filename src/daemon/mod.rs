@@ -211,6 +211,20 @@ pub async fn run(
         tracing::info!(listen = %addr, "serving /metrics and /healthz");
         tasks.spawn(crate::observe::http::http(listener, probe, stop_rx.clone()));
     }
+    if let Some(web) = &cfg.web {
+        let listener = crate::web::bind(web.listen)
+            .await
+            .map_err(DaemonError::Setup)?;
+        tracing::info!(listen = %web.listen, public_url = %web.public_url, "serving the one-click pages");
+        let pages = crate::web::Web {
+            cfg: cfg.clone(),
+            templates: templates.clone(),
+            keys: keys.clone(),
+            conn: connect()?,
+            outbox_ready: outbox_ready.clone(),
+        };
+        tasks.spawn(crate::web::serve(listener, pages, stop_rx.clone()));
+    }
     if let Some(every) = crate::observe::sd_notify::watchdog_interval() {
         tasks.spawn(crate::observe::sd_notify::watchdog(every, stop_rx.clone()));
     }
@@ -223,7 +237,11 @@ pub async fn run(
         stop_rx.clone(),
         outbox_ready.clone(),
     ));
-    if !cfg.sla.is_empty() || !cfg.digests.is_empty() || !cfg.recurring.is_empty() {
+    if !cfg.sla.is_empty()
+        || !cfg.digests.is_empty()
+        || !cfg.recurring.is_empty()
+        || cfg.csat.is_some()
+    {
         let task = || -> Result<TaskCtx, DaemonError> {
             Ok(TaskCtx {
                 cfg: cfg.clone(),
@@ -234,6 +252,9 @@ pub async fn run(
         };
         if !cfg.sla.is_empty() {
             tasks.spawn(sweep_sla(task()?, stop_rx.clone(), outbox_ready.clone()));
+        }
+        if cfg.csat.is_some() {
+            tasks.spawn(send_surveys(task()?, stop_rx.clone(), outbox_ready.clone()));
         }
         if !cfg.digests.is_empty() || !cfg.recurring.is_empty() {
             tasks.spawn(send_digests(task()?, stop_rx.clone(), outbox_ready.clone()));
@@ -380,6 +401,42 @@ async fn sweep_sla(ctx: TaskCtx, mut stop: watch::Receiver<bool>, outbox_ready: 
                 }
             }
             Err(e) => tracing::warn!("SLA sweep failed, trying again at the next tick: {e}"),
+        }
+    }
+}
+
+/// Sends the satisfaction surveys that are due, on the `[scheduler] sla_sweep` schedule.
+async fn send_surveys(ctx: TaskCtx, mut stop: watch::Receiver<bool>, outbox_ready: Arc<Notify>) {
+    while !*stop.borrow() {
+        let now = chrono::Utc::now();
+        let Some(next) = ctx.cfg.scheduler.sla_sweep.after(&now).next() else {
+            return;
+        };
+        sleep_or_stop((next - now).to_std().unwrap_or_default(), &mut stop).await;
+        if *stop.borrow() {
+            break;
+        }
+        let job = ctx
+            .with_db(|app, c| {
+                let now = crate::time::now_ms();
+                Ok(crate::schedule::csat::sweep(app, c, now)?)
+            })
+            .await;
+        match job {
+            Ok((r, ids)) => {
+                if r.sent + r.cancelled + r.skipped > 0 {
+                    tracing::info!(
+                        sent = r.sent,
+                        cancelled = r.cancelled,
+                        skipped = r.skipped,
+                        "satisfaction surveys"
+                    );
+                }
+                if !ids.is_empty() {
+                    outbox_ready.notify_one();
+                }
+            }
+            Err(e) => tracing::warn!("survey sweep failed, trying again at the next tick: {e}"),
         }
     }
 }

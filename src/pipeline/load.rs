@@ -200,6 +200,18 @@ pub fn facts<'a>(
                     f.articles.extend(lib.files.keys().cloned());
                 }
             }
+        } else if cfg.csat.is_some()
+            && crate::ticket::csat::parse_answer(&crate::mail::quote::strip_reply(&mail.text))
+                .is_some()
+        {
+            // A digit on the first line may answer a survey: only then is it looked up.
+            for (id, t) in f.tickets.iter_mut() {
+                t.survey = models::latest_survey(c, *id)?.map(|s| crate::ticket::csat::Survey {
+                    id: s.id,
+                    address: s.address,
+                    answered: s.state == "answered",
+                });
+            }
         }
     }
     Ok(f)
@@ -256,5 +268,6 @@ pub fn state(t: &Ticket) -> TicketState {
         requester: t.requester.clone(),
         ticket_type: t.ticket_type.clone(),
         links: Vec::new(),
+        survey: None,
     }
 }

@@ -2,6 +2,7 @@
 //! the digests ([`digest`]) and the recurring tickets ([`recurring`]).
 
 pub mod clocks;
+pub mod csat;
 pub mod digest;
 pub mod recurring;
 pub mod sla_sweep;

@@ -220,6 +220,25 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    csat_surveys (id) {
+        id -> BigInt,
+        ticket_id -> BigInt,
+        resolved_at -> BigInt,
+        due_at -> BigInt,
+        address -> Text,
+        queue -> Text,
+        assignee -> Nullable<Text>,
+        state -> Text,
+        reason -> Nullable<Text>,
+        asked_at -> Nullable<BigInt>,
+        score -> Nullable<Integer>,
+        comment -> Nullable<Text>,
+        answered_at -> Nullable<BigInt>,
+        answered_via -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(messages -> tickets (ticket_id));
 diesel::joinable!(attachments -> messages (message_row_id));
 diesel::joinable!(events -> tickets (ticket_id));
@@ -243,4 +262,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     links,
     broadcasts,
     articles,
+    csat_surveys,
 );

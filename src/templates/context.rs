@@ -173,6 +173,47 @@ pub struct DeliveryFailed {
     pub error: String,
 }
 
+/// `csat_survey`: the customer asked, after a resolution, how it went.
+#[derive(Debug, Clone, Serialize)]
+pub struct CsatSurvey {
+    pub identity: Identity,
+    pub ticket: Ticket,
+    pub customer: Person,
+    /// One-click links for the scores 5 down to 1 (empty without `[web]`).
+    pub links: Vec<ScoreLink>,
+}
+
+/// A one-click link to answer a survey with `score`.
+#[derive(Debug, Clone, Serialize)]
+pub struct ScoreLink {
+    pub score: u8,
+    pub label: &'static str,
+    pub url: String,
+}
+
+/// `csat_low`: a low satisfaction score, to the assignee and the queue's managers.
+#[derive(Debug, Clone, Serialize)]
+pub struct CsatLow {
+    pub marker: &'static str,
+    pub ticket: Ticket,
+    pub customer: Person,
+    pub score: u8,
+    pub label: &'static str,
+    /// The customer's comment ("" when none).
+    pub comment: String,
+}
+
+/// What a score says, in words.
+pub fn score_label(score: u8) -> &'static str {
+    match score {
+        1 => "Very dissatisfied",
+        2 => "Dissatisfied",
+        3 => "Neutral",
+        4 => "Satisfied",
+        _ => "Very satisfied",
+    }
+}
+
 /// One command line not obeyed, and why.
 #[derive(Debug, Clone, Serialize)]
 pub struct LineError {
@@ -383,6 +424,36 @@ pub fn sample(name: &str) -> serde_json::Value {
             identity: identity(),
         }),
         "digest" => digest_sample(),
+        "csat_survey" => to_json(&CsatSurvey {
+            identity: identity(),
+            ticket: Ticket {
+                status: "resolved".into(),
+                ..ticket()
+            },
+            customer: customer(),
+            links: (1..=5)
+                .rev()
+                .map(|score| ScoreLink {
+                    score,
+                    label: score_label(score),
+                    url: format!(
+                        "https://desk.example.test/csat/1.1796043600.c2lnbmF0dXJl?score={score}"
+                    ),
+                })
+                .collect(),
+        }),
+        "csat_low" => to_json(&CsatLow {
+            marker: MARKER,
+            ticket: Ticket {
+                status: "resolved".into(),
+                assignee: Some("alice@example.test".into()),
+                ..ticket()
+            },
+            customer: customer(),
+            score: 1,
+            label: score_label(1),
+            comment: "Nobody called back & the printer <still> jams.".into(),
+        }),
         // ack, and a template of the directory's own that a rule answers with
         _ => to_json(&Ack {
             identity: identity(),

@@ -86,6 +86,16 @@ const BUILTIN: &[(&str, &str, &str)] = &[
         include_str!("../../mail-templates/agent_notice.txt.hbs"),
         include_str!("../../mail-templates/agent_notice.html.hbs"),
     ),
+    (
+        "csat_survey",
+        include_str!("../../mail-templates/csat_survey.txt.hbs"),
+        include_str!("../../mail-templates/csat_survey.html.hbs"),
+    ),
+    (
+        "csat_low",
+        include_str!("../../mail-templates/csat_low.txt.hbs"),
+        include_str!("../../mail-templates/csat_low.html.hbs"),
+    ),
 ];
 
 /// Errors at the template boundary.

@@ -83,6 +83,13 @@ pub enum Action {
         title: Option<String>,
         body: String,
     },
+    /// A customer's answer to a satisfaction survey (a low score tells the assignee and the
+    /// queue's managers).
+    RecordCsat {
+        survey: i64,
+        score: u8,
+        comment: String,
+    },
     /// What a mail of commands alone did, confirmed to the agent.
     CommandReceipt { done: Vec<String> },
     /// The customer told that a command alone resolved or closed their ticket.

@@ -4,6 +4,7 @@
 
 pub mod action;
 pub mod commands;
+pub mod csat;
 pub mod decide;
 pub mod model;
 pub mod rules;

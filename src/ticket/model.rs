@@ -65,6 +65,7 @@ string_enum!(
         Note = "note",
         Command = "command",
         Search = "search",
+        Csat = "csat",
         Duplicate = "duplicate",
         AutoReply = "auto_reply",
         Bounce = "bounce",
@@ -100,6 +101,9 @@ pub struct TicketState {
     pub ticket_type: Option<String>,
     /// How it relates to other tickets.
     pub links: Vec<Link>,
+    /// Its newest satisfaction survey that went out (loaded only for a mail that may answer
+    /// one).
+    pub survey: Option<super::csat::Survey>,
 }
 
 impl TicketState {

@@ -209,10 +209,11 @@ impl Writer<'_, '_> {
                     ..TicketChanges::default()
                 };
                 models::update_ticket(self.c, t.id, &ch)?;
-                t.status = Status::Resolved.as_str().into();
+                let was = std::mem::replace(&mut t.status, Status::Resolved.as_str().into());
                 t.resolved_at = Some(now);
                 t.updated_at = now;
                 crate::schedule::clocks::sync(self.c, cfg, t, now, SlaEvent::Changed)?;
+                crate::schedule::csat::status_changed(self.app, self.c, t, &was, now)?;
                 resolved_now.insert(t.id);
             }
             let rows: Vec<(i64, &str, String)> = resolved_now

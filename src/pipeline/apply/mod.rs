@@ -258,6 +258,25 @@ impl<'a> Writer<'a, '_> {
                     self.run(if_sent)?;
                 }
             }
+            Action::RecordCsat {
+                survey,
+                score,
+                comment,
+            } => {
+                let now = self.clock.received_at;
+                if let crate::schedule::csat::Answered::Recorded(ids) =
+                    crate::schedule::csat::record_answer(
+                        self.app,
+                        self.c,
+                        *survey,
+                        (*score, comment),
+                        "mail",
+                        now,
+                    )?
+                {
+                    self.outbox_ids.extend(ids);
+                }
+            }
             Action::SearchReply { words } => {
                 let (row, agent) = (self.row()?.clone(), self.agent()?);
                 let q = crate::search::Query::parse(words);
@@ -423,9 +442,19 @@ impl<'a> Writer<'a, '_> {
         if empty {
             return Ok(());
         }
+        // A survey is scheduled at a resolution and cancelled at a reopening: what the
+        // status was is needed then.
+        let was = match (&ch.status, &self.app.cfg.csat) {
+            (Some(_), Some(_)) => Some(self.row()?.status.clone()),
+            _ => None,
+        };
         models::update_ticket(self.c, self.ticket()?, &ch)?;
         if let Some(r) = &mut self.row {
             merge(r, ch);
+        }
+        if let (Some(was), Some(row)) = (was, &self.row) {
+            let now = self.clock.received_at;
+            crate::schedule::csat::status_changed(self.app, self.c, row, &was, now)?;
         }
         Ok(())
     }

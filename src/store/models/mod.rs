@@ -14,6 +14,7 @@ use super::AnyConnection;
 type Conn = AnyConnection;
 
 mod article;
+mod csat;
 mod digest;
 mod event;
 mod link;
@@ -26,6 +27,7 @@ mod sla_clock;
 mod ticket;
 
 pub use article::*;
+pub use csat::*;
 pub use digest::*;
 pub use event::*;
 pub use link::*;

@@ -178,6 +178,14 @@ pub fn decide<'a>(f: &Facts<'a>) -> Decision<'a> {
         }
     }
 
+    // The asked customer's digit answers the ticket's survey: kept, and the ticket stays
+    // resolved.
+    if let (Some(t), MailClass::Person) = (existing, f.class) {
+        if let Some(d) = survey_answer(f, t, &sender, matched_by) {
+            return d;
+        }
+    }
+
     // A customer's reply to a ticket closed long ago starts a new one, linked to it.
     let mut linked_to = None;
     let mut reopen = false;
@@ -406,6 +414,39 @@ pub fn decide<'a>(f: &Facts<'a>) -> Decision<'a> {
         });
     }
     d
+}
+
+/// A mail that answers ticket `t`'s survey: from the address asked, a digit 1-5 on the first
+/// line of what it says (the rest the comment). Anything else is a normal reply.
+fn survey_answer<'a>(
+    f: &Facts<'a>,
+    t: i64,
+    sender: &str,
+    matched_by: Option<MatchedBy>,
+) -> Option<Decision<'a>> {
+    let survey = f.tickets.get(&t)?.survey.as_ref()?;
+    if !survey.address.eq_ignore_ascii_case(sender) {
+        return None;
+    }
+    let (score, comment) = super::csat::parse_answer(&quote::strip_reply(&f.mail.text))?;
+    let mut d = Decision::recorded(Outcome::Csat, f.mail.hops);
+    d.ticket = Some(t);
+    d.matched_by = matched_by;
+    d.actions.push(Action::AddMessage {
+        kind: MessageKind::Customer,
+        text: f.mail.text.clone(),
+    });
+    if survey.answered {
+        d.reason = Some("the satisfaction survey was answered already: the score stays".into());
+    } else {
+        d.reason = Some(format!("satisfaction score {score}"));
+        d.actions.push(Action::RecordCsat {
+            survey: survey.id,
+            score,
+            comment,
+        });
+    }
+    Some(d)
 }
 
 /// The ticket a new conversation opens, as the rules made it, and how many Cc addresses were

@@ -1,0 +1,298 @@
+//! The one-click pages of `[web]` on hyper: a survey link shows its form (GET records
+//! nothing, so a mail scanner that follows every link decides nothing); only the form's POST,
+//! carrying the signed single-use token, records the answer. Plain HTML, no scripts; security
+//! headers on every answer.
+
+pub mod page;
+
+use std::convert::Infallible;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use diesel::Connection;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::body::Incoming;
+use hyper::header::{HeaderValue, CACHE_CONTROL, CONTENT_TYPE};
+use hyper::{Method, Request, Response, StatusCode};
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::TcpListener;
+use tokio::sync::{watch, Notify};
+
+use crate::app::App;
+use crate::config::Config;
+use crate::schedule::csat::Answered;
+use crate::security::{ClickError, Keys};
+use crate::store::{models, AnyConnection};
+use crate::templates::Templates;
+
+/// The largest form accepted.
+const MAX_BODY: usize = 16 * 1024;
+/// The longest comment kept.
+const MAX_COMMENT: usize = 4000;
+
+/// What the pages need: the desk's parts and a database connection of their own.
+#[derive(Clone)]
+pub struct Web {
+    pub cfg: Arc<Config>,
+    pub templates: Arc<Templates>,
+    pub keys: Arc<Keys>,
+    pub conn: Arc<Mutex<AnyConnection>>,
+    /// Woken when an answer queued mail (a low score's notices).
+    pub outbox_ready: Arc<Notify>,
+}
+
+/// Binds `[web] listen`.
+pub async fn bind(addr: std::net::SocketAddr) -> Result<TcpListener, String> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("[web] listen {addr}: {e}"))
+}
+
+/// Serves the pages until `stop`; each connection is bounded in time.
+pub async fn serve(listener: TcpListener, web: Web, mut stop: watch::Receiver<bool>) {
+    let web = Arc::new(web);
+    loop {
+        let stream = tokio::select! {
+            r = listener.accept() => match r {
+                Ok((s, _)) => s,
+                Err(e) => {
+                    tracing::warn!("[web]: accepting a connection failed: {e}");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            },
+            _ = stop.changed() => break,
+        };
+        let web = web.clone();
+        tokio::spawn(async move {
+            let service = hyper::service::service_fn(move |req| {
+                let web = web.clone();
+                async move { Ok::<_, Infallible>(answer(&web, req).await) }
+            });
+            let conn = hyper::server::conn::http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(Duration::from_secs(10))
+                .serve_connection(TokioIo::new(stream), service);
+            let _ = tokio::time::timeout(Duration::from_secs(120), conn).await;
+        });
+    }
+}
+
+type Page = Response<Full<Bytes>>;
+
+/// An HTML answer with the security headers: nothing loads from elsewhere, no script runs,
+/// the page is not framed, not cached, and sends no Referer (the token is in its address).
+fn html(status: StatusCode, body: String) -> Page {
+    let mut r = Response::new(Full::new(Bytes::from(body)));
+    *r.status_mut() = status;
+    let h = r.headers_mut();
+    h.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/html; charset=utf-8"),
+    );
+    h.insert(
+        "content-security-policy",
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+        ),
+    );
+    h.insert(
+        "x-content-type-options",
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert("x-frame-options", HeaderValue::from_static("DENY"));
+    h.insert("referrer-policy", HeaderValue::from_static("no-referrer"));
+    h.insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+fn not_found() -> Page {
+    html(
+        StatusCode::NOT_FOUND,
+        page::problem(
+            "This link is not valid",
+            "The address is incomplete or not one of ours. Please use the link from the mail, or answer the mail itself.",
+        ),
+    )
+}
+
+async fn answer(web: &Arc<Web>, req: Request<Incoming>) -> Page {
+    let path = req.uri().path().to_string();
+    // Behind a proxy the pages may sit under a prefix: the route is the path's tail.
+    let Some(token) = path
+        .rfind("/csat/")
+        .map(|i| path[i + "/csat/".len()..].to_string())
+        .filter(|t| !t.is_empty() && !t.contains('/'))
+    else {
+        return not_found();
+    };
+    let now = crate::time::now_ms();
+    let id = match web.keys.verify_click("csat", &token, now / 1000) {
+        Ok(id) => id,
+        Err(ClickError::Invalid) => return not_found(),
+        Err(ClickError::Expired) => return html(
+            StatusCode::GONE,
+            page::problem(
+                "This link has expired",
+                "You can still answer the survey mail with a digit from 1 to 5 on the first line.",
+            ),
+        ),
+    };
+    match *req.method() {
+        Method::GET | Method::HEAD => {
+            let chosen = req.uri().query().and_then(|q| {
+                url::form_urlencoded::parse(q.as_bytes())
+                    .find(|(k, _)| k == "score")
+                    .and_then(|(_, v)| v.parse::<u8>().ok())
+                    .filter(|s| (1..=5).contains(s))
+            });
+            show(web, id, &token, chosen).await
+        }
+        Method::POST => {
+            let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
+                Ok(b) => b.to_bytes(),
+                Err(_) => {
+                    return html(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        page::problem("Too long", "The form was too long to be taken."),
+                    )
+                }
+            };
+            let mut score = None;
+            let mut comment = String::new();
+            for (k, v) in url::form_urlencoded::parse(&body) {
+                match &*k {
+                    "score" => score = v.parse::<u8>().ok().filter(|s| (1..=5).contains(s)),
+                    "comment" => comment = v.chars().take(MAX_COMMENT).collect(),
+                    _ => {}
+                }
+            }
+            let Some(score) = score else {
+                return html(
+                    StatusCode::BAD_REQUEST,
+                    page::problem(
+                        "Please choose a rating",
+                        "Go back and choose a rating from 1 to 5, then press the button again.",
+                    ),
+                );
+            };
+            record(web, id, score, comment.trim().to_string()).await
+        }
+        _ => {
+            let mut r = html(
+                StatusCode::METHOD_NOT_ALLOWED,
+                page::problem("Not allowed", "Only the page and its form are served here."),
+            );
+            r.headers_mut()
+                .insert("allow", HeaderValue::from_static("GET, HEAD, POST"));
+            r
+        }
+    }
+}
+
+/// Runs `f` with the pages' connection on the blocking pool.
+async fn with_db<T: Send + 'static>(
+    web: &Arc<Web>,
+    f: impl FnOnce(&App<'_>, &mut AnyConnection) -> diesel::QueryResult<T> + Send + 'static,
+) -> Option<T> {
+    let web = web.clone();
+    let job = tokio::task::spawn_blocking(move || {
+        let app = App {
+            cfg: &web.cfg,
+            templates: &web.templates,
+            keys: &web.keys,
+        };
+        let mut c = web.conn.lock().ok()?;
+        match f(&app, &mut c) {
+            Ok(v) => Some(v),
+            Err(e) => {
+                tracing::warn!("[web]: database: {e}");
+                None
+            }
+        }
+    });
+    job.await.ok().flatten()
+}
+
+fn unavailable() -> Page {
+    html(
+        StatusCode::SERVICE_UNAVAILABLE,
+        page::problem(
+            "Please try again in a moment",
+            "Your answer could not be taken just now; nothing was recorded.",
+        ),
+    )
+}
+
+/// The survey's page: its form, or what was answered.
+async fn show(web: &Arc<Web>, id: i64, token: &str, chosen: Option<u8>) -> Page {
+    let found = with_db(web, move |app, c| {
+        let Some(s) = models::survey(c, id)? else {
+            return Ok(None);
+        };
+        let t = models::get_ticket(c, s.ticket_id)?;
+        let reference = t.as_ref().map(|t| app.notify().ticket_ctx(t).reference);
+        Ok(Some((s, reference, t.map(|t| t.subject))))
+    })
+    .await;
+    match found {
+        None => unavailable(),
+        Some(None) => not_found(),
+        Some(Some((s, reference, subject))) => {
+            let reference = reference.unwrap_or_default();
+            match (s.state.as_str(), s.score) {
+                ("answered", Some(score)) => html(
+                    StatusCode::OK,
+                    page::survey_done(&reference, score as u8, true),
+                ),
+                ("sent", _) => html(
+                    StatusCode::OK,
+                    page::survey_form(token, &reference, &subject.unwrap_or_default(), chosen),
+                ),
+                _ => not_found(),
+            }
+        }
+    }
+}
+
+/// Records the rating (once) and says so.
+async fn record(web: &Arc<Web>, id: i64, score: u8, comment: String) -> Page {
+    let done = with_db(web, move |app, c| {
+        c.transaction(|c| {
+            models::write_lock_first(c)?;
+            let now = crate::time::now_ms();
+            let answered =
+                crate::schedule::csat::record_answer(app, c, id, (score, &comment), "web", now)?;
+            let s = models::survey(c, id)?;
+            let reference = match s.as_ref() {
+                Some(s) => models::get_ticket(c, s.ticket_id)?
+                    .map(|t| app.notify().ticket_ctx(&t).reference),
+                None => None,
+            };
+            Ok((answered, s.and_then(|s| s.score), reference))
+        })
+    })
+    .await;
+    match done {
+        None => unavailable(),
+        Some((Answered::Unknown, _, _)) => not_found(),
+        Some((Answered::Already, stored, reference)) => html(
+            StatusCode::OK,
+            page::survey_done(
+                &reference.unwrap_or_default(),
+                stored.map_or(score, |s| s as u8),
+                true,
+            ),
+        ),
+        Some((Answered::Recorded(ids), _, reference)) => {
+            if !ids.is_empty() {
+                web.outbox_ready.notify_one();
+            }
+            html(
+                StatusCode::OK,
+                page::survey_done(&reference.unwrap_or_default(), score, false),
+            )
+        }
+    }
+}
