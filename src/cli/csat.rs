@@ -129,6 +129,31 @@ pub(super) fn csat_cmd(cfg: &Config, days: Option<u32>, as_json: bool) -> Outcom
     Ok(())
 }
 
+/// `csat send`: the surveys due at `--now`, queued and delivered.
+pub(super) fn csat_send(cfg: &Config, now: Option<String>) -> Outcome {
+    let now = time_arg("--now", now)?.unwrap_or_else(now_ms);
+    let (templates, keys) = pipeline_parts(cfg)?;
+    let mut c = open_store(cfg)?;
+    let app = App {
+        cfg,
+        templates: &templates,
+        keys: &keys,
+    };
+    let hold = now_ms() + HOLD_MS;
+    let (r, ids) =
+        crate::schedule::csat::sweep(&app, &mut c, now, hold).map_err(Failure::runtime)?;
+    let delivered = if ids.is_empty() {
+        0
+    } else {
+        deliver_held(&app, &mut c, &ids, hold)?.sent
+    };
+    say!(
+        "{}",
+        json!({"sent": r.sent, "cancelled": r.cancelled, "skipped": r.skipped, "delivered": delivered})
+    );
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

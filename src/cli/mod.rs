@@ -139,6 +139,8 @@ pub enum Command {
     },
     /// Satisfaction survey figures: sent, answered, average score, by queue and agent.
     Csat {
+        #[command(subcommand)]
+        action: Option<CsatAction>,
         /// Only surveys sent in the last N days.
         #[arg(long)]
         days: Option<u32>,
@@ -175,6 +177,16 @@ pub enum OauthAction {
         /// Sign in in a browser (needs `oauth.auth_url`) even where the device flow is set up.
         #[arg(long)]
         browser: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CsatAction {
+    /// Send the satisfaction surveys due (as `serve` does on its schedule) and deliver them.
+    Send {
+        /// The time to send at (RFC 3339; default now), for tests and cron-less setups.
+        #[arg(long)]
+        now: Option<String>,
     },
 }
 
@@ -370,7 +382,15 @@ pub fn run(cli: Cli) -> Outcome {
         Command::Kb {
             action: KbAction::Show { name },
         } => kb_show(&cfg, &name),
-        Command::Csat { days, json } => csat_cmd(&cfg, days, json),
+        Command::Csat {
+            action: Some(CsatAction::Send { now }),
+            ..
+        } => csat_send(&cfg, now),
+        Command::Csat {
+            action: None,
+            days,
+            json,
+        } => csat_cmd(&cfg, days, json),
         Command::Oauth {
             action: OauthAction::Login { name, browser },
         } => oauth_login(&cfg, &name, browser),

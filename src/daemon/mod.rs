@@ -419,7 +419,7 @@ async fn send_surveys(ctx: TaskCtx, mut stop: watch::Receiver<bool>, outbox_read
         let job = ctx
             .with_db(|app, c| {
                 let now = crate::time::now_ms();
-                Ok(crate::schedule::csat::sweep(app, c, now)?)
+                Ok(crate::schedule::csat::sweep(app, c, now, now)?)
             })
             .await;
         match job {

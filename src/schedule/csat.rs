@@ -108,12 +108,14 @@ pub struct SweepReport {
     pub skipped: usize,
 }
 
-/// Sends every survey due at `now`. Each is claimed (moved from `scheduled`) in the
-/// transaction that queues its mail, so it goes out once however many instances sweep.
+/// Sends every survey due at `now`, its mail queued due at `send_at` (a caller that delivers
+/// it itself holds it). Each is claimed (moved from `scheduled`) in the transaction that
+/// queues its mail, so it goes out once however many instances sweep.
 pub fn sweep(
     app: &App<'_>,
     c: &mut AnyConnection,
     now: i64,
+    send_at: i64,
 ) -> diesel::QueryResult<(SweepReport, Vec<i64>)> {
     let mut report = SweepReport::default();
     let mut outbox_ids = Vec::new();
@@ -122,7 +124,7 @@ pub fn sweep(
             models::write_lock_first(c)?;
             let due = models::due_surveys(c, now, CHUNK)?;
             for s in &due {
-                match send(app, c, s, now)? {
+                match send(app, c, s, (now, send_at))? {
                     Sent::Queued(id) => {
                         report.sent += 1;
                         outbox_ids.extend(id);
@@ -153,7 +155,7 @@ fn send(
     app: &App<'_>,
     c: &mut AnyConnection,
     s: &SurveyRow,
-    now: i64,
+    (now, send_at): (i64, i64),
 ) -> diesel::QueryResult<Sent> {
     let ticket = models::get_ticket(c, s.ticket_id)?;
     let Some(ticket) =
@@ -210,7 +212,7 @@ fn send(
     let answer = Answer {
         hops: 0,
         now,
-        due_at: now,
+        due_at: send_at,
     };
     let last = models::last_customer_message(c, ticket.id)?;
     let mut out = n.about_ticket(
