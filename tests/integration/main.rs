@@ -7,6 +7,7 @@ mod util;
 mod cluster;
 mod conversation;
 mod corpus;
+mod csat;
 mod digest;
 mod forward;
 mod hostile;
