@@ -23,6 +23,9 @@ command -v systemd-analyze >/dev/null || missing+=(systemd)   # `systemd-analyze
 command -v tnef >/dev/null || missing+=(tnef)   # an independent winmail.dat reader
 command -v glewlwyd >/dev/null || missing+=(glewlwyd)   # the OAuth2 provider (tests/idp.sh)
 command -v curl >/dev/null || missing+=(curl)
+# Headless Chromium and its WebDriver: the one-click pages are tested in a real browser.
+command -v chromium >/dev/null || missing+=(chromium)
+command -v chromedriver >/dev/null || missing+=(chromium-driver)
 if [ ${#missing[@]} -gt 0 ]; then
   log "installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive

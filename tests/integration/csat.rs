@@ -293,3 +293,129 @@ fn csat_config_problems_name_the_key_and_what_was_expected() {
         assert!(err.contains(want), "{want}\n{err}");
     }
 }
+
+/// The one-click page in a real browser: a GET (as a mail scanner that follows every link
+/// does) shows the form and records nothing; the button's POST records the score once; a
+/// forged, replayed or incomplete answer changes nothing. Screenshots in target/artefacts.
+#[test]
+#[ignore = "needs the servers and tools tests/run.sh starts and installs (it runs these with --include-ignored)"]
+fn the_one_click_page_records_only_the_buttons_post_in_chromium() {
+    let port = crate::util::free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let e = Env::with(
+        &format!(
+            "{AGENTS}{MANAGER}\n[web]\nlisten = \"127.0.0.1:{port}\"\npublic_url = \"{base}\"\n\n[csat]\ndelay = \"1h\"\n"
+        ),
+        None,
+    );
+    let ticket = resolved(&e);
+    send_in(&e, 2 * 3600);
+    let text = text_part(&sent(&e, "csat_survey", "carol@example.com")[0]);
+    let link = text
+        .split_whitespace()
+        .find(|w| w.starts_with(&base) && w.ends_with("?score=2"))
+        .unwrap_or_else(|| panic!("a link for 2: {text}"))
+        .to_string();
+    let daemon = e.serve();
+    let http = ureq::Agent::config_builder()
+        .timeout_global(Some(std::time::Duration::from_secs(10)))
+        .http_status_as_error(false)
+        .build()
+        .new_agent();
+    crate::util::wait_for(20, "the one-click pages", || {
+        http.get(&format!("{base}/")).call().ok()
+    });
+
+    // A link scanner: GET and HEAD show the page and decide nothing.
+    let mut r = http.get(&link).call().unwrap();
+    assert_eq!(r.status(), 200);
+    let h = r.headers().clone();
+    assert!(h["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("default-src 'none'"));
+    assert_eq!(h["x-frame-options"], "DENY");
+    assert_eq!(h["cache-control"], "no-store");
+    assert_eq!(h["referrer-policy"], "no-referrer");
+    let page = r.body_mut().read_to_string().unwrap();
+    assert!(
+        page.contains("Send my rating") && !page.contains("<script"),
+        "{page}"
+    );
+    assert_eq!(http.head(&link).call().unwrap().status(), 200);
+    let t = e.ticket(ticket);
+    assert!(
+        t["csat"]["answered_at"].is_null(),
+        "a GET records nothing: {t}"
+    );
+
+    // A forged token and a form without a score.
+    let token = link[link.find("/csat/").unwrap() + 6..link.find('?').unwrap()].to_string();
+    let forged = format!(
+        "{base}/csat/{}{}",
+        &token[..token.len() - 1],
+        if token.ends_with('0') { "1" } else { "0" }
+    );
+    assert_eq!(http.get(&forged).call().unwrap().status(), 404);
+    let post = |url: &str, form: &str| {
+        let mut r = http
+            .post(url)
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .send(form.to_string())
+            .unwrap();
+        (r.status().as_u16(), r.body_mut().read_to_string().unwrap())
+    };
+    assert_eq!(post(&forged, "score=5").0, 404);
+    assert_eq!(post(&format!("{base}/csat/{token}"), "comment=hi").0, 400);
+    assert!(e.ticket(ticket)["csat"]["answered_at"].is_null());
+
+    // The customer, in Chromium: the link's score is ticked; the button records it.
+    let b = crate::browser::Browser::start();
+    b.goto(&link);
+    let form = b.source();
+    assert!(form.contains("How satisfied are you"), "{form}");
+    let shot = b.screenshot("csat-form");
+    assert!(
+        std::fs::metadata(&shot).unwrap().len() > 5_000,
+        "{}",
+        shot.display()
+    );
+    assert!(
+        e.ticket(ticket)["csat"]["answered_at"].is_null(),
+        "the browser's GET records nothing"
+    );
+    b.click("button[type=submit]");
+    let done = b.source();
+    assert!(
+        done.contains("Thank you: your rating is recorded."),
+        "{done}"
+    );
+    assert!(
+        done.contains("2 · Dissatisfied") || done.contains("2 &middot; Dissatisfied"),
+        "{done}"
+    );
+    b.screenshot("csat-done");
+    let t = e.ticket(ticket);
+    assert_eq!(t["csat"]["score"], 2, "{t}");
+    assert!(t["csat"]["answered_at"].is_string(), "{t}");
+    assert_eq!(
+        e.count(&format!("SELECT COUNT(*) AS n FROM csat_surveys WHERE ticket_id = {ticket} AND answered_via = 'web'")),
+        1
+    );
+    // The low score reaches the assignee and the manager (delivered by serve).
+    crate::util::wait_for(20, "the low-score notices", || {
+        let n = e
+            .outbox()
+            .iter()
+            .filter(|r| r["kind"] == "csat_low" && r["status"] == "sent")
+            .count();
+        (n == 2).then_some(())
+    });
+
+    // Replayed (the same token again, another score): the first answer stands.
+    let (status, page) = post(&format!("{base}/csat/{token}"), "score=5");
+    assert_eq!(status, 200);
+    assert!(page.contains("recorded before"), "{page}");
+    assert_eq!(e.ticket(ticket)["csat"]["score"], 2);
+    e.terminate(daemon);
+}

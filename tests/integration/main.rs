@@ -4,6 +4,7 @@
 
 mod util;
 
+mod browser;
 mod cluster;
 mod conversation;
 mod corpus;
