@@ -463,3 +463,93 @@ fn an_agent_searches_and_answers_with_an_article_from_mutt() {
     assert!(!body.contains("#reply"), "{answer}");
     env.terminate(daemon);
 }
+
+/// Issue #20 through the real servers: the agent resolves by mail, the survey reaches the
+/// customer's mailbox through Postfix and Dovecot in their thread, and the customer's digit
+/// answer comes back the same way, scores the ticket without reopening it, and a low score
+/// reaches the agent's mailbox.
+#[test]
+#[ignore = "needs the servers and tools tests/run.sh starts and installs (it runs these with --include-ignored)"]
+fn a_customer_answers_the_satisfaction_survey_through_the_servers() {
+    let (imap, smtp, root) = mail_servers();
+    let _servers = servers_shared();
+    let _desk = DESK.lock().unwrap_or_else(|e| e.into_inner());
+    let env = desk_env(
+        &imap,
+        &smtp,
+        "\n[csat]\ndelay = \"1s\"\n\n[scheduler]\nsla_sweep = \"* * * * * *\"\n",
+    );
+    let daemon = env.serve();
+    let tag = format!("{:x}", fastrand::u64(..));
+    let customer = format!("c{tag}@customer.test");
+    smtp_send(
+        &smtp,
+        &customer,
+        "helpdesk@example.test",
+        &format!(
+            "From: Carol Customer <{customer}>\r\nTo: helpdesk@example.test\r\nSubject: Toner empty {tag}\r\n\
+             Message-ID: <{customer}>\r\nDate: Sat, 21 Nov 2026 09:00:00 +0100\r\n\r\nThe printer has no toner.\r\n"
+        ),
+    );
+    let agent_dir = PathBuf::from(&root).join("example.test/agent/Maildir");
+    let note = wait_for(60, "the notification", || {
+        in_maildir(&agent_dir, &customer).into_iter().next()
+    });
+    let reply_to = header(&note, "Reply-To").unwrap();
+    let reply_to =
+        reply_to[reply_to.find('<').unwrap() + 1..reply_to.find('>').unwrap()].to_string();
+    let note_mid = header(&note, "Message-ID").unwrap();
+    smtp_send(
+        &smtp,
+        "agent@example.test",
+        &reply_to,
+        &format!(
+            "From: Alice Agent <agent@example.test>\r\nTo: {reply_to}\r\nSubject: Re: {}\r\n\
+             Message-ID: <r{tag}@example.test>\r\nIn-Reply-To: {note_mid}\r\n\r\n#status resolved\r\n\r\nNew toner is in.\r\n",
+            header(&note, "Subject").unwrap()
+        ),
+    );
+    let catchall = PathBuf::from(&root).join("catchall/Maildir");
+    let survey = wait_for(60, "the survey in the customer's mailbox", || {
+        in_maildir(&catchall, &customer)
+            .into_iter()
+            .find(|m| header(m, "Auto-Submitted").as_deref() == Some("auto-generated"))
+    });
+    assert_eq!(
+        header(&survey, "In-Reply-To"),
+        Some(format!("<{customer}>"))
+    );
+    assert_eq!(
+        header(&survey, "Auto-Submitted").as_deref(),
+        Some("auto-generated")
+    );
+    let survey_mid = header(&survey, "Message-ID").unwrap();
+    smtp_send(
+        &smtp,
+        &customer,
+        "helpdesk@example.test",
+        &format!(
+            "From: Carol Customer <{customer}>\r\nTo: helpdesk@example.test\r\nSubject: Re: {}\r\n\
+             Message-ID: <a{tag}@customer.test>\r\nIn-Reply-To: {survey_mid}\r\nReferences: {survey_mid}\r\n\r\n\
+             2\r\nIt took three days.\r\n\r\n> How satisfied are you?\r\n",
+            header(&survey, "Subject").unwrap()
+        ),
+    );
+    let row = wait_for(60, "the answer stored", || {
+        env.inbound()
+            .into_iter()
+            .find(|r| r["message_id"] == format!("<a{tag}@customer.test>").as_str())
+    });
+    assert_eq!(row["outcome"], "csat", "{row}");
+    let t = env.ticket(row["ticket_id"].as_i64().unwrap());
+    assert_eq!(t["status"], "resolved", "{t}");
+    assert_eq!(t["csat"]["score"], 2, "{t}");
+    assert_eq!(t["csat"]["comment"], "It took three days.", "{t}");
+    let low = wait_for(60, "the low-score notice in the agent's mailbox", || {
+        in_maildir(&agent_dir, "2 of 5")
+            .into_iter()
+            .find(|m| m.contains(&tag))
+    });
+    assert!(low.contains("It took three days."), "{low}");
+    env.terminate(daemon);
+}
