@@ -68,17 +68,17 @@ pub fn status_changed(
                 },
             )?;
         }
-        (true, false) => {
-            if models::cancel_scheduled_surveys(c, ticket.id, "the ticket reopened first")? > 0 {
-                models::insert_event(
-                    c,
-                    ticket.id,
-                    now,
-                    "system",
-                    "csat_cancelled",
-                    "the satisfaction survey was not sent: the ticket reopened first",
-                )?;
-            }
+        (true, false)
+            if models::cancel_scheduled_surveys(c, ticket.id, "the ticket reopened first")? > 0 =>
+        {
+            models::insert_event(
+                c,
+                ticket.id,
+                now,
+                "system",
+                "csat_cancelled",
+                "the satisfaction survey was not sent: the ticket reopened first",
+            )?;
         }
         _ => {}
     }

@@ -151,11 +151,11 @@ pub fn answer_survey(
     Ok(n == 1)
 }
 
-/// The surveys that went out since `since`: (queue, assignee, score if answered).
-pub fn asked_surveys(
-    c: &mut Conn,
-    since: i64,
-) -> QueryResult<Vec<(String, Option<String>, Option<i32>)>> {
+/// A survey that went out, for the figures: (queue, assignee at resolution, score if answered).
+pub type AskedSurvey = (String, Option<String>, Option<i32>);
+
+/// The surveys that went out since `since`.
+pub fn asked_surveys(c: &mut Conn, since: i64) -> QueryResult<Vec<AskedSurvey>> {
     csat_surveys::table
         .filter(csat_surveys::state.eq_any(["sent", "answered"]))
         .filter(csat_surveys::asked_at.ge(since))
