@@ -4,6 +4,8 @@
 //! templates, and articles agents save by mail (`#kb save NAME`, kept in the database). A
 //! saved article of the same name as a file is shown over it.
 
+pub mod suggest;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
