@@ -25,7 +25,7 @@ pub use policy::{
 use read::{Reader, Section};
 pub use runtime::{ClusterConfig, LogConfig, LogFormat};
 pub use secret::Secret;
-pub use web::{CsatConfig, WebConfig};
+pub use web::{CsatConfig, SuggestConfig, WebConfig};
 
 /// One problem in a config file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -105,6 +105,8 @@ pub struct Config {
     pub web: Option<WebConfig>,
     /// `[csat]`: satisfaction surveys (off when absent).
     pub csat: Option<CsatConfig>,
+    /// `[knowledge] suggest`, `suggest_threshold`: articles offered in the acknowledgement.
+    pub suggest: SuggestConfig,
 }
 
 /// `[problems]`.
@@ -725,11 +727,14 @@ impl Reader {
             &mut top,
             "templates",
             "a directory of NAME.txt.hbs / NAME.html.hbs files",
+            |_, _| {},
         );
+        let mut suggest = SuggestConfig::default();
         let knowledge_dir = self.section_dir(
             &mut top,
             "knowledge",
             "a directory of NAME.md articles (first line '# Title')",
+            |r, s| suggest = r.suggest(s),
         );
         let calendars = self.calendars(&mut top);
         let sla = self.sla(&mut top, &calendars, &agents);
@@ -775,6 +780,7 @@ impl Reader {
             identities,
             web,
             csat,
+            suggest,
         })
     }
 }

@@ -466,11 +466,13 @@ impl Reader {
         top: &mut Section<'_>,
         table: &'static str,
         expected: &str,
+        more: impl FnOnce(&mut Self, &mut Section<'_>),
     ) -> Option<PathBuf> {
         match self.table(top, table, false) {
             Some(t) => {
                 let mut s = Section::new(t, table);
                 let dir = self.required_string(&mut s, "dir", expected);
+                more(self, &mut s);
                 self.unknown_keys(&s);
                 dir.and_then(|d| {
                     let p = PathBuf::from(&d);

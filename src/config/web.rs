@@ -1,5 +1,5 @@
-//! `[web]` (the one-click pages: where they listen and the address mail links point to) and
-//! `[csat]` (satisfaction surveys after a resolution).
+//! `[web]` (the one-click pages: where they listen and the address mail links point to),
+//! `[csat]` (satisfaction surveys after a resolution) and the suggestions of `[knowledge]`.
 
 use super::*;
 use std::net::SocketAddr;
@@ -32,7 +32,56 @@ impl CsatConfig {
     }
 }
 
+/// `[knowledge] suggest` and `suggest_threshold`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SuggestConfig {
+    /// Articles offered in the acknowledgement, at most (0: none).
+    pub count: u32,
+    /// How near (0 to 1) an article must be to the new mail to be offered.
+    pub threshold: f64,
+}
+
+impl Default for SuggestConfig {
+    fn default() -> Self {
+        SuggestConfig {
+            count: 0,
+            threshold: crate::knowledge::suggest::DEFAULT_THRESHOLD,
+        }
+    }
+}
+
 impl Reader {
+    /// The suggestion keys of `[knowledge]`.
+    pub(super) fn suggest(&mut self, s: &mut Section<'_>) -> SuggestConfig {
+        let mut c = SuggestConfig::default();
+        match self.get(s, "suggest") {
+            None => {}
+            Some(Value::Integer(i)) if (0..=10).contains(i) => c.count = *i as u32,
+            Some(v) => self.problem(
+                s.key("suggest"),
+                format!(
+                    "expected the number of articles offered, 0 to 10, found {}",
+                    type_name(v)
+                ),
+            ),
+        }
+        match self.get(s, "suggest_threshold") {
+            None => {}
+            Some(Value::Float(f)) if (0.0..=1.0).contains(f) => c.threshold = *f,
+            Some(v) => self.problem(
+                s.key("suggest_threshold"),
+                format!(
+                    "expected how near an article must be, from 0.0 to 1.0, found {}",
+                    match v {
+                        Value::Float(f) => f.to_string(),
+                        v => type_name(v),
+                    }
+                ),
+            ),
+        }
+        c
+    }
+
     pub(super) fn web(&mut self, top: &mut Section<'_>) -> Option<WebConfig> {
         let t = self.table(top, "web", false)?;
         let mut s = Section::new(t, "web");

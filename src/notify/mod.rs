@@ -13,7 +13,9 @@ use crate::templates::context as ctx;
 use crate::ticket::model::{ticket_ref, MessageKind};
 
 mod problem;
+mod suggest;
 pub use problem::UpdateTo;
+pub use suggest::SOLVED_LINK_LIFE_S;
 
 /// Why a mail could not be made.
 #[derive(Debug, thiserror::Error)]
@@ -401,10 +403,13 @@ impl Notifier<'_> {
                 name: None,
                 address: String::new(),
             });
+        let customer = ctx::Person::new(&to.address, to.name.as_deref());
+        let suggestions = self.suggestions(c, ticket, &mail.text, &customer, answer.now)?;
         let ctx = ctx::Ack {
             identity: self.identity_ctx(ticket),
             ticket: self.ticket_ctx(ticket),
-            customer: ctx::Person::new(&to.address, to.name.as_deref()),
+            customer,
+            suggestions,
         };
         self.send_automatic(
             c,

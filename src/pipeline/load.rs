@@ -200,6 +200,14 @@ pub fn facts<'a>(
                     f.articles.extend(lib.files.keys().cloned());
                 }
             }
+        } else if cfg.suggest.count > 0
+            && crate::ticket::solved::says_solved(&crate::mail::quote::strip_reply(&mail.text))
+        {
+            // "solved" may answer the suggestions: only then are they looked up.
+            let suggested = models::tickets_with_event(c, &ids, "suggested")?;
+            for (id, t) in f.tickets.iter_mut() {
+                t.suggested = suggested.contains(id);
+            }
         } else if cfg.csat.is_some()
             && crate::ticket::csat::parse_answer(&crate::mail::quote::strip_reply(&mail.text))
                 .is_some()
@@ -269,5 +277,6 @@ pub fn state(t: &Ticket) -> TicketState {
         ticket_type: t.ticket_type.clone(),
         links: Vec::new(),
         survey: None,
+        suggested: false,
     }
 }

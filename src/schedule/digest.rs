@@ -151,6 +151,9 @@ pub fn gather(
         .collect();
     let linked = models::links_made(c, q, "problem", from, now)?;
     let merged = models::links_made(c, q, "merged_into", from, now)?;
+    let self_solved = models::events_in(c, q, "self_solved", from, now)?;
+    let (asked, answered, score_sum) = models::surveys_in(c, q, from, now)?;
+    let average = (answered > 0).then(|| format!("{:.1}", score_sum as f64 / answered as f64));
     // The recurring tickets of the digest's queues due before its next period ends.
     let recurring: Vec<Value> = cfg
         .recurring
@@ -178,7 +181,8 @@ pub fn gather(
             "by_status": by_status.iter().map(|(s, n)| json!({"status": s, "count": n})).collect::<Vec<_>>(),
             "by_queue": by_queue.iter().map(|(s, n)| json!({"queue": s, "count": n})).collect::<Vec<_>>(),
         },
-        "period": {"new": new, "resolved": resolved},
+        "period": {"new": new, "resolved": resolved, "self_solved": self_solved},
+        "csat": {"sent": asked, "answered": answered, "average": average},
         "sla": {"first_response": share(fr_n, fr_met), "resolution": share(res_n, res_met)},
         "counts": {"breached": breached.len(), "at_risk": at_risk.len()},
         "breached": breached,

@@ -89,6 +89,18 @@ pub struct Ack {
     pub identity: Identity,
     pub ticket: Ticket,
     pub customer: Person,
+    /// Knowledge articles that may answer the mail (`[knowledge] suggest`), nearest first.
+    pub suggestions: Vec<Suggested>,
+}
+
+/// An article offered in the acknowledgement, rendered for the customer.
+#[derive(Debug, Clone, Serialize)]
+pub struct Suggested {
+    pub name: String,
+    pub title: String,
+    pub text: String,
+    /// The one-click "this solved my problem" page (with `[web]`).
+    pub solved_url: Option<String>,
 }
 
 /// `notify_agent`: a new ticket or a customer's reply, to an agent.
@@ -459,6 +471,15 @@ pub fn sample(name: &str) -> serde_json::Value {
             identity: identity(),
             ticket: ticket(),
             customer: customer(),
+            suggestions: vec![Suggested {
+                name: "printer-jam".into(),
+                title: "Clearing a paper jam <in> the office printers".into(),
+                text: "Open the front door & pull out the paper slowly.".into(),
+                solved_url: Some(
+                    "https://desk.example.test/solved/42.1796043600.c2lnbmF0dXJl?article=printer-jam"
+                        .into(),
+                ),
+            }],
         }),
     }
 }
@@ -539,7 +560,8 @@ fn digest_sample() -> serde_json::Value {
                    "to": "2026-11-30 08:00 CET", "period": "1 d", "due_within": "4 h"},
         "open": {"total": 3, "by_status": [{"status": "new", "count": 1}, {"status": "open", "count": 2}],
                  "by_queue": [{"queue": "general", "count": 3}]},
-        "period": {"new": 4, "resolved": 2},
+        "period": {"new": 4, "resolved": 2, "self_solved": 1},
+        "csat": {"sent": 3, "answered": 2, "average": "4.5"},
         "sla": {"first_response": {"measured": 4, "met": 3, "percent": "75.0 %"},
                 "resolution": {"measured": 2, "met": 2, "percent": "100.0 %"}},
         "counts": {"breached": 1, "at_risk": 1},

@@ -23,6 +23,7 @@ fn ack_renders_and_escapes_html_only() {
             ticket_type: None,
         },
         customer: context::Person::new("c@example.com", Some("Carol")),
+        suggestions: Vec::new(),
     };
     let r = t.render("ack", &ctx).unwrap();
     assert!(r.text.contains("Hello Carol,"));

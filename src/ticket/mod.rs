@@ -9,4 +9,5 @@ pub mod decide;
 pub mod model;
 pub mod rules;
 pub mod sla;
+pub mod solved;
 pub mod thread;

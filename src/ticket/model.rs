@@ -104,6 +104,9 @@ pub struct TicketState {
     /// Its newest satisfaction survey that went out (loaded only for a mail that may answer
     /// one).
     pub survey: Option<super::csat::Survey>,
+    /// Articles were offered in its acknowledgement (loaded only for a mail that says it is
+    /// solved).
+    pub suggested: bool,
 }
 
 impl TicketState {

@@ -1,9 +1,11 @@
-//! The one-click pages of `[web]` on hyper: a survey link shows its form (GET records
-//! nothing, so a mail scanner that follows every link decides nothing); only the form's POST,
-//! carrying the signed single-use token, records the answer. Plain HTML, no scripts; security
+//! The one-click pages of `[web]` on hyper: a survey's score and an offered article's "this
+//! solved it". A link shows a page with a button (GET records nothing, so a mail scanner that
+//! follows every link decides nothing); only the button's POST, carrying the signed token,
+//! records the answer, once. Plain HTML, no scripts; security
 //! headers on every answer.
 
 pub mod page;
+mod solved;
 
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
@@ -79,11 +81,11 @@ pub async fn serve(listener: TcpListener, web: Web, mut stop: watch::Receiver<bo
     }
 }
 
-type Page = Response<Full<Bytes>>;
+pub(crate) type Page = Response<Full<Bytes>>;
 
 /// An HTML answer with the security headers: nothing loads from elsewhere, no script runs,
 /// the page is not framed, not cached, and sends no Referer (the token is in its address).
-fn html(status: StatusCode, body: String) -> Page {
+pub(crate) fn html(status: StatusCode, body: String) -> Page {
     let mut r = Response::new(Full::new(Bytes::from(body)));
     *r.status_mut() = status;
     let h = r.headers_mut();
@@ -107,7 +109,7 @@ fn html(status: StatusCode, body: String) -> Page {
     r
 }
 
-fn not_found() -> Page {
+pub(crate) fn not_found() -> Page {
     html(
         StatusCode::NOT_FOUND,
         page::problem(
@@ -117,38 +119,57 @@ fn not_found() -> Page {
     )
 }
 
+/// What a path names: the page and its token. Behind a proxy the pages may sit under a
+/// prefix: the route is the path's tail.
+fn route(path: &str) -> Option<(&'static str, String)> {
+    for page in ["csat", "solved"] {
+        let marker = format!("/{page}/");
+        if let Some(i) = path.rfind(&marker) {
+            let token = &path[i + marker.len()..];
+            if !token.is_empty() && !token.contains('/') {
+                return Some((page, token.to_string()));
+            }
+        }
+    }
+    None
+}
+
+/// The value of `key` in a query or form.
+fn field(form: &[u8], key: &str) -> Option<String> {
+    url::form_urlencoded::parse(form)
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.into_owned())
+}
+
 async fn answer(web: &Arc<Web>, req: Request<Incoming>) -> Page {
-    let path = req.uri().path().to_string();
-    // Behind a proxy the pages may sit under a prefix: the route is the path's tail.
-    let Some(token) = path
-        .rfind("/csat/")
-        .map(|i| path[i + "/csat/".len()..].to_string())
-        .filter(|t| !t.is_empty() && !t.contains('/'))
-    else {
+    let Some((kind, token)) = route(req.uri().path()) else {
         return not_found();
     };
     let now = crate::time::now_ms();
-    let id = match web.keys.verify_click("csat", &token, now / 1000) {
+    let id = match web.keys.verify_click(kind, &token, now / 1000) {
         Ok(id) => id,
         Err(ClickError::Invalid) => return not_found(),
-        Err(ClickError::Expired) => return html(
-            StatusCode::GONE,
-            page::problem(
-                "This link has expired",
-                "You can still answer the survey mail with a digit from 1 to 5 on the first line.",
-            ),
-        ),
-    };
-    match *req.method() {
-        Method::GET | Method::HEAD => {
-            let chosen = req.uri().query().and_then(|q| {
-                url::form_urlencoded::parse(q.as_bytes())
-                    .find(|(k, _)| k == "score")
-                    .and_then(|(_, v)| v.parse::<u8>().ok())
-                    .filter(|s| (1..=5).contains(s))
-            });
-            show(web, id, &token, chosen).await
+        Err(ClickError::Expired) => {
+            return html(
+                StatusCode::GONE,
+                page::problem(
+                    "This link has expired",
+                    "You can still answer the mail itself: the mail says how.",
+                ),
+            )
         }
+    };
+    let query = req.uri().query().unwrap_or_default().as_bytes().to_vec();
+    match *req.method() {
+        Method::GET | Method::HEAD => match kind {
+            "csat" => {
+                let chosen = field(&query, "score")
+                    .and_then(|v| v.parse::<u8>().ok())
+                    .filter(|s| (1..=5).contains(s));
+                show(web, id, &token, chosen).await
+            }
+            _ => solved::show(web, id, &token, field(&query, "article")).await,
+        },
         Method::POST => {
             let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
                 Ok(b) => b.to_bytes(),
@@ -159,15 +180,17 @@ async fn answer(web: &Arc<Web>, req: Request<Incoming>) -> Page {
                     )
                 }
             };
-            let mut score = None;
-            let mut comment = String::new();
-            for (k, v) in url::form_urlencoded::parse(&body) {
-                match &*k {
-                    "score" => score = v.parse::<u8>().ok().filter(|s| (1..=5).contains(s)),
-                    "comment" => comment = v.chars().take(MAX_COMMENT).collect(),
-                    _ => {}
-                }
+            if kind == "solved" {
+                return solved::record(web, id, field(&body, "article")).await;
             }
+            let score = field(&body, "score")
+                .and_then(|v| v.parse::<u8>().ok())
+                .filter(|s| (1..=5).contains(s));
+            let comment: String = field(&body, "comment")
+                .unwrap_or_default()
+                .chars()
+                .take(MAX_COMMENT)
+                .collect();
             let Some(score) = score else {
                 return html(
                     StatusCode::BAD_REQUEST,
@@ -192,7 +215,7 @@ async fn answer(web: &Arc<Web>, req: Request<Incoming>) -> Page {
 }
 
 /// Runs `f` with the pages' connection on the blocking pool.
-async fn with_db<T: Send + 'static>(
+pub(crate) async fn with_db<T: Send + 'static>(
     web: &Arc<Web>,
     f: impl FnOnce(&App<'_>, &mut AnyConnection) -> diesel::QueryResult<T> + Send + 'static,
 ) -> Option<T> {
@@ -215,7 +238,7 @@ async fn with_db<T: Send + 'static>(
     job.await.ok().flatten()
 }
 
-fn unavailable() -> Page {
+pub(crate) fn unavailable() -> Page {
     html(
         StatusCode::SERVICE_UNAVAILABLE,
         page::problem(

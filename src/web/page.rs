@@ -94,6 +94,58 @@ pub fn survey_done(reference: &str, score: u8, already: bool) -> String {
     )
 }
 
+/// The "this solved my problem" question: the button POSTs to the same token.
+pub fn solved_form(
+    token: &str,
+    reference: &str,
+    subject: &str,
+    title: Option<&str>,
+    article: Option<&str>,
+) -> String {
+    let what = match title {
+        Some(t) => format!("the article &ldquo;{}&rdquo;", escape(t)),
+        None => "the article we sent".to_string(),
+    };
+    let hidden = article
+        .map(|a| {
+            format!(
+                "<input type=\"hidden\" name=\"article\" value=\"{}\">\n",
+                escape(a)
+            )
+        })
+        .unwrap_or_default();
+    page(
+        &format!("{reference}: solved?"),
+        &format!(
+            "<h1>Did {what} solve your problem?</h1>\n\
+             <p class=\"ticket\">{} &ldquo;{}&rdquo;</p>\n\
+             <p>If it did, we close your request. You can always write again by answering our mail.</p>\n\
+             <form method=\"post\" action=\"{}\">\n{hidden}\
+             <button type=\"submit\">Yes, this solved my problem</button>\n</form>\n",
+            escape(reference),
+            escape(subject),
+            escape(token)
+        ),
+    )
+}
+
+/// After "solved" is recorded, or when the request was closed before.
+pub fn solved_done(reference: &str, before: bool) -> String {
+    let lead = if before {
+        "This request is closed already."
+    } else {
+        "Thank you: we have closed your request."
+    };
+    page(
+        &format!("{reference}: closed"),
+        &format!(
+            "<h1 class=\"done\">{lead}</h1>\n<p class=\"ticket\">{}</p>\n\
+             <p>If the problem comes back, simply answer our mail and it opens again.</p>\n",
+            escape(reference)
+        ),
+    )
+}
+
 /// A page that says what is wrong (an unknown or expired link, a bad form).
 pub fn problem(title: &str, text: &str) -> String {
     page(

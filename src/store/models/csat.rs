@@ -198,3 +198,19 @@ pub fn latest_surveys(c: &mut Conn, tickets: &[i64]) -> QueryResult<HashMap<i64,
     }
     Ok(out)
 }
+
+/// Those of `tickets` that have an event of `kind`.
+pub fn tickets_with_event(
+    c: &mut Conn,
+    tickets: &[i64],
+    kind: &str,
+) -> QueryResult<std::collections::HashSet<i64>> {
+    Ok(events::table
+        .filter(events::ticket_id.eq_any(tickets))
+        .filter(events::kind.eq(kind))
+        .select(events::ticket_id)
+        .distinct()
+        .load::<i64>(c)?
+        .into_iter()
+        .collect())
+}

@@ -289,3 +289,47 @@ pub fn links_made(
     }
     q.select(diesel::dsl::count_star()).first(c)
 }
+
+/// Events of `kind` on tickets of `queues` (empty: all) between `from` and `to`.
+pub fn events_in(
+    c: &mut Conn,
+    queues: &[String],
+    kind: &str,
+    from: i64,
+    to: i64,
+) -> QueryResult<i64> {
+    let mut q = events::table
+        .inner_join(tickets::table.on(tickets::id.eq(events::ticket_id)))
+        .filter(events::kind.eq(kind))
+        .filter(events::at.between(from, to))
+        .into_boxed();
+    if !queues.is_empty() {
+        q = q.filter(tickets::queue.eq_any(queues));
+    }
+    q.select(diesel::dsl::count_star()).first(c)
+}
+
+/// The satisfaction surveys of `queues` (empty: all) sent between `from` and `to`: (sent,
+/// answered, sum of the scores).
+pub fn surveys_in(
+    c: &mut Conn,
+    queues: &[String],
+    from: i64,
+    to: i64,
+) -> QueryResult<(i64, i64, i64)> {
+    use crate::store::schema::csat_surveys as s;
+    let mut q = s::table
+        .filter(s::state.eq_any(["sent", "answered"]))
+        .filter(s::asked_at.between(from, to))
+        .into_boxed();
+    if !queues.is_empty() {
+        q = q.filter(s::queue.eq_any(queues));
+    }
+    let scores: Vec<Option<i32>> = q.select(s::score).load(c)?;
+    let answered: Vec<i64> = scores.iter().flatten().map(|x| i64::from(*x)).collect();
+    Ok((
+        scores.len() as i64,
+        answered.len() as i64,
+        answered.iter().sum(),
+    ))
+}

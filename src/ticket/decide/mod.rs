@@ -184,6 +184,9 @@ pub fn decide<'a>(f: &Facts<'a>) -> Decision<'a> {
         if let Some(d) = survey_answer(f, t, &sender, matched_by) {
             return d;
         }
+        if let Some(d) = self_solved(f, t, &sender, matched_by) {
+            return d;
+        }
     }
 
     // A customer's reply to a ticket closed long ago starts a new one, linked to it.
@@ -414,6 +417,45 @@ pub fn decide<'a>(f: &Facts<'a>) -> Decision<'a> {
         });
     }
     d
+}
+
+/// The requester's "solved" after articles were offered: the ticket is resolved by them, a
+/// `self_solved` event (deflection in digests); the agents are not asked to do anything.
+fn self_solved<'a>(
+    f: &Facts<'a>,
+    t: i64,
+    sender: &str,
+    matched_by: Option<MatchedBy>,
+) -> Option<Decision<'a>> {
+    let ticket = f.tickets.get(&t)?;
+    if !ticket.suggested
+        || ticket.is_done()
+        || !ticket.requester.eq_ignore_ascii_case(sender)
+        || !super::solved::says_solved(&quote::strip_reply(&f.mail.text))
+    {
+        return None;
+    }
+    let mut d = Decision::recorded(Outcome::Reply, f.mail.hops);
+    d.ticket = Some(t);
+    d.matched_by = matched_by;
+    d.reason = Some("the customer says an article offered solved it".into());
+    d.actions.extend([
+        Action::AddMessage {
+            kind: MessageKind::Customer,
+            text: f.mail.text.clone(),
+        },
+        Action::Event {
+            on: None,
+            actor: sender.to_string(),
+            kind: "self_solved",
+            detail: Detail::Text("solved by an article offered in the acknowledgement".into()),
+        },
+        Action::Set(Change::Status(Status::Resolved)),
+        Action::Set(Change::ResolvedAt(f.now)),
+        Action::Set(Change::UpdatedAt(f.now)),
+        Action::SyncSla(SlaSync::Event(SlaEvent::Changed)),
+    ]);
+    Some(d)
 }
 
 /// A mail that answers ticket `t`'s survey: from the address asked, a digit 1-5 on the first
