@@ -27,4 +27,5 @@ mod serve;
 mod service;
 mod sla;
 mod smtp;
+mod suggest;
 mod tnef;
