@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod app;
+pub mod chart;
 pub mod cli;
 pub mod config;
 pub mod daemon;
