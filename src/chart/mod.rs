@@ -170,7 +170,12 @@ impl Bars {
             let y = bottom - ((bottom - top) as f64 * f64::from(i) / 4.0).round() as usize;
             c.rect(left, y, right, y + 1, if i == 0 { 1 } else { 2 });
             if i % 2 == 0 {
-                c.text(left - 4, y.saturating_sub(3), &format!("{}{}", number(v), self.suffix), true);
+                c.text(
+                    left - 4,
+                    y.saturating_sub(3),
+                    &format!("{}{}", number(v), self.suffix),
+                    true,
+                );
             }
         }
         c.rect(left, top, left + 1, bottom + 1, 1);

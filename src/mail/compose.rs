@@ -40,6 +40,17 @@ pub struct OutgoingMail {
     pub thread_topic: Option<String>,
     pub text: String,
     pub html: String,
+    /// Images the HTML shows by `cid:` (multipart/related): the digests' charts.
+    pub inline: Vec<Inline>,
+}
+
+/// An image inside the mail, shown by the HTML as `cid:CID`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inline {
+    /// The Content-ID, without angle brackets.
+    pub cid: String,
+    pub content_type: &'static str,
+    pub bytes: Vec<u8>,
 }
 
 /// Why a mail could not be composed.
@@ -159,11 +170,24 @@ pub fn compose(mail: &OutgoingMail) -> Result<Vec<u8>, ComposeError> {
             .raw_header(raw_header("X-Auto-Response-Suppress", "All"))
             .raw_header(raw_header("Precedence", "auto_reply"));
     }
+    let body = if mail.inline.is_empty() {
+        MultiPart::alternative_plain_html(mail.text.clone(), mail.html.clone())
+    } else {
+        use lettre::message::{header::ContentType, Attachment, SinglePart};
+        let mut related = MultiPart::related().singlepart(SinglePart::html(mail.html.clone()));
+        for i in &mail.inline {
+            let kind = ContentType::parse(i.content_type).map_err(|e| {
+                ComposeError::Build(format!("content type {}: {e}", i.content_type))
+            })?;
+            related = related
+                .singlepart(Attachment::new_inline(i.cid.clone()).body(i.bytes.clone(), kind));
+        }
+        MultiPart::alternative()
+            .singlepart(SinglePart::plain(mail.text.clone()))
+            .multipart(related)
+    };
     let msg = b
-        .multipart(MultiPart::alternative_plain_html(
-            mail.text.clone(),
-            mail.html.clone(),
-        ))
+        .multipart(body)
         .map_err(|e| ComposeError::Build(e.to_string()))?;
     Ok(msg.formatted())
 }
@@ -200,6 +224,7 @@ mod tests {
             thread_topic: Some("Printer".into()),
             text: "Grüße\n".into(),
             html: "<p>Grüße</p>".into(),
+            inline: Vec::new(),
         }
     }
 

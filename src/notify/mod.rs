@@ -171,6 +171,7 @@ impl Notifier<'_> {
         subject: String,
         template: &str,
         ctx: serde_json::Value,
+        inline: Vec<crate::mail::compose::Inline>,
         now: i64,
     ) -> Result<(OutgoingMail, Vec<u8>), NotifyError> {
         let id = &self.cfg.identity;
@@ -193,6 +194,7 @@ impl Notifier<'_> {
             thread_topic: None,
             text: rendered.text,
             html: rendered.html,
+            inline,
         };
         let raw = compose(&mail)?;
         Ok((mail, raw))
@@ -264,6 +266,7 @@ impl Notifier<'_> {
             thread_topic: Some(one_line(&ticket.subject)),
             text: String::new(),
             html: String::new(),
+            inline: Vec::new(),
         }
     }
 

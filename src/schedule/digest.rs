@@ -193,6 +193,7 @@ pub fn gather(
         "problems": problems,
         "itsm": {"open_problems": problems.len(), "incidents_linked": linked, "merges": merged},
         "recurring": recurring,
+        "charts": super::charts::gather(c, d, now)?,
     }))
 }
 
@@ -203,11 +204,13 @@ pub fn compose_digest(
     ctx: Value,
     now: i64,
 ) -> Result<(OutgoingMail, Vec<u8>), NotifyError> {
+    let images = super::charts::images(&ctx["charts"]);
     p.notify().compose_report(
         d.to.iter().map(|a| (None, a.clone())).collect(),
         format!("SLA digest \"{}\": {}", d.name, local(d, now)),
         "digest",
         ctx,
+        images,
         now,
     )
 }

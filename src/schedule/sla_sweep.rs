@@ -465,6 +465,7 @@ fn compose_summary(
         format!("{count} {kind} on {distinct} tickets"),
         "sla_summary",
         ctx,
+        Vec::new(),
         now,
     )
 }

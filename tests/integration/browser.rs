@@ -102,6 +102,15 @@ impl Browser {
             .to_string()
     }
 
+    /// Runs `script` in the page and returns what it returns.
+    pub fn execute(&self, script: &str) -> Value {
+        self.call(
+            "POST",
+            &self.at("/execute/sync"),
+            Some(json!({"script": script, "args": []})),
+        )
+    }
+
     /// Clicks the first element `css` selects.
     pub fn click(&self, css: &str) {
         let el = self.call(

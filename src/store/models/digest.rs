@@ -333,3 +333,36 @@ pub fn surveys_in(
         answered.iter().sum(),
     ))
 }
+
+/// The times tickets of `queues` were opened (`resolved`: resolved) in `[from, to)`, for the
+/// digests' charts.
+pub fn ticket_times(
+    c: &mut Conn,
+    queues: &[String],
+    resolved: bool,
+    from: i64,
+    to: i64,
+) -> QueryResult<Vec<i64>> {
+    if resolved {
+        let v: Vec<Option<i64>> = in_queues(tickets::table.into_boxed(), queues)
+            .filter(tickets::resolved_at.ge(from))
+            .filter(tickets::resolved_at.lt(to))
+            .select(tickets::resolved_at)
+            .load(c)?;
+        Ok(v.into_iter().flatten().collect())
+    } else {
+        in_queues(tickets::table.into_boxed(), queues)
+            .filter(tickets::created_at.ge(from))
+            .filter(tickets::created_at.lt(to))
+            .select(tickets::created_at)
+            .load(c)
+    }
+}
+
+/// When the open tickets of `queues` were opened (the backlog's ages).
+pub fn open_since(c: &mut Conn, queues: &[String]) -> QueryResult<Vec<i64>> {
+    in_queues(tickets::table.into_boxed(), queues)
+        .filter(tickets::status.eq_any(OPEN_STATUSES))
+        .select(tickets::created_at)
+        .load(c)
+}
