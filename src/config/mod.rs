@@ -347,6 +347,8 @@ pub struct AgentConfig {
     pub queues: Vec<String>,
     /// IANA timezone the agent reads times in (`timezone`, default UTC).
     pub timezone: String,
+    /// The language the agent's mail is written in (`language`, default `en`).
+    pub language: String,
 }
 
 #[derive(Debug, Clone)]

@@ -338,6 +338,15 @@ impl Reader {
                     ),
                 );
             }
+            let language = self
+                .string(&mut s, "language", "a language: \"en\", \"de\" or \"fr\"")
+                .unwrap_or_else(|| "en".into());
+            if !crate::ticket::language::supported(&language) {
+                self.problem(
+                    s.key("language"),
+                    format!("expected a language templates are shipped in: \"en\", \"de\" or \"fr\", found \"{language}\""),
+                );
+            }
             let agent_queues = self.string_list(&mut s, "queues");
             for q in &agent_queues {
                 if !queue_names.contains(q) {
@@ -356,6 +365,7 @@ impl Reader {
                     role,
                     queues: agent_queues,
                     timezone,
+                    language,
                 });
             }
         }

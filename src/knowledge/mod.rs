@@ -103,6 +103,8 @@ pub fn render(article: &Article, ctx: &impl Serialize) -> Result<String, Knowled
 #[derive(Debug, Default)]
 pub struct Library {
     pub files: BTreeMap<String, Article>,
+    /// `dir/LANG/NAME.md`: an article in another language, by language and name.
+    pub translations: BTreeMap<String, BTreeMap<String, Article>>,
 }
 
 impl Library {
@@ -110,6 +112,33 @@ impl Library {
         let Some(dir) = dir else {
             return Ok(Library::default());
         };
+        let mut lib = Library {
+            files: Self::load_one(dir)?,
+            translations: BTreeMap::new(),
+        };
+        for lang in &crate::ticket::language::LANGUAGES[1..] {
+            let sub = dir.join(lang);
+            if sub.is_dir() {
+                lib.translations
+                    .insert(lang.to_string(), Self::load_one(&sub)?);
+            }
+        }
+        Ok(lib)
+    }
+
+    /// The files as a customer writing `lang` reads them: each in that language where it is
+    /// translated, else as written.
+    pub fn in_language(&self, lang: Option<&str>) -> BTreeMap<String, Article> {
+        let mut out = self.files.clone();
+        if let Some(t) = lang.and_then(|l| self.translations.get(l)) {
+            for (name, a) in t {
+                out.insert(name.clone(), a.clone());
+            }
+        }
+        out
+    }
+
+    fn load_one(dir: &Path) -> Result<BTreeMap<String, Article>, KnowledgeError> {
         let problem = |origin: &Path, line, message: String| KnowledgeError {
             origin: origin.display().to_string(),
             line,
@@ -151,7 +180,7 @@ impl Library {
             render(&article, &crate::templates::sample("article"))?;
             files.insert(name, article);
         }
-        Ok(Library { files })
+        Ok(files)
     }
 }
 

@@ -42,6 +42,8 @@ pub struct OutgoingMail {
     pub html: String,
     /// Images the HTML shows by `cid:` (multipart/related): the digests' charts.
     pub inline: Vec<Inline>,
+    /// The language it is written in (`Content-Language`), when not the default.
+    pub language: Option<String>,
 }
 
 /// An image inside the mail, shown by the HTML as `cid:CID`.
@@ -164,6 +166,13 @@ pub fn compose(mail: &OutgoingMail) -> Result<Vec<u8>, ComposeError> {
         };
         b = b.references(keep.join(" "));
     }
+    if let Some(lang) = mail
+        .language
+        .as_deref()
+        .filter(|l| !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '-'))
+    {
+        b = b.raw_header(raw_header("Content-Language", lang));
+    }
     if let Some(auto) = mail.auto_submitted {
         b = b
             .raw_header(raw_header("Auto-Submitted", auto))
@@ -225,6 +234,7 @@ mod tests {
             text: "Grüße\n".into(),
             html: "<p>Grüße</p>".into(),
             inline: Vec::new(),
+            language: None,
         }
     }
 

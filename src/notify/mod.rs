@@ -195,6 +195,7 @@ impl Notifier<'_> {
             text: rendered.text,
             html: rendered.html,
             inline,
+            language: None,
         };
         let raw = compose(&mail)?;
         Ok((mail, raw))
@@ -267,6 +268,7 @@ impl Notifier<'_> {
             text: String::new(),
             html: String::new(),
             inline: Vec::new(),
+            language: None,
         }
     }
 
@@ -293,10 +295,23 @@ impl Notifier<'_> {
         mut out: OutgoingMail,
         answer: Answer,
     ) -> diesel::QueryResult<Option<i64>> {
-        let made = self
-            .templates
-            .for_address(&out.from_address)
-            .render(template, ctx)
+        // A customer is written to in their language, an agent in theirs.
+        let to = out.to.first().map(|(_, a)| a.as_str()).unwrap_or_default();
+        let lang = match message_kind {
+            MessageKind::Notification => self.cfg.agent(to).map(|a| a.language.clone()),
+            _ if self.cfg.is_outsider(to) && !to.is_empty() => models::contact_language(c, to)?,
+            _ => None,
+        }
+        .filter(|l| l != crate::ticket::language::LANGUAGES[0]);
+        let templates = self.templates.for_address(&out.from_address);
+        out.language = lang.clone().filter(|l| templates.has_language(l, template));
+        let made = templates
+            .render_in(
+                lang.as_deref()
+                    .unwrap_or(crate::ticket::language::LANGUAGES[0]),
+                template,
+                ctx,
+            )
             .map_err(NotifyError::from)
             .and_then(|r| {
                 out.text = r.text;
@@ -537,14 +552,18 @@ impl Notifier<'_> {
             identity: self.identity_ctx(ticket),
         };
         let mut out = text.trim_end().to_string();
+        let lang = models::contact_language(c, &ticket.requester)?;
         for name in names {
+            // A saved article first, then the file in the customer's language, then as written.
             let article = match models::article(c, name)? {
                 Some(a) => Some(a.into_article()),
-                None => self
-                    .templates
-                    .knowledge()
-                    .ok()
-                    .and_then(|l| l.files.get(name).cloned()),
+                None => self.templates.knowledge().ok().and_then(|l| {
+                    lang.as_deref()
+                        .and_then(|lang| l.translations.get(lang))
+                        .and_then(|t| t.get(name))
+                        .or_else(|| l.files.get(name))
+                        .cloned()
+                }),
             };
             // (decide saw the name among the articles; one deleted since is left out)
             let Some(article) = article else { continue };

@@ -23,10 +23,11 @@ impl Notifier<'_> {
         if s.count == 0 {
             return Ok(Vec::new());
         }
+        let lang = models::contact_language(c, &customer.address)?;
         let mut articles = self
             .templates
             .knowledge()
-            .map(|l| l.files.clone())
+            .map(|l| l.in_language(lang.as_deref()))
             .unwrap_or_default();
         for a in models::articles(c)? {
             articles.insert(a.name.clone(), a.into_article());

@@ -239,6 +239,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    contacts (address) {
+        address -> Text,
+        language -> Text,
+        source -> Text,
+        updated_at -> BigInt,
+    }
+}
+
 diesel::joinable!(messages -> tickets (ticket_id));
 diesel::joinable!(attachments -> messages (message_row_id));
 diesel::joinable!(events -> tickets (ticket_id));
@@ -263,4 +272,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     broadcasts,
     articles,
     csat_surveys,
+    contacts,
 );

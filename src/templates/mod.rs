@@ -197,9 +197,27 @@ pub fn is_plain_name(name: &str) -> bool {
 
 /// Compiles one pair into registries of its own: a process that sends only acknowledgements
 /// (an MTA pipe) compiles only those. Errors name the file (and handlebars' line and column).
-fn compile(name: &str, dirs: &[PathBuf]) -> Result<Compiled, TemplateError> {
+fn compile(name: &str, dirs: &[PathBuf], lang: &str) -> Result<Compiled, TemplateError> {
     let source = |html: bool| -> Result<(String, String), TemplateError> {
         let file = format!("{name}.{}.hbs", if html { "html" } else { "txt" });
+        // Another language: its own files in the directories, then its built-in translation;
+        // then, as for English, the directories' files and the built-in one.
+        if lang != crate::ticket::language::LANGUAGES[0] && is_plain_name(name) {
+            for d in dirs {
+                let path = d.join(lang).join(&file);
+                if path.is_file() {
+                    return std::fs::read_to_string(&path)
+                        .map(|t| (path.display().to_string(), t))
+                        .map_err(|e| TemplateError::Compile {
+                            name: path.display().to_string(),
+                            message: format!("cannot be read: {e}"),
+                        });
+                }
+            }
+            if let Some(t) = translations::builtin(lang, name, html) {
+                return Ok((format!("mail-templates/{lang}/{file}"), t.to_string()));
+            }
+        }
         for d in dirs.iter().filter(|_| is_plain_name(name)) {
             let path = d.join(&file);
             if path.is_file() {
@@ -265,8 +283,9 @@ impl Templates {
     /// Compiles and tries every template of this set and of every identity's.
     fn check(&self) -> Result<(), TemplateError> {
         for name in self.names() {
-            self.compiled(&name)?;
-            self.render(&name, &sample(&name))?;
+            for lang in crate::ticket::language::LANGUAGES {
+                self.render_in(lang, &name, &sample(&name))?;
+            }
         }
         self.by_address.values().try_for_each(Templates::check)
     }
@@ -319,6 +338,17 @@ impl Templates {
         self.by_address.get(address).unwrap_or(self)
     }
 
+    /// Whether template `name` has its own version in `lang` (built in, or in a directory's
+    /// `LANG/`), so a mail rendered in `lang` is written in it.
+    pub fn has_language(&self, lang: &str, name: &str) -> bool {
+        translations::builtin(lang, name, false).is_some()
+            || is_plain_name(name)
+                && self
+                    .dirs
+                    .iter()
+                    .any(|d| d.join(lang).join(format!("{name}.txt.hbs")).is_file())
+    }
+
     /// The names of all templates: the built-in ones, then the directories' own.
     pub fn names(&self) -> Vec<String> {
         let mut v: Vec<String> = BUILTIN.iter().map(|(n, _, _)| n.to_string()).collect();
@@ -332,7 +362,11 @@ impl Templates {
         v
     }
 
-    fn compiled(&self, name: &str) -> Result<Arc<Result<Compiled, TemplateError>>, TemplateError> {
+    fn compiled(
+        &self,
+        lang: &str,
+        name: &str,
+    ) -> Result<Arc<Result<Compiled, TemplateError>>, TemplateError> {
         if !self.dirs.iter().any(|d| exists(name, Some(d))) && !exists(name, None) {
             return Err(TemplateError::Render {
                 name: name.to_string(),
@@ -341,8 +375,8 @@ impl Templates {
         }
         let mut map = self.compiled.lock().unwrap_or_else(|e| e.into_inner());
         let c = map
-            .entry(name.to_string())
-            .or_insert_with(|| Arc::new(compile(name, &self.dirs)))
+            .entry(format!("{lang}/{name}"))
+            .or_insert_with(|| Arc::new(compile(name, &self.dirs, lang)))
             .clone();
         if let Err(e) = c.as_ref() {
             return Err(e.clone());
@@ -350,13 +384,24 @@ impl Templates {
         Ok(c)
     }
 
-    /// Renders both halves of template `name`.
+    /// Renders both halves of template `name` (in English).
     pub fn render(&self, name: &str, ctx: &impl Serialize) -> Result<Rendered, TemplateError> {
+        self.render_in(crate::ticket::language::LANGUAGES[0], name, ctx)
+    }
+
+    /// Renders both halves of template `name` in `lang` (a language without its own version
+    /// of the template gets the English one).
+    pub fn render_in(
+        &self,
+        lang: &str,
+        name: &str,
+        ctx: &impl Serialize,
+    ) -> Result<Rendered, TemplateError> {
         let ctx = handlebars::Context::wraps(ctx).map_err(|e| TemplateError::Render {
             name: name.to_string(),
             message: e.to_string(),
         })?;
-        self.render_context(name, &ctx)
+        self.render_context(lang, name, &ctx)
     }
 
     /// [`Templates::render`] of a context already built as JSON, taken as it is: a large one
@@ -366,15 +411,20 @@ impl Templates {
         name: &str,
         ctx: serde_json::Value,
     ) -> Result<Rendered, TemplateError> {
-        self.render_context(name, &handlebars::Context::from(ctx))
+        self.render_context(
+            crate::ticket::language::LANGUAGES[0],
+            name,
+            &handlebars::Context::from(ctx),
+        )
     }
 
     fn render_context(
         &self,
+        lang: &str,
         name: &str,
         ctx: &handlebars::Context,
     ) -> Result<Rendered, TemplateError> {
-        let c = self.compiled(name)?;
+        let c = self.compiled(lang, name)?;
         let c = c.as_ref().as_ref().map_err(Clone::clone)?;
         let err = |file: String, e: handlebars::RenderError| TemplateError::Render {
             name: file,
@@ -392,6 +442,8 @@ impl Templates {
         })
     }
 }
+
+mod translations;
 
 #[cfg(test)]
 mod tests;

@@ -80,8 +80,18 @@ fn snapshots_of_every_template() {
     let t = Templates::builtin().unwrap();
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/snapshots");
     let update = std::env::var_os("UPDATE_SNAPSHOTS").is_some();
-    for (name, _, _) in BUILTIN {
-        let r = t.render(name, &sample(name)).unwrap();
+    let translated = crate::ticket::language::LANGUAGES[1..]
+        .iter()
+        .flat_map(|l| BUILTIN.iter().map(move |(n, _, _)| (*l, *n)))
+        .filter(|(l, n)| translations::builtin(l, n, false).is_some());
+    let all = BUILTIN.iter().map(|(n, _, _)| ("en", *n)).chain(translated);
+    for (lang, name) in all {
+        let r = t.render_in(lang, name, &sample(name)).unwrap();
+        let name = &if lang == "en" {
+            name.to_string()
+        } else {
+            format!("{lang}/{name}")
+        };
         assert!(
             !r.html.contains("Printer <on>"),
             "{name}: unescaped value in HTML"
@@ -100,7 +110,7 @@ fn snapshots_of_every_template() {
         for (ext, got) in [("txt", &r.text), ("html", &r.html)] {
             let f = dir.join(format!("{name}.{ext}"));
             if update {
-                std::fs::create_dir_all(&dir).unwrap();
+                std::fs::create_dir_all(f.parent().unwrap()).unwrap();
                 std::fs::write(&f, got).unwrap();
             }
             let want = std::fs::read_to_string(&f)

@@ -49,6 +49,13 @@ pub enum Action {
     AddTimeSpent(i64),
     /// The SLA clocks learn of what happened.
     SyncSla(SlaSync),
+    /// The language `address` is written to in from now on (`source`: rule, header or
+    /// detected; only a rule's replaces a stored one).
+    SetLanguage {
+        address: String,
+        language: &'static str,
+        source: &'static str,
+    },
     /// The acknowledgement of a new ticket to the customer (`template` instead of `ack`; `to`
     /// instead of the mail's sender, for a forwarded mail).
     Acknowledge {

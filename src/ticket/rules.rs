@@ -153,6 +153,8 @@ pub struct Actions {
     pub acknowledge: Option<bool>,
     /// Answer with this template instead of the acknowledgement.
     pub template: Option<String>,
+    /// The language the requester is written to in (`en`, `de`, `fr`).
+    pub language: Option<String>,
     /// Spam: kept in inbound with outcome `spam`, no ticket, no answer.
     pub spam: bool,
 }
@@ -247,7 +249,8 @@ pub fn evaluate(rules: &[Rule], facts: &Facts<'_>, on: On) -> Decision {
             sla,
             ticket_type,
             acknowledge,
-            template
+            template,
+            language
         );
         for t in &a.tags {
             if !to.tags.contains(t) {

@@ -551,6 +551,18 @@ impl Reader {
                         self.problem(a_s.key("template"), format!("names the template '{t}', which is neither built in nor a pair {t}.txt.hbs / {t}.html.hbs in [templates] dir"));
                     }
                 }
+                if let Some(l) =
+                    self.string(&mut a_s, "language", "a language: \"en\", \"de\" or \"fr\"")
+                {
+                    if crate::ticket::language::supported(&l) {
+                        actions.language = Some(l);
+                    } else {
+                        self.problem(
+                            a_s.key("language"),
+                            format!("expected a language templates are shipped in: \"en\", \"de\" or \"fr\", found \"{l}\""),
+                        );
+                    }
+                }
                 if a_s.table.contains_key("acknowledge") {
                     actions.acknowledge = Some(self.bool(&mut a_s, "acknowledge", true));
                 }

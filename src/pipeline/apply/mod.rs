@@ -258,6 +258,14 @@ impl<'a> Writer<'a, '_> {
                     self.run(if_sent)?;
                 }
             }
+            Action::SetLanguage {
+                address,
+                language,
+                source,
+            } => {
+                let now = self.clock.received_at;
+                models::set_contact_language(self.c, address, language, source, now)?;
+            }
             Action::RecordCsat {
                 survey,
                 score,

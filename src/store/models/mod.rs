@@ -14,6 +14,7 @@ use super::AnyConnection;
 type Conn = AnyConnection;
 
 mod article;
+mod contact;
 mod csat;
 mod digest;
 mod event;
@@ -27,6 +28,7 @@ mod sla_clock;
 mod ticket;
 
 pub use article::*;
+pub use contact::*;
 pub use csat::*;
 pub use digest::*;
 pub use event::*;

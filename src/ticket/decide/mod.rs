@@ -281,6 +281,20 @@ pub fn decide<'a>(f: &Facts<'a>) -> Decision<'a> {
         (Outcome::NewTicket, _) => {
             let (plan, left_out) = new_ticket(f, &sender, linked_to, &triage);
             d.actions.push(Action::OpenTicket(Box::new(plan)));
+            if cfg.is_outsider(&sender) && !sender.is_empty() {
+                let header = super::language::content_language(f.raw);
+                if let Some((language, source)) = super::language::choose(
+                    triage.actions.language.as_deref(),
+                    header.as_deref(),
+                    &mail.text,
+                ) {
+                    d.actions.push(Action::SetLanguage {
+                        address: sender.clone(),
+                        language,
+                        source,
+                    });
+                }
+            }
             d.actions
                 .push(Action::SyncSla(SlaSync::Event(SlaEvent::Opened)));
             if left_out > 0 {
