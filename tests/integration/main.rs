@@ -16,6 +16,7 @@ mod identities;
 mod imap;
 mod ingest;
 mod knowledge;
+mod languages;
 mod lmtp;
 mod mutt;
 mod oauth;
