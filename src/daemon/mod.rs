@@ -220,7 +220,8 @@ pub async fn run(
             cfg: cfg.clone(),
             templates: templates.clone(),
             keys: keys.clone(),
-            conn: connect()?,
+            // One connection answers, three show pages.
+            conns: (0..4).map(|_| connect()).collect::<Result<_, _>>()?,
             outbox_ready: outbox_ready.clone(),
         };
         tasks.spawn(crate::web::serve(listener, pages, stop_rx.clone()));

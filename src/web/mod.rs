@@ -33,13 +33,15 @@ const MAX_BODY: usize = 16 * 1024;
 /// The longest comment kept.
 const MAX_COMMENT: usize = 4000;
 
-/// What the pages need: the desk's parts and a database connection of their own.
+/// What the pages need: the desk's parts and database connections of their own: the first
+/// writes (answers), the others read (pages shown), so a page is not kept waiting behind the
+/// commit of an answer.
 #[derive(Clone)]
 pub struct Web {
     pub cfg: Arc<Config>,
     pub templates: Arc<Templates>,
     pub keys: Arc<Keys>,
-    pub conn: Arc<Mutex<AnyConnection>>,
+    pub conns: Vec<Arc<Mutex<AnyConnection>>>,
     /// Woken when an answer queued mail (a low score's notices).
     pub outbox_ready: Arc<Notify>,
 }
@@ -214,9 +216,10 @@ async fn answer(web: &Arc<Web>, req: Request<Incoming>) -> Page {
     }
 }
 
-/// Runs `f` with the pages' connection on the blocking pool.
+/// Runs `f` on the blocking pool with the writing connection (`write`) or a free reading one.
 pub(crate) async fn with_db<T: Send + 'static>(
     web: &Arc<Web>,
+    write: bool,
     f: impl FnOnce(&App<'_>, &mut AnyConnection) -> diesel::QueryResult<T> + Send + 'static,
 ) -> Option<T> {
     let web = web.clone();
@@ -226,7 +229,15 @@ pub(crate) async fn with_db<T: Send + 'static>(
             templates: &web.templates,
             keys: &web.keys,
         };
-        let mut c = web.conn.lock().ok()?;
+        let readers = if write || web.conns.len() < 2 {
+            &web.conns[..1]
+        } else {
+            &web.conns[1..]
+        };
+        let mut c = match readers.iter().find_map(|c| c.try_lock().ok()) {
+            Some(c) => c,
+            None => readers[fastrand::usize(..readers.len())].lock().ok()?,
+        };
         match f(&app, &mut c) {
             Ok(v) => Some(v),
             Err(e) => {
@@ -250,7 +261,7 @@ pub(crate) fn unavailable() -> Page {
 
 /// The survey's page: its form, or what was answered.
 async fn show(web: &Arc<Web>, id: i64, token: &str, chosen: Option<u8>) -> Page {
-    let found = with_db(web, move |app, c| {
+    let found = with_db(web, false, move |app, c| {
         let Some(s) = models::survey(c, id)? else {
             return Ok(None);
         };
@@ -281,7 +292,7 @@ async fn show(web: &Arc<Web>, id: i64, token: &str, chosen: Option<u8>) -> Page 
 
 /// Records the rating (once) and says so.
 async fn record(web: &Arc<Web>, id: i64, score: u8, comment: String) -> Page {
-    let done = with_db(web, move |app, c| {
+    let done = with_db(web, true, move |app, c| {
         c.transaction(|c| {
             models::write_lock_first(c)?;
             let now = crate::time::now_ms();

@@ -24,7 +24,7 @@ pub(super) async fn show(
     article: Option<String>,
 ) -> Page {
     let article = article_name(article);
-    let found = with_db(web, move |app, c| {
+    let found = with_db(web, false, move |app, c| {
         let t = models::get_ticket(c, ticket)?;
         let title = match &article {
             Some(a) => match models::article(c, a)? {
@@ -70,7 +70,7 @@ pub(super) async fn show(
 /// The button: the ticket resolved as solved by the customer, unless it is done already.
 pub(super) async fn record(web: &Arc<Web>, ticket: i64, article: Option<String>) -> Page {
     let article = article_name(article);
-    let done = with_db(web, move |app, c| {
+    let done = with_db(web, true, move |app, c| {
         c.transaction(|c| {
             models::write_lock_first(c)?;
             let Some(mut t) = models::get_ticket(c, ticket)? else {
