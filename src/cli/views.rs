@@ -20,6 +20,8 @@ pub struct Related<'a> {
     pub participants: &'a [(String, Option<String>, String)],
     /// The newest satisfaction survey that went out.
     pub csat: Option<&'a models::SurveyRow>,
+    /// `#set` fields, by name.
+    pub fields: Option<&'a std::collections::BTreeMap<String, String>>,
 }
 
 /// A survey as the JSON contract (§6.2 `csat`) shows it.
@@ -68,6 +70,7 @@ pub fn ticket_json(cfg: &Config, t: &models::Ticket, r: &Related<'_>) -> Value {
             .iter()
             .map(|(a, n, role)| json!({"address": a, "name": n, "role": role}))
             .collect::<Vec<_>>(),
+        "fields": r.fields.cloned().unwrap_or_default(),
         "csat": csat_json(r.csat),
     })
 }
@@ -87,6 +90,7 @@ pub(super) fn tickets(
         let links = models::links_of_tickets(&mut c, &ids).map_err(Failure::runtime)?;
         let people = models::participants_of_tickets(&mut c, &ids).map_err(Failure::runtime)?;
         let surveys = models::latest_surveys(&mut c, &ids).map_err(Failure::runtime)?;
+        let fields = models::fields_of(&mut c, &ids).map_err(Failure::runtime)?;
         let arr: Vec<Value> = list
             .iter()
             .map(|t| {
@@ -95,6 +99,7 @@ pub(super) fn tickets(
                     links: links.get(&t.id).map(Vec::as_slice).unwrap_or(&[]),
                     participants: people.get(&t.id).map(Vec::as_slice).unwrap_or(&[]),
                     csat: surveys.get(&t.id),
+                    fields: fields.get(&t.id),
                 };
                 ticket_json(cfg, t, &r)
             })
@@ -130,6 +135,7 @@ pub(super) fn ticket(cfg: &Config, id: i64, as_json: bool) -> Outcome {
     let mids: Vec<String> = messages.iter().map(|m| m.message_id.clone()).collect();
     let links = models::links_of_ticket(&mut c, id).map_err(Failure::runtime)?;
     let survey = models::latest_survey(&mut c, id).map_err(Failure::runtime)?;
+    let fields = models::fields_of(&mut c, &[id]).map_err(Failure::runtime)?;
     let mut v = ticket_json(
         cfg,
         &t,
@@ -138,6 +144,7 @@ pub(super) fn ticket(cfg: &Config, id: i64, as_json: bool) -> Outcome {
             links: &links,
             participants: &parts,
             csat: survey.as_ref(),
+            fields: fields.get(&id),
         },
     );
     let msgs: Vec<Value> = messages

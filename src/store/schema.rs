@@ -248,6 +248,16 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    ticket_fields (ticket_id, name) {
+        ticket_id -> BigInt,
+        name -> Text,
+        value -> Text,
+        set_by -> Text,
+        set_at -> BigInt,
+    }
+}
+
 diesel::joinable!(messages -> tickets (ticket_id));
 diesel::joinable!(attachments -> messages (message_row_id));
 diesel::joinable!(events -> tickets (ticket_id));
@@ -273,4 +283,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     articles,
     csat_surveys,
     contacts,
+    ticket_fields,
 );

@@ -45,6 +45,8 @@ pub enum Action {
     /// A change of the ticket's fields (written together, once, before anything that reads
     /// the ticket as changed).
     Set(Change),
+    /// `#set NAME VALUE`: a field of the ticket (`None`: removed).
+    SetField { name: String, value: Option<String> },
     /// Time an agent spent on the ticket, in milliseconds (added in the statement).
     AddTimeSpent(i64),
     /// The SLA clocks learn of what happened.

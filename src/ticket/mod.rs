@@ -6,6 +6,7 @@ pub mod action;
 pub mod commands;
 pub mod csat;
 pub mod decide;
+pub mod fields;
 pub mod language;
 pub mod model;
 pub mod rules;

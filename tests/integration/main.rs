@@ -10,6 +10,7 @@ mod conversation;
 mod corpus;
 mod csat;
 mod digest;
+mod fields;
 mod forward;
 mod hostile;
 mod identities;

@@ -421,7 +421,7 @@ impl Writer<'_, '_> {
     }
 
     /// Who acts: the verified agent, else the system.
-    fn actor(&self) -> String {
+    pub(super) fn actor(&self) -> String {
         self.d
             .agent
             .map_or_else(|| "system".to_string(), |a| a.address.clone())

@@ -258,6 +258,11 @@ impl<'a> Writer<'a, '_> {
                     self.run(if_sent)?;
                 }
             }
+            Action::SetField { name, value } => {
+                let (t, now) = (self.ticket()?, self.clock.received_at);
+                let actor = self.actor();
+                models::set_field(self.c, t, name, value.as_deref(), &actor, now)?;
+            }
             Action::SetLanguage {
                 address,
                 language,

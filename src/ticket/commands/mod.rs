@@ -56,6 +56,11 @@ pub enum Command {
     KbSave(String),
     /// `#search WORDS`: the best tickets and articles, in a mail to the agent.
     Search(String),
+    /// `#set NAME VALUE`: a field of the ticket (`None`: removed).
+    Set {
+        name: String,
+        value: Option<String>,
+    },
 }
 
 /// Whom `#assign` names.
@@ -177,6 +182,11 @@ pub const TABLE: &[Spec] = &[
         name: "task",
         aliases: &[],
         parse: task,
+    },
+    Spec {
+        name: "set",
+        aliases: &[],
+        parse: |a| super::fields::parse(a).map(|(name, value)| Command::Set { name, value }),
     },
 ];
 
@@ -628,6 +638,16 @@ impl Command {
                     done: format!("time +{}", crate::time::human_duration(*ms)),
                 }
             }
+            Command::Set { name, value } => Effect {
+                actions: vec![Action::SetField {
+                    name: name.clone(),
+                    value: value.clone(),
+                }],
+                done: match value {
+                    Some(v) => format!("{name} {v}"),
+                    None => format!("{name} removed"),
+                },
+            },
         })
     }
 

@@ -1,0 +1,107 @@
+//! Fields of a ticket (`#set NAME VALUE`: a change's `window`, `risk`, `rollback`, `service`,
+//! a request's answers), without I/O: which names and values are taken.
+
+/// The longest field name and value.
+const MAX_NAME: usize = 40;
+const MAX_VALUE: usize = 1000;
+
+/// The risks a change may have.
+pub const RISKS: [&str; 3] = ["low", "normal", "high"];
+
+/// A field as stored: its name (lower case) and value, or `None` to remove it.
+pub fn parse(args: &[&str]) -> Result<(String, Option<String>), String> {
+    let Some((name, rest)) = args.split_first() else {
+        return Err("#set needs a field name and a value, such as #set risk high".into());
+    };
+    let name = name.to_lowercase();
+    if name.is_empty()
+        || name.len() > MAX_NAME
+        || !name.starts_with(|c: char| c.is_ascii_lowercase())
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    {
+        return Err(format!(
+            "'{name}' is not a field name (letters, digits and _, starting with a letter)"
+        ));
+    }
+    let value = rest.join(" ");
+    if value.is_empty() {
+        return Ok((name, None));
+    }
+    if value.chars().count() > MAX_VALUE {
+        return Err(format!(
+            "the value of {name} is longer than {MAX_VALUE} characters"
+        ));
+    }
+    let value = match name.as_str() {
+        "risk" => {
+            let v = value.to_lowercase();
+            if !RISKS.contains(&v.as_str()) {
+                return Err(format!("'{value}' is not a risk: use low, normal or high"));
+            }
+            v
+        }
+        "window" => window(&value)?,
+        _ => value,
+    };
+    Ok((name, Some(value)))
+}
+
+/// A change window: two RFC 3339 times with their offsets, `START/END`, END after START.
+pub fn window(v: &str) -> Result<String, String> {
+    let expected = "a window is START/END, each a time with its offset, such as 2026-12-05T22:00:00+01:00/2026-12-05T23:00:00+01:00";
+    let (a, b) = v
+        .split_once('/')
+        .ok_or_else(|| format!("'{v}': {expected}"))?;
+    let start =
+        chrono::DateTime::parse_from_rfc3339(a.trim()).map_err(|_| format!("'{v}': {expected}"))?;
+    let end =
+        chrono::DateTime::parse_from_rfc3339(b.trim()).map_err(|_| format!("'{v}': {expected}"))?;
+    if end <= start {
+        return Err(format!("'{v}': the window ends before it starts"));
+    }
+    Ok(format!("{}/{}", start.to_rfc3339(), end.to_rfc3339()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_values_risks_and_windows() {
+        assert_eq!(
+            parse(&["Risk", "HIGH"]),
+            Ok(("risk".into(), Some("high".into())))
+        );
+        assert_eq!(
+            parse(&["rollback", "restore", "the", "snapshot"]),
+            Ok(("rollback".into(), Some("restore the snapshot".into())))
+        );
+        assert_eq!(parse(&["service"]), Ok(("service".into(), None)));
+        assert_eq!(
+            parse(&[
+                "window",
+                "2026-12-05T22:00:00+01:00/2026-12-05T23:00:00+01:00"
+            ]),
+            Ok((
+                "window".into(),
+                Some("2026-12-05T22:00:00+01:00/2026-12-05T23:00:00+01:00".into())
+            ))
+        );
+        for bad in [
+            &["risk", "extreme"][..],
+            &["window", "tomorrow night"],
+            &[
+                "window",
+                "2026-12-05T23:00:00+01:00/2026-12-05T22:00:00+01:00",
+            ],
+            &["2fa", "x"],
+            &["a-b", "x"],
+            &[],
+        ] {
+            assert!(parse(bad).is_err(), "{bad:?}");
+        }
+        assert!(parse(&["window", "x"]).unwrap_err().contains("START/END"));
+    }
+}
