@@ -42,6 +42,9 @@ pub enum AddressToken {
     Ticket(i64),
     /// The agent with this address, about this ticket (Reply-To of their notifications).
     Agent { ticket: i64, agent: String },
+    /// The approver with this address, for this decision of an approval chain (Reply-To of
+    /// their approval request).
+    Approver { decision: i64, approver: String },
 }
 
 impl Keys {
@@ -220,6 +223,18 @@ impl Keys {
         )
     }
 
+    /// The signed address that brings `approver`'s answer back to decision `decision`.
+    pub fn approver_address(
+        &self,
+        base: &str,
+        delimiter: &str,
+        decision: i64,
+        approver: &str,
+    ) -> String {
+        let mac = self.mac(&format!("approver:{decision}:{}", approver.to_lowercase()));
+        plus(base, delimiter, &format!("a{decision}.{mac}"))
+    }
+
     /// What a plus address of `base` was handed out for, if it is one of ours. `sender` is the
     /// mail's From address: an agent token only counts for the agent it was made for.
     pub fn address_token(
@@ -244,6 +259,13 @@ impl Keys {
             .strip_prefix(delimiter)?
             .to_ascii_lowercase();
         let (ticket, mac) = detail.split_once('.')?;
+        if let Some(decision) = ticket.strip_prefix('a') {
+            let decision: i64 = decision.parse().ok().filter(|d| *d > 0)?;
+            let approver = sender.to_lowercase();
+            return self
+                .verify(&format!("approver:{decision}:{approver}"), mac)
+                .then_some(AddressToken::Approver { decision, approver });
+        }
         let ticket: i64 = ticket.parse().ok().filter(|t| *t > 0)?;
         if self.verify(&format!("ticket:{ticket}"), mac) {
             Some(AddressToken::Ticket(ticket))
@@ -268,6 +290,29 @@ fn plus(base: &str, delimiter: &str, detail: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_approver_address_counts_only_from_its_approver() {
+        let k = Keys::new(b"0123456789abcdef0123");
+        let a = k.approver_address("support@example.test", "+", 7, "Boss@Example.test");
+        assert!(a.starts_with("support+a7."), "{a}");
+        assert_eq!(
+            k.address_token(&a, "support@example.test", "+", "boss@example.test"),
+            Some(AddressToken::Approver {
+                decision: 7,
+                approver: "boss@example.test".into()
+            })
+        );
+        assert_eq!(
+            k.address_token(&a, "support@example.test", "+", "mallory@example.test"),
+            None
+        );
+        let other = a.replace("+a7.", "+a8.");
+        assert_eq!(
+            k.address_token(&other, "support@example.test", "+", "boss@example.test"),
+            None
+        );
+    }
 
     #[test]
     fn a_click_token_names_its_id_only_for_its_purpose_key_and_time() {

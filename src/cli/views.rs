@@ -22,6 +22,25 @@ pub struct Related<'a> {
     pub csat: Option<&'a models::SurveyRow>,
     /// `#set` fields, by name.
     pub fields: Option<&'a std::collections::BTreeMap<String, String>>,
+    /// Its approval chain and every decision row of it.
+    pub approval: Option<&'a (models::ApprovalRow, Vec<models::DecisionRow>)>,
+}
+
+/// An approval chain as the JSON contract (§6.2 `approval`) shows it.
+fn approval_json(a: Option<&(models::ApprovalRow, Vec<models::DecisionRow>)>) -> Value {
+    let Some((a, decisions)) = a else {
+        return json!({"state": "none", "chain": null, "steps": []});
+    };
+    let mut steps: Vec<Value> = Vec::new();
+    for d in decisions {
+        let one = json!({"approver": d.approver, "decision": d.decision, "at": ms_or_null(d.at),
+                         "comment": d.comment});
+        match steps.iter_mut().find(|s| s["step"] == d.step) {
+            Some(s) => s["decisions"].as_array_mut().expect("an array").push(one),
+            None => steps.push(json!({"step": d.step, "quorum": d.quorum, "decisions": [one]})),
+        }
+    }
+    json!({"state": a.state, "chain": a.chain, "steps": steps})
 }
 
 /// A survey as the JSON contract (§6.2 `csat`) shows it.
@@ -71,6 +90,7 @@ pub fn ticket_json(cfg: &Config, t: &models::Ticket, r: &Related<'_>) -> Value {
             .map(|(a, n, role)| json!({"address": a, "name": n, "role": role}))
             .collect::<Vec<_>>(),
         "fields": r.fields.cloned().unwrap_or_default(),
+        "approval": approval_json(r.approval),
         "csat": csat_json(r.csat),
     })
 }
@@ -91,6 +111,11 @@ pub(super) fn tickets(
         let people = models::participants_of_tickets(&mut c, &ids).map_err(Failure::runtime)?;
         let surveys = models::latest_surveys(&mut c, &ids).map_err(Failure::runtime)?;
         let fields = models::fields_of(&mut c, &ids).map_err(Failure::runtime)?;
+        let mut approvals = std::collections::HashMap::new();
+        for (t, a) in models::approvals_of(&mut c, &ids).map_err(Failure::runtime)? {
+            let d = models::decisions_of(&mut c, a.id).map_err(Failure::runtime)?;
+            approvals.insert(t, (a, d));
+        }
         let arr: Vec<Value> = list
             .iter()
             .map(|t| {
@@ -100,6 +125,7 @@ pub(super) fn tickets(
                     participants: people.get(&t.id).map(Vec::as_slice).unwrap_or(&[]),
                     csat: surveys.get(&t.id),
                     fields: fields.get(&t.id),
+                    approval: approvals.get(&t.id),
                 };
                 ticket_json(cfg, t, &r)
             })
@@ -136,6 +162,13 @@ pub(super) fn ticket(cfg: &Config, id: i64, as_json: bool) -> Outcome {
     let links = models::links_of_ticket(&mut c, id).map_err(Failure::runtime)?;
     let survey = models::latest_survey(&mut c, id).map_err(Failure::runtime)?;
     let fields = models::fields_of(&mut c, &[id]).map_err(Failure::runtime)?;
+    let approval = match models::approval_of(&mut c, id).map_err(Failure::runtime)? {
+        Some(a) => {
+            let d = models::decisions_of(&mut c, a.id).map_err(Failure::runtime)?;
+            Some((a, d))
+        }
+        None => None,
+    };
     let mut v = ticket_json(
         cfg,
         &t,
@@ -145,6 +178,7 @@ pub(super) fn ticket(cfg: &Config, id: i64, as_json: bool) -> Outcome {
             participants: &parts,
             csat: survey.as_ref(),
             fields: fields.get(&id),
+            approval: approval.as_ref(),
         },
     );
     let msgs: Vec<Value> = messages

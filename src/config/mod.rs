@@ -9,6 +9,7 @@ use std::time::Duration;
 
 use toml::{Table, Value};
 
+mod approvals;
 mod identities;
 mod oauth;
 mod policy;
@@ -18,6 +19,7 @@ mod secret;
 mod sections;
 mod web;
 
+pub use approvals::{ApprovalChain, ApprovalStep, ChangesConfig};
 pub use oauth::OAuth;
 pub use policy::{
     DigestConfig, EscalationStep, Notify, RecurringConfig, Scheduled, Scheduler, SlaPolicy, Targets,
@@ -107,6 +109,10 @@ pub struct Config {
     pub csat: Option<CsatConfig>,
     /// `[knowledge] suggest`, `suggest_threshold`: articles offered in the acknowledgement.
     pub suggest: SuggestConfig,
+    /// `[[approvals]]`: approval chains.
+    pub approvals: Vec<ApprovalChain>,
+    /// `[changes]`.
+    pub changes: ChangesConfig,
 }
 
 /// `[problems]`.
@@ -753,6 +759,8 @@ impl Reader {
         let identities = self.identities(&mut top, identity.as_ref(), &mailboxes, &queues);
         let web = self.web(&mut top);
         let csat = self.csat(&mut top, &queues);
+        let approvals = self.approvals(&mut top);
+        let changes = self.changes(&mut top, &approvals);
         self.unknown_keys(&top);
 
         Some(Config {
@@ -783,6 +791,8 @@ impl Reader {
             web,
             csat,
             suggest,
+            approvals,
+            changes,
         })
     }
 }

@@ -52,6 +52,8 @@ pub fn facts<'a>(
         tickets: HashMap::new(),
         pending_broadcast: Default::default(),
         articles: Default::default(),
+        approver: None,
+        approver_forged: false,
     };
     if earlier_copy.is_some() {
         return Ok(f);
@@ -72,8 +74,35 @@ pub fn facts<'a>(
         .collect();
     f.agent_token = tokens.iter().find_map(|t| match t {
         AddressToken::Agent { ticket, .. } => Some(*ticket),
-        AddressToken::Ticket(_) => None,
+        _ => None,
     });
+    let mut approver_ticket = None;
+    if let Some((decision, approver)) = tokens.iter().find_map(|t| match t {
+        AddressToken::Approver { decision, approver } => Some((*decision, approver.clone())),
+        _ => None,
+    }) {
+        if let Some(d) = models::decision(c, decision)? {
+            if let Some(a) = models::approval(c, d.approval_id)? {
+                approver_ticket = Some(a.ticket_id);
+                f.approver = Some(crate::ticket::approval::ApproverMail {
+                    decision,
+                    ticket: a.ticket_id,
+                    approver,
+                    step: d.step,
+                    decided: d.decision,
+                    chain_state: a.state,
+                    chain_step: a.step,
+                });
+            }
+        }
+    } else if mail
+        .to
+        .iter()
+        .chain(&mail.cc)
+        .any(|a| crate::ticket::approval::looks_like_approver_address(&a.address))
+    {
+        f.approver_forged = true;
+    }
 
     let l = &mut f.lookups;
     l.known = models::tickets_of_message_ids(c, &f.candidates)?;
@@ -109,9 +138,11 @@ pub fn facts<'a>(
     if let Some(t) = tokens
         .iter()
         .map(|t| match t {
-            AddressToken::Ticket(t) | AddressToken::Agent { ticket: t, .. } => *t,
+            AddressToken::Ticket(t) | AddressToken::Agent { ticket: t, .. } => Some(*t),
+            AddressToken::Approver { .. } => approver_ticket,
         })
         .next()
+        .flatten()
     {
         if models::ticket_exists(c, t)? {
             l.plus_address = Some(t);
@@ -189,6 +220,16 @@ pub fn facts<'a>(
                         status: link.other_status,
                         requester: link.other_requester,
                     });
+                }
+            }
+            for (id, fields) in models::fields_of(c, &ids)? {
+                if let Some(t) = f.tickets.get_mut(&id) {
+                    t.fields = fields;
+                }
+            }
+            for (id, a) in models::approvals_of(c, &ids)? {
+                if let Some(t) = f.tickets.get_mut(&id) {
+                    t.approval = Some(a.state);
                 }
             }
             if mail.text.contains("#broadcast") {
@@ -278,5 +319,7 @@ pub fn state(t: &Ticket) -> TicketState {
         links: Vec::new(),
         survey: None,
         suggested: false,
+        fields: Default::default(),
+        approval: None,
     }
 }

@@ -5,6 +5,7 @@
 //! mail the database refuses is recorded as failed and never stops the mails behind it.
 
 mod apply;
+pub mod approvals;
 mod load;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};

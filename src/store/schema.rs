@@ -258,6 +258,32 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    approvals (id) {
+        id -> BigInt,
+        ticket_id -> BigInt,
+        chain -> Text,
+        state -> Text,
+        step -> Integer,
+        created_at -> BigInt,
+        decided_at -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    approval_decisions (id) {
+        id -> BigInt,
+        approval_id -> BigInt,
+        step -> Integer,
+        quorum -> Text,
+        approver -> Text,
+        decision -> Text,
+        asked_at -> BigInt,
+        at -> Nullable<BigInt>,
+        comment -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(messages -> tickets (ticket_id));
 diesel::joinable!(attachments -> messages (message_row_id));
 diesel::joinable!(events -> tickets (ticket_id));
@@ -284,4 +310,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     csat_surveys,
     contacts,
     ticket_fields,
+    approvals,
+    approval_decisions,
 );

@@ -215,6 +215,53 @@ pub struct CsatLow {
     pub comment: String,
 }
 
+/// `approval_request`: an approver asked to decide a step of a ticket's chain.
+#[derive(Debug, Clone, Serialize)]
+pub struct ApprovalRequest {
+    pub identity: Identity,
+    pub ticket: Ticket,
+    pub requester: String,
+    pub chain: String,
+    pub step: i32,
+    pub steps: usize,
+    /// `any`, `all` or how many of the step's approvers must approve.
+    pub quorum: String,
+    pub fields: Vec<Field>,
+    /// The decisions of the earlier steps.
+    pub earlier: Vec<EarlierDecision>,
+    /// One-click pages (with `[web]`).
+    pub approve_url: Option<String>,
+    pub reject_url: Option<String>,
+}
+
+/// A ticket field (`#set`).
+#[derive(Debug, Clone, Serialize)]
+pub struct Field {
+    pub name: String,
+    pub value: String,
+}
+
+/// A decision already taken in a chain.
+#[derive(Debug, Clone, Serialize)]
+pub struct EarlierDecision {
+    pub step: i32,
+    pub approver: String,
+    pub decision: String,
+    pub comment: String,
+}
+
+/// `approval_outcome`: the requester and the assignee told how a chain ended.
+#[derive(Debug, Clone, Serialize)]
+pub struct ApprovalOutcome {
+    pub identity: Identity,
+    pub ticket: Ticket,
+    pub chain: String,
+    pub approved: bool,
+    /// Who decided last, and their comment or reason.
+    pub decided_by: String,
+    pub comment: String,
+}
+
 /// What a score says, in words.
 pub fn score_label(score: u8) -> &'static str {
     match score {
@@ -453,6 +500,47 @@ pub fn sample(name: &str) -> serde_json::Value {
                     ),
                 })
                 .collect(),
+        }),
+        "approval_request" => to_json(&ApprovalRequest {
+            identity: identity(),
+            ticket: Ticket {
+                ticket_type: Some("change".into()),
+                ..ticket()
+            },
+            requester: "alice@example.test".into(),
+            chain: "cab".into(),
+            step: 2,
+            steps: 2,
+            quorum: "all".into(),
+            fields: vec![
+                Field {
+                    name: "risk".into(),
+                    value: "high".into(),
+                },
+                Field {
+                    name: "window".into(),
+                    value: "2026-12-05T22:00:00+01:00/2026-12-05T23:00:00+01:00".into(),
+                },
+            ],
+            earlier: vec![EarlierDecision {
+                step: 1,
+                approver: "boss@example.test".into(),
+                decision: "approved".into(),
+                comment: "Fine <if> the rollback is tested.".into(),
+            }],
+            approve_url: Some("https://desk.example.test/approve/7.1796043600.c2lnbmF0dXJl".into()),
+            reject_url: Some("https://desk.example.test/reject/7.1796043600.c2lnbmF0dXJl".into()),
+        }),
+        "approval_outcome" => to_json(&ApprovalOutcome {
+            identity: identity(),
+            ticket: Ticket {
+                ticket_type: Some("change".into()),
+                ..ticket()
+            },
+            chain: "cab".into(),
+            approved: false,
+            decided_by: "ciso@example.test".into(),
+            comment: "No rollback plan & no window.".into(),
         }),
         "csat_low" => to_json(&CsatLow {
             marker: MARKER,

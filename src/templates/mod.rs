@@ -92,6 +92,16 @@ const BUILTIN: &[(&str, &str, &str)] = &[
         include_str!("../../mail-templates/csat_survey.html.hbs"),
     ),
     (
+        "approval_request",
+        include_str!("../../mail-templates/approval_request.txt.hbs"),
+        include_str!("../../mail-templates/approval_request.html.hbs"),
+    ),
+    (
+        "approval_outcome",
+        include_str!("../../mail-templates/approval_outcome.txt.hbs"),
+        include_str!("../../mail-templates/approval_outcome.html.hbs"),
+    ),
+    (
         "csat_low",
         include_str!("../../mail-templates/csat_low.txt.hbs"),
         include_str!("../../mail-templates/csat_low.html.hbs"),

@@ -45,6 +45,17 @@ pub enum Action {
     /// A change of the ticket's fields (written together, once, before anything that reads
     /// the ticket as changed).
     Set(Change),
+    /// The ticket's approval chain starts: its first step's approvers are asked.
+    StartApproval { chain: String },
+    /// An approver's decision on their decision row (`via` mail).
+    RecordApproval {
+        decision: i64,
+        approve: bool,
+        comment: String,
+    },
+    /// An approver's mail that decides nothing: they are told how to answer (`why`), or where
+    /// the chain stands.
+    ApproverNotice { decision: i64, why: String },
     /// `#set NAME VALUE`: a field of the ticket (`None`: removed).
     SetField { name: String, value: Option<String> },
     /// Time an agent spent on the ticket, in milliseconds (added in the statement).

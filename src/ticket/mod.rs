@@ -3,6 +3,7 @@
 //! decision about one mail ([`decide`]), which returns [`action`]s for the pipeline to apply.
 
 pub mod action;
+pub mod approval;
 pub mod commands;
 pub mod csat;
 pub mod decide;

@@ -66,6 +66,7 @@ string_enum!(
         Command = "command",
         Search = "search",
         Csat = "csat",
+        Approval = "approval",
         Duplicate = "duplicate",
         AutoReply = "auto_reply",
         Bounce = "bounce",
@@ -107,6 +108,10 @@ pub struct TicketState {
     /// Articles were offered in its acknowledgement (loaded only for a mail that says it is
     /// solved).
     pub suggested: bool,
+    /// Its `#set` fields (loaded for agents' mails).
+    pub fields: std::collections::BTreeMap<String, String>,
+    /// Its approval chain's state, if one was started (loaded for agents' mails).
+    pub approval: Option<String>,
 }
 
 impl TicketState {

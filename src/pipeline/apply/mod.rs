@@ -258,6 +258,34 @@ impl<'a> Writer<'a, '_> {
                     self.run(if_sent)?;
                 }
             }
+            Action::StartApproval { chain } => {
+                let (row, now) = (self.row()?.clone(), self.clock.received_at);
+                let actor = self.actor();
+                let ids = super::approvals::start(self.app, self.c, &row, chain, &actor, now)?;
+                self.outbox_ids.extend(ids);
+            }
+            Action::RecordApproval {
+                decision,
+                approve,
+                comment,
+            } => {
+                let now = self.clock.received_at;
+                if let super::approvals::Recorded::Yes { outbox, .. } = super::approvals::record(
+                    self.app,
+                    self.c,
+                    *decision,
+                    (*approve, comment),
+                    "mail",
+                    now,
+                )? {
+                    self.outbox_ids.extend(outbox);
+                }
+            }
+            Action::ApproverNotice { decision, why } => {
+                let now = self.clock.received_at;
+                let id = super::approvals::notice(self.app, self.c, *decision, why, now)?;
+                self.outbox_ids.extend(id);
+            }
             Action::SetField { name, value } => {
                 let (t, now) = (self.ticket()?, self.clock.received_at);
                 let actor = self.actor();

@@ -13,6 +13,7 @@ use super::AnyConnection;
 
 type Conn = AnyConnection;
 
+mod approval;
 mod article;
 mod contact;
 mod csat;
@@ -28,6 +29,7 @@ mod search;
 mod sla_clock;
 mod ticket;
 
+pub use approval::*;
 pub use article::*;
 pub use contact::*;
 pub use csat::*;

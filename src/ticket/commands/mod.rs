@@ -638,16 +638,22 @@ impl Command {
                     done: format!("time +{}", crate::time::human_duration(*ms)),
                 }
             }
-            Command::Set { name, value } => Effect {
-                actions: vec![Action::SetField {
-                    name: name.clone(),
-                    value: value.clone(),
-                }],
-                done: match value {
-                    Some(v) => format!("{name} {v}"),
-                    None => format!("{name} removed"),
-                },
-            },
+            Command::Set { name, value } => {
+                match value {
+                    Some(v) => ticket.fields.insert(name.clone(), v.clone()),
+                    None => ticket.fields.remove(name),
+                };
+                Effect {
+                    actions: vec![Action::SetField {
+                        name: name.clone(),
+                        value: value.clone(),
+                    }],
+                    done: match value {
+                        Some(v) => format!("{name} {v}"),
+                        None => format!("{name} removed"),
+                    },
+                }
+            }
         })
     }
 

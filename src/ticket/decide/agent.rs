@@ -2,6 +2,7 @@
 //! to the customer, and what is told back to the agent.
 
 use super::*;
+use crate::ticket::model::TicketType;
 
 /// A verified agent's mail about a ticket: commands, then an internal note, or an answer
 /// that goes to the customer; a short reply to the agent for anything not done.
@@ -56,6 +57,20 @@ pub(super) fn agent_mail<'a>(
                 changed |= cmd.touches_sla();
             }
             Err(why) => errors.push((line.clone(), why)),
+        }
+    }
+    // A change with a risk that needs approval (`[changes] approval`) starts its chain once.
+    if state.approval.is_none() && state.ticket_type.as_deref() == Some(TicketType::Change.as_str())
+    {
+        if let Some(chain) = state
+            .fields
+            .get("risk")
+            .and_then(|r| cfg.changes.chain_for(r))
+        {
+            changes.push(Action::StartApproval {
+                chain: chain.to_string(),
+            });
+            done.push(format!("approval '{chain}' requested"));
         }
     }
     let changes = one_broadcast(changes);

@@ -45,6 +45,10 @@ pub struct Facts<'a> {
     /// The names of the knowledge articles (files and saved), read when an agent's mail
     /// names one with `#reply`.
     pub articles: std::collections::BTreeSet<String>,
+    /// An approver's answer: to their signed reply address, from them.
+    pub approver: Option<super::approval::ApproverMail>,
+    /// The mail came to an approver's reply address, but not from that approver.
+    pub approver_forged: bool,
 }
 
 /// The outbox row a delivery report names.
@@ -100,6 +104,10 @@ pub fn decide<'a>(f: &Facts<'a>) -> Decision<'a> {
         return d;
     }
     let sender = mail.sender();
+    // An approver's answer to their signed address decides (or is told why not).
+    if let (Some(ap), MailClass::Person) = (&f.approver, f.class) {
+        return approver_mail(f, ap);
+    }
     // An agent's mail is obeyed only when verified; otherwise it is a customer's mail, and the
     // agent's address counts for nothing in threading either.
     let agent = match (cfg.agent(&sender), f.class) {
@@ -216,6 +224,10 @@ pub fn decide<'a>(f: &Facts<'a>) -> Decision<'a> {
         (!mail.limits_hit.is_empty()).then(|| mail.limits_hit.join("; ")),
         thread_reason,
         agent_note,
+        f.approver_forged.then(|| {
+            "sent to an approver's reply address, but not from that approver: nothing decided"
+                .to_string()
+        }),
         hops_over.then(|| {
             format!(
                 "{} {} is at limits.max_hops ({}): never answered automatically",
@@ -430,6 +442,60 @@ pub fn decide<'a>(f: &Facts<'a>) -> Decision<'a> {
             is_new: outcome == Outcome::NewTicket,
         });
     }
+    d
+}
+
+/// An approver's mail to their signed reply address: a decision while their step is open,
+/// else they are told where the chain stands; anything that is not an answer gets a reply
+/// saying how to answer.
+fn approver_mail<'a>(f: &Facts<'a>, ap: &super::approval::ApproverMail) -> Decision<'a> {
+    let mut d = Decision::recorded(Outcome::Approval, f.mail.hops);
+    d.ticket = Some(ap.ticket);
+    d.matched_by = Some(MatchedBy::PlusAddress);
+    d.actions.push(Action::AddMessage {
+        kind: MessageKind::Customer,
+        text: f.mail.text.clone(),
+    });
+    let answer = super::approval::parse_answer(&quote::strip_reply(&f.mail.text));
+    let (action, reason) = match answer {
+        Some(Ok((approve, comment))) if ap.open() => (
+            Action::RecordApproval {
+                decision: ap.decision,
+                approve,
+                comment,
+            },
+            format!("{} by {}", if approve { "approved" } else { "rejected" }, ap.approver),
+        ),
+        Some(Ok(_)) => (
+            Action::ApproverNotice {
+                decision: ap.decision,
+                why: "This step was decided already: your answer changes nothing.".into(),
+            },
+            format!("a decision by {} on a step or chain already decided: nothing changed", ap.approver),
+        ),
+        Some(Err(why)) => (
+            Action::ApproverNotice {
+                decision: ap.decision,
+                why,
+            },
+            "an approver's answer without a reason: nothing decided".into(),
+        ),
+        None => (
+            Action::ApproverNotice {
+                decision: ap.decision,
+                why: "Your answer was not understood: write #approve (and a comment if you like) or #reject and the reason on the first line.".into(),
+            },
+            "an approver's mail that is no answer: nothing decided".into(),
+        ),
+    };
+    d.reason = Some(reason);
+    d.actions.push(Action::Event {
+        on: None,
+        actor: ap.approver.clone(),
+        kind: "approval_mail",
+        detail: Detail::Inbound,
+    });
+    d.actions.push(action);
     d
 }
 

@@ -112,6 +112,8 @@ fn decide_with<'a>(
         tickets,
         pending_broadcast: Default::default(),
         articles: ["vpn-reset".to_string()].into_iter().collect(),
+        approver: None,
+        approver_forged: false,
     };
     decide(&f)
 }
@@ -403,6 +405,8 @@ fn reply_by_reference<'a>(cfg: &'a Config, m: &'a InboundMail, member: bool) -> 
         tickets: HashMap::from([(7, ticket(7, "open"))]),
         pending_broadcast: Default::default(),
         articles: Default::default(),
+        approver: None,
+        approver_forged: false,
     };
     decide(&f)
 }

@@ -1,0 +1,164 @@
+//! `[[approvals]]` (approval chains: ordered steps of approvers with a quorum) and `[changes]`
+//! (which chain a change's risk needs).
+
+use super::*;
+use crate::ticket::approval::Quorum;
+
+/// One step of a chain.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApprovalStep {
+    /// Addresses (lower case); `managers` stands for the ticket queue's managers.
+    pub approvers: Vec<String>,
+    pub quorum: Quorum,
+}
+
+/// `[[approvals]]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApprovalChain {
+    pub name: String,
+    pub steps: Vec<ApprovalStep>,
+    /// An approver who has not answered after this long is reminded once.
+    pub remind_after: Duration,
+}
+
+/// `[changes]`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChangesConfig {
+    /// The chain a change of each risk needs (`low`, `normal`, `high`); absent or "": none.
+    pub approval: Vec<(String, String)>,
+}
+
+impl ChangesConfig {
+    /// The chain a change of `risk` needs.
+    pub fn chain_for(&self, risk: &str) -> Option<&str> {
+        self.approval
+            .iter()
+            .find(|(r, c)| r == risk && !c.is_empty())
+            .map(|(_, c)| c.as_str())
+    }
+}
+
+impl Reader {
+    pub(super) fn approvals(&mut self, top: &mut Section<'_>) -> Vec<ApprovalChain> {
+        let mut out: Vec<ApprovalChain> = Vec::new();
+        for (i, t) in self
+            .array_of_tables(top, "approvals")
+            .into_iter()
+            .enumerate()
+        {
+            let mut s = Section::new(t, format!("approvals[{i}]"));
+            let name = self.required_string(&mut s, "name", "a name for the approval chain");
+            let remind_after = self.duration(&mut s, "remind_after", Duration::from_secs(8 * 3600));
+            let mut steps = Vec::new();
+            for (j, st) in self
+                .array_of_tables(&mut s, "steps")
+                .into_iter()
+                .enumerate()
+            {
+                let mut ss = Section::new(st, format!("approvals[{i}].steps[{j}]"));
+                let approvers: Vec<String> = self
+                    .string_list(&mut ss, "approvers")
+                    .into_iter()
+                    .map(|a| a.trim().to_lowercase())
+                    .collect();
+                if approvers.is_empty() {
+                    self.problem(
+                        ss.key("approvers"),
+                        "expected at least one approver: an address, or \"managers\"",
+                    );
+                }
+                for (k, a) in approvers.iter().enumerate() {
+                    if a != "managers" && (!a.contains('@') || a.contains(char::is_whitespace)) {
+                        self.problem(
+                            format!("{}[{k}]", ss.key("approvers")),
+                            format!("expected a mail address or \"managers\", found \"{a}\""),
+                        );
+                    }
+                }
+                let quorum = match self.get(&mut ss, "quorum") {
+                    None => Quorum::Any,
+                    Some(Value::String(q)) if q == "any" => Quorum::Any,
+                    Some(Value::String(q)) if q == "all" => Quorum::All,
+                    Some(Value::Integer(n))
+                        if *n >= 1 && (*n as usize) <= approvers.len().max(1) =>
+                    {
+                        Quorum::Count(*n as usize)
+                    }
+                    Some(v) => {
+                        self.problem(
+                            ss.key("quorum"),
+                            format!(
+                                "expected \"any\", \"all\" or a number from 1 to the number of approvers ({}), found {}",
+                                approvers.len(),
+                                match v {
+                                    Value::String(s) => format!("\"{s}\""),
+                                    Value::Integer(n) => n.to_string(),
+                                    v => type_name(v),
+                                }
+                            ),
+                        );
+                        Quorum::Any
+                    }
+                };
+                self.unknown_keys(&ss);
+                steps.push(ApprovalStep { approvers, quorum });
+            }
+            if steps.is_empty() {
+                self.problem(s.key("steps"), "expected at least one step: steps = [ { approvers = [...], quorum = \"any\" } ]");
+            }
+            self.unknown_keys(&s);
+            if let Some(name) = name {
+                if out.iter().any(|c| c.name == name) {
+                    self.problem(s.key("name"), format!("a second chain named '{name}'"));
+                }
+                out.push(ApprovalChain {
+                    name,
+                    steps,
+                    remind_after,
+                });
+            }
+        }
+        out
+    }
+
+    pub(super) fn changes(
+        &mut self,
+        top: &mut Section<'_>,
+        chains: &[ApprovalChain],
+    ) -> ChangesConfig {
+        let Some(t) = self.table(top, "changes", false) else {
+            return ChangesConfig::default();
+        };
+        let mut s = Section::new(t, "changes");
+        let mut c = ChangesConfig::default();
+        match self.get(&mut s, "approval") {
+            None => {}
+            Some(Value::Table(by_risk)) => {
+                for (risk, chain) in by_risk {
+                    let key = format!("{}.{risk}", s.key("approval"));
+                    if !crate::ticket::fields::RISKS.contains(&risk.as_str()) {
+                        self.problem(key, "expected a risk: low, normal or high");
+                        continue;
+                    }
+                    match chain {
+                        Value::String(n) if n.is_empty() || chains.iter().any(|c| &c.name == n) => {
+                            c.approval.push((risk.clone(), n.clone()));
+                        }
+                        Value::String(n) => self.problem(
+                            key,
+                            format!("names the chain '{n}', which no [[approvals]] entry defines"),
+                        ),
+                        v => self.problem(key, format!("expected the name of an [[approvals]] chain, or \"\", found {}", type_name(v))),
+                    }
+                }
+            }
+            Some(v) => self.problem(
+                s.key("approval"),
+                format!("expected a table such as {{ low = \"\", normal = \"cab\", high = \"cab\" }}, found {}", type_name(v)),
+            ),
+        }
+        // (calendar and freeze are read when change windows are built)
+        self.unknown_keys(&s);
+        c
+    }
+}
