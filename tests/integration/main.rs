@@ -4,6 +4,7 @@
 
 mod util;
 
+mod approvals;
 mod browser;
 mod cluster;
 mod conversation;

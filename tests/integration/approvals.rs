@@ -1,0 +1,267 @@
+//! Approval chains by mail (issue #19, DESIGN.md §6): a change with a risk starts its chain,
+//! approvers answer through their signed reply addresses, steps follow their quorum, one
+//! rejection rejects, and nobody else's answer decides anything. Through `ingest` and the file
+//! transport.
+
+use crate::conversation::{
+    agent_reply, ingest, reply_address, sent, ticket_with_notification, AGENTS,
+};
+use crate::util::{header, Env};
+use serde_json::Value;
+
+const CHAIN: &str = r#"
+[[approvals]]
+name = "cab"
+steps = [ { approvers = ["boss@example.test", "cto@example.test"], quorum = "any" },
+          { approvers = ["ciso@example.test"], quorum = "all" } ]
+remind_after = "8h"
+
+[changes]
+approval = { low = "", normal = "", high = "cab" }
+"#;
+
+fn env() -> Env {
+    Env::with(&format!("{AGENTS}{CHAIN}"), None)
+}
+
+/// The decoded text part.
+fn text(mail: &str) -> String {
+    mail_parser::MessageParser::default()
+        .parse(mail.as_bytes())
+        .and_then(|m| m.body_text(0).map(|t| t.into_owned()))
+        .expect("a text part")
+}
+
+/// `from` answers the approval request `request` with `top`, to `to` (its Reply-To unless
+/// given).
+fn answer(request: &str, from: &str, to: Option<&str>, top: &str) -> String {
+    let mid = header(request, "Message-ID").unwrap();
+    let to = to
+        .map(str::to_string)
+        .unwrap_or_else(|| reply_address(request));
+    format!(
+        "From: {from}\r\nTo: {to}\r\nSubject: Re: {}\r\nMessage-ID: <{:x}@example.test>\r\n\
+         In-Reply-To: {mid}\r\nReferences: {mid}\r\nDate: Sat, 21 Nov 2026 12:00:00 +0000\r\n\r\n{top}\r\n\r\n> Your approval is asked\r\n",
+        header(request, "Subject").unwrap(),
+        fastrand::u64(..)
+    )
+}
+
+fn approval(e: &Env, t: i64) -> Value {
+    e.ticket(t)["approval"].clone()
+}
+
+#[test]
+fn a_high_risk_change_goes_through_its_chain_and_is_rejected_by_the_second_step() {
+    let e = env();
+    let (t, note) = ticket_with_notification(&e);
+    let row = ingest(
+        &e,
+        &agent_reply(
+            &note,
+            "alice@example.test",
+            &reply_address(&note),
+            "#type change\r\n#set risk high\r\n#set window 2026-12-05T22:00:00+01:00/2026-12-05T23:00:00+01:00",
+        ),
+    );
+    assert_eq!(row["outcome"], "command", "{row}");
+    let a = approval(&e, t);
+    assert_eq!(
+        (a["state"].as_str(), a["chain"].as_str()),
+        (Some("pending"), Some("cab")),
+        "{a}"
+    );
+    assert_eq!(a["steps"][0]["quorum"], "any");
+    assert_eq!(a["steps"][0]["decisions"].as_array().unwrap().len(), 2);
+    let boss = sent(&e, "approval_request", "boss@example.test");
+    let cto = sent(&e, "approval_request", "cto@example.test");
+    assert_eq!((boss.len(), cto.len()), (1, 1));
+    let req = text(&boss[0]);
+    assert!(
+        req.contains("risk: high") && req.contains("step 1 of 2"),
+        "{req}"
+    );
+    assert!(
+        reply_address(&boss[0]) != reply_address(&cto[0]),
+        "an address per approver"
+    );
+    assert_eq!(
+        header(&boss[0], "Auto-Submitted").as_deref(),
+        Some("auto-generated")
+    );
+    assert!(
+        sent(&e, "approval_request", "ciso@example.test").is_empty(),
+        "step 2 waits"
+    );
+
+    // Someone else writing to the boss's address decides nothing.
+    let row = ingest(
+        &e,
+        &answer(&boss[0], "mallory@example.com", None, "#approve"),
+    );
+    assert_ne!(row["outcome"], "approval", "{row}");
+    assert!(
+        row["reason"]
+            .as_str()
+            .unwrap()
+            .contains("not from that approver"),
+        "{row}"
+    );
+    assert_eq!(
+        approval(&e, t)["steps"][0]["decisions"][0]["decision"],
+        "pending"
+    );
+    // The cto's token used by the boss: nothing either.
+    let row = ingest(&e, &answer(&cto[0], "boss@example.test", None, "#approve"));
+    assert_ne!(row["outcome"], "approval", "{row}");
+
+    // The boss approves: step 1 is done (any), the ciso is asked, the boss gets a receipt.
+    let row = ingest(
+        &e,
+        &answer(
+            &boss[0],
+            "Boss <boss@example.test>",
+            None,
+            "#approve go ahead",
+        ),
+    );
+    assert_eq!(row["outcome"], "approval", "{row}");
+    let a = approval(&e, t);
+    assert_eq!(a["state"], "pending");
+    let d = &a["steps"][0]["decisions"][0];
+    assert_eq!(
+        (
+            d["approver"].as_str(),
+            d["decision"].as_str(),
+            d["comment"].as_str()
+        ),
+        (
+            Some("boss@example.test"),
+            Some("approved"),
+            Some("go ahead")
+        ),
+        "{a}"
+    );
+    assert!(d["at"].is_string());
+    assert!(text(&sent(&e, "approval_notice", "boss@example.test")[0])
+        .contains("is recorded: approved"));
+    let ciso = sent(&e, "approval_request", "ciso@example.test");
+    assert_eq!(ciso.len(), 1);
+    assert!(
+        text(&ciso[0]).contains("boss@example.test approved: go ahead"),
+        "{}",
+        text(&ciso[0])
+    );
+
+    // The cto answers late: the step is decided; told so, nothing changes.
+    let row = ingest(&e, &answer(&cto[0], "cto@example.test", None, "approved"));
+    assert_eq!(row["outcome"], "approval");
+    assert!(
+        row["reason"].as_str().unwrap().contains("already decided"),
+        "{row}"
+    );
+    assert_eq!(
+        approval(&e, t)["steps"][0]["decisions"][1]["decision"],
+        "pending"
+    );
+    assert!(text(&sent(&e, "approval_notice", "cto@example.test")[0]).contains("changes nothing"));
+
+    // The ciso writes something else, then a reason-less #reject, then rejects.
+    let row = ingest(
+        &e,
+        &answer(&ciso[0], "ciso@example.test", None, "Looks risky to me."),
+    );
+    assert_eq!(row["outcome"], "approval");
+    ingest(&e, &answer(&ciso[0], "ciso@example.test", None, "#reject"));
+    let help = sent(&e, "approval_notice", "ciso@example.test");
+    assert_eq!(help.len(), 2);
+    assert!(text(&help[0]).contains("#approve") && text(&help[1]).contains("needs a reason"));
+    assert_eq!(approval(&e, t)["state"], "pending");
+    ingest(
+        &e,
+        &answer(
+            &ciso[0],
+            "ciso@example.test",
+            None,
+            "abgelehnt: kein Rollback-Plan",
+        ),
+    );
+    let a = approval(&e, t);
+    assert_eq!(a["state"], "rejected", "{a}");
+    assert_eq!(
+        a["steps"][1]["decisions"][0]["comment"],
+        "kein Rollback-Plan"
+    );
+    // The requester hears the outcome with the reason.
+    let outcome = sent(&e, "approval_outcome", "carol@example.com");
+    assert_eq!(outcome.len(), 1);
+    let o = text(&outcome[0]);
+    assert!(
+        o.contains("is rejected (cab) by ciso@example.test")
+            && o.contains("Reason: kein Rollback-Plan"),
+        "{o}"
+    );
+    // A replay after the end changes nothing.
+    let row = ingest(&e, &answer(&ciso[0], "ciso@example.test", None, "#approve"));
+    assert!(
+        row["reason"].as_str().unwrap().contains("already decided"),
+        "{row}"
+    );
+    assert_eq!(approval(&e, t)["state"], "rejected");
+}
+
+#[test]
+fn a_low_risk_change_needs_no_approval_and_one_approval_per_step_approves() {
+    let e = Env::with(
+        &format!("{AGENTS}\n[[approvals]]\nname = \"quick\"\nsteps = [ {{ approvers = [\"boss@example.test\"] }} ]\n\n[changes]\napproval = {{ low = \"\", normal = \"quick\" }}\n"),
+        None,
+    );
+    let (t, note) = ticket_with_notification(&e);
+    let to = reply_address(&note);
+    ingest(
+        &e,
+        &agent_reply(
+            &note,
+            "alice@example.test",
+            &to,
+            "#type change\r\n#set risk low",
+        ),
+    );
+    assert_eq!(approval(&e, t)["state"], "none");
+    ingest(
+        &e,
+        &agent_reply(&note, "alice@example.test", &to, "#set risk normal"),
+    );
+    assert_eq!(approval(&e, t)["state"], "pending");
+    let boss = sent(&e, "approval_request", "boss@example.test");
+    ingest(
+        &e,
+        &answer(&boss[0], "boss@example.test", None, "Approved."),
+    );
+    assert_eq!(approval(&e, t)["state"], "approved");
+    assert_eq!(sent(&e, "approval_outcome", "carol@example.com").len(), 1);
+    // Asked once: setting the risk again starts nothing new.
+    ingest(
+        &e,
+        &agent_reply(&note, "alice@example.test", &to, "#set risk normal"),
+    );
+    assert_eq!(sent(&e, "approval_request", "boss@example.test").len(), 1);
+}
+
+#[test]
+fn approval_config_problems_name_the_key() {
+    let e = Env::with(
+        "\n[[approvals]]\nname = \"cab\"\nsteps = [ { approvers = [\"not an address\"], quorum = 3 } ]\n\n[changes]\napproval = { high = \"nope\", extreme = \"cab\" }\n",
+        None,
+    );
+    let out = e.run(&["check"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    for want in [
+        "approvals[0].steps[0].approvers[0]: expected a mail address or \"managers\"",
+        "approvals[0].steps[0].quorum: expected \"any\", \"all\" or a number from 1 to the number of approvers (1), found 3",
+        "changes.approval.high: names the chain 'nope'",
+        "changes.approval.extreme: expected a risk",
+    ] {
+        assert!(err.contains(want), "{want}\n{err}");
+    }
+}
