@@ -95,7 +95,7 @@ impl State {
 /// A step's outcome from its approvers' decisions (`None`: not answered yet): one rejection
 /// rejects it; enough approvals approve it.
 pub fn step_state(quorum: Quorum, decisions: &[Option<bool>]) -> State {
-    if decisions.iter().any(|d| *d == Some(false)) {
+    if decisions.contains(&Some(false)) {
         return State::Rejected;
     }
     let approved = decisions.iter().filter(|d| **d == Some(true)).count();
@@ -143,9 +143,7 @@ pub fn parse_answer(text: &str) -> Option<Result<(bool, String), String>> {
     };
     let lower = word.to_lowercase();
     let bare = lower.trim_end_matches(|c: char| !c.is_alphanumeric());
-    let rest = rest
-        .trim_start_matches(|c: char| c == ':' || c == '-' || c == ',')
-        .trim();
+    let rest = rest.trim_start_matches([':', '-', ',']).trim();
     match (lower.as_str(), bare) {
         ("#approve", _) => Some(Ok((true, rest.to_string()))),
         ("#reject", _) if rest.is_empty() => {

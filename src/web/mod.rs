@@ -4,6 +4,7 @@
 //! records the answer, once. Plain HTML, no scripts; security
 //! headers on every answer.
 
+mod approval;
 pub mod page;
 mod solved;
 
@@ -124,7 +125,7 @@ pub(crate) fn not_found() -> Page {
 /// What a path names: the page and its token. Behind a proxy the pages may sit under a
 /// prefix: the route is the path's tail.
 fn route(path: &str) -> Option<(&'static str, String)> {
-    for page in ["csat", "solved"] {
+    for page in ["csat", "solved", "approve", "reject"] {
         let marker = format!("/{page}/");
         if let Some(i) = path.rfind(&marker) {
             let token = &path[i + marker.len()..];
@@ -170,6 +171,7 @@ async fn answer(web: &Arc<Web>, req: Request<Incoming>) -> Page {
                     .filter(|s| (1..=5).contains(s));
                 show(web, id, &token, chosen).await
             }
+            "approve" | "reject" => approval::show(web, id, &token, kind == "approve").await,
             _ => solved::show(web, id, &token, field(&query, "article")).await,
         },
         Method::POST => {
@@ -184,6 +186,15 @@ async fn answer(web: &Arc<Web>, req: Request<Incoming>) -> Page {
             };
             if kind == "solved" {
                 return solved::record(web, id, field(&body, "article")).await;
+            }
+            if kind == "approve" || kind == "reject" {
+                let comment: String = field(&body, "comment")
+                    .unwrap_or_default()
+                    .chars()
+                    .take(MAX_COMMENT)
+                    .collect();
+                return approval::record(web, id, kind == "approve", comment.trim().to_string())
+                    .await;
             }
             let score = field(&body, "score")
                 .and_then(|v| v.parse::<u8>().ok())

@@ -146,6 +146,57 @@ pub fn solved_done(reference: &str, before: bool) -> String {
     )
 }
 
+/// The approver's page: what is decided, and one button (a reason is required to reject).
+pub fn approval_form(
+    token: &str,
+    reference: &str,
+    subject: &str,
+    fields: &[(String, String)],
+    (approve, chain, step): (bool, &str, i32),
+) -> String {
+    let mut rows = String::new();
+    for (k, v) in fields {
+        rows.push_str(&format!(
+            "<tr><td style=\"padding:2px 12px 2px 0;color:#555\">{}</td><td>{}</td></tr>\n",
+            escape(k),
+            escape(v)
+        ));
+    }
+    let (verb, label, required) = if approve {
+        ("Approve", "A comment (optional)", "")
+    } else {
+        ("Reject", "The reason (required)", " required")
+    };
+    page(
+        &format!("{reference}: {verb}"),
+        &format!(
+            "<h1>{verb} {}?</h1>\n<p class=\"ticket\">&ldquo;{}&rdquo; &middot; approval {} step {step}</p>\n\
+             <table>\n{rows}</table>\n\
+             <form method=\"post\" action=\"{}\">\n\
+             <label for=\"comment\">{label}</label>\n\
+             <textarea id=\"comment\" name=\"comment\" maxlength=\"4000\"{required}></textarea>\n\
+             <button type=\"submit\">{verb}</button>\n</form>\n",
+            escape(reference),
+            escape(subject),
+            escape(chain),
+            escape(token)
+        ),
+    )
+}
+
+/// After a decision, or when it could not be taken: `text` says which.
+pub fn approval_done(reference: &str, text: &str, ok: bool) -> String {
+    page(
+        &format!("{reference}: approval"),
+        &format!(
+            "<h1 class=\"{}\">{}</h1>\n<p class=\"ticket\">{}</p>\n",
+            if ok { "done" } else { "error" },
+            escape(text),
+            escape(reference)
+        ),
+    )
+}
+
 /// A page that says what is wrong (an unknown or expired link, a bad form).
 pub fn problem(title: &str, text: &str) -> String {
     page(

@@ -265,3 +265,115 @@ fn approval_config_problems_name_the_key() {
         assert!(err.contains(want), "{want}\n{err}");
     }
 }
+
+/// The approver's one-click pages in Chromium: link scanners' GETs decide nothing; the
+/// approve page's button, with a comment typed in, approves; the chain's outcome follows; a
+/// token for approving does not open the reject page; a replay changes nothing.
+#[test]
+#[ignore = "needs the servers and tools tests/run.sh starts and installs (it runs these with --include-ignored)"]
+fn an_approver_decides_on_the_one_click_page_in_chromium() {
+    let port = crate::util::free_port();
+    let base = format!("http://127.0.0.1:{port}");
+    let e = Env::with(
+        &format!(
+            "{AGENTS}\n[[approvals]]\nname = \"quick\"\nsteps = [ {{ approvers = [\"boss@example.test\"] }} ]\n\n\
+             [changes]\napproval = {{ high = \"quick\" }}\n\n[web]\nlisten = \"127.0.0.1:{port}\"\npublic_url = \"{base}\"\n"
+        ),
+        None,
+    );
+    let (t, note) = ticket_with_notification(&e);
+    ingest(
+        &e,
+        &agent_reply(
+            &note,
+            "alice@example.test",
+            &reply_address(&note),
+            "#type change\r\n#set risk high\r\n#set rollback restore the snapshot",
+        ),
+    );
+    let req = text(&sent(&e, "approval_request", "boss@example.test")[0]);
+    let link = |word: &str| {
+        req.split_whitespace()
+            .find(|w| w.starts_with(&format!("{base}/{word}/")))
+            .unwrap_or_else(|| panic!("a {word} link: {req}"))
+            .to_string()
+    };
+    let (approve, reject) = (link("approve"), link("reject"));
+    let daemon = e.serve();
+    let http = ureq::Agent::config_builder()
+        .timeout_global(Some(std::time::Duration::from_secs(10)))
+        .http_status_as_error(false)
+        .build()
+        .new_agent();
+    crate::util::wait_for(20, "the one-click pages", || {
+        http.get(&format!("{base}/")).call().ok()
+    });
+    for url in [&approve, &reject] {
+        assert_eq!(http.get(url).call().unwrap().status(), 200);
+    }
+    assert_eq!(
+        approval(&e, t)["steps"][0]["decisions"][0]["decision"],
+        "pending",
+        "GETs decide nothing"
+    );
+    // The approve token does not open the reject page.
+    let token = &approve[approve.rfind('/').unwrap() + 1..];
+    assert_eq!(
+        http.get(&format!("{base}/reject/{token}"))
+            .call()
+            .unwrap()
+            .status(),
+        404
+    );
+    // A rejection without a reason is refused.
+    let mut r = http
+        .post(&reject)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .send("comment=".to_string())
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.body_mut().read_to_string().unwrap().contains("reason"));
+
+    let b = crate::browser::Browser::start();
+    b.goto(&approve);
+    let page = b.source();
+    assert!(
+        page.contains("restore the snapshot") && page.contains("Approve"),
+        "{page}"
+    );
+    b.type_into("#comment", "Fine, keep the snapshot for a week.");
+    b.screenshot("approval-form");
+    assert_eq!(approval(&e, t)["state"], "pending");
+    b.click("button[type=submit]");
+    assert!(
+        b.source().contains("The approval is now approved"),
+        "{}",
+        b.source()
+    );
+    b.screenshot("approval-done");
+    let a = approval(&e, t);
+    assert_eq!(a["state"], "approved", "{a}");
+    assert_eq!(
+        a["steps"][0]["decisions"][0]["comment"],
+        "Fine, keep the snapshot for a week."
+    );
+    crate::util::wait_for(20, "the outcome to the requester", || {
+        e.outbox()
+            .iter()
+            .any(|r| r["kind"] == "approval_outcome" && r["status"] == "sent")
+            .then_some(())
+    });
+    // The reject link afterwards: decided already, nothing changes.
+    let mut r = http
+        .post(&reject)
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .send("comment=too+late".to_string())
+        .unwrap();
+    assert!(r
+        .body_mut()
+        .read_to_string()
+        .unwrap()
+        .contains("decided already"));
+    assert_eq!(approval(&e, t)["state"], "approved");
+    e.terminate(daemon);
+}

@@ -111,6 +111,29 @@ impl Browser {
         )
     }
 
+    /// Types `text` into the first element `css` selects.
+    pub fn type_into(&self, css: &str, text: &str) {
+        let id = self.element(css);
+        self.call(
+            "POST",
+            &self.at(&format!("/element/{id}/value")),
+            Some(json!({"text": text})),
+        );
+    }
+
+    fn element(&self, css: &str) -> String {
+        let el = self.call(
+            "POST",
+            &self.at("/element"),
+            Some(json!({"using": "css selector", "value": css})),
+        );
+        el.as_object()
+            .and_then(|o| o.values().next())
+            .and_then(Value::as_str)
+            .expect("the element")
+            .to_string()
+    }
+
     /// Clicks the first element `css` selects.
     pub fn click(&self, css: &str) {
         let el = self.call(
