@@ -242,6 +242,7 @@ pub async fn run(
         || !cfg.digests.is_empty()
         || !cfg.recurring.is_empty()
         || cfg.csat.is_some()
+        || !cfg.approvals.is_empty()
     {
         let task = || -> Result<TaskCtx, DaemonError> {
             Ok(TaskCtx {
@@ -254,7 +255,7 @@ pub async fn run(
         if !cfg.sla.is_empty() {
             tasks.spawn(sweep_sla(task()?, stop_rx.clone(), outbox_ready.clone()));
         }
-        if cfg.csat.is_some() {
+        if cfg.csat.is_some() || !cfg.approvals.is_empty() {
             tasks.spawn(send_surveys(task()?, stop_rx.clone(), outbox_ready.clone()));
         }
         if !cfg.digests.is_empty() || !cfg.recurring.is_empty() {
@@ -406,7 +407,8 @@ async fn sweep_sla(ctx: TaskCtx, mut stop: watch::Receiver<bool>, outbox_ready: 
     }
 }
 
-/// Sends the satisfaction surveys that are due, on the `[scheduler] sla_sweep` schedule.
+/// Sends the satisfaction surveys that are due and reminds the approvers who have not
+/// answered, on the `[scheduler] sla_sweep` schedule.
 async fn send_surveys(ctx: TaskCtx, mut stop: watch::Receiver<bool>, outbox_ready: Arc<Notify>) {
     while !*stop.borrow() {
         let now = chrono::Utc::now();
@@ -420,7 +422,20 @@ async fn send_surveys(ctx: TaskCtx, mut stop: watch::Receiver<bool>, outbox_read
         let job = ctx
             .with_db(|app, c| {
                 let now = crate::time::now_ms();
-                Ok(crate::schedule::csat::sweep(app, c, now, now)?)
+                let (r, mut ids) = match app.cfg.csat {
+                    Some(_) => crate::schedule::csat::sweep(app, c, now, now)?,
+                    None => Default::default(),
+                };
+                let (reminded, more) = crate::pipeline::approvals::remind(app, c, now)?;
+                ids.extend(more);
+                if reminded.reminded + reminded.escalated > 0 {
+                    tracing::info!(
+                        reminded = reminded.reminded,
+                        escalated = reminded.escalated,
+                        "approval reminders"
+                    );
+                }
+                Ok((r, ids))
             })
             .await;
         match job {

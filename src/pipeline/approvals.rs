@@ -493,3 +493,76 @@ fn outcome(
     }
     Ok(out)
 }
+
+/// What a reminder sweep did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Reminded {
+    pub reminded: usize,
+    pub escalated: usize,
+}
+
+/// Reminds each approver who has not answered after their chain's `remind_after`, and after
+/// twice that tells the ticket queue's managers; each once, across instances (the row is
+/// marked in the transaction that queues the mail).
+pub fn remind(
+    app: &App<'_>,
+    c: &mut AnyConnection,
+    now: i64,
+) -> diesel::QueryResult<(Reminded, Vec<i64>)> {
+    use diesel::Connection;
+    let mut report = Reminded::default();
+    let mut outbox = Vec::new();
+    let Some(shortest) = app
+        .cfg
+        .approvals
+        .iter()
+        .map(|a| crate::time::millis(a.remind_after))
+        .min()
+    else {
+        return Ok((report, outbox));
+    };
+    for escalation in [false, true] {
+        let factor = if escalation { 2 } else { 1 };
+        c.transaction(|c| {
+            models::write_lock_first(c)?;
+            let rows = models::overdue_decisions(c, now - shortest * factor, escalation, 200)?;
+            for (d, a) in rows {
+                let after = app
+                    .cfg
+                    .approvals
+                    .iter()
+                    .find(|x| x.name == a.chain)
+                    .map_or(shortest, |x| crate::time::millis(x.remind_after));
+                if d.asked_at + after * factor > now || !models::mark_overdue(c, d.id, escalation, now)? {
+                    continue;
+                }
+                let Some(ticket) = models::get_ticket(c, a.ticket_id)? else { continue };
+                let reference = app.notify().ticket_ctx(&ticket).reference;
+                let waited = crate::time::human_duration(now - d.asked_at);
+                if escalation {
+                    report.escalated += 1;
+                    let n = app.notify();
+                    let answer = Answer { hops: 0, now, due_at: now };
+                    let lines = vec![
+                        format!("{} has not decided step {} of the approval '{}' of {reference} for {waited}.", d.approver, d.step, a.chain),
+                        "You may remind them, or decide how to go on with the ticket's agents.".to_string(),
+                    ];
+                    for m in app.cfg.queue_managers(&ticket.queue) {
+                        outbox.extend(n.agent_notice(c, &ticket, m, "Approval overdue", lines.clone(), answer)?);
+                    }
+                    models::insert_event(c, ticket.id, now, "system", "approval_escalated", &format!("{} has not answered for {waited}: the queue's managers told", d.approver))?;
+                } else {
+                    report.reminded += 1;
+                    let lines = vec![
+                        format!("Reminder: your decision on {reference} \"{}\" (approval '{}', step {}) is awaited since {waited}.", ticket.subject, a.chain, d.step),
+                        "Answer this mail with #approve (and a comment if you like) or #reject REASON on the first line.".to_string(),
+                    ];
+                    outbox.extend(tell(app, c, &ticket, &d.approver, d.id, lines, now)?);
+                    models::insert_event(c, ticket.id, now, "system", "approval_reminded", &format!("{} reminded after {waited}", d.approver))?;
+                }
+            }
+            Ok::<_, diesel::result::Error>(())
+        })?;
+    }
+    Ok((report, outbox))
+}

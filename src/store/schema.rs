@@ -281,6 +281,8 @@ diesel::table! {
         asked_at -> BigInt,
         at -> Nullable<BigInt>,
         comment -> Nullable<Text>,
+        reminded_at -> Nullable<BigInt>,
+        escalated_at -> Nullable<BigInt>,
     }
 }
 

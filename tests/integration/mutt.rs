@@ -553,3 +553,107 @@ fn a_customer_answers_the_satisfaction_survey_through_the_servers() {
     assert!(low.contains("It took three days."), "{low}");
     env.terminate(daemon);
 }
+
+/// Issue #19 through the real servers: a change needs the approval of an approver outside the
+/// desk; the request reaches their mailbox through Postfix and Dovecot, they are reminded, the
+/// queue's manager is told when they still wait, and their answer through their signed reply
+/// address approves it; the customer hears the outcome.
+#[test]
+#[ignore = "needs the servers and tools tests/run.sh starts and installs (it runs these with --include-ignored)"]
+fn an_approver_is_reminded_and_approves_by_mail_through_the_servers() {
+    let (imap, smtp, root) = mail_servers();
+    let _servers = servers_shared();
+    let _desk = DESK.lock().unwrap_or_else(|e| e.into_inner());
+    let tag = format!("{:x}", fastrand::u64(..));
+    let boss = format!("boss-{tag}@approvers.test");
+    let env = desk_env(
+        &imap,
+        &smtp,
+        &format!(
+            "\n[[agents]]\naddress = \"mgr-{tag}@example.test\"\nname = \"Mia Manager\"\nrole = \"manager\"\n\
+             \n[[approvals]]\nname = \"cab\"\nsteps = [ {{ approvers = [\"{boss}\"] }} ]\nremind_after = \"2s\"\n\
+             \n[changes]\napproval = {{ high = \"cab\" }}\n\n[scheduler]\nsla_sweep = \"* * * * * *\"\n"
+        ),
+    );
+    let daemon = env.serve();
+    let customer = format!("c{tag}@customer.test");
+    smtp_send(
+        &smtp,
+        &customer,
+        "helpdesk@example.test",
+        &format!(
+            "From: {customer}\r\nTo: helpdesk@example.test\r\nSubject: Move the file server {tag}\r\n\
+             Message-ID: <{customer}>\r\n\r\nPlease move the file server to the new rack.\r\n"
+        ),
+    );
+    let agent_dir = PathBuf::from(&root).join("example.test/agent/Maildir");
+    let note = wait_for(60, "the notification", || {
+        in_maildir(&agent_dir, &customer).into_iter().next()
+    });
+    let reply_to = header(&note, "Reply-To").unwrap();
+    let reply_to =
+        reply_to[reply_to.find('<').unwrap() + 1..reply_to.find('>').unwrap()].to_string();
+    smtp_send(
+        &smtp,
+        "agent@example.test",
+        &reply_to,
+        &format!(
+            "From: Alice Agent <agent@example.test>\r\nTo: {reply_to}\r\nSubject: Re: {}\r\n\
+             Message-ID: <r{tag}@example.test>\r\nIn-Reply-To: {}\r\n\r\n#type change\r\n#set risk high\r\n",
+            header(&note, "Subject").unwrap(),
+            header(&note, "Message-ID").unwrap()
+        ),
+    );
+    let catchall = PathBuf::from(&root).join("catchall/Maildir");
+    let request = wait_for(60, "the approval request in the approver's mailbox", || {
+        in_maildir(&catchall, &boss)
+            .into_iter()
+            .find(|m| header(m, "Subject").is_some_and(|s| s.contains("Approval asked")))
+    });
+    wait_for(60, "the reminder", || {
+        in_maildir(&catchall, &boss)
+            .into_iter()
+            .find(|m| m.replace("=\n", "").contains("Reminder: your decision"))
+    });
+    let t: i64 = env
+        .tickets()
+        .iter()
+        .find(|t| t["subject"].as_str().unwrap().contains(&tag))
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    wait_for(60, "the escalation to the manager", || {
+        env.ticket(t)["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["kind"] == "approval_escalated")
+            .then_some(())
+    });
+    let to = header(&request, "Reply-To").unwrap();
+    let to = to[to.find('<').unwrap() + 1..to.find('>').unwrap()].to_string();
+    smtp_send(
+        &smtp,
+        &boss,
+        &to,
+        &format!(
+            "From: {boss}\r\nTo: {to}\r\nSubject: Re: {}\r\nMessage-ID: <b{tag}@approvers.test>\r\n\
+             In-Reply-To: {}\r\n\r\n#approve go ahead\r\n",
+            header(&request, "Subject").unwrap(),
+            header(&request, "Message-ID").unwrap()
+        ),
+    );
+    wait_for(60, "the chain approved", || {
+        (env.ticket(t)["approval"]["state"] == "approved").then_some(())
+    });
+    let outcome = wait_for(60, "the outcome in the customer's mailbox", || {
+        in_maildir(&catchall, &customer)
+            .into_iter()
+            .find(|m| header(m, "Subject").is_some_and(|s| s.contains("Approved")))
+    });
+    assert!(
+        outcome.replace("=\n", "").contains("is approved (cab)"),
+        "{outcome}"
+    );
+    env.terminate(daemon);
+}

@@ -20,5 +20,8 @@ CREATE TABLE approval_decisions (
     asked_at BIGINT NOT NULL,
     at BIGINT,
     comment TEXT,
+    -- a reminder after [[approvals]] remind_after, then the queue's managers told, each once
+    reminded_at BIGINT,
+    escalated_at BIGINT,
     UNIQUE (approval_id, step, approver)
 );

@@ -31,6 +31,8 @@ pub struct DecisionRow {
     pub asked_at: i64,
     pub at: Option<i64>,
     pub comment: Option<String>,
+    pub reminded_at: Option<i64>,
+    pub escalated_at: Option<i64>,
 }
 
 pub fn approval_of(c: &mut Conn, ticket: i64) -> QueryResult<Option<ApprovalRow>> {
@@ -156,4 +158,52 @@ pub fn set_approval(
         ))
         .execute(c)
         .map(|_| ())
+}
+
+/// Pending decisions of chains' current steps asked before `asked_before` and not yet
+/// reminded (`escalation`: reminded, not yet escalated), with their chain.
+pub fn overdue_decisions(
+    c: &mut Conn,
+    asked_before: i64,
+    escalation: bool,
+    limit: i64,
+) -> QueryResult<Vec<(DecisionRow, ApprovalRow)>> {
+    let mut q = d::table
+        .inner_join(a::table.on(a::id.eq(d::approval_id).and(a::step.eq(d::step))))
+        .filter(a::state.eq("pending"))
+        .filter(d::decision.eq("pending"))
+        .filter(d::asked_at.le(asked_before))
+        .into_boxed();
+    q = if escalation {
+        q.filter(d::reminded_at.is_not_null())
+            .filter(d::escalated_at.is_null())
+    } else {
+        q.filter(d::reminded_at.is_null())
+    };
+    q.order(d::id)
+        .limit(limit)
+        .select((DecisionRow::as_select(), ApprovalRow::as_select()))
+        .load(c)
+}
+
+/// Marks a decision reminded (or escalated), once: `false` when another instance did.
+pub fn mark_overdue(c: &mut Conn, id: i64, escalation: bool, now: i64) -> QueryResult<bool> {
+    let n = if escalation {
+        diesel::update(
+            d::table
+                .filter(d::id.eq(id))
+                .filter(d::escalated_at.is_null()),
+        )
+        .set(d::escalated_at.eq(Some(now)))
+        .execute(c)?
+    } else {
+        diesel::update(
+            d::table
+                .filter(d::id.eq(id))
+                .filter(d::reminded_at.is_null()),
+        )
+        .set(d::reminded_at.eq(Some(now)))
+        .execute(c)?
+    };
+    Ok(n == 1)
 }
