@@ -22,10 +22,14 @@ pub struct ApprovalChain {
 }
 
 /// `[changes]`.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ChangesConfig {
     /// The chain a change of each risk needs (`low`, `normal`, `high`); absent or "": none.
     pub approval: Vec<(String, String)>,
+    /// `calendar`: the hours a change window must lie in (name and hours).
+    pub calendar: Option<(String, crate::ticket::sla::Hours)>,
+    /// `freeze`: periods no window may touch, as written and in milliseconds `[from, to)`.
+    pub freeze: Vec<(String, i64, i64)>,
 }
 
 impl ChangesConfig {
@@ -125,6 +129,7 @@ impl Reader {
         &mut self,
         top: &mut Section<'_>,
         chains: &[ApprovalChain],
+        calendars: &[(String, crate::ticket::sla::Hours)],
     ) -> ChangesConfig {
         let Some(t) = self.table(top, "changes", false) else {
             return ChangesConfig::default();
@@ -157,8 +162,46 @@ impl Reader {
                 format!("expected a table such as {{ low = \"\", normal = \"cab\", high = \"cab\" }}, found {}", type_name(v)),
             ),
         }
-        // (calendar and freeze are read when change windows are built)
+        if let Some(name) = self.string(&mut s, "calendar", "the name of a [[calendars]] entry") {
+            match calendars.iter().find(|(n, _)| *n == name) {
+                Some((_, hours)) => c.calendar = Some((name, hours.clone())),
+                None => self.problem(
+                    s.key("calendar"),
+                    format!("names the calendar '{name}', which no [[calendars]] entry defines"),
+                ),
+            }
+        }
+        let tz = match &c.calendar {
+            Some((_, crate::ticket::sla::Hours::Calendar(cal))) => cal.tz,
+            _ => chrono_tz::UTC,
+        };
+        for (i, f) in self.string_list(&mut s, "freeze").into_iter().enumerate() {
+            match freeze_period(&f, tz) {
+                Some((from, to)) => c.freeze.push((f, from, to)),
+                None => self.problem(
+                    format!("{}[{i}]", s.key("freeze")),
+                    format!("expected a period of dates FROM/TO such as \"2026-12-20/2027-01-04\", found \"{f}\""),
+                ),
+            }
+        }
         self.unknown_keys(&s);
         c
     }
+}
+
+/// A freeze period `FROM/TO` (dates, both included) as milliseconds `[from, to)` in `tz`.
+fn freeze_period(text: &str, tz: chrono_tz::Tz) -> Option<(i64, i64)> {
+    use chrono::TimeZone;
+    let (a, b) = text.split_once('/')?;
+    let a = chrono::NaiveDate::parse_from_str(a.trim(), "%Y-%m-%d").ok()?;
+    let b = chrono::NaiveDate::parse_from_str(b.trim(), "%Y-%m-%d").ok()?;
+    if b < a {
+        return None;
+    }
+    let start = |d: chrono::NaiveDate| {
+        tz.from_local_datetime(&d.and_hms_opt(0, 0, 0)?)
+            .earliest()
+            .map(|t| t.timestamp_millis())
+    };
+    Some((start(a)?, start(b.succ_opt()?)?))
 }

@@ -760,7 +760,7 @@ impl Reader {
         let web = self.web(&mut top);
         let csat = self.csat(&mut top, &queues);
         let approvals = self.approvals(&mut top);
-        let changes = self.changes(&mut top, &approvals);
+        let changes = self.changes(&mut top, &approvals, &calendars);
         self.unknown_keys(&top);
 
         Some(Config {

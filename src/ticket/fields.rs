@@ -64,9 +64,59 @@ pub fn window(v: &str) -> Result<String, String> {
     Ok(format!("{}/{}", start.to_rfc3339(), end.to_rfc3339()))
 }
 
+/// Whether a change window (as [`window`] stores it) is allowed by `[changes]`: not touching a
+/// freeze period, and inside the change calendar's hours. The error says why not.
+pub fn window_allowed(cfg: &crate::config::ChangesConfig, window: &str) -> Result<(), String> {
+    let Some((a, b)) = window.split_once('/') else {
+        return Ok(());
+    };
+    let (Ok(a), Ok(b)) = (
+        chrono::DateTime::parse_from_rfc3339(a),
+        chrono::DateTime::parse_from_rfc3339(b),
+    ) else {
+        return Ok(());
+    };
+    let (from, to) = (a.timestamp_millis(), b.timestamp_millis());
+    if let Some((period, _, _)) = cfg.freeze.iter().find(|(_, f, t)| from < *t && *f < to) {
+        return Err(format!(
+            "the window falls in the change freeze {period}: choose a window outside it"
+        ));
+    }
+    if let Some((name, hours)) = &cfg.calendar {
+        if hours.between(from, to) < to - from {
+            return Err(format!(
+                "the window is outside the hours of the change calendar '{name}'"
+            ));
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_window_in_a_freeze_or_outside_the_calendar_is_refused() {
+        let cfg = crate::config::ChangesConfig {
+            freeze: vec![(
+                "2026-12-20/2027-01-04".into(),
+                1_797_724_800_000, // 2026-12-20T00:00Z
+                1_799_107_200_000, // 2027-01-05T00:00Z
+            )],
+            ..Default::default()
+        };
+        assert!(
+            window_allowed(&cfg, "2026-12-05T22:00:00+01:00/2026-12-05T23:00:00+01:00").is_ok()
+        );
+        let e = window_allowed(&cfg, "2026-12-21T22:00:00+01:00/2026-12-21T23:00:00+01:00")
+            .unwrap_err();
+        assert!(e.contains("change freeze 2026-12-20/2027-01-04"), "{e}");
+        // Overlapping the freeze's start counts too.
+        assert!(
+            window_allowed(&cfg, "2026-12-19T23:30:00+00:00/2026-12-20T00:30:00+00:00").is_err()
+        );
+    }
 
     #[test]
     fn names_values_risks_and_windows() {

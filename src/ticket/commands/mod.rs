@@ -639,6 +639,9 @@ impl Command {
                 }
             }
             Command::Set { name, value } => {
+                if let (Some(v), "window") = (value, name.as_str()) {
+                    super::fields::window_allowed(&ctx.cfg.changes, v)?;
+                }
                 match value {
                     Some(v) => ticket.fields.insert(name.clone(), v.clone()),
                     None => ticket.fields.remove(name),
