@@ -300,14 +300,8 @@ fn an_approver_decides_on_the_one_click_page_in_chromium() {
     };
     let (approve, reject) = (link("approve"), link("reject"));
     let daemon = e.serve();
-    let http = ureq::Agent::config_builder()
-        .timeout_global(Some(std::time::Duration::from_secs(10)))
-        .http_status_as_error(false)
-        .build()
-        .new_agent();
-    crate::util::wait_for(20, "the one-click pages", || {
-        http.get(&format!("{base}/")).call().ok()
-    });
+    let http = crate::browser::http();
+    crate::browser::wait_for_pages(&http, &base);
     for url in [&approve, &reject] {
         assert_eq!(http.get(url).call().unwrap().status(), 200);
     }
@@ -345,11 +339,8 @@ fn an_approver_decides_on_the_one_click_page_in_chromium() {
     b.screenshot("approval-form");
     assert_eq!(approval(&e, t)["state"], "pending");
     b.click("button[type=submit]");
-    assert!(
-        b.source().contains("The approval is now approved"),
-        "{}",
-        b.source()
-    );
+    let done = b.source_with("The approval is now approved");
+    assert!(done.contains("The approval is now approved"), "{done}");
     b.screenshot("approval-done");
     let a = approval(&e, t);
     assert_eq!(a["state"], "approved", "{a}");

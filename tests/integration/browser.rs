@@ -20,6 +20,23 @@ pub fn artefacts() -> PathBuf {
     dir
 }
 
+/// A plain HTTP client for the pages (what a link scanner or a script would send): statuses
+/// are answers, not errors.
+pub fn http() -> ureq::Agent {
+    ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(10)))
+        .http_status_as_error(false)
+        .build()
+        .new_agent()
+}
+
+/// Waits until `serve` answers on `base` (its `[web] public_url`).
+pub fn wait_for_pages(http: &ureq::Agent, base: &str) {
+    crate::util::wait_for(20, "the one-click pages", || {
+        http.get(&format!("{base}/")).call().ok()
+    });
+}
+
 impl Browser {
     /// Starts chromedriver on a free port and opens a headless Chromium session.
     pub fn start() -> Browser {
@@ -132,6 +149,19 @@ impl Browser {
             .and_then(Value::as_str)
             .expect("the element")
             .to_string()
+    }
+
+    /// The page's HTML once it contains `needle` (a click's navigation may still be under way
+    /// when the click returns), or as it is after 10 s.
+    pub fn source_with(&self, needle: &str) -> String {
+        let start = Instant::now();
+        loop {
+            let s = self.source();
+            if s.contains(needle) || start.elapsed() > Duration::from_secs(10) {
+                return s;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 
     /// Clicks the first element `css` selects.

@@ -317,14 +317,8 @@ fn the_one_click_page_records_only_the_buttons_post_in_chromium() {
         .unwrap_or_else(|| panic!("a link for 2: {text}"))
         .to_string();
     let daemon = e.serve();
-    let http = ureq::Agent::config_builder()
-        .timeout_global(Some(std::time::Duration::from_secs(10)))
-        .http_status_as_error(false)
-        .build()
-        .new_agent();
-    crate::util::wait_for(20, "the one-click pages", || {
-        http.get(&format!("{base}/")).call().ok()
-    });
+    let http = crate::browser::http();
+    crate::browser::wait_for_pages(&http, &base);
 
     // A link scanner: GET and HEAD show the page and decide nothing.
     let mut r = http.get(&link).call().unwrap();
@@ -385,7 +379,7 @@ fn the_one_click_page_records_only_the_buttons_post_in_chromium() {
         "the browser's GET records nothing"
     );
     b.click("button[type=submit]");
-    let done = b.source();
+    let done = b.source_with("Thank you: your rating is recorded.");
     assert!(
         done.contains("Thank you: your rating is recorded."),
         "{done}"

@@ -43,6 +43,27 @@ pub(crate) fn smtp_send(smtp: &str, from: &str, to: &str, data: &str) {
     write!(w, "QUIT\r\n").unwrap();
 }
 
+/// `from` (`Name <address>` or an address) answers `mail` through Postfix: to its Reply-To,
+/// threaded to it, with `top` as the text.
+fn answer_through_smtp(smtp: &str, from: &str, mail: &str, message_id: &str, top: &str) {
+    let to = header(mail, "Reply-To").unwrap();
+    let to = to[to.find('<').unwrap() + 1..to.find('>').unwrap()].to_string();
+    let sender = from
+        .rsplit_once('<')
+        .map_or(from, |(_, a)| a.trim_end_matches('>'));
+    smtp_send(
+        smtp,
+        sender,
+        &to,
+        &format!(
+            "From: {from}\r\nTo: {to}\r\nSubject: Re: {}\r\nMessage-ID: {message_id}\r\n\
+             In-Reply-To: {}\r\n\r\n{top}\r\n",
+            header(mail, "Subject").unwrap(),
+            header(mail, "Message-ID").unwrap()
+        ),
+    );
+}
+
 /// The desk's mailbox is shared by the tests here: one at a time.
 static DESK: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
@@ -495,19 +516,12 @@ fn a_customer_answers_the_satisfaction_survey_through_the_servers() {
     let note = wait_for(60, "the notification", || {
         in_maildir(&agent_dir, &customer).into_iter().next()
     });
-    let reply_to = header(&note, "Reply-To").unwrap();
-    let reply_to =
-        reply_to[reply_to.find('<').unwrap() + 1..reply_to.find('>').unwrap()].to_string();
-    let note_mid = header(&note, "Message-ID").unwrap();
-    smtp_send(
+    answer_through_smtp(
         &smtp,
-        "agent@example.test",
-        &reply_to,
-        &format!(
-            "From: Alice Agent <agent@example.test>\r\nTo: {reply_to}\r\nSubject: Re: {}\r\n\
-             Message-ID: <r{tag}@example.test>\r\nIn-Reply-To: {note_mid}\r\n\r\n#status resolved\r\n\r\nNew toner is in.\r\n",
-            header(&note, "Subject").unwrap()
-        ),
+        "Alice Agent <agent@example.test>",
+        &note,
+        &format!("<r{tag}@example.test>"),
+        "#status resolved\r\n\r\nNew toner is in.",
     );
     let catchall = PathBuf::from(&root).join("catchall/Maildir");
     let survey = wait_for(60, "the survey in the customer's mailbox", || {
@@ -590,19 +604,12 @@ fn an_approver_is_reminded_and_approves_by_mail_through_the_servers() {
     let note = wait_for(60, "the notification", || {
         in_maildir(&agent_dir, &customer).into_iter().next()
     });
-    let reply_to = header(&note, "Reply-To").unwrap();
-    let reply_to =
-        reply_to[reply_to.find('<').unwrap() + 1..reply_to.find('>').unwrap()].to_string();
-    smtp_send(
+    answer_through_smtp(
         &smtp,
-        "agent@example.test",
-        &reply_to,
-        &format!(
-            "From: Alice Agent <agent@example.test>\r\nTo: {reply_to}\r\nSubject: Re: {}\r\n\
-             Message-ID: <r{tag}@example.test>\r\nIn-Reply-To: {}\r\n\r\n#type change\r\n#set risk high\r\n",
-            header(&note, "Subject").unwrap(),
-            header(&note, "Message-ID").unwrap()
-        ),
+        "Alice Agent <agent@example.test>",
+        &note,
+        &format!("<r{tag}@example.test>"),
+        "#type change\r\n#set risk high",
     );
     let catchall = PathBuf::from(&root).join("catchall/Maildir");
     let request = wait_for(60, "the approval request in the approver's mailbox", || {
@@ -630,18 +637,12 @@ fn an_approver_is_reminded_and_approves_by_mail_through_the_servers() {
             .any(|e| e["kind"] == "approval_escalated")
             .then_some(())
     });
-    let to = header(&request, "Reply-To").unwrap();
-    let to = to[to.find('<').unwrap() + 1..to.find('>').unwrap()].to_string();
-    smtp_send(
+    answer_through_smtp(
         &smtp,
         &boss,
-        &to,
-        &format!(
-            "From: {boss}\r\nTo: {to}\r\nSubject: Re: {}\r\nMessage-ID: <b{tag}@approvers.test>\r\n\
-             In-Reply-To: {}\r\n\r\n#approve go ahead\r\n",
-            header(&request, "Subject").unwrap(),
-            header(&request, "Message-ID").unwrap()
-        ),
+        &request,
+        &format!("<b{tag}@approvers.test>"),
+        "#approve go ahead",
     );
     wait_for(60, "the chain approved", || {
         (env.ticket(t)["approval"]["state"] == "approved").then_some(())
