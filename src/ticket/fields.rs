@@ -64,6 +64,34 @@ pub fn window(v: &str) -> Result<String, String> {
     Ok(format!("{}/{}", start.to_rfc3339(), end.to_rfc3339()))
 }
 
+/// The `Name: value` lines at the top of a mail's text (blank lines before them skipped; the
+/// first other line ends them), as `#set` would take them: (name, value) each.
+pub fn leading_lines(text: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for line in text.lines().map(str::trim).skip_while(|l| l.is_empty()) {
+        let Some((name, value)) = line.split_once(':') else {
+            break;
+        };
+        let name = name.trim();
+        let value = value.trim();
+        if name.is_empty()
+            || name.len() > MAX_NAME
+            || value.is_empty()
+            || !name.starts_with(|c: char| c.is_ascii_alphabetic())
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == ' ' || c == '_' || c == '-')
+        {
+            break;
+        }
+        out.push((
+            name.to_ascii_lowercase().replace([' ', '-'], "_"),
+            value.to_string(),
+        ));
+    }
+    out
+}
+
 /// Whether a change window (as [`window`] stores it) is allowed by `[changes]`: not touching a
 /// freeze period, and inside the change calendar's hours. The error says why not.
 pub fn window_allowed(cfg: &crate::config::ChangesConfig, window: &str) -> Result<(), String> {
@@ -116,6 +144,23 @@ mod tests {
         assert!(
             window_allowed(&cfg, "2026-12-19T23:30:00+00:00/2026-12-20T00:30:00+00:00").is_err()
         );
+    }
+
+    #[test]
+    fn name_value_lines_at_the_top_until_the_first_other_line() {
+        let text = "\nRisk: high\nWindow: 2026-12-05T22:00:00+01:00/2026-12-05T23:00:00+01:00\nCost center: 4711\n\nPlease do it: soon.\nService: x\n";
+        assert_eq!(
+            leading_lines(text),
+            vec![
+                ("risk".to_string(), "high".to_string()),
+                (
+                    "window".into(),
+                    "2026-12-05T22:00:00+01:00/2026-12-05T23:00:00+01:00".into()
+                ),
+                ("cost_center".into(), "4711".into()),
+            ]
+        );
+        assert!(leading_lines("Hello team,\nRisk: high").is_empty());
     }
 
     #[test]

@@ -368,3 +368,48 @@ fn an_approver_decides_on_the_one_click_page_in_chromium() {
     assert_eq!(approval(&e, t)["state"], "approved");
     e.terminate(daemon);
 }
+
+/// A change opened by mail to the change address (a rule sets its type): the `Name: value`
+/// lines at the top are its fields, a window in the freeze is refused with why, and its risk
+/// starts the chain at once.
+#[test]
+fn a_change_mailed_to_the_change_address_takes_its_fields_from_the_top_lines() {
+    let e = Env::with(
+        &format!(
+            "{AGENTS}{CHAIN}freeze = [\"2026-12-20/2027-01-04\"]\n\n[[rules]]\nname = \"changes\"\n\
+             conditions = [{{ field = \"to\", op = \"equals\", value = \"change@example.test\" }}]\nactions = {{ type = \"change\" }}\n"
+        ),
+        None,
+    );
+    let row = ingest(
+        &e,
+        "From: Dora Dev <dora@example.com>\r\nTo: change@example.test\r\nSubject: Firewall upgrade\r\n\
+         Message-ID: <fw@example.com>\r\n\r\nRisk: high\r\nRollback: restore the config backup\r\n\
+         Window: 2026-12-21T22:00:00+01:00/2026-12-21T23:00:00+01:00\r\n\r\nPlease upgrade the firewall firmware.\r\n",
+    );
+    let t = row["ticket_id"].as_i64().unwrap();
+    let ticket = e.ticket(t);
+    assert_eq!(ticket["type"], "change", "{ticket}");
+    assert_eq!(ticket["fields"]["risk"], "high");
+    assert_eq!(ticket["fields"]["rollback"], "restore the config backup");
+    assert!(
+        ticket["fields"].get("window").is_none(),
+        "in the freeze: {ticket}"
+    );
+    let refused = ticket["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|ev| ev["kind"] == "field_refused")
+        .cloned()
+        .unwrap();
+    assert!(
+        refused["detail"]
+            .as_str()
+            .unwrap()
+            .contains("change freeze"),
+        "{refused}"
+    );
+    assert_eq!(ticket["approval"]["state"], "pending");
+    assert_eq!(sent(&e, "approval_request", "boss@example.test").len(), 1);
+}

@@ -292,7 +292,11 @@ pub fn decide<'a>(f: &Facts<'a>) -> Decision<'a> {
     let lands = match (outcome, existing) {
         (Outcome::NewTicket, _) => {
             let (plan, left_out) = new_ticket(f, &sender, linked_to, &triage);
+            let change = plan.ticket_type == Some(super::model::TicketType::Change);
             d.actions.push(Action::OpenTicket(Box::new(plan)));
+            if change {
+                d.actions.extend(change_fields(cfg, &sender, &mail.text));
+            }
             if cfg.is_outsider(&sender) && !sender.is_empty() {
                 let header = super::language::content_language(f.raw);
                 if let Some((language, source)) = super::language::choose(
@@ -443,6 +447,46 @@ pub fn decide<'a>(f: &Facts<'a>) -> Decision<'a> {
         });
     }
     d
+}
+
+/// A change opened by mail: its `Name: value` lines at the top become fields (one that is not
+/// taken is an event saying why), and a risk that needs approval starts the chain.
+fn change_fields(cfg: &Config, sender: &str, text: &str) -> Vec<Action> {
+    let mut out = Vec::new();
+    let mut risk = None;
+    for (name, value) in super::fields::leading_lines(text) {
+        let words: Vec<&str> = value.split_whitespace().collect();
+        let mut args = vec![name.as_str()];
+        args.extend(words);
+        let taken = super::fields::parse(&args).and_then(|(n, v)| match (&v, n.as_str()) {
+            (Some(w), "window") => super::fields::window_allowed(&cfg.changes, w).map(|_| (n, v)),
+            _ => Ok((n, v)),
+        });
+        match taken {
+            Ok((n, Some(v))) => {
+                if n == "risk" {
+                    risk = Some(v.clone());
+                }
+                out.push(Action::SetField {
+                    name: n,
+                    value: Some(v),
+                });
+            }
+            Ok((_, None)) => {}
+            Err(why) => out.push(Action::Event {
+                on: None,
+                actor: sender.to_string(),
+                kind: "field_refused",
+                detail: Detail::Text(format!("{name}: {why}")),
+            }),
+        }
+    }
+    if let Some(chain) = risk.as_deref().and_then(|r| cfg.changes.chain_for(r)) {
+        out.push(Action::StartApproval {
+            chain: chain.to_string(),
+        });
+    }
+    out
 }
 
 /// An approver's mail to their signed reply address: a decision while their step is open,
