@@ -22,7 +22,7 @@ pub struct ApprovalChain {
 }
 
 /// `[changes]`.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ChangesConfig {
     /// The chain a change of each risk needs (`low`, `normal`, `high`); absent or "": none.
     pub approval: Vec<(String, String)>,
@@ -30,6 +30,19 @@ pub struct ChangesConfig {
     pub calendar: Option<(String, crate::ticket::sla::Hours)>,
     /// `freeze`: periods no window may touch, as written and in milliseconds `[from, to)`.
     pub freeze: Vec<(String, i64, i64)>,
+    /// `remind_before`: how long before an approved change's window its assignee is reminded.
+    pub remind_before: Duration,
+}
+
+impl Default for ChangesConfig {
+    fn default() -> Self {
+        ChangesConfig {
+            approval: Vec::new(),
+            calendar: None,
+            freeze: Vec::new(),
+            remind_before: Duration::from_secs(3600),
+        }
+    }
 }
 
 impl ChangesConfig {
@@ -171,6 +184,7 @@ impl Reader {
                 ),
             }
         }
+        c.remind_before = self.duration(&mut s, "remind_before", c.remind_before);
         let tz = match &c.calendar {
             Some((_, crate::ticket::sla::Hours::Calendar(cal))) => cal.tz,
             _ => chrono_tz::UTC,

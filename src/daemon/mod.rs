@@ -428,6 +428,7 @@ async fn send_surveys(ctx: TaskCtx, mut stop: watch::Receiver<bool>, outbox_read
                 };
                 let (reminded, more) = crate::pipeline::approvals::remind(app, c, now)?;
                 ids.extend(more);
+                ids.extend(crate::schedule::changes::sweep(app, c, now)?);
                 if reminded.reminded + reminded.escalated > 0 {
                     tracing::info!(
                         reminded = reminded.reminded,

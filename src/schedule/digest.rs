@@ -152,6 +152,32 @@ pub fn gather(
     let linked = models::links_made(c, q, "problem", from, now)?;
     let merged = models::links_made(c, q, "merged_into", from, now)?;
     let self_solved = models::events_in(c, q, "self_solved", from, now)?;
+    // Changes: those whose window opens within the next period, and those awaiting approval.
+    let (windows, waiting) = models::change_lists(c, q)?;
+    let mut scheduled: Vec<(i64, Value)> = windows
+        .iter()
+        .filter_map(|(t, w)| {
+            let start = chrono::DateTime::parse_from_rfc3339(w.split('/').next()?)
+                .ok()?
+                .timestamp_millis();
+            (start >= now && start <= now + d.period_ms).then(|| {
+                (
+                    start,
+                    json!({"ref": reference(t), "subject": t.subject, "window": w,
+                               "opens": local(d, start)}),
+                )
+            })
+        })
+        .collect();
+    scheduled.sort_by_key(|(start, _)| *start);
+    let scheduled: Vec<Value> = scheduled.into_iter().map(|(_, v)| v).collect();
+    let awaiting: Vec<Value> = waiting
+        .iter()
+        .map(|(t, chain, step)| {
+            json!({"ref": reference(t), "subject": t.subject, "chain": chain, "step": step,
+                   "age": human_duration(now - t.created_at)})
+        })
+        .collect();
     let (asked, answered, score_sum) = models::surveys_in(c, q, from, now)?;
     let average = (answered > 0).then(|| format!("{:.1}", score_sum as f64 / answered as f64));
     // The recurring tickets of the digest's queues due before its next period ends.
@@ -183,6 +209,7 @@ pub fn gather(
         },
         "period": {"new": new, "resolved": resolved, "self_solved": self_solved},
         "csat": {"sent": asked, "answered": answered, "average": average},
+        "changes": {"scheduled": scheduled, "awaiting": awaiting},
         "sla": {"first_response": share(fr_n, fr_met), "resolution": share(res_n, res_met)},
         "counts": {"breached": breached.len(), "at_risk": at_risk.len()},
         "breached": breached,

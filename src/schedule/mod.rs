@@ -1,6 +1,7 @@
 //! Work done on a schedule: the SLA sweep ([`sla_sweep`]) on the clocks ([`clocks`]) and
 //! the digests ([`digest`]) and the recurring tickets ([`recurring`]).
 
+pub mod changes;
 pub mod charts;
 pub mod clocks;
 pub mod csat;

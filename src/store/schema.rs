@@ -286,6 +286,15 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    change_notices (ticket_id, kind, window_text) {
+        ticket_id -> BigInt,
+        kind -> Text,
+        window_text -> Text,
+        sent_at -> BigInt,
+    }
+}
+
 diesel::joinable!(messages -> tickets (ticket_id));
 diesel::joinable!(attachments -> messages (message_row_id));
 diesel::joinable!(events -> tickets (ticket_id));
@@ -314,4 +323,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     ticket_fields,
     approvals,
     approval_decisions,
+    change_notices,
 );

@@ -413,3 +413,120 @@ fn a_change_mailed_to_the_change_address_takes_its_fields_from_the_top_lines() {
     assert_eq!(ticket["approval"]["state"], "pending");
     assert_eq!(sent(&e, "approval_request", "boss@example.test").len(), 1);
 }
+
+/// Approved changes around their windows, from `serve`: the assignee side is reminded before
+/// the window opens and asked for a post-implementation note after it closed, each once; the
+/// digest lists the change of the coming period and the one awaiting approval.
+#[test]
+fn approved_changes_are_reminded_and_reviewed_and_digests_list_changes() {
+    use crate::util::rfc3339_ago;
+    let e = Env::with(
+        &format!(
+            "{AGENTS}\n[[approvals]]\nname = \"quick\"\nsteps = [ {{ approvers = [\"boss@example.test\"] }} ]\n\n\
+             [changes]\napproval = {{ normal = \"quick\" }}\nremind_before = \"1h\"\n\n[scheduler]\nsla_sweep = \"* * * * * *\"\n\n\
+             [[digests]]\nname = \"daily\"\ncron = \"0 0 8 * * *\"\ntimezone = \"UTC\"\nto = [\"boss@example.test\"]\nperiod = \"1d\"\n"
+        ),
+        None,
+    );
+    let change = |id: &str, subject: &str, window: &str| -> i64 {
+        let row = ingest(
+            &e,
+            &format!(
+                "From: carol@example.com\r\nTo: support@example.test\r\nSubject: {subject}\r\nMessage-ID: <{id}@example.com>\r\n\r\nPlease.\r\n"
+            ),
+        );
+        let t = row["ticket_id"].as_i64().unwrap();
+        let note = sent(&e, "notify_agent", "alice@example.test")
+            .into_iter()
+            .find(|m| header(m, "Subject").unwrap().contains(subject))
+            .unwrap();
+        ingest(
+            &e,
+            &agent_reply(
+                &note,
+                "alice@example.test",
+                &reply_address(&note),
+                &format!("#assign me\r\n#type change\r\n#set window {window}\r\n#set risk normal"),
+            ),
+        );
+        t
+    };
+    let soon = change(
+        "soon",
+        "Switch upgrade",
+        &format!("{}/{}", rfc3339_ago(-1800), rfc3339_ago(-3600)),
+    );
+    let past = change(
+        "past",
+        "Printer firmware",
+        &format!("{}/{}", rfc3339_ago(7200), rfc3339_ago(3600)),
+    );
+    let waiting = change(
+        "wait",
+        "New VPN gateway",
+        &format!(
+            "{}/{}",
+            rfc3339_ago(-86400 * 3),
+            rfc3339_ago(-86400 * 3 - 600)
+        ),
+    );
+    for t in [soon, past] {
+        let req = sent(&e, "approval_request", "boss@example.test")
+            .into_iter()
+            .find(|m| header(m, "Subject").unwrap().contains(&format!("#{t}]")))
+            .unwrap();
+        ingest(&e, &answer(&req, "boss@example.test", None, "#approve"));
+        assert_eq!(approval(&e, t)["state"], "approved");
+    }
+    assert_eq!(approval(&e, waiting)["state"], "pending");
+    let daemon = e.serve();
+    crate::util::wait_for(20, "the reminder and the review request", || {
+        let n = sent(&e, "agent_notice", "alice@example.test").len();
+        (n >= 2).then_some(())
+    });
+    std::thread::sleep(std::time::Duration::from_millis(2500));
+    e.terminate(daemon);
+    let notices: Vec<String> = sent(&e, "agent_notice", "alice@example.test")
+        .iter()
+        .map(|m| text(m))
+        .collect();
+    assert_eq!(notices.len(), 2, "each once: {notices:#?}");
+    assert!(
+        notices
+            .iter()
+            .any(|n| n.contains("Switch upgrade") && n.contains("It opens in")),
+        "{notices:#?}"
+    );
+    assert!(
+        notices
+            .iter()
+            .any(|n| n.contains("Printer firmware") && n.contains("#note")),
+        "{notices:#?}"
+    );
+    for (t, kind) in [(soon, "change_reminded"), (past, "change_review_asked")] {
+        assert!(
+            e.ticket(t)["events"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|ev| ev["kind"] == kind),
+            "{t} {kind}"
+        );
+    }
+    let digest = e.ok(&["digest", "daily", "--dry-run"]);
+    let parsed = mail_parser::MessageParser::default()
+        .parse(digest.as_bytes())
+        .unwrap();
+    let body = parsed.body_text(0).unwrap().into_owned();
+    let next =
+        &body[body.find("CHANGES IN THE NEXT").unwrap()..body.find("CHANGES AWAITING").unwrap()];
+    assert!(
+        next.contains("Switch upgrade") && !next.contains("Printer firmware"),
+        "{next}"
+    );
+    let awaiting = &body[body.find("CHANGES AWAITING").unwrap()..];
+    assert!(
+        awaiting.contains("New VPN gateway - quick step 1"),
+        "{awaiting}"
+    );
+}

@@ -53,3 +53,78 @@ pub fn fields_of(
     }
     Ok(out)
 }
+
+/// The changes with an approved chain and a window that are not done: (ticket, window).
+pub fn approved_change_windows(c: &mut Conn) -> QueryResult<Vec<(i64, String)>> {
+    use crate::store::schema::approvals;
+    ticket_fields::table
+        .inner_join(tickets::table.on(tickets::id.eq(ticket_fields::ticket_id)))
+        .inner_join(approvals::table.on(approvals::ticket_id.eq(ticket_fields::ticket_id)))
+        .filter(ticket_fields::name.eq("window"))
+        .filter(approvals::state.eq("approved"))
+        .filter(tickets::status.ne_all(["resolved", "closed"]))
+        .select((ticket_fields::ticket_id, ticket_fields::value))
+        .load(c)
+}
+
+/// Claims the notice `kind` about `window` of `ticket`: `false` when it was sent before (by
+/// this or another instance).
+pub fn claim_change_notice(
+    c: &mut Conn,
+    ticket: i64,
+    kind: &str,
+    window: &str,
+    now: i64,
+) -> QueryResult<bool> {
+    use crate::store::schema::change_notices as n;
+    let exists: bool = diesel::select(diesel::dsl::exists(
+        n::table
+            .filter(n::ticket_id.eq(ticket))
+            .filter(n::kind.eq(kind))
+            .filter(n::window_text.eq(window)),
+    ))
+    .get_result(c)?;
+    if exists {
+        return Ok(false);
+    }
+    diesel::insert_into(n::table)
+        .values((
+            n::ticket_id.eq(ticket),
+            n::kind.eq(kind),
+            n::window_text.eq(window),
+            n::sent_at.eq(now),
+        ))
+        .execute(c)?;
+    Ok(true)
+}
+
+/// Changes of `queues` (empty: all), not done: (ticket, window) of those with a window, and
+/// (ticket, chain, step) of those waiting for approval.
+pub type ChangeLists = (Vec<(Ticket, String)>, Vec<(Ticket, String, i32)>);
+
+pub fn change_lists(c: &mut Conn, queues: &[String]) -> QueryResult<ChangeLists> {
+    use crate::store::schema::approvals;
+    let mut q = ticket_fields::table
+        .inner_join(tickets::table.on(tickets::id.eq(ticket_fields::ticket_id)))
+        .filter(ticket_fields::name.eq("window"))
+        .filter(tickets::ticket_type.eq("change"))
+        .filter(tickets::status.ne_all(["resolved", "closed"]))
+        .into_boxed();
+    if !queues.is_empty() {
+        q = q.filter(tickets::queue.eq_any(queues));
+    }
+    let windows: Vec<(Ticket, String)> = q
+        .select((Ticket::as_select(), ticket_fields::value))
+        .load(c)?;
+    let mut q = approvals::table
+        .inner_join(tickets::table.on(tickets::id.eq(approvals::ticket_id)))
+        .filter(approvals::state.eq("pending"))
+        .into_boxed();
+    if !queues.is_empty() {
+        q = q.filter(tickets::queue.eq_any(queues));
+    }
+    let waiting = q
+        .select((Ticket::as_select(), approvals::chain, approvals::step))
+        .load(c)?;
+    Ok((windows, waiting))
+}
