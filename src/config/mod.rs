@@ -10,6 +10,7 @@ use std::time::Duration;
 use toml::{Table, Value};
 
 mod approvals;
+mod catalog;
 mod identities;
 mod oauth;
 mod people;
@@ -21,6 +22,7 @@ mod sections;
 mod web;
 
 pub use approvals::{ApprovalChain, ApprovalStep, ChangesConfig};
+pub use catalog::CatalogItem;
 pub use oauth::OAuth;
 pub use policy::{
     DigestConfig, EscalationStep, Notify, RecurringConfig, Scheduled, Scheduler, SlaPolicy, Targets,
@@ -114,6 +116,8 @@ pub struct Config {
     pub approvals: Vec<ApprovalChain>,
     /// `[changes]`.
     pub changes: ChangesConfig,
+    /// `[[catalog]]`: service requests.
+    pub catalog: Vec<CatalogItem>,
 }
 
 /// `[problems]`.
@@ -719,6 +723,7 @@ impl Reader {
         let csat = self.csat(&mut top, &queues);
         let approvals = self.approvals(&mut top);
         let changes = self.changes(&mut top, &approvals, &calendars);
+        let catalog = self.catalog(&mut top, &queues, &approvals);
         self.unknown_keys(&top);
 
         Some(Config {
@@ -751,6 +756,7 @@ impl Reader {
             suggest,
             approvals,
             changes,
+            catalog,
         })
     }
 }

@@ -290,6 +290,8 @@ pub fn record(
                     comment,
                     now,
                 )?);
+                // A service request goes on to its tasks.
+                outbox.extend(super::catalog::open_tasks(app, c, &ticket, now)?);
                 State::Approved
             }
         }

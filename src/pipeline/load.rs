@@ -241,6 +241,16 @@ pub fn facts<'a>(
                     f.articles.extend(lib.files.keys().cloned());
                 }
             }
+        } else if !cfg.catalog.is_empty()
+            && !crate::ticket::fields::leading_lines(&crate::mail::quote::strip_reply(&mail.text))
+                .is_empty()
+        {
+            // `Name: value` lines may answer a service request's questions.
+            for (id, fields) in models::fields_of(c, &ids)? {
+                if let Some(t) = f.tickets.get_mut(&id) {
+                    t.fields = fields;
+                }
+            }
         } else if cfg.suggest.count > 0
             && crate::ticket::solved::says_solved(&crate::mail::quote::strip_reply(&mail.text))
         {

@@ -4,8 +4,9 @@
 //! one writer), then acknowledge the sources. Each mail runs in its own savepoint, so one
 //! mail the database refuses is recorded as failed and never stops the mails behind it.
 
-mod apply;
+pub(crate) mod apply;
 pub mod approvals;
+pub mod catalog;
 mod load;
 
 use std::panic::{catch_unwind, AssertUnwindSafe};

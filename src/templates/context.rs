@@ -262,6 +262,16 @@ pub struct ApprovalOutcome {
     pub comment: String,
 }
 
+/// `request_update`: a service request's customer told of its stage (fields missing, awaiting
+/// approval, being fulfilled, done).
+#[derive(Debug, Clone, Serialize)]
+pub struct RequestUpdate {
+    pub identity: Identity,
+    pub ticket: Ticket,
+    pub title: String,
+    pub lines: Vec<String>,
+}
+
 /// What a score says, in words.
 pub fn score_label(score: u8) -> &'static str {
     match score {
@@ -530,6 +540,19 @@ pub fn sample(name: &str) -> serde_json::Value {
             }],
             approve_url: Some("https://desk.example.test/approve/7.1796043600.c2lnbmF0dXJl".into()),
             reject_url: Some("https://desk.example.test/reject/7.1796043600.c2lnbmF0dXJl".into()),
+        }),
+        "request_update" => to_json(&RequestUpdate {
+            identity: identity(),
+            ticket: Ticket {
+                ticket_type: Some("request".into()),
+                ..ticket()
+            },
+            title: "A few details are missing".into(),
+            lines: vec![
+                "To go on with your request for New laptop, we need:".into(),
+                "Cost center: ...".into(),
+                "Not taken (this request has no such field): Colour <dark>.".into(),
+            ],
         }),
         "approval_outcome" => to_json(&ApprovalOutcome {
             identity: identity(),

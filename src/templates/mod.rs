@@ -97,6 +97,11 @@ const BUILTIN: &[(&str, &str, &str)] = &[
         include_str!("../../mail-templates/approval_request.html.hbs"),
     ),
     (
+        "request_update",
+        include_str!("../../mail-templates/request_update.txt.hbs"),
+        include_str!("../../mail-templates/request_update.html.hbs"),
+    ),
+    (
         "approval_outcome",
         include_str!("../../mail-templates/approval_outcome.txt.hbs"),
         include_str!("../../mail-templates/approval_outcome.html.hbs"),

@@ -45,6 +45,9 @@ pub enum Action {
     /// A change of the ticket's fields (written together, once, before anything that reads
     /// the ticket as changed).
     Set(Change),
+    /// A service request's next stage once its fields are stored: ask for the missing ones
+    /// (naming the `unknown` ones given), else its approval, else its tasks.
+    CatalogNext { unknown: Vec<String> },
     /// The ticket's approval chain starts: its first step's approvers are asked.
     StartApproval { chain: String },
     /// An approver's decision on their decision row (`via` mail).

@@ -4,6 +4,7 @@
 
 pub mod action;
 pub mod approval;
+pub mod catalog;
 pub mod commands;
 pub mod csat;
 pub mod decide;

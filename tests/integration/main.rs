@@ -6,6 +6,7 @@ mod util;
 
 mod approvals;
 mod browser;
+mod catalog;
 mod cluster;
 mod conversation;
 mod corpus;

@@ -60,48 +60,20 @@ impl Writer<'_, '_> {
         kind: LinkKind,
         back: LinkKind,
     ) -> diesel::QueryResult<()> {
-        let (t, now, cfg) = (self.ticket()?, self.clock.received_at, self.app.cfg);
-        let (id, _) = insert_plan(self.c, plan, "", None, &new_thread_index(now), now)?;
-        models::link_pair(self.c, t, kind.as_str(), id, back.as_str(), now)?;
+        let t = self.ticket()?;
         let actor = self.actor();
-        models::insert_event(
+        let from = self.row()?.clone();
+        let writer = self.d.agent.map(|a| a.address.clone());
+        let (_, ids) = open_linked_ticket(
+            self.app,
             self.c,
-            id,
-            now,
-            &actor,
-            "created",
-            &format!("opened by {actor} from #{t}, as its {kind}"),
+            (&from, plan),
+            (kind, back),
+            (&actor, writer.as_deref()),
+            self.answer,
         )?;
-        models::insert_event(
-            self.c,
-            t,
-            now,
-            &actor,
-            "linked",
-            &format!("{kind} #{id} opened"),
-        )?;
-        let Some(mut row) = models::get_ticket(self.c, id)? else {
-            return Err(diesel::result::Error::NotFound);
-        };
-        crate::schedule::clocks::sync(self.c, cfg, &mut row, now, SlaEvent::Opened)?;
-        let n = self.app.notify();
-        let line = n.ticket_line(self.row()?);
-        let writer = self.d.agent.map(|a| a.address.as_str());
-        for agent in cfg.queue_agents(&plan.queue) {
-            if Some(agent.address.as_str()) == writer {
-                continue;
-            }
-            let lines = vec![
-                format!(
-                    "{actor} opened it from {} \"{}\".",
-                    line.reference, line.subject
-                ),
-                format!("Queue {}, priority {}.", row.queue, row.priority),
-            ];
-            let title = format!("New {kind}");
-            let id = n.agent_notice(self.c, &row, agent, &title, lines, self.answer)?;
-            self.outbox_ids.extend(id);
-        }
+        debug_assert_eq!(from.id, t);
+        self.outbox_ids.extend(ids);
         Ok(())
     }
 
@@ -400,6 +372,14 @@ impl Writer<'_, '_> {
         let Some(row) = models::get_ticket(self.c, parent)? else {
             return Ok(());
         };
+        // A service request is done when its tasks are.
+        let now = self.clock.received_at;
+        if let Some(ids) =
+            crate::pipeline::catalog::fulfilled_if_request(self.app, self.c, &row, now)?
+        {
+            self.outbox_ids.extend(ids);
+            return Ok(());
+        }
         let cfg = self.app.cfg;
         let lines = vec![format!(
             "All {} child tasks are done, the last one #{t} just now: the ticket can be resolved.",
@@ -426,4 +406,50 @@ impl Writer<'_, '_> {
             .agent
             .map_or_else(|| "system".to_string(), |a| a.address.clone())
     }
+}
+
+/// Opens `plan` as a ticket linked to `from` (it is `kind` to `from`, which is `back` to it),
+/// its clocks started and its queue's agents told (but `writer`); its id and the outbox rows.
+pub(crate) fn open_linked_ticket(
+    app: &crate::app::App<'_>,
+    c: &mut crate::store::AnyConnection,
+    (from, plan): (&Ticket, &action::NewTicket),
+    (kind, back): (LinkKind, LinkKind),
+    (actor, writer): (&str, Option<&str>),
+    answer: crate::notify::Answer,
+) -> diesel::QueryResult<(i64, Vec<i64>)> {
+    let (t, now, cfg) = (from.id, answer.now, app.cfg);
+    let (id, _) = insert_plan(c, plan, "", None, &new_thread_index(now), now)?;
+    models::link_pair(c, t, kind.as_str(), id, back.as_str(), now)?;
+    models::insert_event(
+        c,
+        id,
+        now,
+        actor,
+        "created",
+        &format!("opened by {actor} from #{t}, as its {kind}"),
+    )?;
+    models::insert_event(c, t, now, actor, "linked", &format!("{kind} #{id} opened"))?;
+    let Some(mut row) = models::get_ticket(c, id)? else {
+        return Err(diesel::result::Error::NotFound);
+    };
+    crate::schedule::clocks::sync(c, cfg, &mut row, now, SlaEvent::Opened)?;
+    let n = app.notify();
+    let line = n.ticket_line(from);
+    let mut out = Vec::new();
+    for agent in cfg.queue_agents(&plan.queue) {
+        if Some(agent.address.as_str()) == writer {
+            continue;
+        }
+        let lines = vec![
+            format!(
+                "{actor} opened it from {} \"{}\".",
+                line.reference, line.subject
+            ),
+            format!("Queue {}, priority {}.", row.queue, row.priority),
+        ];
+        let title = format!("New {kind}");
+        out.extend(n.agent_notice(c, &row, agent, &title, lines, answer)?);
+    }
+    Ok((id, out))
 }

@@ -20,6 +20,7 @@ use crate::ticket::model::{Direction, MessageKind, Outcome, Status};
 use super::{BatchClock, MailResult, Prepared};
 
 mod linked;
+pub(crate) use linked::open_linked_ticket;
 
 /// Writes what `d` decided about `mail`, and says what became of it. `row` is the decision's
 /// ticket as load read it, when it has one (this transaction wrote nothing to it since).
@@ -257,6 +258,11 @@ impl<'a> Writer<'a, '_> {
                     self.sent = true;
                     self.run(if_sent)?;
                 }
+            }
+            Action::CatalogNext { unknown } => {
+                let (row, now) = (self.row()?.clone(), self.clock.received_at);
+                let ids = super::catalog::next(self.app, self.c, &row, unknown, now)?;
+                self.outbox_ids.extend(ids);
             }
             Action::StartApproval { chain } => {
                 let (row, now) = (self.row()?.clone(), self.clock.received_at);

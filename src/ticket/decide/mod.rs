@@ -291,11 +291,22 @@ pub fn decide<'a>(f: &Facts<'a>) -> Decision<'a> {
     };
     let lands = match (outcome, existing) {
         (Outcome::NewTicket, _) => {
-            let (plan, left_out) = new_ticket(f, &sender, linked_to, &triage);
+            let (mut plan, left_out) = new_ticket(f, &sender, linked_to, &triage);
+            let item = super::catalog::match_item(&cfg.catalog, &mail.subject, recipients(mail));
+            if item.is_some() {
+                plan.ticket_type = Some(super::model::TicketType::Request);
+            }
             let change = plan.ticket_type == Some(super::model::TicketType::Change);
             d.actions.push(Action::OpenTicket(Box::new(plan)));
             if change {
                 d.actions.extend(change_fields(cfg, &sender, &mail.text));
+            }
+            if let Some(item) = item {
+                d.actions.push(Action::SetField {
+                    name: "catalog".into(),
+                    value: Some(item.name.clone()),
+                });
+                d.actions.extend(catalog_fields(item, &mail.text));
             }
             if cfg.is_outsider(&sender) && !sender.is_empty() {
                 let header = super::language::content_language(f.raw);
@@ -433,6 +444,15 @@ pub fn decide<'a>(f: &Facts<'a>) -> Decision<'a> {
             }
             let ticket = existing.and_then(|t| f.tickets.get(&t));
             a.extend(after_customer_reply(cfg, ticket, &triage));
+            // The requester's answer to a service request's questions.
+            if let Some(item) = ticket
+                .filter(|t| t.requester.eq_ignore_ascii_case(&sender))
+                .filter(|t| !t.fields.contains_key("catalog_stage"))
+                .and_then(|t| t.fields.get("catalog"))
+                .and_then(|n| cfg.catalog.iter().find(|i| i.name == *n))
+            {
+                a.extend(catalog_fields(item, &quote::strip_reply(&mail.text)));
+            }
         }
     }
     if matches!(outcome, Outcome::NewTicket | Outcome::Reply) {
@@ -447,6 +467,27 @@ pub fn decide<'a>(f: &Facts<'a>) -> Decision<'a> {
         });
     }
     d
+}
+
+/// The fields a service request's mail gives (its `Name: value` lines at the top), then its
+/// next stage.
+fn catalog_fields(item: &crate::config::CatalogItem, text: &str) -> Vec<Action> {
+    let (known, mut unknown) =
+        super::catalog::split_fields(item, super::fields::leading_lines(text));
+    let mut out = Vec::new();
+    for (name, value) in known {
+        let mut args = vec![name.as_str()];
+        args.extend(value.split_whitespace());
+        match super::fields::parse(&args) {
+            Ok((n, Some(v))) => out.push(Action::SetField {
+                name: n,
+                value: Some(v),
+            }),
+            _ => unknown.push(name.clone()),
+        }
+    }
+    out.push(Action::CatalogNext { unknown });
+    out
 }
 
 /// A change opened by mail: its `Name: value` lines at the top become fields (one that is not
