@@ -32,8 +32,8 @@ fn item_of<'c>(
         .map(|i| (i, fields)))
 }
 
-/// A mail to the request's customer (template `request_update`), in its thread.
-fn tell_customer(
+/// A mail to the ticket's customer (template `request_update`), in its thread.
+pub(crate) fn tell_customer(
     app: &App<'_>,
     c: &mut AnyConnection,
     t: &Ticket,

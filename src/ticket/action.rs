@@ -45,6 +45,9 @@ pub enum Action {
     /// A change of the ticket's fields (written together, once, before anything that reads
     /// the ticket as changed).
     Set(Change),
+    /// A short automatic mail to the ticket's requester (template `request_update`): lines of
+    /// their mail that were not taken, and why.
+    TellRequester { title: String, lines: Vec<String> },
     /// A service request's next stage once its fields are stored: ask for the missing ones
     /// (naming the `unknown` ones given), else its approval, else its tasks.
     CatalogNext { unknown: Vec<String> },

@@ -412,6 +412,18 @@ fn a_change_mailed_to_the_change_address_takes_its_fields_from_the_top_lines() {
     );
     assert_eq!(ticket["approval"]["state"], "pending");
     assert_eq!(sent(&e, "approval_request", "boss@example.test").len(), 1);
+    // The requester is told which line was not taken, and why, in their thread.
+    let told = sent(&e, "request_update", "dora@example.com");
+    assert_eq!(told.len(), 1);
+    assert_eq!(
+        header(&told[0], "In-Reply-To").as_deref(),
+        Some("<fw@example.com>")
+    );
+    let t2 = text(&told[0]);
+    assert!(
+        t2.contains("Window: the window falls in the change freeze"),
+        "{t2}"
+    );
 }
 
 /// Approved changes around their windows, from `serve`: the assignee side is reminded before

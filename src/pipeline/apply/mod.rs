@@ -259,6 +259,18 @@ impl<'a> Writer<'a, '_> {
                     self.run(if_sent)?;
                 }
             }
+            Action::TellRequester { title, lines } => {
+                let (row, now) = (self.row()?.clone(), self.clock.received_at);
+                let id = super::catalog::tell_customer(
+                    self.app,
+                    self.c,
+                    &row,
+                    title,
+                    lines.clone(),
+                    now,
+                )?;
+                self.outbox_ids.extend(id);
+            }
             Action::CatalogNext { unknown } => {
                 let (row, now) = (self.row()?.clone(), self.clock.received_at);
                 let ids = super::catalog::next(self.app, self.c, &row, unknown, now)?;

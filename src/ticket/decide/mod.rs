@@ -466,6 +466,12 @@ pub fn decide<'a>(f: &Facts<'a>) -> Decision<'a> {
             is_new: outcome == Outcome::NewTicket,
         });
     }
+    // What is told back to the requester goes last, threaded to their stored mail.
+    let (tell, mut rest): (Vec<Action>, Vec<Action>) = std::mem::take(&mut d.actions)
+        .into_iter()
+        .partition(|a| matches!(a, Action::TellRequester { .. }));
+    rest.extend(tell);
+    d.actions = rest;
     d
 }
 
@@ -494,6 +500,7 @@ fn catalog_fields(item: &crate::config::CatalogItem, text: &str) -> Vec<Action> 
 /// taken is an event saying why), and a risk that needs approval starts the chain.
 fn change_fields(cfg: &Config, sender: &str, text: &str) -> Vec<Action> {
     let mut out = Vec::new();
+    let mut refused = Vec::new();
     let mut risk = None;
     for (name, value) in super::fields::leading_lines(text) {
         let words: Vec<&str> = value.split_whitespace().collect();
@@ -514,13 +521,25 @@ fn change_fields(cfg: &Config, sender: &str, text: &str) -> Vec<Action> {
                 });
             }
             Ok((_, None)) => {}
-            Err(why) => out.push(Action::Event {
-                on: None,
-                actor: sender.to_string(),
-                kind: "field_refused",
-                detail: Detail::Text(format!("{name}: {why}")),
-            }),
+            Err(why) => {
+                refused.push(format!("{}: {why}", super::catalog::label(&name)));
+                out.push(Action::Event {
+                    on: None,
+                    actor: sender.to_string(),
+                    kind: "field_refused",
+                    detail: Detail::Text(format!("{name}: {why}")),
+                });
+            }
         }
+    }
+    if !refused.is_empty() {
+        let mut lines = vec!["These lines of your change were not taken:".to_string()];
+        lines.extend(refused);
+        lines.push("Please answer this mail with the corrected lines at the top.".into());
+        out.push(Action::TellRequester {
+            title: "Your change needs a correction".into(),
+            lines,
+        });
     }
     if let Some(chain) = risk.as_deref().and_then(|r| cfg.changes.chain_for(r)) {
         out.push(Action::StartApproval {
