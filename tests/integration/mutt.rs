@@ -658,3 +658,104 @@ fn an_approver_is_reminded_and_approves_by_mail_through_the_servers() {
     );
     env.terminate(daemon);
 }
+
+/// Issue #19 through the real servers: a laptop request from the customer's first mail to its
+/// fulfilment, every mail through Postfix and Dovecot: the missing field asked and answered,
+/// the approval by the approver's signed address, the tasks resolved by the agent, and the
+/// customer told it is done.
+#[test]
+#[ignore = "needs the servers and tools tests/run.sh starts and installs (it runs these with --include-ignored)"]
+fn a_laptop_request_is_fulfilled_through_the_servers() {
+    let (imap, smtp, root) = mail_servers();
+    let _servers = servers_shared();
+    let _desk = DESK.lock().unwrap_or_else(|e| e.into_inner());
+    let tag = format!("{:x}", fastrand::u64(..));
+    let boss = format!("boss-{tag}@approvers.test");
+    let env = desk_env(
+        &imap,
+        &smtp,
+        &format!(
+            "\n[[approvals]]\nname = \"boss\"\nsteps = [ {{ approvers = [\"{boss}\"] }} ]\n\
+             \n[[catalog]]\nname = \"laptop\"\ntitle = \"New laptop\"\nmatch = {{ subject = \"(?i)new laptop\" }}\n\
+             fields = [ {{ name = \"model\", required = true }}, {{ name = \"cost_center\", required = true }} ]\n\
+             approval = \"boss\"\ntasks = [ {{ queue = \"general\", subject = \"Order laptop\" }} ]\n"
+        ),
+    );
+    let daemon = env.serve();
+    let customer = format!("c{tag}@customer.test");
+    smtp_send(
+        &smtp,
+        &customer,
+        "helpdesk@example.test",
+        &format!(
+            "From: {customer}\r\nTo: helpdesk@example.test\r\nSubject: New laptop please {tag}\r\n\
+             Message-ID: <{customer}>\r\n\r\nModel: ThinkPad X1\r\n\r\nMy old one broke.\r\n"
+        ),
+    );
+    let catchall = PathBuf::from(&root).join("catchall/Maildir");
+    let containing = |who: &str, words: &str| {
+        in_maildir(&catchall, who)
+            .into_iter()
+            .find(|m| m.replace("=\n", "").contains(words))
+    };
+    let asked = wait_for(60, "the question for the missing field", || {
+        containing(&customer, "Cost center: ...")
+    });
+    answer_through_smtp(
+        &smtp,
+        &customer,
+        &asked,
+        &format!("<f{tag}@customer.test>"),
+        "Cost center: 4711",
+    );
+    let request = wait_for(60, "the approval request", || {
+        in_maildir(&catchall, &boss)
+            .into_iter()
+            .find(|m| header(m, "Subject").is_some_and(|s| s.contains("Approval asked")))
+    });
+    answer_through_smtp(
+        &smtp,
+        &boss,
+        &request,
+        &format!("<b{tag}@approvers.test>"),
+        "approved",
+    );
+    let agent_dir = PathBuf::from(&root).join("example.test/agent/Maildir");
+    let task = wait_for(60, "the task's notice to the agent", || {
+        in_maildir(&agent_dir, &tag)
+            .into_iter()
+            .find(|m| header(m, "Subject").is_some_and(|s| s.contains("Order laptop")))
+    });
+    answer_through_smtp(
+        &smtp,
+        "Alice Agent <agent@example.test>",
+        &task,
+        &format!("<t{tag}@example.test>"),
+        "#status resolved",
+    );
+    let done = wait_for(60, "the customer told it is done", || {
+        containing(&customer, "Your request is fulfilled")
+    });
+    assert!(
+        done.replace("=\n", "")
+            .contains("Your request for New laptop is done."),
+        "{done}"
+    );
+    // Threaded to the customer's own mail, never to the approver's.
+    assert!(
+        !done.contains("approvers.test>"),
+        "the approver's Message-ID reaches the customer: {done}"
+    );
+    let t = env
+        .tickets()
+        .into_iter()
+        .find(|t| {
+            t["subject"].as_str().unwrap().contains(&tag)
+                && t["type"] == "request"
+                && t["fields"]["catalog"] == "laptop"
+        })
+        .unwrap();
+    assert_eq!(t["status"], "resolved", "{t}");
+    assert_eq!(t["fields"]["cost_center"], "4711");
+    env.terminate(daemon);
+}

@@ -556,8 +556,9 @@ fn approver_mail<'a>(f: &Facts<'a>, ap: &super::approval::ApproverMail) -> Decis
     let mut d = Decision::recorded(Outcome::Approval, f.mail.hops);
     d.ticket = Some(ap.ticket);
     d.matched_by = Some(MatchedBy::PlusAddress);
+    // (kept as internal: the customer's mail is never threaded to an approver's)
     d.actions.push(Action::AddMessage {
-        kind: MessageKind::Customer,
+        kind: MessageKind::Note,
         text: f.mail.text.clone(),
     });
     let answer = super::approval::parse_answer(&quote::strip_reply(&f.mail.text));
