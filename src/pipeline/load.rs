@@ -102,6 +102,14 @@ pub fn facts<'a>(
         .any(|a| crate::ticket::approval::looks_like_approver_address(&a.address))
     {
         f.approver_forged = true;
+    } else if cfg.security.agent_auth == crate::config::AgentAuth::Dkim
+        && !cfg.approvals.is_empty()
+        && crate::mail::auth::dkim_aligned(&mail.auth_results, &cfg.security.authserv_ids, &sender)
+    {
+        // With DKIM, an approver's answer to their request counts by its signature too: the
+        // request is among the mails it answers, and the sender is that step's approver.
+        f.approver = dkim_approver(app, c, &f.candidates, &sender)?;
+        approver_ticket = f.approver.as_ref().map(|a| a.ticket);
     }
 
     let l = &mut f.lookups;
@@ -309,6 +317,41 @@ fn redirect_merged(c: &mut AnyConnection, f: &mut Facts<'_>) -> diesel::QueryRes
         to(t);
     }
     Ok(())
+}
+
+/// The decision of `sender` on the chain of a ticket one of `candidates` (our Message-IDs)
+/// names, at its current step (else their latest).
+fn dkim_approver(
+    app: &App<'_>,
+    c: &mut AnyConnection,
+    candidates: &[&str],
+    sender: &str,
+) -> diesel::QueryResult<Option<crate::ticket::approval::ApproverMail>> {
+    for id in candidates {
+        let Some(t) = app.keys.ticket_of_id(id) else {
+            continue;
+        };
+        let Some(a) = models::approval_of(c, t)? else {
+            continue;
+        };
+        let mine: Vec<models::DecisionRow> = models::decisions_of(c, a.id)?
+            .into_iter()
+            .filter(|d| d.approver.eq_ignore_ascii_case(sender))
+            .collect();
+        let Some(d) = mine.iter().find(|d| d.step == a.step).or(mine.last()) else {
+            continue;
+        };
+        return Ok(Some(crate::ticket::approval::ApproverMail {
+            decision: d.id,
+            ticket: t,
+            approver: d.approver.clone(),
+            step: d.step,
+            decided: d.decision.clone(),
+            chain_state: a.state,
+            chain_step: a.step,
+        }));
+    }
+    Ok(None)
 }
 
 /// What a decision reads of a stored ticket.

@@ -542,3 +542,42 @@ fn approved_changes_are_reminded_and_reviewed_and_digests_list_changes() {
         "{awaiting}"
     );
 }
+
+/// With `agent_auth = "dkim"`, an approver's answer counts by an aligned DKIM pass too, sent
+/// to the plain support address in reply to the request; without the pass it decides nothing.
+#[test]
+fn with_dkim_an_approvers_signed_answer_to_the_plain_address_counts() {
+    let e = Env::with(
+        &format!(
+            "{AGENTS}\n[security]\nagent_auth = \"dkim\"\nauthserv_id = \"mx.example.test\"\n\
+             \n[[approvals]]\nname = \"quick\"\nsteps = [ {{ approvers = [\"boss@example.test\"] }} ]\n\n[changes]\napproval = {{ high = \"quick\" }}\n"
+        ),
+        None,
+    );
+    // Alice's command mail counts by its DKIM pass too.
+    let (t, note) = ticket_with_notification(&e);
+    let cmd = agent_reply(
+        &note,
+        "alice@example.test",
+        "support@example.test",
+        "#type change\r\n#set risk high",
+    );
+    ingest(&e, &format!("Authentication-Results: mx.example.test; dkim=pass header.d=example.test header.s=s1\r\n{cmd}"));
+    assert_eq!(approval(&e, t)["state"], "pending");
+    let req = &sent(&e, "approval_request", "boss@example.test")[0];
+    let plain = answer(
+        req,
+        "boss@example.test",
+        Some("support@example.test"),
+        "#approve",
+    );
+    let row = ingest(&e, &plain.replace("Message-ID: <", "Message-ID: <x"));
+    assert_ne!(row["outcome"], "approval", "no DKIM pass: {row}");
+    assert_eq!(approval(&e, t)["state"], "pending");
+    let row = ingest(
+        &e,
+        &format!("Authentication-Results: mx.example.test; dkim=pass header.d=example.test header.s=s1\r\n{plain}"),
+    );
+    assert_eq!(row["outcome"], "approval", "{row}");
+    assert_eq!(approval(&e, t)["state"], "approved");
+}
