@@ -223,6 +223,7 @@ pub async fn run(
             // One connection answers, three show pages.
             conns: (0..4).map(|_| connect()).collect::<Result<_, _>>()?,
             outbox_ready: outbox_ready.clone(),
+            writer: None,
         };
         tasks.spawn(crate::web::serve(listener, pages, stop_rx.clone()));
     }

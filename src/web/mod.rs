@@ -7,6 +7,7 @@
 mod approval;
 pub mod page;
 mod solved;
+mod writer;
 
 use std::convert::Infallible;
 use std::sync::{Arc, Mutex};
@@ -45,6 +46,8 @@ pub struct Web {
     pub conns: Vec<Arc<Mutex<AnyConnection>>>,
     /// Woken when an answer queued mail (a low score's notices).
     pub outbox_ready: Arc<Notify>,
+    /// The answers' writer on the first connection, started by [`serve`].
+    pub writer: Option<Arc<writer::Writer>>,
 }
 
 /// Binds `[web] listen`.
@@ -55,7 +58,8 @@ pub async fn bind(addr: std::net::SocketAddr) -> Result<TcpListener, String> {
 }
 
 /// Serves the pages until `stop`; each connection is bounded in time.
-pub async fn serve(listener: TcpListener, web: Web, mut stop: watch::Receiver<bool>) {
+pub async fn serve(listener: TcpListener, mut web: Web, mut stop: watch::Receiver<bool>) {
+    web.writer = Some(Arc::new(writer::Writer::start(&web, web.conns[0].clone())));
     let web = Arc::new(web);
     loop {
         let stream = tokio::select! {
@@ -227,12 +231,16 @@ async fn answer(web: &Arc<Web>, req: Request<Incoming>) -> Page {
     }
 }
 
-/// Runs `f` on the blocking pool with the writing connection (`write`) or a free reading one.
+/// Runs `f` in the writer's next group commit (`write`), else on the blocking pool with a free
+/// reading connection.
 pub(crate) async fn with_db<T: Send + 'static>(
     web: &Arc<Web>,
     write: bool,
     f: impl FnOnce(&App<'_>, &mut AnyConnection) -> diesel::QueryResult<T> + Send + 'static,
 ) -> Option<T> {
+    if let (true, Some(w)) = (write, &web.writer) {
+        return w.run(f).await;
+    }
     let web = web.clone();
     let job = tokio::task::spawn_blocking(move || {
         let app = App {
