@@ -6,9 +6,11 @@ A fresh SQLite desk with [web] and [csat] gets N sent surveys written straight i
 (asyncio, keep-alive HTTP/1.1 connections, default 50) each open survey pages (GET) and answer
 them (POST), every survey answered once, until all N are answered. Reports p50, p99 and max of
 GET and of POST, measured by the clients from sending the request to reading the whole answer,
-and checks that every answer was recorded once.
+and checks that every answer was recorded once. By default the clients send as fast as they
+are answered (the server saturated: latency is mostly queueing); with --think MS each client
+waits a random 0 to 2xMS between one survey and the next, as people clicking links do.
 
-  python3 tests/bench/web.py [--surveys 4000] [--clients 50] [--bin target/release/postdesk]
+  python3 tests/bench/web.py [--surveys 4000] [--clients 50] [--think MS] [--bin target/release/postdesk]
 """
 import argparse, asyncio, hashlib, hmac, os, shutil, socket, sqlite3, statistics, subprocess, sys, tempfile, time
 
@@ -74,9 +76,13 @@ async def request(reader, writer, method, path, body=b""):
     return int(status.split()[1]), data
 
 
-async def client(port, todo, gets, posts, statuses):
+async def client(port, todo, gets, posts, statuses, think, rng):
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     while todo:
+        if think:
+            await asyncio.sleep(rng.uniform(0, 2 * think) / 1000)
+            if not todo:
+                break
         sid, tok = todo.pop()
         t = time.perf_counter()
         st, _ = await request(reader, writer, "GET", "/csat/%s?score=4" % tok)
@@ -98,6 +104,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--surveys", type=int, default=4000)
     ap.add_argument("--clients", type=int, default=50)
+    ap.add_argument("--think", type=float, default=0.0, help="mean pause of each client between surveys, ms")
     ap.add_argument("--bin", default=os.path.join(ROOT, "target/release/postdesk"))
     a = ap.parse_args()
     w = tempfile.mkdtemp(prefix="pd-web.")
@@ -132,7 +139,8 @@ def main():
             gets, posts, statuses = [], [], []
 
             async def run():
-                await asyncio.gather(*(client(port, todo, gets, posts, statuses) for _ in range(a.clients)))
+                rng = __import__("random").Random(7)
+                await asyncio.gather(*(client(port, todo, gets, posts, statuses, a.think, rng) for _ in range(a.clients)))
 
             t0 = time.perf_counter()
             asyncio.run(asyncio.wait_for(run(), timeout=600))
@@ -142,8 +150,8 @@ def main():
             serve.wait(20)
         answered = db.execute("SELECT COUNT(*) FROM csat_surveys WHERE state = 'answered' AND answered_via = 'web'").fetchone()[0]
         bad = [s for s in statuses if s != 200]
-        print("surveys %d, clients %d, %.1f s, %d requests (%.0f/s), non-200: %d, answered once: %d"
-              % (a.surveys, a.clients, took, len(statuses), len(statuses) / took, len(bad), answered))
+        print("surveys %d, clients %d, think %.0f ms, %.1f s, %d requests (%.0f/s), non-200: %d, answered once: %d"
+              % (a.surveys, a.clients, a.think, took, len(statuses), len(statuses) / took, len(bad), answered))
         for name, xs in (("GET", gets), ("POST", posts)):
             print("%-4s p50 %.2f ms  p99 %.2f ms  max %.2f ms" % (name, pct(xs, 50), pct(xs, 99), max(xs) * 1000))
         if answered != a.surveys or bad:
