@@ -306,7 +306,13 @@ pub fn record(
             format!(" ({comment})")
         }
     );
-    let stands = where_it_stands(c, &ticket)?;
+    let stands = match chain {
+        State::Pending => {
+            let step = models::approval(c, a.id)?.map_or(a.step, |x| x.step);
+            format!("The approval '{}' waits at step {step}.", a.chain)
+        }
+        done => format!("The approval '{}' is {}.", a.chain, done.as_str()),
+    };
     outbox.extend(tell(
         app,
         c,

@@ -23,6 +23,9 @@ fn item_of<'c>(
         std::collections::BTreeMap<String, String>,
     )>,
 > {
+    if app.cfg.catalog.is_empty() {
+        return Ok(None);
+    }
     let fields = models::fields_of(c, &[t.id])?
         .remove(&t.id)
         .unwrap_or_default();
