@@ -1,0 +1,1 @@
+INSERT INTO search_docs(search_docs, rank) VALUES ('automerge', 4);
