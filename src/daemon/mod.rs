@@ -230,9 +230,6 @@ pub async fn run(
     if let Some(every) = crate::observe::sd_notify::watchdog_interval() {
         tasks.spawn(crate::observe::sd_notify::watchdog(every, stop_rx.clone()));
     }
-    if cfg.database.url.starts_with("sqlite") {
-        tasks.spawn(merge_search_index(connect()?, stop_rx.clone()));
-    }
     tasks.spawn(send_outbox(
         transport,
         cfg.clone(),
@@ -553,26 +550,6 @@ async fn send_digests(ctx: TaskCtx, mut stop: watch::Receiver<bool>, outbox_read
             }
         }
         after = now;
-    }
-}
-
-/// Merges the SQLite search index's segments a little every few seconds (automatic merging is
-/// off on the mail's path: see migration 000018).
-async fn merge_search_index(conn: Arc<Mutex<AnyConnection>>, mut stop: watch::Receiver<bool>) {
-    while !*stop.borrow() {
-        sleep_or_stop(Duration::from_secs(5), &mut stop).await;
-        if *stop.borrow() {
-            break;
-        }
-        let conn = conn.clone();
-        let done = tokio::task::spawn_blocking(move || {
-            let mut c = conn.lock().map_err(|_| "poisoned".to_string())?;
-            crate::store::models::merge_index(&mut c).map_err(|e| e.to_string())
-        })
-        .await;
-        if let Ok(Err(e)) = done {
-            tracing::warn!("merging the search index failed, trying again later: {e}");
-        }
     }
 }
 

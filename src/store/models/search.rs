@@ -378,13 +378,3 @@ pub fn search_index_missing(c: &mut Conn) -> QueryResult<bool> {
     let any: Option<i64> = messages::table.select(messages::id).first(c).optional()?;
     Ok(any.is_some())
 }
-
-/// Merges some of the FTS5 index's segments (SQLite; nothing on PostgreSQL): `serve` calls it
-/// in the background, automatic merging being off on the mail's path.
-pub fn merge_index(c: &mut Conn) -> QueryResult<()> {
-    if let AnyConnection::Sqlite(s) = c {
-        diesel::sql_query("INSERT INTO search_docs(search_docs, rank) VALUES ('merge', 500)")
-            .execute(s)?;
-    }
-    Ok(())
-}
