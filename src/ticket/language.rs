@@ -37,6 +37,12 @@ pub fn content_language(raw: &[u8]) -> Option<String> {
 /// The language `text` is written in, when whatlang is sure enough and it is supported. Short
 /// texts say too little: under 40 letters, nothing.
 pub fn detect(text: &str) -> Option<&'static str> {
+    // The first 600 characters say which language a mail is in as well as all of it, at a
+    // fraction of the cost (detection is on the path of every new ticket).
+    let text = match text.char_indices().nth(600) {
+        Some((i, _)) => &text[..i],
+        None => text,
+    };
     if text.chars().filter(|c| c.is_alphabetic()).count() < 40 {
         return None;
     }
