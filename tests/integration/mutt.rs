@@ -43,6 +43,19 @@ pub(crate) fn smtp_send(smtp: &str, from: &str, to: &str, data: &str) {
     write!(w, "QUIT\r\n").unwrap();
 }
 
+/// A customer's first mail to the desk through Postfix (its Message-ID is `<ADDRESS>`).
+fn customer_writes(smtp: &str, customer: &str, subject: &str, body: &str) {
+    smtp_send(
+        smtp,
+        customer,
+        "helpdesk@example.test",
+        &format!(
+            "From: {customer}\r\nTo: helpdesk@example.test\r\nSubject: {subject}\r\n\
+             Message-ID: <{customer}>\r\nDate: Sat, 21 Nov 2026 09:00:00 +0100\r\n\r\n{body}\r\n"
+        ),
+    );
+}
+
 /// `from` (`Name <address>` or an address) answers `mail` through Postfix: to its Reply-To,
 /// threaded to it, with `top` as the text.
 fn answer_through_smtp(smtp: &str, from: &str, mail: &str, message_id: &str, top: &str) {
@@ -503,14 +516,11 @@ fn a_customer_answers_the_satisfaction_survey_through_the_servers() {
     let daemon = env.serve();
     let tag = format!("{:x}", fastrand::u64(..));
     let customer = format!("c{tag}@customer.test");
-    smtp_send(
+    customer_writes(
         &smtp,
         &customer,
-        "helpdesk@example.test",
-        &format!(
-            "From: Carol Customer <{customer}>\r\nTo: helpdesk@example.test\r\nSubject: Toner empty {tag}\r\n\
-             Message-ID: <{customer}>\r\nDate: Sat, 21 Nov 2026 09:00:00 +0100\r\n\r\nThe printer has no toner.\r\n"
-        ),
+        &format!("Toner empty {tag}"),
+        "The printer has no toner.",
     );
     let agent_dir = PathBuf::from(&root).join("example.test/agent/Maildir");
     let note = wait_for(60, "the notification", || {
@@ -591,14 +601,11 @@ fn an_approver_is_reminded_and_approves_by_mail_through_the_servers() {
     );
     let daemon = env.serve();
     let customer = format!("c{tag}@customer.test");
-    smtp_send(
+    customer_writes(
         &smtp,
         &customer,
-        "helpdesk@example.test",
-        &format!(
-            "From: {customer}\r\nTo: helpdesk@example.test\r\nSubject: Move the file server {tag}\r\n\
-             Message-ID: <{customer}>\r\n\r\nPlease move the file server to the new rack.\r\n"
-        ),
+        &format!("Move the file server {tag}"),
+        "Please move the file server to the new rack.",
     );
     let agent_dir = PathBuf::from(&root).join("example.test/agent/Maildir");
     let note = wait_for(60, "the notification", || {
@@ -683,14 +690,11 @@ fn a_laptop_request_is_fulfilled_through_the_servers() {
     );
     let daemon = env.serve();
     let customer = format!("c{tag}@customer.test");
-    smtp_send(
+    customer_writes(
         &smtp,
         &customer,
-        "helpdesk@example.test",
-        &format!(
-            "From: {customer}\r\nTo: helpdesk@example.test\r\nSubject: New laptop please {tag}\r\n\
-             Message-ID: <{customer}>\r\n\r\nModel: ThinkPad X1\r\n\r\nMy old one broke.\r\n"
-        ),
+        &format!("New laptop please {tag}"),
+        "Model: ThinkPad X1\r\n\r\nMy old one broke.",
     );
     let catchall = PathBuf::from(&root).join("catchall/Maildir");
     let containing = |who: &str, words: &str| {

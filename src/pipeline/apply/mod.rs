@@ -19,6 +19,7 @@ use crate::ticket::model::{Direction, MessageKind, Outcome, Status};
 
 use super::{BatchClock, MailResult, Prepared};
 
+mod itsm;
 mod linked;
 pub(crate) use linked::open_linked_ticket;
 
@@ -259,83 +260,14 @@ impl<'a> Writer<'a, '_> {
                     self.run(if_sent)?;
                 }
             }
-            Action::TellRequester { title, lines } => {
-                let (row, now) = (self.row()?.clone(), self.clock.received_at);
-                let id = super::catalog::tell_customer(
-                    self.app,
-                    self.c,
-                    &row,
-                    title,
-                    lines.clone(),
-                    now,
-                )?;
-                self.outbox_ids.extend(id);
-            }
-            Action::CatalogNext { unknown } => {
-                let (row, now) = (self.row()?.clone(), self.clock.received_at);
-                let ids = super::catalog::next(self.app, self.c, &row, unknown, now)?;
-                self.outbox_ids.extend(ids);
-            }
-            Action::StartApproval { chain } => {
-                let (row, now) = (self.row()?.clone(), self.clock.received_at);
-                let actor = self.actor();
-                let ids = super::approvals::start(self.app, self.c, &row, chain, &actor, now)?;
-                self.outbox_ids.extend(ids);
-            }
-            Action::RecordApproval {
-                decision,
-                approve,
-                comment,
-            } => {
-                let now = self.clock.received_at;
-                if let super::approvals::Recorded::Yes { outbox, .. } = super::approvals::record(
-                    self.app,
-                    self.c,
-                    *decision,
-                    (*approve, comment),
-                    "mail",
-                    now,
-                )? {
-                    self.outbox_ids.extend(outbox);
-                }
-            }
-            Action::ApproverNotice { decision, why } => {
-                let now = self.clock.received_at;
-                let id = super::approvals::notice(self.app, self.c, *decision, why, now)?;
-                self.outbox_ids.extend(id);
-            }
-            Action::SetField { name, value } => {
-                let (t, now) = (self.ticket()?, self.clock.received_at);
-                let actor = self.actor();
-                models::set_field(self.c, t, name, value.as_deref(), &actor, now)?;
-            }
-            Action::SetLanguage {
-                address,
-                language,
-                source,
-            } => {
-                let now = self.clock.received_at;
-                models::set_contact_language(self.c, address, language, source, now)?;
-            }
-            Action::RecordCsat {
-                survey,
-                score,
-                comment,
-            } => {
-                let now = self.clock.received_at;
-                if let crate::schedule::csat::Answered::Recorded(ids) =
-                    crate::schedule::csat::record_answer(
-                        self.app,
-                        self.c,
-                        *survey,
-                        (*score, comment),
-                        "mail",
-                        now,
-                    )?
-                {
-                    self.outbox_ids.extend(ids);
-                }
-            }
+            a @ (Action::TellRequester { .. }
+            | Action::CatalogNext { .. }
+            | Action::StartApproval { .. }
+            | Action::RecordApproval { .. }
+            | Action::ApproverNotice { .. }
+            | Action::SetField { .. }
+            | Action::SetLanguage { .. }
+            | Action::RecordCsat { .. }) => self.itsm(a)?,
             Action::SearchReply { words } => {
                 let (row, agent) = (self.row()?.clone(), self.agent()?);
                 let q = crate::search::Query::parse(words);
