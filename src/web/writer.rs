@@ -53,8 +53,15 @@ impl Writer {
                         models::write_lock_first(c)?;
                         let mut out = Vec::with_capacity(jobs.len());
                         for job in jobs {
-                            // (a job that fails rolls back its own savepoint only)
-                            out.push(match c.transaction(|c| job(&app, c)) {
+                            // (a job that fails, or panics, rolls back its own savepoint
+                            // only, and the thread goes on with the next)
+                            let run = |c: &mut AnyConnection| {
+                                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                                    job(&app, c)
+                                }))
+                                .unwrap_or(Err(diesel::result::Error::RollbackTransaction))
+                            };
+                            out.push(match c.transaction(run) {
                                 Ok(v) => Some(v),
                                 Err(e) => {
                                     tracing::warn!("[web]: database: {e}");
