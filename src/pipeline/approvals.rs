@@ -80,6 +80,45 @@ fn ask_step(
     let Some((who, quorum)) = approvers(app, &a.chain, a.step, ticket) else {
         return Ok(Vec::new());
     };
+    if who.is_empty() {
+        // (`managers` of a queue that has none): the agents see why it waits.
+        models::insert_event(
+            c,
+            ticket.id,
+            now,
+            "system",
+            "approval_stuck",
+            &format!(
+                "step {} of '{}' has no approver: the queue {} has no managers",
+                a.step, a.chain, ticket.queue
+            ),
+        )?;
+        let n = app.notify();
+        let answer = Answer {
+            hops: 0,
+            now,
+            due_at: now,
+        };
+        let lines = vec![format!(
+            "Step {} of the approval '{}' names the queue's managers, and the queue {} has none: nobody was asked.",
+            a.step, a.chain, ticket.queue
+        )];
+        let mut out = Vec::new();
+        for agent in app
+            .cfg
+            .agents_for(ticket.assignee.as_deref(), &ticket.queue)
+        {
+            out.extend(n.agent_notice(
+                c,
+                ticket,
+                agent,
+                "Approval without approvers",
+                lines.clone(),
+                answer,
+            )?);
+        }
+        return Ok(out);
+    }
     let steps = app
         .cfg
         .approvals

@@ -581,3 +581,37 @@ fn with_dkim_an_approvers_signed_answer_to_the_plain_address_counts() {
     assert_eq!(row["outcome"], "approval", "{row}");
     assert_eq!(approval(&e, t)["state"], "approved");
 }
+
+/// A step of the queue's managers where the queue has none: nobody can be asked, and the
+/// agents are told why the change waits.
+#[test]
+fn a_step_without_approvers_is_told_to_the_agents() {
+    let e = Env::with(
+        &format!(
+            "{AGENTS}\n[[approvals]]\nname = \"mgmt\"\nsteps = [ {{ approvers = [\"managers\"] }} ]\n\n[changes]\napproval = {{ high = \"mgmt\" }}\n"
+        ),
+        None,
+    );
+    let (t, note) = ticket_with_notification(&e);
+    ingest(
+        &e,
+        &agent_reply(
+            &note,
+            "alice@example.test",
+            &reply_address(&note),
+            "#type change\r\n#set risk high",
+        ),
+    );
+    let ticket = e.ticket(t);
+    assert_eq!(ticket["approval"]["state"], "pending");
+    assert!(
+        ticket["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|ev| ev["kind"] == "approval_stuck"),
+        "{ticket}"
+    );
+    let told = sent(&e, "agent_notice", "alice@example.test");
+    assert!(told.iter().any(|m| text(m).contains("nobody was asked")));
+}
