@@ -617,12 +617,7 @@ impl Notifier<'_> {
         let id = self.identity_of(ticket);
         let people = models::participants_of_ticket(c, ticket.id)?;
         let outsider = |a: &str| self.cfg.is_outsider(a);
-        let requester = people
-            .iter()
-            .find(|(a, _, role)| role == "requester" && outsider(a))
-            .map(|(a, n, _)| (n.clone(), a.clone()))
-            .or_else(|| outsider(&ticket.requester).then(|| (None, ticket.requester.clone())));
-        let Some(requester) = requester else {
+        let Some(requester) = self.requester_among(&people, ticket) else {
             models::insert_event(
                 c,
                 ticket.id,
@@ -652,6 +647,54 @@ impl Notifier<'_> {
         out.reply_to = self.customer_reply_to(ticket);
         out.auto_submitted = auto;
         self.queue_mail(c, ticket.id, template, kind, template, ctx, out, answer)
+    }
+
+    /// The ticket's customer, (name, address): its requester among `people` (its
+    /// participants), else the ticket's requester address; `None` when that is no customer.
+    pub fn requester_among(
+        &self,
+        people: &[(String, Option<String>, String)],
+        ticket: &Ticket,
+    ) -> Option<(Option<String>, String)> {
+        let outsider = |a: &str| !a.is_empty() && self.cfg.is_outsider(a);
+        people
+            .iter()
+            .find(|(a, _, role)| role == "requester" && outsider(a))
+            .map(|(a, n, _)| (n.clone(), a.clone()))
+            .or_else(|| outsider(&ticket.requester).then(|| (None, ticket.requester.clone())))
+    }
+
+    /// An automatic mail (outbox kind and template `template`) to the customer `to`, from the
+    /// support address, threaded to their last mail, Reply-To the ticket's address.
+    pub fn automatic_to_customer(
+        &self,
+        c: &mut AnyConnection,
+        ticket: &Ticket,
+        to: (Option<String>, String),
+        template: &str,
+        ctx: &impl serde::Serialize,
+        answer: Answer,
+    ) -> diesel::QueryResult<Option<i64>> {
+        let last = models::last_customer_message(c, ticket.id)?;
+        let mut out = self.about_ticket(
+            ticket,
+            &format!("Re: {}", ticket.subject),
+            last.as_ref().map(|(m, r)| (m.as_str(), r.as_str())),
+            answer,
+        );
+        out.to = vec![to];
+        out.reply_to = self.customer_reply_to(ticket);
+        out.auto_submitted = Some("auto-generated");
+        self.queue_mail(
+            c,
+            ticket.id,
+            template,
+            MessageKind::Auto,
+            template,
+            ctx,
+            out,
+            answer,
+        )
     }
 
     /// An internal note goes to the ticket's other agents (the assignee, else the queue's),

@@ -10,7 +10,7 @@ use crate::store::AnyConnection;
 use crate::templates::context as ctx;
 use crate::ticket::action::NewTicket;
 use crate::ticket::catalog::{label, missing};
-use crate::ticket::model::{LinkKind, MessageKind, Priority, TicketType};
+use crate::ticket::model::{LinkKind, Priority, TicketType};
 
 /// The request's item, if the ticket is one.
 fn item_of<'c>(
@@ -44,9 +44,10 @@ pub(crate) fn tell_customer(
     lines: Vec<String>,
     now: i64,
 ) -> diesel::QueryResult<Option<i64>> {
-    if !app.cfg.is_outsider(&t.requester) || t.requester.is_empty() {
+    let people = models::participants_of_ticket(c, t.id)?;
+    let Some(to) = app.notify().requester_among(&people, t) else {
         return Ok(None);
-    }
+    };
     let n = app.notify();
     let answer = Answer {
         hops: 0,
@@ -59,26 +60,7 @@ pub(crate) fn tell_customer(
         title: title.to_string(),
         lines,
     };
-    let last = models::last_customer_message(c, t.id)?;
-    let mut mail = n.about_ticket(
-        t,
-        &format!("Re: {}", t.subject),
-        last.as_ref().map(|(m, r)| (m.as_str(), r.as_str())),
-        answer,
-    );
-    mail.to = vec![(None, t.requester.clone())];
-    mail.reply_to = n.customer_reply_to(t);
-    mail.auto_submitted = Some("auto-generated");
-    n.queue_mail(
-        c,
-        t.id,
-        "request_update",
-        MessageKind::Auto,
-        "request_update",
-        &context,
-        mail,
-        answer,
-    )
+    n.automatic_to_customer(c, t, to, "request_update", &context, answer)
 }
 
 /// The request's next stage (see the module).

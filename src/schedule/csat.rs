@@ -11,7 +11,7 @@ use crate::store::models::{self, NewSurvey, SurveyRow, Ticket};
 use crate::store::AnyConnection;
 use crate::templates::context as ctx;
 use crate::ticket::csat::{self, Plan, Resolution};
-use crate::ticket::model::{is_done, MessageKind};
+use crate::ticket::model::is_done;
 
 /// How long a survey's one-click links work.
 pub const LINK_LIFE_S: i64 = 30 * 24 * 3600;
@@ -92,12 +92,10 @@ fn requester(
     ticket: &Ticket,
 ) -> diesel::QueryResult<Option<String>> {
     let people = models::participants_of_ticket(c, ticket.id)?;
-    let outsider = |a: &str| !a.is_empty() && app.cfg.is_outsider(a);
-    Ok(people
-        .into_iter()
-        .find(|(a, _, role)| role == "requester" && outsider(a))
-        .map(|(a, _, _)| a)
-        .or_else(|| outsider(&ticket.requester).then(|| ticket.requester.clone())))
+    Ok(app
+        .notify()
+        .requester_among(&people, ticket)
+        .map(|(_, a)| a))
 }
 
 /// What a sweep did.
@@ -214,24 +212,12 @@ fn send(
         now,
         due_at: send_at,
     };
-    let last = models::last_customer_message(c, ticket.id)?;
-    let mut out = n.about_ticket(
-        &ticket,
-        &format!("Re: {}", ticket.subject),
-        last.as_ref().map(|(m, r)| (m.as_str(), r.as_str())),
-        answer,
-    );
-    out.to = vec![(name, s.address.clone())];
-    out.reply_to = n.customer_reply_to(&ticket);
-    out.auto_submitted = Some("auto-generated");
-    let id = n.queue_mail(
+    let id = n.automatic_to_customer(
         c,
-        ticket.id,
-        "csat_survey",
-        MessageKind::Auto,
+        &ticket,
+        (name, s.address.clone()),
         "csat_survey",
         &context,
-        out,
         answer,
     )?;
     models::insert_event(

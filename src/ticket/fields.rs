@@ -64,6 +64,21 @@ pub fn window(v: &str) -> Result<String, String> {
     Ok(format!("{}/{}", start.to_rfc3339(), end.to_rfc3339()))
 }
 
+/// A `Name: value` line as `#set NAME VALUE` takes it.
+pub fn parse_line(name: &str, value: &str) -> Result<(String, Option<String>), String> {
+    let mut args = vec![name];
+    args.extend(value.split_whitespace());
+    parse(&args)
+}
+
+/// Whether `[changes]` allows field `name` to be `value` (a window: see [`window_allowed`]).
+pub fn allowed(cfg: &crate::config::ChangesConfig, name: &str, value: &str) -> Result<(), String> {
+    match name {
+        "window" => window_allowed(cfg, value),
+        _ => Ok(()),
+    }
+}
+
 /// The `Name: value` lines at the top of a mail's text (blank lines before them skipped; the
 /// first other line ends them), as `#set` would take them: (name, value) each.
 pub fn leading_lines(text: &str) -> Vec<(String, String)> {

@@ -6,6 +6,7 @@
 use crate::conversation::{
     agent_reply, ingest, reply_address, sent, ticket_with_notification, AGENTS,
 };
+use crate::util::body_text as text;
 use crate::util::{header, Env};
 use serde_json::Value;
 
@@ -22,14 +23,6 @@ approval = { low = "", normal = "", high = "cab" }
 
 fn env() -> Env {
     Env::with(&format!("{AGENTS}{CHAIN}"), None)
-}
-
-/// The decoded text part.
-fn text(mail: &str) -> String {
-    mail_parser::MessageParser::default()
-        .parse(mail.as_bytes())
-        .and_then(|m| m.body_text(0).map(|t| t.into_owned()))
-        .expect("a text part")
 }
 
 /// `from` answers the approval request `request` with `top`, to `to` (its Reply-To unless
@@ -526,10 +519,7 @@ fn approved_changes_are_reminded_and_reviewed_and_digests_list_changes() {
         );
     }
     let digest = e.ok(&["digest", "daily", "--dry-run"]);
-    let parsed = mail_parser::MessageParser::default()
-        .parse(digest.as_bytes())
-        .unwrap();
-    let body = parsed.body_text(0).unwrap().into_owned();
+    let body = text(&digest);
     let next =
         &body[body.find("CHANGES IN THE NEXT").unwrap()..body.find("CHANGES AWAITING").unwrap()];
     assert!(

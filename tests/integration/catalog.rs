@@ -2,6 +2,7 @@
 //! fulfilment, through `ingest` and the file transport.
 
 use crate::conversation::{agent_reply, ingest, reply_address, sent, AGENTS};
+use crate::util::body_text as text;
 use crate::util::{header, Env};
 
 const CATALOG: &str = r#"
@@ -23,13 +24,6 @@ fields = [ { name = "model", required = true }, { name = "cost_center", required
 approval = "boss"
 tasks = [ { queue = "procurement", subject = "Order laptop" }, { queue = "it", subject = "Set up laptop" } ]
 "#;
-
-fn text(mail: &str) -> String {
-    mail_parser::MessageParser::default()
-        .parse(mail.as_bytes())
-        .and_then(|m| m.body_text(0).map(|t| t.into_owned()))
-        .expect("a text part")
-}
 
 fn customer(id: &str, subject: &str, irt: Option<&str>, body: &str) -> String {
     let threading = irt

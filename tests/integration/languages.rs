@@ -3,18 +3,11 @@
 //! transport.
 
 use crate::conversation::{agent_reply, ingest, reply_address, sent, AGENTS};
+use crate::util::body_text as text_part;
 use crate::util::{header, Env};
 
 const GERMAN: &str = "Guten Tag, seit heute Morgen kann ich mich von zu Hause nicht mehr mit dem VPN verbinden. Können Sie mir bitte helfen?";
 const ENGLISH: &str = "Hello, since this morning I cannot connect to the VPN from home any more. Could you please help me with it?";
-
-/// The text part, decoded (umlauts and accents are quoted-printable on the wire).
-fn text_part(mail: &str) -> String {
-    mail_parser::MessageParser::default()
-        .parse(mail.as_bytes())
-        .and_then(|m| m.body_text(0).map(|t| t.into_owned()))
-        .expect("a text part")
-}
 
 fn env(extra: &str) -> Env {
     let e = Env::with(

@@ -513,3 +513,11 @@ pub fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// The text part of a mail, decoded (quoted-printable umlauts and accents included).
+pub fn body_text(mail: &str) -> String {
+    mail_parser::MessageParser::default()
+        .parse(mail.as_bytes())
+        .and_then(|m| m.body_text(0).map(|t| t.into_owned()))
+        .expect("a text part")
+}

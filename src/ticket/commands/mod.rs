@@ -639,8 +639,8 @@ impl Command {
                 }
             }
             Command::Set { name, value } => {
-                if let (Some(v), "window") = (value, name.as_str()) {
-                    super::fields::window_allowed(&ctx.cfg.changes, v)?;
+                if let Some(v) = value {
+                    super::fields::allowed(&ctx.cfg.changes, name, v)?;
                 }
                 match value {
                     Some(v) => ticket.fields.insert(name.clone(), v.clone()),

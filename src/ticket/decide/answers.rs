@@ -11,9 +11,7 @@ pub(super) fn catalog_fields(item: &crate::config::CatalogItem, text: &str) -> V
         crate::ticket::catalog::split_fields(item, crate::ticket::fields::leading_lines(text));
     let mut out = Vec::new();
     for (name, value) in known {
-        let mut args = vec![name.as_str()];
-        args.extend(value.split_whitespace());
-        match crate::ticket::fields::parse(&args) {
+        match crate::ticket::fields::parse_line(&name, &value) {
             Ok((n, Some(v))) => out.push(Action::SetField {
                 name: n,
                 value: Some(v),
@@ -32,14 +30,11 @@ pub(super) fn change_fields(cfg: &Config, sender: &str, text: &str) -> Vec<Actio
     let mut refused = Vec::new();
     let mut risk = None;
     for (name, value) in crate::ticket::fields::leading_lines(text) {
-        let words: Vec<&str> = value.split_whitespace().collect();
-        let mut args = vec![name.as_str()];
-        args.extend(words);
-        let taken = crate::ticket::fields::parse(&args).and_then(|(n, v)| match (&v, n.as_str()) {
-            (Some(w), "window") => {
-                crate::ticket::fields::window_allowed(&cfg.changes, w).map(|_| (n, v))
+        let taken = crate::ticket::fields::parse_line(&name, &value).and_then(|(n, v)| {
+            if let Some(w) = &v {
+                crate::ticket::fields::allowed(&cfg.changes, &n, w)?;
             }
-            _ => Ok((n, v)),
+            Ok((n, v))
         });
         match taken {
             Ok((n, Some(v))) => {
