@@ -220,11 +220,15 @@ impl Pipeline<'_> {
         // Optimistically the whole batch in one transaction; should the database refuse any
         // mail, the batch is rolled back and stored again with a savepoint per mail, so the
         // refused mail alone is recorded as failed.
+        // The search index's rows of the batch go in as one statement at its end.
+        let index = models::Deferral::begin();
         let fast = c.transaction::<_, BatchError, _>(|c| {
+            index.discard();
             let results = batch
                 .iter()
                 .map(|p| self.apply(c, mailbox, p, clock))
                 .collect::<Result<Vec<_>, _>>()?;
+            models::write_deferred(c)?;
             save_cursor(c)?;
             Ok(results)
         });
@@ -236,10 +240,17 @@ impl Pipeline<'_> {
             }
             Err(BatchError::Db(_)) => c.transaction::<_, BatchError, _>(|c| {
                 let mut out = Vec::with_capacity(batch.len());
+                index.discard();
                 for p in batch {
-                    match c.transaction::<_, diesel::result::Error, _>(|c| self.apply(c, mailbox, p, clock)) {
+                    let one = c.transaction::<_, diesel::result::Error, _>(|c| {
+                        let r = self.apply(c, mailbox, p, clock)?;
+                        models::write_deferred(c)?;
+                        Ok(r)
+                    });
+                    match one {
                         Ok(r) => out.push(r),
                         Err(e) => {
+                            index.discard();
                             tracing::warn!(source = %p.raw.source_pos, error = %e, "mail could not be stored; recording it as failed");
                             let message = format!("storing failed: {e}");
                             let id = apply::record(c, mailbox, p, &InboundMail::default(), Outcome::Failed, None, None, None, Some(&message), clock)?;

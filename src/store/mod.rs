@@ -345,9 +345,12 @@ fn sqlite_setup(c: &mut SqliteConnection, new_file: bool) -> diesel::QueryResult
         c.batch_execute("PRAGMA journal_mode = WAL;")?;
     }
     // synchronous=FULL makes every commit durable across power loss, not only across a crash
-    // of the process.
+    // of the process. temp_store=MEMORY keeps statement journals (the undo of one statement
+    // inside a transaction, which every insert under a foreign key has) in memory: in a file,
+    // a batch of mail wrote several pages to it per mail.
     c.batch_execute(
-        "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -32000;",
+        "PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON; PRAGMA cache_size = -32000; \
+         PRAGMA temp_store = MEMORY;",
     )
 }
 

@@ -500,6 +500,18 @@ fn a_mail_the_database_refuses_is_recorded_as_failed_and_the_batch_goes_on() {
         "the refused mail left no half-made ticket"
     );
     assert_eq!(env.outbox().len(), 2);
+    // The search index holds the two stored tickets (its rows are written at the end of the
+    // batch) and nothing of the refused mail, whose ticket row was rolled back.
+    for t in env.tickets() {
+        let subject = t["subject"].as_str().unwrap();
+        let hits = env.json(&["search", "--json", subject]);
+        assert!(
+            hits.as_array().unwrap().iter().any(|h| h["id"] == t["id"]),
+            "{subject}: {hits}"
+        );
+    }
+    let hits = env.json(&["search", "--json", "invoice"]);
+    assert_eq!(hits.as_array().unwrap().len(), 0, "{hits}");
 }
 
 #[test]

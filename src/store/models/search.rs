@@ -92,6 +92,22 @@ fn insert_doc(
     if stems.is_empty() {
         return Ok(());
     }
+    if rowid.is_none() {
+        let deferred = DEFERRED.with(|d| {
+            d.borrow_mut().as_mut().map(|docs| {
+                docs.push(Doc {
+                    k: kind.to_string(),
+                    t: ticket_id,
+                    n: name.map(str::to_string),
+                    x: cut(text).to_string(),
+                    s: stems.clone(),
+                })
+            })
+        });
+        if deferred.is_some() {
+            return Ok(());
+        }
+    }
     let sql = match c {
         AnyConnection::Sqlite(_) => {
             "INSERT INTO search_docs (rowid, kind, ticket_id, name, text, stems) \
@@ -111,6 +127,84 @@ fn insert_doc(
         .bind::<Text, _>(cut(text))
         .bind::<Text, _>(&stems)
         .execute(c)?;
+    Ok(())
+}
+
+/// A row waiting for [`write_deferred`] (short keys: the rows travel as one JSON array).
+#[derive(serde::Serialize)]
+struct Doc {
+    k: String,
+    t: Option<i64>,
+    n: Option<String>,
+    x: String,
+    s: String,
+}
+
+thread_local! {
+    /// The rows of this thread's [`Deferral`], when one is open.
+    static DEFERRED: std::cell::RefCell<Option<Vec<Doc>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// While held, [`index_doc`] on this thread gathers its rows for [`write_deferred`] instead of
+/// inserting each: a batch's rows go in as one statement. Each statement of a transaction that
+/// may need undoing on its own (an insert under a foreign key, an insert into the FTS5 table
+/// itself) makes FTS5 write what it holds in memory as a new segment; row by row, a batch of
+/// mail made several small segments per mail, and merging them cost as much as storing the
+/// mail. Dropping the deferral forgets rows not written (their transaction is being rolled
+/// back).
+#[must_use]
+pub struct Deferral(());
+
+impl Deferral {
+    pub fn begin() -> Deferral {
+        DEFERRED.with(|d| *d.borrow_mut() = Some(Vec::new()));
+        Deferral(())
+    }
+
+    /// Forgets the rows gathered since the last write (their savepoint was rolled back).
+    pub fn discard(&self) {
+        DEFERRED.with(|d| {
+            if let Some(docs) = d.borrow_mut().as_mut() {
+                docs.clear();
+            }
+        });
+    }
+}
+
+impl Drop for Deferral {
+    fn drop(&mut self) {
+        DEFERRED.with(|d| *d.borrow_mut() = None);
+    }
+}
+
+/// Inserts the rows gathered under the open [`Deferral`], in one statement, in the order they
+/// were indexed.
+pub fn write_deferred(c: &mut Conn) -> QueryResult<()> {
+    let docs = DEFERRED.with(|d| {
+        d.borrow_mut()
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
+    });
+    if docs.is_empty() {
+        return Ok(());
+    }
+    let json = serde_json::to_string(&docs).expect("rows of strings and numbers serialise");
+    let sql = match c {
+        AnyConnection::Sqlite(_) => {
+            "INSERT INTO search_docs (kind, ticket_id, name, text, stems) \
+             SELECT value ->> 'k', value ->> 't', value ->> 'n', value ->> 'x', value ->> 's' \
+             FROM json_each(?) ORDER BY key"
+        }
+        AnyConnection::Postgresql(_) => {
+            "INSERT INTO search_docs (kind, ticket_id, name, text, stems) \
+             SELECT d.k, d.t, d.n, d.x, to_tsvector('simple', d.s) \
+             FROM ROWS FROM (json_to_recordset($1::json) \
+                  AS (k text, t bigint, n text, x text, s text)) WITH ORDINALITY \
+                  AS d(k, t, n, x, s, i) ORDER BY d.i"
+        }
+    };
+    diesel::sql_query(sql).bind::<Text, _>(&json).execute(c)?;
     Ok(())
 }
 
