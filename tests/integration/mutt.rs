@@ -763,3 +763,107 @@ fn a_laptop_request_is_fulfilled_through_the_servers() {
     assert_eq!(t["fields"]["cost_center"], "4711");
     env.terminate(daemon);
 }
+
+/// Issue #19's changes through the real servers: an agent makes a customer's mail a change
+/// with a window that opens in a few seconds, the approver approves it by mail, and the agent
+/// gets, in her own Dovecot mailbox, the reminder before the window opens and then the request
+/// for a post-implementation note after it closed.
+#[test]
+#[ignore = "needs the servers and tools tests/run.sh starts and installs (it runs these with --include-ignored)"]
+fn an_approved_change_is_reminded_and_reviewed_through_the_servers() {
+    use crate::util::rfc3339_ago;
+    let (imap, smtp, root) = mail_servers();
+    let _servers = servers_shared();
+    let _desk = DESK.lock().unwrap_or_else(|e| e.into_inner());
+    let tag = format!("{:x}", fastrand::u64(..));
+    let boss = format!("boss-{tag}@approvers.test");
+    let env = desk_env(
+        &imap,
+        &smtp,
+        &format!(
+            "\n[[approvals]]\nname = \"quick\"\nsteps = [ {{ approvers = [\"{boss}\"] }} ]\n\
+             \n[changes]\napproval = {{ normal = \"quick\" }}\nremind_before = \"1h\"\n\
+             \n[scheduler]\nsla_sweep = \"* * * * * *\"\n"
+        ),
+    );
+    let daemon = env.serve();
+    let customer = format!("c{tag}@customer.test");
+    customer_writes(
+        &smtp,
+        &customer,
+        &format!("Switch upgrade {tag}"),
+        "The core switch needs its firmware upgraded.",
+    );
+    let agent_dir = PathBuf::from(&root).join("example.test/agent/Maildir");
+    let note = wait_for(60, "the notification", || {
+        in_maildir(&agent_dir, &customer).into_iter().next()
+    });
+    // The window opens 25 s from now and closes 5 s later.
+    let window = format!("{}/{}", rfc3339_ago(-25), rfc3339_ago(-30));
+    answer_through_smtp(
+        &smtp,
+        "Alice Agent <agent@example.test>",
+        &note,
+        &format!("<r{tag}@example.test>"),
+        &format!("#assign me\r\n#type change\r\n#set risk normal\r\n#set window {window}"),
+    );
+    let catchall = PathBuf::from(&root).join("catchall/Maildir");
+    let request = wait_for(60, "the approval request", || {
+        in_maildir(&catchall, &boss)
+            .into_iter()
+            .find(|m| header(m, "Subject").is_some_and(|s| s.contains("Approval asked")))
+    });
+    answer_through_smtp(
+        &smtp,
+        &boss,
+        &request,
+        &format!("<b{tag}@approvers.test>"),
+        "#approve",
+    );
+    let to_agent = |words: &'static str| {
+        let tag = tag.clone();
+        let agent_dir = agent_dir.clone();
+        move || {
+            in_maildir(&agent_dir, &tag)
+                .into_iter()
+                .find(|m| m.replace("=\n", "").contains(words))
+        }
+    };
+    let reminder = wait_for(
+        60,
+        "the reminder before the window",
+        to_agent("It opens in"),
+    );
+    assert!(
+        header(&reminder, "Auto-Submitted").is_some_and(|v| v.starts_with("auto-")),
+        "{reminder}"
+    );
+    let review = wait_for(
+        90,
+        "the request for a post-implementation note",
+        to_agent("what was done"),
+    );
+    assert!(
+        review.contains(&format!("Switch upgrade {tag}")),
+        "{review}"
+    );
+    let t = env
+        .tickets()
+        .into_iter()
+        .find(|t| t["subject"].as_str().unwrap().contains(&tag))
+        .unwrap();
+    let events = env.ticket(t["id"].as_i64().unwrap())["events"].clone();
+    for kind in ["change_reminded", "change_review_asked"] {
+        assert_eq!(
+            events
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|e| e["kind"] == kind)
+                .count(),
+            1,
+            "{kind} once: {events}"
+        );
+    }
+    env.terminate(daemon);
+}
