@@ -302,3 +302,41 @@ fn schema_rs_matches_what_the_migrations_create() {
         assert_eq!(wrong.len(), 4, "{}: {wrong:#?}", db.backend);
     }
 }
+
+/// The bundled SQLite plans without looking at bound values (`.cargo/config.toml`): a
+/// statement with a bound LIMIT, prepared once, is not prepared again at every use. Seen from
+/// outside as the build's compile options, and as the plan of a query whose bound value would
+/// otherwise let it use a partial index.
+#[test]
+fn sqlite_plans_do_not_depend_on_bound_values() {
+    use diesel::sql_types::Text;
+    #[derive(diesel::QueryableByName)]
+    struct Opt {
+        #[diesel(sql_type = Text)]
+        compile_options: String,
+    }
+    #[derive(diesel::QueryableByName)]
+    struct Plan {
+        #[diesel(sql_type = Text)]
+        detail: String,
+    }
+    let mut db = databases().remove(0);
+    let c = &mut db.conn;
+    let options: Vec<Opt> = diesel::sql_query("PRAGMA compile_options").load(c).unwrap();
+    assert!(
+        options.iter().any(|o| o.compile_options == "ENABLE_QPSG"),
+        "SQLite built without SQLITE_ENABLE_QPSG (LIBSQLITE3_FLAGS in .cargo/config.toml)"
+    );
+    let plan: Vec<Plan> = diesel::sql_query(
+        "EXPLAIN QUERY PLAN SELECT id FROM outbox WHERE status = ? AND held_by = ?",
+    )
+    .bind::<Text, _>("pending")
+    .bind::<Text, _>("me")
+    .load(c)
+    .unwrap();
+    assert!(
+        plan.iter().all(|p| !p.detail.contains("outbox_held_by")),
+        "the plan looked at the bound 'pending': {:?}",
+        plan.iter().map(|p| &p.detail).collect::<Vec<_>>()
+    );
+}
