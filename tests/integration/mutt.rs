@@ -582,57 +582,104 @@ fn a_customer_answers_the_satisfaction_survey_through_the_servers() {
 /// desk; the request reaches their mailbox through Postfix and Dovecot, they are reminded, the
 /// queue's manager is told when they still wait, and their answer through their signed reply
 /// address approves it; the customer hears the outcome.
+/// A desk for the approval tests through the servers: the shared servers and the desk's
+/// mailbox held, a tag that makes this run's addresses and subjects its own, and an approver,
+/// `boss-TAG@approvers.test`, outside the desk.
+struct ApprovalDesk {
+    env: Env,
+    smtp: String,
+    root: String,
+    tag: String,
+    boss: String,
+    _servers: std::sync::RwLockReadGuard<'static, ()>,
+    _desk: std::sync::MutexGuard<'static, ()>,
+}
+
+impl ApprovalDesk {
+    /// `config(tag, boss)` is appended to the desk's config.
+    fn new(config: impl Fn(&str, &str) -> String) -> ApprovalDesk {
+        let (imap, smtp, root) = mail_servers();
+        let servers = servers_shared();
+        let desk = DESK.lock().unwrap_or_else(|e| e.into_inner());
+        let tag = format!("{:x}", fastrand::u64(..));
+        let boss = format!("boss-{tag}@approvers.test");
+        let env = desk_env(&imap, &smtp, &config(&tag, &boss));
+        ApprovalDesk {
+            env,
+            smtp,
+            root,
+            tag,
+            boss,
+            _servers: servers,
+            _desk: desk,
+        }
+    }
+
+    /// The mailbox of every address outside the desk's domain.
+    fn catchall(&self) -> PathBuf {
+        PathBuf::from(&self.root).join("catchall/Maildir")
+    }
+
+    fn agent_dir(&self) -> PathBuf {
+        PathBuf::from(&self.root).join("example.test/agent/Maildir")
+    }
+
+    /// Waits for the approval request in the approver's mailbox.
+    fn approval_request(&self) -> String {
+        wait_for(60, "the approval request in the approver's mailbox", || {
+            in_maildir(&self.catchall(), &self.boss)
+                .into_iter()
+                .find(|m| header(m, "Subject").is_some_and(|s| s.contains("Approval asked")))
+        })
+    }
+}
+
 #[test]
 #[ignore = "needs the servers and tools tests/run.sh starts and installs (it runs these with --include-ignored)"]
 fn an_approver_is_reminded_and_approves_by_mail_through_the_servers() {
-    let (imap, smtp, root) = mail_servers();
-    let _servers = servers_shared();
-    let _desk = DESK.lock().unwrap_or_else(|e| e.into_inner());
-    let tag = format!("{:x}", fastrand::u64(..));
-    let boss = format!("boss-{tag}@approvers.test");
-    let env = desk_env(
-        &imap,
-        &smtp,
-        &format!(
+    let desk = ApprovalDesk::new(|tag, boss| {
+        format!(
             "\n[[agents]]\naddress = \"mgr-{tag}@example.test\"\nname = \"Mia Manager\"\nrole = \"manager\"\n\
              \n[[approvals]]\nname = \"cab\"\nsteps = [ {{ approvers = [\"{boss}\"] }} ]\nremind_after = \"2s\"\n\
              \n[changes]\napproval = {{ high = \"cab\" }}\n\n[scheduler]\nsla_sweep = \"* * * * * *\"\n"
-        ),
+        )
+    });
+    let (env, smtp, tag, boss) = (
+        &desk.env,
+        desk.smtp.as_str(),
+        desk.tag.as_str(),
+        desk.boss.as_str(),
     );
     let daemon = env.serve();
     let customer = format!("c{tag}@customer.test");
     customer_writes(
-        &smtp,
+        smtp,
         &customer,
         &format!("Move the file server {tag}"),
         "Please move the file server to the new rack.",
     );
-    let agent_dir = PathBuf::from(&root).join("example.test/agent/Maildir");
+    let agent_dir = desk.agent_dir();
     let note = wait_for(60, "the notification", || {
         in_maildir(&agent_dir, &customer).into_iter().next()
     });
     answer_through_smtp(
-        &smtp,
+        smtp,
         "Alice Agent <agent@example.test>",
         &note,
         &format!("<r{tag}@example.test>"),
         "#type change\r\n#set risk high",
     );
-    let catchall = PathBuf::from(&root).join("catchall/Maildir");
-    let request = wait_for(60, "the approval request in the approver's mailbox", || {
-        in_maildir(&catchall, &boss)
-            .into_iter()
-            .find(|m| header(m, "Subject").is_some_and(|s| s.contains("Approval asked")))
-    });
+    let catchall = desk.catchall();
+    let request = desk.approval_request();
     wait_for(60, "the reminder", || {
-        in_maildir(&catchall, &boss)
+        in_maildir(&catchall, boss)
             .into_iter()
             .find(|m| m.replace("=\n", "").contains("Reminder: your decision"))
     });
     let t: i64 = env
         .tickets()
         .iter()
-        .find(|t| t["subject"].as_str().unwrap().contains(&tag))
+        .find(|t| t["subject"].as_str().unwrap().contains(tag))
         .unwrap()["id"]
         .as_i64()
         .unwrap();
@@ -645,8 +692,8 @@ fn an_approver_is_reminded_and_approves_by_mail_through_the_servers() {
             .then_some(())
     });
     answer_through_smtp(
-        &smtp,
-        &boss,
+        smtp,
+        boss,
         &request,
         &format!("<b{tag}@approvers.test>"),
         "#approve go ahead",
@@ -673,30 +720,29 @@ fn an_approver_is_reminded_and_approves_by_mail_through_the_servers() {
 #[test]
 #[ignore = "needs the servers and tools tests/run.sh starts and installs (it runs these with --include-ignored)"]
 fn a_laptop_request_is_fulfilled_through_the_servers() {
-    let (imap, smtp, root) = mail_servers();
-    let _servers = servers_shared();
-    let _desk = DESK.lock().unwrap_or_else(|e| e.into_inner());
-    let tag = format!("{:x}", fastrand::u64(..));
-    let boss = format!("boss-{tag}@approvers.test");
-    let env = desk_env(
-        &imap,
-        &smtp,
-        &format!(
+    let desk = ApprovalDesk::new(|_tag, boss| {
+        format!(
             "\n[[approvals]]\nname = \"boss\"\nsteps = [ {{ approvers = [\"{boss}\"] }} ]\n\
              \n[[catalog]]\nname = \"laptop\"\ntitle = \"New laptop\"\nmatch = {{ subject = \"(?i)new laptop\" }}\n\
              fields = [ {{ name = \"model\", required = true }}, {{ name = \"cost_center\", required = true }} ]\n\
              approval = \"boss\"\ntasks = [ {{ queue = \"general\", subject = \"Order laptop\" }} ]\n"
-        ),
+        )
+    });
+    let (env, smtp, tag, boss) = (
+        &desk.env,
+        desk.smtp.as_str(),
+        desk.tag.as_str(),
+        desk.boss.as_str(),
     );
     let daemon = env.serve();
     let customer = format!("c{tag}@customer.test");
     customer_writes(
-        &smtp,
+        smtp,
         &customer,
         &format!("New laptop please {tag}"),
         "Model: ThinkPad X1\r\n\r\nMy old one broke.",
     );
-    let catchall = PathBuf::from(&root).join("catchall/Maildir");
+    let catchall = desk.catchall();
     let containing = |who: &str, words: &str| {
         in_maildir(&catchall, who)
             .into_iter()
@@ -706,32 +752,28 @@ fn a_laptop_request_is_fulfilled_through_the_servers() {
         containing(&customer, "Cost center: ...")
     });
     answer_through_smtp(
-        &smtp,
+        smtp,
         &customer,
         &asked,
         &format!("<f{tag}@customer.test>"),
         "Cost center: 4711",
     );
-    let request = wait_for(60, "the approval request", || {
-        in_maildir(&catchall, &boss)
-            .into_iter()
-            .find(|m| header(m, "Subject").is_some_and(|s| s.contains("Approval asked")))
-    });
+    let request = desk.approval_request();
     answer_through_smtp(
-        &smtp,
-        &boss,
+        smtp,
+        boss,
         &request,
         &format!("<b{tag}@approvers.test>"),
         "approved",
     );
-    let agent_dir = PathBuf::from(&root).join("example.test/agent/Maildir");
+    let agent_dir = desk.agent_dir();
     let task = wait_for(60, "the task's notice to the agent", || {
-        in_maildir(&agent_dir, &tag)
+        in_maildir(&agent_dir, tag)
             .into_iter()
             .find(|m| header(m, "Subject").is_some_and(|s| s.contains("Order laptop")))
     });
     answer_through_smtp(
-        &smtp,
+        smtp,
         "Alice Agent <agent@example.test>",
         &task,
         &format!("<t{tag}@example.test>"),
@@ -754,7 +796,7 @@ fn a_laptop_request_is_fulfilled_through_the_servers() {
         .tickets()
         .into_iter()
         .find(|t| {
-            t["subject"].as_str().unwrap().contains(&tag)
+            t["subject"].as_str().unwrap().contains(tag)
                 && t["type"] == "request"
                 && t["fields"]["catalog"] == "laptop"
         })
@@ -772,59 +814,52 @@ fn a_laptop_request_is_fulfilled_through_the_servers() {
 #[ignore = "needs the servers and tools tests/run.sh starts and installs (it runs these with --include-ignored)"]
 fn an_approved_change_is_reminded_and_reviewed_through_the_servers() {
     use crate::util::rfc3339_ago;
-    let (imap, smtp, root) = mail_servers();
-    let _servers = servers_shared();
-    let _desk = DESK.lock().unwrap_or_else(|e| e.into_inner());
-    let tag = format!("{:x}", fastrand::u64(..));
-    let boss = format!("boss-{tag}@approvers.test");
-    let env = desk_env(
-        &imap,
-        &smtp,
-        &format!(
+    let desk = ApprovalDesk::new(|_tag, boss| {
+        format!(
             "\n[[approvals]]\nname = \"quick\"\nsteps = [ {{ approvers = [\"{boss}\"] }} ]\n\
              \n[changes]\napproval = {{ normal = \"quick\" }}\nremind_before = \"1h\"\n\
              \n[scheduler]\nsla_sweep = \"* * * * * *\"\n"
-        ),
+        )
+    });
+    let (env, smtp, tag, boss) = (
+        &desk.env,
+        desk.smtp.as_str(),
+        desk.tag.as_str(),
+        desk.boss.as_str(),
     );
     let daemon = env.serve();
     let customer = format!("c{tag}@customer.test");
     customer_writes(
-        &smtp,
+        smtp,
         &customer,
         &format!("Switch upgrade {tag}"),
         "The core switch needs its firmware upgraded.",
     );
-    let agent_dir = PathBuf::from(&root).join("example.test/agent/Maildir");
+    let agent_dir = desk.agent_dir();
     let note = wait_for(60, "the notification", || {
         in_maildir(&agent_dir, &customer).into_iter().next()
     });
     // The window opens 25 s from now and closes 5 s later.
     let window = format!("{}/{}", rfc3339_ago(-25), rfc3339_ago(-30));
     answer_through_smtp(
-        &smtp,
+        smtp,
         "Alice Agent <agent@example.test>",
         &note,
         &format!("<r{tag}@example.test>"),
         &format!("#assign me\r\n#type change\r\n#set risk normal\r\n#set window {window}"),
     );
-    let catchall = PathBuf::from(&root).join("catchall/Maildir");
-    let request = wait_for(60, "the approval request", || {
-        in_maildir(&catchall, &boss)
-            .into_iter()
-            .find(|m| header(m, "Subject").is_some_and(|s| s.contains("Approval asked")))
-    });
+    let request = desk.approval_request();
     answer_through_smtp(
-        &smtp,
-        &boss,
+        smtp,
+        boss,
         &request,
         &format!("<b{tag}@approvers.test>"),
         "#approve",
     );
     let to_agent = |words: &'static str| {
-        let tag = tag.clone();
         let agent_dir = agent_dir.clone();
         move || {
-            in_maildir(&agent_dir, &tag)
+            in_maildir(&agent_dir, tag)
                 .into_iter()
                 .find(|m| m.replace("=\n", "").contains(words))
         }
@@ -850,7 +885,7 @@ fn an_approved_change_is_reminded_and_reviewed_through_the_servers() {
     let t = env
         .tickets()
         .into_iter()
-        .find(|t| t["subject"].as_str().unwrap().contains(&tag))
+        .find(|t| t["subject"].as_str().unwrap().contains(tag))
         .unwrap();
     let events = env.ticket(t["id"].as_i64().unwrap())["events"].clone();
     for kind in ["change_reminded", "change_review_asked"] {
