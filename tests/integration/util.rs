@@ -102,6 +102,15 @@ fn fresh_database(dir: &Path) -> (String, Option<(String, String)>) {
     )
 }
 
+/// A connection to a test's SQLite file that waits for a writer's lock, as postdesk's own do
+/// (a `serve` checkpointing, or recovering the WAL after a kill -9, holds it for a moment).
+fn sqlite(path: &str) -> diesel::SqliteConnection {
+    use diesel::connection::SimpleConnection;
+    let mut c = diesel::SqliteConnection::establish(path).unwrap();
+    c.batch_execute("PRAGMA busy_timeout = 10000;").unwrap();
+    c
+}
+
 impl Env {
     /// An environment with the standard config plus `extra` TOML appended, and the transport
     /// section replaced by `transport` when given.
@@ -155,10 +164,7 @@ name = "general"
     pub fn sql(&self, sql: &str) {
         use diesel::connection::SimpleConnection;
         match self.db_url.strip_prefix("sqlite://") {
-            Some(path) => diesel::SqliteConnection::establish(path)
-                .unwrap()
-                .batch_execute(sql)
-                .unwrap(),
+            Some(path) => sqlite(path).batch_execute(sql).unwrap(),
             None => PgConnection::establish(&self.db_url)
                 .unwrap()
                 .batch_execute(sql)
@@ -175,7 +181,7 @@ name = "general"
         }
         let q = diesel::sql_query(sql);
         let rows: Vec<N> = match self.db_url.strip_prefix("sqlite://") {
-            Some(path) => q.load(&mut diesel::SqliteConnection::establish(path).unwrap()),
+            Some(path) => q.load(&mut sqlite(path)),
             None => q.load(&mut PgConnection::establish(&self.db_url).unwrap()),
         }
         .unwrap_or_else(|e| panic!("{sql}: {e}"));
