@@ -340,3 +340,65 @@ fn sqlite_plans_do_not_depend_on_bound_values() {
         plan.iter().map(|p| &p.detail).collect::<Vec<_>>()
     );
 }
+
+/// `in_list!` finds the rows of any number of values (text with quotes, none at all) with one
+/// statement: prepared and cached at its first use, reused for another number of values. (On
+/// SQLite diesel's own `eq_any` is prepared anew at every use and never cached.)
+#[test]
+fn a_list_of_values_is_one_cached_statement() {
+    use super::in_list::in_list;
+    use super::schema::outbox;
+    use diesel::connection::{Instrumentation, InstrumentationEvent};
+    use diesel::prelude::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    struct Cached(Arc<AtomicUsize>);
+    impl Instrumentation for Cached {
+        fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
+            if let InstrumentationEvent::CacheQuery { .. } = event {
+                self.0.fetch_add(1, Ordering::SeqCst);
+            }
+        }
+    }
+
+    for mut db in databases() {
+        let c = &mut db.conn;
+        let a = outbox_row(c, None, &["a@example.test"], "<it's@x>");
+        let b = outbox_row(c, None, &["b@example.test"], "<ü\"@x>");
+        let _other = outbox_row(c, None, &["c@example.test"], "<other@x>");
+        let cached = Arc::new(AtomicUsize::new(0));
+        c.set_instrumentation(Cached(cached.clone()));
+        let by_mid = |c: &mut AnyConnection, mids: &[&str]| -> Vec<i64> {
+            outbox::table
+                .filter(in_list!(outbox::message_id, mids))
+                .order(outbox::id)
+                .select(outbox::id)
+                .load(c)
+                .unwrap()
+        };
+        assert_eq!(
+            by_mid(c, &["<it's@x>", "<ü\"@x>"]),
+            vec![a, b],
+            "{}",
+            db.backend
+        );
+        let after_first = cached.load(Ordering::SeqCst);
+        assert_eq!(after_first, 1, "{}: prepared and cached once", db.backend);
+        assert_eq!(by_mid(c, &["<ü\"@x>", "<none@x>", "<it's@x>"]), vec![a, b]);
+        assert_eq!(by_mid(c, &[]), Vec::<i64>::new(), "{}", db.backend);
+        assert_eq!(
+            cached.load(Ordering::SeqCst),
+            after_first,
+            "{}: another number of values is the same statement",
+            db.backend
+        );
+        let by_id: Vec<String> = outbox::table
+            .filter(in_list!(outbox::id, &[b, a]))
+            .order(outbox::id)
+            .select(outbox::message_id)
+            .load(c)
+            .unwrap();
+        assert_eq!(by_id, vec!["<it's@x>", "<ü\"@x>"], "{}", db.backend);
+    }
+}

@@ -3,6 +3,7 @@
 
 #[cfg(test)]
 pub mod backend_tests;
+pub mod in_list;
 pub mod leases;
 pub mod models;
 pub mod schema;

@@ -54,7 +54,7 @@ pub fn approval(c: &mut Conn, id: i64) -> QueryResult<Option<ApprovalRow>> {
 /// The chains of each of `tickets` that has one.
 pub fn approvals_of(c: &mut Conn, tickets: &[i64]) -> QueryResult<HashMap<i64, ApprovalRow>> {
     Ok(a::table
-        .filter(a::ticket_id.eq_any(tickets))
+        .filter(in_list!(a::ticket_id, tickets))
         .select(ApprovalRow::as_select())
         .load(c)?
         .into_iter()
@@ -128,17 +128,24 @@ pub fn answer_decision(
     comment: &str,
     now: i64,
 ) -> QueryResult<bool> {
-    let n = diesel::update(
-        d::table
-            .filter(d::id.eq(id))
-            .filter(d::decision.eq("pending")),
-    )
-    .set((
-        d::decision.eq(if approve { "approved" } else { "rejected" }),
-        d::at.eq(Some(now)),
-        d::comment.eq((!comment.is_empty()).then_some(comment)),
-    ))
-    .execute(c)?;
+    // (a statement of fixed text: diesel's UPDATE is prepared anew at every use)
+    use diesel::sql_types::{BigInt, Nullable, Text};
+    let sql = match c {
+        AnyConnection::Sqlite(_) => {
+            "UPDATE approval_decisions SET decision = ?, \"at\" = ?, comment = ? \
+             WHERE id = ? AND decision = 'pending'"
+        }
+        AnyConnection::Postgresql(_) => {
+            "UPDATE approval_decisions SET decision = $1, \"at\" = $2, comment = $3 \
+             WHERE id = $4 AND decision = 'pending'"
+        }
+    };
+    let n = diesel::sql_query(sql)
+        .bind::<Text, _>(if approve { "approved" } else { "rejected" })
+        .bind::<BigInt, _>(now)
+        .bind::<Nullable<Text>, _>((!comment.is_empty()).then_some(comment))
+        .bind::<BigInt, _>(id)
+        .execute(c)?;
     Ok(n == 1)
 }
 
@@ -150,12 +157,20 @@ pub fn set_approval(
     step: i32,
     decided_at: Option<i64>,
 ) -> QueryResult<()> {
-    diesel::update(a::table.find(id))
-        .set((
-            a::state.eq(state),
-            a::step.eq(step),
-            a::decided_at.eq(decided_at),
-        ))
+    use diesel::sql_types::{BigInt, Integer, Nullable, Text};
+    let sql = match c {
+        AnyConnection::Sqlite(_) => {
+            "UPDATE approvals SET state = ?, step = ?, decided_at = ? WHERE id = ?"
+        }
+        AnyConnection::Postgresql(_) => {
+            "UPDATE approvals SET state = $1, step = $2, decided_at = $3 WHERE id = $4"
+        }
+    };
+    diesel::sql_query(sql)
+        .bind::<Text, _>(state)
+        .bind::<Integer, _>(step)
+        .bind::<Nullable<BigInt>, _>(decided_at)
+        .bind::<BigInt, _>(id)
         .execute(c)
         .map(|_| ())
 }

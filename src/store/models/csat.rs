@@ -183,7 +183,7 @@ pub fn latest_surveys(c: &mut Conn, tickets: &[i64]) -> QueryResult<HashMap<i64,
     let mut out: HashMap<i64, SurveyRow> = HashMap::new();
     for chunk in tickets.chunks(500) {
         let rows: Vec<SurveyRow> = csat_surveys::table
-            .filter(csat_surveys::ticket_id.eq_any(chunk))
+            .filter(in_list!(csat_surveys::ticket_id, chunk))
             .filter(csat_surveys::state.eq_any(["sent", "answered"]))
             .select(SurveyRow::as_select())
             .load(c)?;
@@ -206,7 +206,7 @@ pub fn tickets_with_event(
     kind: &str,
 ) -> QueryResult<std::collections::HashSet<i64>> {
     Ok(events::table
-        .filter(events::ticket_id.eq_any(tickets))
+        .filter(in_list!(events::ticket_id, tickets))
         .filter(events::kind.eq(kind))
         .select(events::ticket_id)
         .distinct()

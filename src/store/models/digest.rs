@@ -252,7 +252,7 @@ pub fn open_problems(
     let ids: Vec<i64> = problems.iter().map(|t| t.id).collect();
     let rows: Vec<(i64, String)> = links::table
         .inner_join(tickets::table.on(tickets::id.eq(links::other_id)))
-        .filter(links::ticket_id.eq_any(&ids))
+        .filter(in_list!(links::ticket_id, &ids))
         .filter(links::kind.eq("incident"))
         .select((links::ticket_id, tickets::status))
         .load(c)?;

@@ -40,7 +40,7 @@ pub fn fields_of(
     let mut out: HashMap<i64, std::collections::BTreeMap<String, String>> = HashMap::new();
     for chunk in tickets.chunks(500) {
         let rows: Vec<(i64, String, String)> = ticket_fields::table
-            .filter(ticket_fields::ticket_id.eq_any(chunk))
+            .filter(in_list!(ticket_fields::ticket_id, chunk))
             .select((
                 ticket_fields::ticket_id,
                 ticket_fields::name,

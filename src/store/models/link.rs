@@ -65,7 +65,7 @@ pub fn links_of(c: &mut Conn, ids: &[i64]) -> QueryResult<Vec<LinkRow>> {
     }
     links::table
         .inner_join(tickets::table.on(tickets::id.eq(links::other_id)))
-        .filter(links::ticket_id.eq_any(ids))
+        .filter(in_list!(links::ticket_id, ids))
         .order((links::ticket_id, links::other_id))
         .select((
             links::ticket_id,
@@ -97,7 +97,7 @@ pub fn merge_targets(c: &mut Conn, ids: &[i64]) -> QueryResult<HashMap<i64, i64>
             break;
         }
         let rows: Vec<(i64, i64)> = links::table
-            .filter(links::ticket_id.eq_any(&look))
+            .filter(in_list!(links::ticket_id, &look))
             .filter(links::kind.eq("merged_into"))
             .select((links::ticket_id, links::other_id))
             .load(c)?;
@@ -214,7 +214,7 @@ pub fn last_broadcast(c: &mut Conn, ticket: i64, state: &str) -> QueryResult<Opt
 /// Which of `tickets` have a broadcast waiting for confirmation.
 pub fn held_broadcasts(c: &mut Conn, tickets: &[i64]) -> QueryResult<HashSet<i64>> {
     let rows: Vec<i64> = broadcasts::table
-        .filter(broadcasts::ticket_id.eq_any(tickets))
+        .filter(in_list!(broadcasts::ticket_id, tickets))
         .filter(broadcasts::state.eq("held"))
         .select(broadcasts::ticket_id)
         .load(c)?;
@@ -240,7 +240,7 @@ pub fn links_of_tickets(
     let mut out: HashMap<i64, Vec<(String, i64)>> = HashMap::new();
     for chunk in ids.chunks(5_000) {
         let rows: Vec<(i64, String, i64)> = links::table
-            .filter(links::ticket_id.eq_any(chunk))
+            .filter(in_list!(links::ticket_id, chunk))
             .order((links::created_at, links::other_id))
             .select((links::ticket_id, links::kind, links::other_id))
             .load(c)?;

@@ -60,7 +60,7 @@ pub fn tickets_of_message_ids(c: &mut Conn, ids: &[&str]) -> QueryResult<HashMap
         return Ok(HashMap::new());
     }
     let rows: Vec<(String, i64)> = messages::table
-        .filter(messages::message_id.eq_any(ids))
+        .filter(in_list!(messages::message_id, ids))
         .order(messages::id.desc())
         .select((messages::message_id, messages::ticket_id))
         .load(c)?;
@@ -75,7 +75,7 @@ pub fn tickets_of_thread_refs(c: &mut Conn, ids: &[&str]) -> QueryResult<HashMap
         return Ok(HashMap::new());
     }
     let rows: Vec<(String, i64)> = thread_refs::table
-        .filter(thread_refs::ref_id.eq_any(ids))
+        .filter(in_list!(thread_refs::ref_id, ids))
         .order(thread_refs::id.desc())
         .select((thread_refs::ref_id, thread_refs::ticket_id))
         .load(c)?;
@@ -111,7 +111,7 @@ pub fn message_ids_of_tickets(
     let mut out: HashMap<i64, Vec<String>> = HashMap::new();
     for chunk in tickets.chunks(500) {
         let rows: Vec<(i64, String)> = messages::table
-            .filter(messages::ticket_id.eq_any(chunk))
+            .filter(in_list!(messages::ticket_id, chunk))
             .order(messages::id.asc())
             .select((messages::ticket_id, messages::message_id))
             .load(c)?;
@@ -149,7 +149,7 @@ pub fn attachments_of_messages(
     rows: &[i64],
 ) -> QueryResult<Vec<(i64, String, String, i64)>> {
     attachments::table
-        .filter(attachments::message_row_id.eq_any(rows))
+        .filter(in_list!(attachments::message_row_id, rows))
         .order(attachments::id.asc())
         .select((
             attachments::message_row_id,
@@ -187,7 +187,7 @@ pub fn last_customer_messages(
     let mut out = HashMap::with_capacity(tickets.len());
     for chunk in tickets.chunks(5_000) {
         let rows: Vec<(i64, String, String)> = messages::table
-            .filter(messages::ticket_id.eq_any(chunk))
+            .filter(in_list!(messages::ticket_id, chunk))
             .filter(messages::direction.eq("in"))
             .filter(messages::kind.eq("customer"))
             .order(messages::id.asc())

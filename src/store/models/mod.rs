@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use diesel::prelude::*;
 
+use super::in_list::in_list;
 use super::schema::{
     attachments, digest_runs, events, inbound, mailbox_cursors, messages, outbox, participants,
     sla_clocks, thread_refs, tickets,

@@ -130,7 +130,7 @@ pub fn claim_outbox(
 ) -> QueryResult<Vec<i64>> {
     diesel::update(
         outbox::table
-            .filter(outbox::id.eq_any(ids))
+            .filter(in_list!(outbox::id, ids))
             .filter(outbox::status.eq("pending"))
             .filter(outbox::next_attempt_at.le(now)),
     )

@@ -66,7 +66,7 @@ pub fn tickets_with_participant(
         return Ok(Vec::new());
     }
     participants::table
-        .filter(participants::ticket_id.eq_any(tickets))
+        .filter(in_list!(participants::ticket_id, tickets))
         .filter(participants::address.eq(address))
         .select(participants::ticket_id)
         .load(c)
@@ -99,7 +99,7 @@ pub fn requester_names(c: &mut Conn, tickets: &[i64]) -> QueryResult<HashMap<i64
     let mut out = HashMap::new();
     for chunk in tickets.chunks(5_000) {
         let rows: Vec<(i64, Option<String>)> = participants::table
-            .filter(participants::ticket_id.eq_any(chunk))
+            .filter(in_list!(participants::ticket_id, chunk))
             .filter(participants::role.eq("requester"))
             .select((participants::ticket_id, participants::name))
             .load(c)?;
@@ -119,7 +119,7 @@ pub fn participants_of_tickets(
     let mut out: HashMap<i64, Vec<Participant>> = HashMap::new();
     for chunk in tickets.chunks(5_000) {
         let rows: Vec<(i64, String, Option<String>, String)> = participants::table
-            .filter(participants::ticket_id.eq_any(chunk))
+            .filter(in_list!(participants::ticket_id, chunk))
             .select((
                 participants::ticket_id,
                 participants::address,

@@ -186,7 +186,7 @@ pub fn list_tickets(
 /// Tickets by id, for a batch of due clocks.
 pub fn tickets_by_ids(c: &mut Conn, ids: &[i64]) -> QueryResult<Vec<Ticket>> {
     tickets::table
-        .filter(tickets::id.eq_any(ids))
+        .filter(in_list!(tickets::id, ids))
         .select(Ticket::as_select())
         .load(c)
 }
