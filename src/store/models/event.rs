@@ -21,14 +21,23 @@ pub fn insert_event(
     kind: &str,
     detail: &str,
 ) -> QueryResult<()> {
-    diesel::insert_into(events::table)
-        .values((
-            events::ticket_id.eq(ticket),
-            events::at.eq(at),
-            events::actor.eq(actor),
-            events::kind.eq(kind),
-            events::detail.eq(detail),
-        ))
+    // (a statement of fixed text, prepared once; see `insert_message`)
+    use diesel::sql_types::{BigInt, Text};
+    let sql = match c {
+        AnyConnection::Sqlite(_) => {
+            "INSERT INTO events (ticket_id, \"at\", actor, kind, detail) VALUES (?, ?, ?, ?, ?)"
+        }
+        AnyConnection::Postgresql(_) => {
+            "INSERT INTO events (ticket_id, \"at\", actor, kind, detail) \
+             VALUES ($1, $2, $3, $4, $5)"
+        }
+    };
+    diesel::sql_query(sql)
+        .bind::<BigInt, _>(ticket)
+        .bind::<BigInt, _>(at)
+        .bind::<Text, _>(actor)
+        .bind::<Text, _>(kind)
+        .bind::<Text, _>(detail)
         .execute(c)?;
     Ok(())
 }

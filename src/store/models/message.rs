@@ -48,10 +48,52 @@ pub struct NewMessage<'a> {
 }
 
 pub fn insert_message(c: &mut Conn, m: &NewMessage<'_>) -> QueryResult<i64> {
-    diesel::insert_into(messages::table)
-        .values(m)
-        .returning(messages::id)
-        .get_result(c)
+    // (a statement of fixed text, prepared once: diesel builds the text of an insert of a
+    // struct anew at every use to look up its prepared statement)
+    use diesel::sql_types::{BigInt, Nullable, Text};
+    macro_rules! columns {
+        () => {
+            "INSERT INTO messages (ticket_id, inbound_id, message_id, in_reply_to, \
+         refs, direction, kind, from_addr, from_name, to_addrs, cc_addrs, subject, date, \
+         text_body, html_body, created_at) VALUES "
+        };
+    }
+    let sql = match c {
+        AnyConnection::Sqlite(_) => concat!(
+            columns!(),
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"
+        ),
+        AnyConnection::Postgresql(_) => concat!(
+            columns!(),
+            "($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) RETURNING id"
+        ),
+    };
+    diesel::sql_query(sql)
+        .bind::<BigInt, _>(m.ticket_id)
+        .bind::<Nullable<BigInt>, _>(m.inbound_id)
+        .bind::<Text, _>(m.message_id)
+        .bind::<Nullable<Text>, _>(m.in_reply_to)
+        .bind::<Text, _>(m.refs)
+        .bind::<Text, _>(m.direction)
+        .bind::<Text, _>(m.kind)
+        .bind::<Text, _>(m.from_addr)
+        .bind::<Nullable<Text>, _>(m.from_name)
+        .bind::<Text, _>(m.to_addrs)
+        .bind::<Text, _>(m.cc_addrs)
+        .bind::<Text, _>(m.subject)
+        .bind::<BigInt, _>(m.date)
+        .bind::<Text, _>(m.text_body)
+        .bind::<Nullable<Text>, _>(m.html_body)
+        .bind::<BigInt, _>(m.created_at)
+        .get_result::<Id>(c)
+        .map(|r| r.id)
+}
+
+/// The id a `RETURNING id` gives back.
+#[derive(QueryableByName)]
+pub(crate) struct Id {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub id: i64,
 }
 
 /// Maps each of `ids` that a stored message carries to its ticket (the oldest such message).

@@ -63,10 +63,35 @@ pub fn insert_outbox_many(c: &mut Conn, rows: &[NewOutbox<'_>]) -> QueryResult<V
 }
 
 pub fn insert_outbox(c: &mut Conn, row: &NewOutbox<'_>) -> QueryResult<i64> {
-    diesel::insert_into(outbox::table)
-        .values(row)
-        .returning(outbox::id)
-        .get_result(c)
+    // (a statement of fixed text, prepared once; see `insert_message`)
+    use diesel::sql_types::{BigInt, Binary, Nullable, Text};
+    let sql = match c {
+        AnyConnection::Sqlite(_) => {
+            "INSERT INTO outbox (ticket_id, kind, env_from, rcpt, subject, message_id, raw, \
+             status, attempts, next_attempt_at, created_at, held_by) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id"
+        }
+        AnyConnection::Postgresql(_) => {
+            "INSERT INTO outbox (ticket_id, kind, env_from, rcpt, subject, message_id, raw, \
+             status, attempts, next_attempt_at, created_at, held_by) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id"
+        }
+    };
+    diesel::sql_query(sql)
+        .bind::<Nullable<BigInt>, _>(row.ticket_id)
+        .bind::<Text, _>(row.kind)
+        .bind::<Text, _>(row.env_from)
+        .bind::<Text, _>(row.rcpt)
+        .bind::<Text, _>(row.subject)
+        .bind::<Text, _>(row.message_id)
+        .bind::<Binary, _>(row.raw)
+        .bind::<Text, _>(row.status)
+        .bind::<BigInt, _>(row.attempts)
+        .bind::<BigInt, _>(row.next_attempt_at)
+        .bind::<BigInt, _>(row.created_at)
+        .bind::<Nullable<Text>, _>(row.held_by)
+        .get_result::<Id>(c)
+        .map(|r| r.id)
 }
 
 pub fn list_outbox(c: &mut Conn, status: Option<&str>) -> QueryResult<Vec<OutboxRow>> {
