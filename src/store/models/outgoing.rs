@@ -125,12 +125,7 @@ pub fn claim_due_outbox_skip_locked(
     lease_until: i64,
     limit: i64,
 ) -> QueryResult<Vec<i64>> {
-    #[derive(QueryableByName)]
-    struct Claimed {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        id: i64,
-    }
-    let rows: Vec<Claimed> = diesel::sql_query(
+    let rows: Vec<Id> = diesel::sql_query(
         "UPDATE outbox SET next_attempt_at = $1, held_by = $4 WHERE id IN (\
            SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $2 \
            ORDER BY next_attempt_at LIMIT $3 FOR UPDATE SKIP LOCKED) RETURNING id",
